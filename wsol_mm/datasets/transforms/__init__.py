@@ -1,0 +1,13 @@
+from .center_crop import CenterCrop
+from .load_image_from_file import LoadImageFromFile
+from .load_wsol_annotations import LoadWSOLAnnotations
+from .pack_wsol_inputs import PackWSOLInputs
+from .random_crop import RandomCrop
+from .random_flip import RandomFlip
+from .random_resized_crop import RandomResizedCrop
+from .resize import Resize
+
+__all__ = [
+    'LoadImageFromFile', 'LoadWSOLAnnotations', 'Resize', 'RandomResizedCrop', 'RandomCrop',
+    'CenterCrop', 'RandomFlip', 'PackWSOLInputs'
+]

@@ -1,0 +1,280 @@
+"""Compiled union-find kernels behind :mod:`cutoff_scan` (numba, ``cache=True``).
+
+For a uint8 map ``u`` every binary mask ``u > T`` (T = 0..254) is visited in
+one pass. Foreground (8-connected, as OpenCV's outer contours) grows as T
+falls, so pixels are added in decreasing value order; holes (4-connected
+background components that do not reach the image border, as OpenCV's hole
+contours) grow as T rises, so a second pass adds pixels in increasing order.
+Each component keeps its bounding box; ``2 * contourArea`` of a hole-free
+component equals ``2 * #full 2x2 windows + #windows with 3 pixels`` (the
+polygon through the boundary pixel centres), which is kept per component too.
+"""
+import numpy as np
+from numba import njit
+
+_NCUT = 256  # index T = cut-off; T = 255 is never used by thresholds < 1
+
+
+@njit(cache=True, inline='always')
+def _find(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]  # path halving keeps trees flat
+        i = parent[i]
+    return i
+
+
+@njit(cache=True)
+def _best_iou(x0, y0, x1, y1, gts):
+    """Best inclusive (+1) IoU of one box against all GT boxes, lowest GT index on ties."""
+    best = -1.0
+    best_j = 0
+    area_a = (x1 - x0 + 1.0) * (y1 - y0 + 1.0)
+    for j in range(gts.shape[0]):
+        gx0, gy0, gx1, gy1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
+        iw = max(0.0, min(x1, gx1) - max(x0, gx0) + 1.0)
+        ih = max(0.0, min(y1, gy1) - max(y0, gy0) + 1.0)
+        inter = iw * ih
+        union = area_a + (gx1 - gx0 + 1.0) * (gy1 - gy0 + 1.0) - inter
+        iou = inter / union if union > 0 else 0.0
+        if iou > best:
+            best = iou
+            best_j = j
+    return best, best_j
+
+
+@njit(cache=True)
+def _value_order(flat):
+    """Counting sort of pixel indices by value; returns (order, level start offsets)."""
+    counts = np.zeros(257, np.int64)
+    for i in range(flat.shape[0]):
+        counts[flat[i] + 1] += 1
+    starts = np.cumsum(counts)
+    order = np.empty(flat.shape[0], np.int64)
+    fill = starts[:256].copy()
+    for i in range(flat.shape[0]):
+        v = flat[i]
+        order[fill[v]] = i
+        fill[v] += 1
+    return order, starts
+
+
+@njit(cache=True)
+def foreground_scan(u, gts):
+    """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
+
+    Returns per-T arrays (length 256): ``v2_iou``, ``v2_gt`` (best component box),
+    ``v1_iou``, ``v1_gt`` (box of the component with the largest polygon area,
+    ties -> last first-pixel in raster order = first in OpenCV's order),
+    ``v1_area2`` (its 2 x area lower bound) and ``other_ub2`` (2 x the largest
+    bbox-area upper bound among the other components).
+    """
+    h, w = u.shape
+    n = h * w
+    flat = u.ravel()
+    order, starts = _value_order(flat)
+    parent = np.full(n, -1, np.int64)
+    size = np.zeros(n, np.int64)
+    bx0 = np.zeros(n, np.int64)
+    by0 = np.zeros(n, np.int64)
+    bx1 = np.zeros(n, np.int64)
+    by1 = np.zeros(n, np.int64)
+    area2 = np.zeros(n, np.int64)
+    first = np.zeros(n, np.int64)
+    iou = np.zeros(n)
+    igt = np.zeros(n, np.int64)
+    dirty = np.zeros(n, np.bool_)
+    live = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    n_live = 0
+    wcnt = np.zeros((max(h - 1, 1)) * (max(w - 1, 1)), np.int8)
+    ww = max(w - 1, 1)
+    out_v2 = np.full(_NCUT, -1.0)
+    out_v2g = np.zeros(_NCUT, np.int64)
+    out_v1 = np.full(_NCUT, -1.0)
+    out_v1g = np.zeros(_NCUT, np.int64)
+    out_a2 = np.full(_NCUT, -1, np.int64)
+    out_ub2 = np.full(_NCUT, -1, np.int64)
+    cur = (-1.0, 0, -1.0, 0, -1, -1)  # empty mask until the first level arrives
+    for v in range(255, 0, -1):
+        lo, hi = starts[v], starts[v + 1]
+        if lo == hi:  # no pixel at this value: the mask of T = v - 1 equals that of T = v
+            out_v2[v - 1], out_v2g[v - 1], out_v1[v - 1], out_v1g[v - 1] = cur[0], cur[1], cur[2], cur[3]
+            out_a2[v - 1], out_ub2[v - 1] = cur[4], cur[5]
+            continue
+        for k in range(lo, hi):
+            p = order[k]
+            y, x = p // w, p % w
+            parent[p] = p
+            size[p] = 1
+            bx0[p] = x
+            bx1[p] = x
+            by0[p] = y
+            by1[p] = y
+            first[p] = p
+            dirty[p] = True
+            live[n_live] = p
+            pos[p] = n_live
+            n_live += 1
+            for dy in range(-1, 2):
+                yy = y + dy
+                if yy < 0 or yy >= h:
+                    continue
+                for dx in range(-1, 2):
+                    xx = x + dx
+                    if (dy == 0 and dx == 0) or xx < 0 or xx >= w:
+                        continue
+                    q = yy * w + xx
+                    if parent[q] < 0:
+                        continue
+                    ra = _find(parent, p)
+                    rb = _find(parent, q)
+                    if ra == rb:
+                        continue
+                    if size[ra] < size[rb]:
+                        ra, rb = rb, ra
+                    parent[rb] = ra
+                    size[ra] += size[rb]
+                    bx0[ra] = min(bx0[ra], bx0[rb])
+                    by0[ra] = min(by0[ra], by0[rb])
+                    bx1[ra] = max(bx1[ra], bx1[rb])
+                    by1[ra] = max(by1[ra], by1[rb])
+                    area2[ra] += area2[rb]
+                    first[ra] = min(first[ra], first[rb])
+                    dirty[ra] = True
+                    last = live[n_live - 1]  # swap-remove rb from the live list
+                    live[pos[rb]] = last
+                    pos[last] = pos[rb]
+                    pos[rb] = -1
+                    n_live -= 1
+            r = _find(parent, p)
+            for wy in range(y - 1, y + 1):
+                if wy < 0 or wy >= h - 1:
+                    continue
+                for wx in range(x - 1, x + 1):
+                    if wx < 0 or wx >= w - 1:
+                        continue
+                    wi = wy * ww + wx
+                    wcnt[wi] += 1
+                    if wcnt[wi] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
+                        area2[r] += 1
+        best, best_g = -1.0, 0
+        c_star, c_a2, c_first = -1, -1, -1
+        ub1, ub1_r, ub2 = -1, -1, -1
+        for li in range(n_live):
+            r = live[li]
+            if dirty[r]:
+                iou[r], igt[r] = _best_iou(bx0[r] * 1.0, by0[r] * 1.0, min(bx1[r] + 1, w - 1) * 1.0,
+                                           min(by1[r] + 1, h - 1) * 1.0, gts)
+                dirty[r] = False
+            if iou[r] > best or (iou[r] == best and igt[r] < best_g):
+                best, best_g = iou[r], igt[r]
+            if area2[r] > c_a2 or (area2[r] == c_a2 and first[r] > c_first):
+                c_star, c_a2, c_first = r, area2[r], first[r]
+            ub = 2 * (bx1[r] - bx0[r]) * (by1[r] - by0[r])
+            if ub > ub1:
+                ub2 = ub1
+                ub1, ub1_r = ub, r
+            elif ub > ub2:
+                ub2 = ub
+        cur = (best, best_g, iou[c_star], igt[c_star], c_a2, ub2 if ub1_r == c_star else ub1)
+        out_v2[v - 1], out_v2g[v - 1], out_v1[v - 1], out_v1g[v - 1] = cur[0], cur[1], cur[2], cur[3]
+        out_a2[v - 1], out_ub2[v - 1] = cur[4], cur[5]
+    return out_v2, out_v2g, out_v1, out_v1g, out_a2, out_ub2
+
+
+@njit(cache=True)
+def hole_scan(u, gts):
+    """Per cut-off T: best IoU of hole-contour boxes and hole statistics.
+
+    A hole is a 4-connected component of ``u <= T`` not touching the border;
+    its contour's boundingRect is the hole's bbox grown by one pixel.
+    Returns per-T arrays (length 256): ``iou``, ``gt``, ``ub2`` (2 x the largest
+    hole polygon-area upper bound) and ``n_enclosed`` (pixels inside holes).
+    """
+    h, w = u.shape
+    n = h * w
+    flat = u.ravel()
+    order, starts = _value_order(flat)
+    parent = np.full(n, -1, np.int64)
+    size = np.zeros(n, np.int64)
+    bx0 = np.zeros(n, np.int64)
+    by0 = np.zeros(n, np.int64)
+    bx1 = np.zeros(n, np.int64)
+    by1 = np.zeros(n, np.int64)
+    border = np.zeros(n, np.bool_)
+    iou = np.zeros(n)
+    igt = np.zeros(n, np.int64)
+    dirty = np.zeros(n, np.bool_)
+    live = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    n_live = 0
+    n_bg = 0
+    out_iou = np.full(_NCUT, -1.0)
+    out_gt = np.zeros(_NCUT, np.int64)
+    out_ub2 = np.full(_NCUT, -1, np.int64)
+    out_enc = np.zeros(_NCUT, np.int64)
+    cur = (-1.0, 0, -1, 0)  # no background yet: no hole
+    for v in range(0, 255):
+        lo, hi = starts[v], starts[v + 1]
+        if lo == hi:  # the mask of T = v equals that of T = v - 1
+            out_iou[v], out_gt[v], out_ub2[v], out_enc[v] = cur[0], cur[1], cur[2], cur[3]
+            continue
+        for k in range(lo, hi):
+            p = order[k]
+            y, x = p // w, p % w
+            parent[p] = p
+            size[p] = 1
+            bx0[p] = x
+            bx1[p] = x
+            by0[p] = y
+            by1[p] = y
+            border[p] = x == 0 or y == 0 or x == w - 1 or y == h - 1
+            dirty[p] = True
+            live[n_live] = p
+            pos[p] = n_live
+            n_live += 1
+            n_bg += 1
+            for d in range(4):
+                yy = y + (d == 0) - (d == 1)
+                xx = x + (d == 2) - (d == 3)
+                if yy < 0 or yy >= h or xx < 0 or xx >= w:
+                    continue
+                q = yy * w + xx
+                if parent[q] < 0:
+                    continue
+                ra = _find(parent, p)
+                rb = _find(parent, q)
+                if ra == rb:
+                    continue
+                if size[ra] < size[rb]:
+                    ra, rb = rb, ra
+                parent[rb] = ra
+                size[ra] += size[rb]
+                bx0[ra] = min(bx0[ra], bx0[rb])
+                by0[ra] = min(by0[ra], by0[rb])
+                bx1[ra] = max(bx1[ra], bx1[rb])
+                by1[ra] = max(by1[ra], by1[rb])
+                border[ra] = border[ra] or border[rb]
+                dirty[ra] = True
+                last = live[n_live - 1]
+                live[pos[rb]] = last
+                pos[last] = pos[rb]
+                pos[rb] = -1
+                n_live -= 1
+        best, best_g, ub_max, n_out = -1.0, 0, -1, 0
+        for li in range(n_live):
+            r = live[li]
+            if border[r]:
+                n_out += size[r]
+                continue
+            if dirty[r]:
+                iou[r], igt[r] = _best_iou((bx0[r] - 1) * 1.0, (by0[r] - 1) * 1.0,
+                                           min(bx1[r] + 2, w - 1) * 1.0,
+                                           min(by1[r] + 2, h - 1) * 1.0, gts)
+                dirty[r] = False
+            if iou[r] > best or (iou[r] == best and igt[r] < best_g):
+                best, best_g = iou[r], igt[r]
+            ub_max = max(ub_max, 2 * (bx1[r] - bx0[r] + 2) * (by1[r] - by0[r] + 2))
+        cur = (best, best_g, ub_max, n_bg - n_out)
+        out_iou[v], out_gt[v], out_ub2[v], out_enc[v] = cur[0], cur[1], cur[2], cur[3]
+    return out_iou, out_gt, out_ub2, out_enc

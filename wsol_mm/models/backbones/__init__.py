@@ -1,0 +1,3 @@
+from .resnet_cam import ResNetCAM
+
+__all__ = ['ResNetCAM']

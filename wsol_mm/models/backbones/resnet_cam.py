@@ -1,0 +1,70 @@
+"""torchvision ResNet trunk with wsolevaluation's CAM strides."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torchvision
+from mmengine.model import BaseModule
+
+from wsol_mm.registry import MODELS
+from .pretrained import load_torchvision_weights
+
+_ARCHS = {18: ('resnet18', 'ResNet18_Weights'), 34: ('resnet34', 'ResNet34_Weights'),
+          50: ('resnet50', 'ResNet50_Weights'), 101: ('resnet101', 'ResNet101_Weights')}
+
+
+def _set_stride(layer: nn.Sequential, stride: int) -> None:
+    """Set the stride of a ResNet stage's first block (conv and shortcut)."""
+    block = layer[0]
+    conv = block.conv2 if hasattr(block, 'conv3') else block.conv1  # v1.5 bottleneck / basic
+    conv.stride = (stride, stride)
+    if block.downsample is not None:
+        block.downsample[0].stride = (stride, stride)
+
+
+@MODELS.register_module()
+class ResNetCAM(BaseModule):
+    """ResNet whose last map is 1/16 (or 1/8) of the input, as wsolevaluation's ``ResNetCam``.
+
+    layer4 always has stride 1; layer3 has stride 2, or 1 with
+    ``large_feature_map`` (14x14 -> 28x28 maps for 224 inputs).
+
+    Args:
+        depth (int): 18, 34, 50 or 101.
+        large_feature_map (bool): keep layer3 at stride 1. Defaults to False.
+        pretrained (str, optional): a local torchvision state-dict path, or
+            ``'torchvision'`` to download the ImageNet weights (needs internet).
+            The ``fc`` entries are dropped. Defaults to None (random init).
+        init_cfg (dict, optional): mmengine init config.
+
+    Examples:
+        >>> m = ResNetCAM(depth=18)
+        >>> tuple(m(torch.rand(1, 3, 224, 224))[0].shape)
+        (1, 512, 14, 14)
+    """
+
+    def __init__(self, depth: int = 50, large_feature_map: bool = False,
+                 pretrained: Optional[str] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if depth not in _ARCHS:
+            raise ValueError(f'ResNetCAM depth must be one of {sorted(_ARCHS)}, got {depth}')
+        arch, weights_enum = _ARCHS[depth]
+        net = getattr(torchvision.models, arch)(weights=None)
+        self.depth = depth
+        self.large_feature_map = large_feature_map
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+        self.layer1, self.layer2, self.layer3, self.layer4 = (net.layer1, net.layer2, net.layer3,
+                                                              net.layer4)
+        _set_stride(self.layer3, 1 if large_feature_map else 2)
+        _set_stride(self.layer4, 1)
+        self.out_channels = net.fc.in_features
+        if pretrained:
+            load_torchvision_weights(self, pretrained, arch, weights_enum,
+                                     key_map=dict(conv1='stem.0', bn1='stem.1'))
+            self._is_init = True  # mmengine's init_weights must not overwrite them
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Return a 1-tuple with the layer4 map."""
+        x = self.stem(x)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return (x, )

@@ -1,0 +1,69 @@
+"""GAP + linear classifier whose weights give the class activation maps."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from wsol_mm.registry import MODELS
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
+from ..utils import pack_cam_predictions
+
+
+@MODELS.register_module()
+class CAMHead(BaseModule):
+    """CAM head (Zhou et al. 2016; wsolevaluation ``VggCam``/``ResNetCam``).
+
+    ``logits = fc(GAP(F))``; the map of class ``c`` is the channel mean of ``F``
+    weighted by ``fc.weight[c]`` (the scale is irrelevant after min-max).
+
+    Args:
+        num_classes (int): number of classes.
+        in_channels (int): channels of the last feature map.
+        loss (dict): classification loss config. Defaults to CrossEntropyLoss.
+        init_cfg (dict | list, optional): N(0, 0.01) for the classifier by default.
+
+    Examples:
+        >>> head = CAMHead(num_classes=3, in_channels=8)
+        >>> logits = head((torch.rand(2, 8, 7, 7), ))
+        >>> tuple(logits.shape)
+        (2, 3)
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss: ConfigType = dict(type='CrossEntropyLoss'),
+                 init_cfg: OptMultiConfig = dict(type='Normal', layer='Linear', std=0.01)):
+        super().__init__(init_cfg=init_cfg)
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got {num_classes}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.fc = nn.Linear(in_channels, num_classes)
+        self.loss_module = MODELS.build(loss)
+
+    def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Class logits ``(B, C)`` from the last feature map."""
+        return self.fc(feats[-1].mean(dim=(2, 3)))
+
+    def get_cams(self, feats: Tuple[torch.Tensor, ...], classes: torch.Tensor) -> torch.Tensor:
+        """Raw class maps ``(B, K, h, w)`` for class indices ``(B, K)``."""
+        fmap = feats[-1]
+        weights = self.fc.weight[classes]  # (B, K, D)
+        return torch.einsum('bkd,bdhw->bkhw', weights, fmap) / fmap.shape[1]
+
+    def loss(self, feats: Tuple[torch.Tensor, ...],
+             data_samples: List[WSOLDataSample]) -> dict:
+        """Classification loss of the image-level labels."""
+        labels = torch.cat([s.gt_label for s in data_samples]).to(feats[-1].device)
+        return dict(loss_cls=self.loss_module(self(feats), labels))
+
+    def predict(self, feats: Tuple[torch.Tensor, ...],
+                data_samples: Optional[Sequence[WSOLDataSample]] = None,
+                topk_cams: int = 5, interpolation: str = 'bicubic') -> List[WSOLDataSample]:
+        """Scores, labels and normalised maps at ``img_shape`` (see ``pack_cam_predictions``)."""
+        logits = self(feats)
+        return pack_cam_predictions(logits, lambda cls: self.get_cams(feats, cls),
+                                    data_samples, topk_cams, interpolation)

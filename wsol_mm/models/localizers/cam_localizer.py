@@ -1,0 +1,83 @@
+"""Backbone (+ neck) + CAM head, optionally with a training/inference component."""
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from wsol_mm.registry import MODELS
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils.typing_utils import (ConfigType, OptConfigType, OptMultiConfig,
+                                        OptSampleList, SampleList)
+from .base_localizer import BaseLocalizer
+
+
+@MODELS.register_module()
+class CAMLocalizer(BaseLocalizer):
+    """Class-activation-map localizer.
+
+    Args:
+        backbone (dict): backbone config (returns a tuple of NCHW maps).
+        head (dict): head config (``CAMHead``-like: ``loss``, ``predict``,
+            ``get_cams``).
+        neck (dict, optional): neck config. Defaults to None.
+        consistency (dict, optional): a method component with ``loss(localizer,
+            inputs, data_samples, feats)`` and ``predict(localizer, inputs,
+            data_samples, feats)`` (e.g. crop consistency). Defaults to None.
+        data_preprocessor (dict, optional): Defaults to ``WSOLDataPreprocessor``.
+        train_cfg (dict, optional): unused by plain CAM; kept for components.
+        test_cfg (dict, optional): ``topk_cams`` (maps of the top-k predicted
+            classes, default 5; 0 = GT-class map only) and ``interpolation``
+            (default ``'bicubic'``).
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 head: ConfigType,
+                 neck: OptConfigType = None,
+                 consistency: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='WSOLDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = _build(backbone)
+        self.neck = _build(neck) if neck else None
+        self.head = _build(head)
+        self.consistency = _build(consistency) if consistency else None
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(topk_cams=5, interpolation='bicubic')
+        self.test_cfg.update(test_cfg or {})
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes of the head."""
+        return self.head.num_classes
+
+    def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        feats = self.backbone(inputs)
+        return self.neck(feats) if self.neck is not None else feats
+
+    def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
+        feats = self.extract_feat(inputs)
+        losses = self.head.loss(feats, data_samples)
+        if self.consistency is not None:
+            losses = self.consistency.loss(self, inputs, data_samples, feats, losses)
+        return losses
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: OptSampleList = None) -> List[WSOLDataSample]:
+        feats = self.extract_feat(inputs)
+        if self.consistency is not None:
+            return self.consistency.predict(self, inputs, data_samples, feats)
+        return self.head.predict(feats, data_samples, **self.test_cfg)
+
+    def _forward(self, inputs: torch.Tensor,
+                 data_samples: Optional[SampleList] = None) -> Tuple[torch.Tensor, ...]:
+        return (self.head(self.extract_feat(inputs)), )
+
+
+def _build(cfg) -> nn.Module:
+    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)

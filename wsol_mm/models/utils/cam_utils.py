@@ -1,0 +1,91 @@
+"""CAM post-processing shared by every head and localizer (float32, even under AMP)."""
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from wsol_mm.structures import WSOLDataSample
+
+
+def normalize_cams(cams: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """Min-max normalise each map of ``(..., H, W)`` to [0, 1].
+
+    Constant or non-finite maps become all zeros (wsolevaluation's
+    ``normalize_scoremap``), instead of NaN.
+    """
+    cams = cams.float()
+    flat = cams.flatten(-2)
+    finite = torch.isfinite(flat).all(-1, keepdim=True)
+    flat = torch.where(finite, flat, torch.zeros_like(flat))
+    low = flat.min(-1, keepdim=True).values
+    high = flat.max(-1, keepdim=True).values
+    span = high - low
+    valid = finite & (span > eps)
+    out = torch.where(valid, (flat - low) / span.clamp_min(1e-12), torch.zeros_like(flat))
+    return out.view_as(cams)
+
+
+def resize_cams(cams: torch.Tensor, size: Tuple[int, int], mode: str = 'bicubic') -> torch.Tensor:
+    """Resize ``(B, K, h, w)`` maps to ``size=(H, W)`` (half-pixel centres, as OpenCV)."""
+    if tuple(cams.shape[-2:]) == tuple(size):
+        return cams.float()
+    kwargs = dict(align_corners=False) if mode in ('bilinear', 'bicubic') else {}
+    return F.interpolate(cams.float(), size=tuple(size), mode=mode, **kwargs)
+
+
+def select_cam_classes(scores: torch.Tensor, data_samples: Optional[Sequence[WSOLDataSample]],
+                       topk: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Classes whose maps ``predict`` writes: GT class and the top-k predictions.
+
+    Returns:
+        tuple: ``gt_classes`` (B,) (the top-1 class for samples without a label)
+        and ``topk_classes`` (B, k).
+    """
+    k = max(1, min(topk, scores.shape[1]))
+    topk_classes = scores.topk(k, dim=1).indices
+    gt = topk_classes[:, 0].clone()
+    if data_samples is not None:
+        for i, sample in enumerate(data_samples):
+            if 'gt_label' in sample:
+                gt[i] = sample.gt_label.to(gt.device).view(-1)[0]
+    return gt, topk_classes
+
+
+def pack_cam_predictions(logits: torch.Tensor,
+                         cam_fn: Callable[[torch.Tensor], torch.Tensor],
+                         data_samples: Optional[List[WSOLDataSample]],
+                         topk_cams: int = 5,
+                         interpolation: str = 'bicubic',
+                         input_size: Optional[Tuple[int, int]] = None) -> List[WSOLDataSample]:
+    """Write ``pred_score``/``pred_label``/``pred_cam``/``pred_cams`` into samples.
+
+    Args:
+        logits (Tensor): ``(B, C)`` class logits.
+        cam_fn (Callable): maps class indices ``(B, K)`` to raw maps ``(B, K, h, w)``.
+        data_samples (list, optional): samples to fill (new ones if None).
+        topk_cams (int): also write maps of the top-k predicted classes
+            (``pred_cams``, ``pred_cam_labels``); 0 writes only the GT map.
+        interpolation (str): upsampling mode of the maps. Defaults to 'bicubic'.
+        input_size (tuple, optional): ``(H, W)`` used when a sample has no
+            ``img_shape``.
+    """
+    logits = logits.float()
+    scores = logits.softmax(dim=1)
+    b = logits.shape[0]
+    if data_samples is None:
+        data_samples = [WSOLDataSample() for _ in range(b)]
+    gt, topk_classes = select_cam_classes(scores, data_samples, topk_cams)
+    classes = torch.cat([gt[:, None], topk_classes], dim=1) if topk_cams > 0 else gt[:, None]
+    raw = cam_fn(classes).float()
+    for i, sample in enumerate(data_samples):
+        size = sample.metainfo.get('img_shape', input_size)
+        if size is None:
+            raise ValueError('data sample has no `img_shape`; pass input_size')
+        maps = normalize_cams(resize_cams(raw[i:i + 1], size[:2], interpolation))[0]
+        sample.set_pred_score(scores[i].detach())
+        sample.set_pred_label(scores[i].argmax().item())
+        sample.pred_cam = maps[0].detach()
+        if topk_cams > 0:
+            sample.pred_cams = maps[1:].detach()
+            sample.pred_cam_labels = topk_classes[i].detach()
+    return data_samples
