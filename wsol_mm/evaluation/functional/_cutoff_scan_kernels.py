@@ -62,11 +62,12 @@ def _value_order(flat):
 def foreground_scan(u, gts):
     """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
 
-    Returns per-T arrays (length 256): ``v2_iou``, ``v2_gt`` (best component box),
-    ``v1_iou``, ``v1_gt`` (box of the component with the largest polygon area,
-    ties -> last first-pixel in raster order = first in OpenCV's order),
-    ``v1_area2`` (its 2 x area lower bound) and ``other_ub2`` (2 x the largest
-    bbox-area upper bound among the other components).
+    Returns a (6, 256) float array indexed by T, rows: best IoU of all
+    component boxes and its GT index; IoU and GT index of the component with
+    the largest polygon area (ties -> the latest first pixel in raster order,
+    i.e. the first in OpenCV's order); that component's 2 x area lower bound;
+    2 x the largest bbox-area upper bound among the other components.
+    Row 0 is -1 where the mask is empty.
     """
     h, w = u.shape
     n = h * w
@@ -88,18 +89,14 @@ def foreground_scan(u, gts):
     n_live = 0
     wcnt = np.zeros((max(h - 1, 1)) * (max(w - 1, 1)), np.int8)
     ww = max(w - 1, 1)
-    out_v2 = np.full(_NCUT, -1.0)
-    out_v2g = np.zeros(_NCUT, np.int64)
-    out_v1 = np.full(_NCUT, -1.0)
-    out_v1g = np.zeros(_NCUT, np.int64)
-    out_a2 = np.full(_NCUT, -1, np.int64)
-    out_ub2 = np.full(_NCUT, -1, np.int64)
-    cur = (-1.0, 0, -1.0, 0, -1, -1)  # empty mask until the first level arrives
+    # rows: v2 iou, v2 gt, v1 iou, v1 gt, v1 2*area, 2*upper bound of the others
+    out = np.empty((6, _NCUT))
+    out[:, 255] = -1.0
+    cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0])  # empty mask until the first level
     for v in range(255, 0, -1):
         lo, hi = starts[v], starts[v + 1]
         if lo == hi:  # no pixel at this value: the mask of T = v - 1 equals that of T = v
-            out_v2[v - 1], out_v2g[v - 1], out_v1[v - 1], out_v1g[v - 1] = cur[0], cur[1], cur[2], cur[3]
-            out_a2[v - 1], out_ub2[v - 1] = cur[4], cur[5]
+            out[:, v - 1] = cur
             continue
         for k in range(lo, hi):
             p = order[k]
@@ -176,10 +173,10 @@ def foreground_scan(u, gts):
                 ub1, ub1_r = ub, r
             elif ub > ub2:
                 ub2 = ub
-        cur = (best, best_g, iou[c_star], igt[c_star], c_a2, ub2 if ub1_r == c_star else ub1)
-        out_v2[v - 1], out_v2g[v - 1], out_v1[v - 1], out_v1g[v - 1] = cur[0], cur[1], cur[2], cur[3]
-        out_a2[v - 1], out_ub2[v - 1] = cur[4], cur[5]
-    return out_v2, out_v2g, out_v1, out_v1g, out_a2, out_ub2
+        cur[0], cur[1], cur[2], cur[3] = best, best_g, iou[c_star], igt[c_star]
+        cur[4], cur[5] = c_a2, ub2 if ub1_r == c_star else ub1
+        out[:, v - 1] = cur
+    return out
 
 
 @njit(cache=True)
@@ -188,8 +185,9 @@ def hole_scan(u, gts):
 
     A hole is a 4-connected component of ``u <= T`` not touching the border;
     its contour's boundingRect is the hole's bbox grown by one pixel.
-    Returns per-T arrays (length 256): ``iou``, ``gt``, ``ub2`` (2 x the largest
-    hole polygon-area upper bound) and ``n_enclosed`` (pixels inside holes).
+    Returns a (4, 256) float array indexed by T, rows: best hole-box IoU (-1
+    without holes), its GT index, 2 x the largest hole polygon-area upper bound
+    and the number of pixels inside holes.
     """
     h, w = u.shape
     n = h * w
@@ -209,15 +207,12 @@ def hole_scan(u, gts):
     pos = np.full(n, -1, np.int64)
     n_live = 0
     n_bg = 0
-    out_iou = np.full(_NCUT, -1.0)
-    out_gt = np.zeros(_NCUT, np.int64)
-    out_ub2 = np.full(_NCUT, -1, np.int64)
-    out_enc = np.zeros(_NCUT, np.int64)
-    cur = (-1.0, 0, -1, 0)  # no background yet: no hole
+    out = np.empty((4, _NCUT))  # rows: iou, gt, 2*area upper bound, enclosed pixels
+    cur = np.array([-1.0, 0.0, -1.0, 0.0])  # no background yet: no hole
     for v in range(0, 255):
         lo, hi = starts[v], starts[v + 1]
         if lo == hi:  # the mask of T = v equals that of T = v - 1
-            out_iou[v], out_gt[v], out_ub2[v], out_enc[v] = cur[0], cur[1], cur[2], cur[3]
+            out[:, v] = cur
             continue
         for k in range(lo, hi):
             p = order[k]
@@ -275,6 +270,7 @@ def hole_scan(u, gts):
             if iou[r] > best or (iou[r] == best and igt[r] < best_g):
                 best, best_g = iou[r], igt[r]
             ub_max = max(ub_max, 2 * (bx1[r] - bx0[r] + 2) * (by1[r] - by0[r] + 2))
-        cur = (best, best_g, ub_max, n_bg - n_out)
-        out_iou[v], out_gt[v], out_ub2[v], out_enc[v] = cur[0], cur[1], cur[2], cur[3]
-    return out_iou, out_gt, out_ub2, out_enc
+        cur[0], cur[1], cur[2], cur[3] = best, best_g, ub_max, n_bg - n_out
+        out[:, v] = cur
+    out[:, 255] = cur
+    return out
