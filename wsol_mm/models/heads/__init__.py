@@ -1,3 +1,4 @@
 from .cam_head import CAMHead
+from .conv_cam_head import ConvCAMHead
 
-__all__ = ['CAMHead']
+__all__ = ['CAMHead', 'ConvCAMHead']
