@@ -7,12 +7,12 @@ from typing import Dict, Optional, Tuple, Union
 import timm
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from timm.layers import resample_abs_pos_embed
 
 from wsol_mm.registry import MODELS
+from ..utils.cls_attention import block_with_cls_attention
 
 # Short config names -> (timm model name, extra timm kwargs, attention scale override).
 ARCH_SETTINGS: Dict[str, Tuple[str, dict, Optional[float]]] = {
@@ -177,42 +177,8 @@ class VisionTransformer(BaseModule):
 
     def block_forward(self, block: nn.Module, x: torch.Tensor,
                       with_row: bool = True) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """One pre-norm block run from its own modules, plus its cls-attention row.
-
-        Args:
-            block (nn.Module): a timm ``Block``.
-            x (Tensor): tokens ``(B, 1 + N, D)``.
-            with_row (bool): compute the cls row (else None is returned).
-
-        Returns:
-            tuple: block output ``(B, 1 + N, D)`` and the head-mean cls row
-            ``(B, 1 + N)`` (post-softmax, before attention dropout).
-        """
-        attn = block.attn
-        b, n, _ = x.shape
-        normed = block.norm1(x)
-        qkv = attn.qkv(normed).reshape(b, n, 3, attn.num_heads, attn.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = attn.q_norm(q), attn.k_norm(k)
-        if self.attn_mode == 'full':
-            full = ((q * self.qk_scale) @ k.transpose(-2, -1)).softmax(dim=-1)
-            out = attn.attn_drop(full) @ v
-            row = full[:, :, 0].mean(dim=1)
-        else:
-            out = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=attn.attn_drop.p if self.training else 0.0,
-                scale=self.qk_scale)
-            row = None
-            if with_row:  # (B, heads, 1, 1 + N): the cls query only, never N x N
-                row = ((q[:, :, :1] * self.qk_scale) @ k.transpose(-2, -1)).softmax(dim=-1)
-                row = row[:, :, 0].mean(dim=1)
-        out = attn.norm(out.transpose(1, 2).reshape(b, n, attn.attn_dim))
-        if getattr(attn, 'gate', None) is not None:
-            out = out * attn.gate(normed).sigmoid()
-        out = attn.proj_drop(attn.proj(out))
-        x = x + block.drop_path1(block.ls1(out))
-        x = x + block.drop_path2(block.ls2(block.mlp(block.norm2(x))))
-        return x, row
+        """One block with its cls-attention row (see ``block_with_cls_attention``)."""
+        return block_with_cls_attention(block, x, self.qk_scale, self.attn_mode, with_row)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return ``(patch_map, )`` or ``(patch_map, cls_attn)`` (see the class doc)."""

@@ -51,9 +51,17 @@ class ConvCAMHead(BaseModule):
         """Semantic-aware maps ``S`` of every class, ``(B, C, h, w)``."""
         return self.conv(feats[self.in_index])
 
+    def logits_from_maps(self, feats: Tuple[torch.Tensor, ...],
+                         maps: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, C)`` from (possibly refined) class maps: their GAP.
+
+        Subclasses add other branches (``ConformerCAMHead``: the CNN classifier).
+        """
+        return maps.mean(dim=(2, 3))
+
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Class logits ``(B, C)`` = GAP of the class maps."""
-        return self.class_maps(feats).mean(dim=(2, 3))
+        return self.logits_from_maps(feats, self.class_maps(feats))
 
     def get_cams(self, feats: Tuple[torch.Tensor, ...], classes: torch.Tensor) -> torch.Tensor:
         """Class maps (before GAP) ``(B, K, h, w)`` for class indices ``(B, K)``."""
@@ -75,7 +83,8 @@ class ConvCAMHead(BaseModule):
                 topk_cams: int = 5, interpolation: str = 'bilinear') -> List[WSOLDataSample]:
         """Scores, labels and the plain class maps (no attention; see ``TSCAMLocalizer``)."""
         maps = self.class_maps(feats)
-        return pack_cam_predictions(maps.mean(dim=(2, 3)), lambda cls: select_maps(maps, cls),
+        return pack_cam_predictions(self.logits_from_maps(feats, maps),
+                                    lambda cls: select_maps(maps, cls),
                                     data_samples, topk_cams, interpolation)
 
 

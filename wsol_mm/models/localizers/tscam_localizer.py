@@ -102,14 +102,16 @@ class TSCAMLocalizer(BaseLocalizer):
     def predict(self, inputs: torch.Tensor,
                 data_samples: OptSampleList = None) -> List[WSOLDataSample]:
         """Scores + fused maps of the GT class and the top-k classes at ``img_shape``."""
-        semantic, attention = self._semantic_and_attention(self.extract_feat(inputs))
+        feats = self.extract_feat(inputs)
+        semantic, attention = self._semantic_and_attention(feats)
         return pack_cam_predictions(
-            semantic.mean(dim=(2, 3)),
+            self.head.logits_from_maps(feats, semantic),
             lambda cls: self._fuse(select_maps(semantic, cls), attention), data_samples,
             input_size=tuple(inputs.shape[-2:]), **self.test_cfg)
 
     def _forward(self, inputs: torch.Tensor,
                  data_samples: Optional[SampleList] = None) -> Tuple[torch.Tensor, ...]:
         """``(logits (B, C), localisation maps (B, C, h, w))``."""
-        semantic, attention = self._semantic_and_attention(self.extract_feat(inputs))
-        return semantic.mean(dim=(2, 3)), self._fuse(semantic, attention)
+        feats = self.extract_feat(inputs)
+        semantic, attention = self._semantic_and_attention(feats)
+        return self.head.logits_from_maps(feats, semantic), self._fuse(semantic, attention)
