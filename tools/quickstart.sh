@@ -9,5 +9,6 @@ python3 -m venv .venv
 . .venv/bin/activate
 pip install -q -c requirements/constraints.txt -r requirements/runtime.txt -e .
 python tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
-python tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" --work-dir "$WORK_DIR" --show-dir cam_overlays
-python tools/analysis_tools/box_baselines.py "$CONFIG"
+python tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" --work-dir "$WORK_DIR" \
+    --show-dir cam_overlays --metrics-json "$WORK_DIR/test_metrics.json"
+python tools/analysis_tools/box_baselines.py "$CONFIG" --model-metrics "$WORK_DIR/test_metrics.json"

@@ -6,7 +6,9 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
-from wsol_mm.apis.runner_utils import build_runner, print_metrics, validate_cfg_options
+from wsol_mm.apis.runner_utils import (build_runner, load_checkpoint_strict, print_metrics,
+                                       save_json_atomic,
+                                       validate_cfg_options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -18,6 +20,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out-scoremaps', help='save GT-class score maps as '
                         'DIR/<image_id>.npy (the wsolevaluation layout read by '
                         'tools/analysis_tools/eval_cams.py)')
+    parser.add_argument('--metrics-json', help='also write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='save CAM overlays under WORK_DIR/TIMESTAMP/DIR')
     parser.add_argument('--show', action='store_true', help='show overlays in a window')
     parser.add_argument('--interval', type=int, default=1, help='draw every N-th image')
@@ -39,7 +42,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly below: mismatched keys must fail, not warn
     if args.show_dir or args.show:
         vis = cfg.default_hooks.visualization
         vis.update(enable=True, show=args.show, interval=args.interval)
@@ -61,7 +64,12 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = build_runner(cfg)
-    print_metrics(runner.test(), title=f'{osp.basename(args.config)}: {args.checkpoint}')
+    load_checkpoint_strict(runner, args.checkpoint)
+    metrics = runner.test()
+    print_metrics(metrics, title=f'{osp.basename(args.config)}: {args.checkpoint}')
+    if args.metrics_json:
+        save_json_atomic({k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+                         args.metrics_json)
 
 
 if __name__ == '__main__':

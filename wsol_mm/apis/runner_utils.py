@@ -46,10 +46,24 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+def load_checkpoint_strict(runner: Runner, filename: str) -> None:
+    """Load model weights, failing with the missing/unexpected keys on any mismatch."""
+    import os.path as osp
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} not found')
+    try:
+        runner.load_checkpoint(filename, map_location='cpu', strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(f'checkpoint {filename} does not match the model of this config '
+                           f'(wrong config, or convert it with tools/model_converters/):\n'
+                           f'{err}') from None
+
+
 def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
-                  baselines: Optional[Dict[str, Dict[str, float]]] = None) -> None:
+                  baselines: Optional[Dict[str, Dict[str, float]]] = None,
+                  first_name: str = 'model') -> None:
     """Print metrics as a table (one column per model/baseline)."""
-    columns = {'model': metrics, **(baselines or {})}
+    columns = {first_name: metrics, **(baselines or {})}
     keys = [k for k in metrics if not isinstance(metrics[k], (list, dict))]
     width = max([len(k) for k in keys] + [6])
     if title:
@@ -63,3 +77,16 @@ def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
             v = values.get(key)
             cells.append(f'{v:>14.2f}' if isinstance(v, (int, float)) else f'{"-":>14}')
         print(f'{key:<{width}} | ' + ' | '.join(cells))
+
+
+def save_json_atomic(obj: dict, path: str) -> None:
+    """Write JSON through a temporary file so a killed run leaves no half file."""
+    import json
+    import os
+    import os.path as osp
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)

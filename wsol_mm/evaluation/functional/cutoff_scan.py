@@ -61,9 +61,9 @@ def _workspace(h: int, w: int) -> tuple:
     if key not in _WORKSPACES:
         if len(_WORKSPACES) > 8:
             _WORKSPACES.clear()
-        n = h * w
+        n = (h + 2) * (w + 2)  # the kernels work in a frame padded by one pixel
         _WORKSPACES[key] = (np.empty((11, n), np.int32), np.empty(n), np.empty(n, np.bool_),
-                            np.empty(max(h - 1, 1) * max(w - 1, 1), np.int8))
+                            np.empty(n, np.int8))
     return _WORKSPACES[key]
 
 
