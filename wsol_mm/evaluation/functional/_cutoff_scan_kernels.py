@@ -125,6 +125,7 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     area2[:] = 0
     wcnt[:] = 0
     offs = np.array([-w2 - 1, -w2, -w2 + 1, -1, 1, w2 - 1, w2, w2 + 1])
+    woffs = np.array([-w2 - 1, -w2, -1, 0])
     n_live = 0
     out = np.empty((6, _NCUT))  # rows: see the docstring
     cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0])  # empty mask until the first level
@@ -151,7 +152,8 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
                     rp, rq = rq, rp
                 n_live = _merge(rp, rq, ws, dirty, n_live)
             # windows are indexed by their top-left padded pixel
-            for wi in (p - w2 - 1, p - w2, p - 1, p):
+            for o in woffs:
+                wi = p + o
                 wcnt[wi] += 1
                 if wcnt[wi] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
                     area2[rp] += 1
