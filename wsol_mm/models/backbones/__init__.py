@@ -1,3 +1,5 @@
+from .inception_v3_cam import InceptionV3CAM
 from .resnet_cam import ResNetCAM
+from .vgg16_cam import VGG16CAM
 
-__all__ = ['ResNetCAM']
+__all__ = ['ResNetCAM', 'VGG16CAM', 'InceptionV3CAM']
