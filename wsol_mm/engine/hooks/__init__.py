@@ -1,1 +1,3 @@
+from .crop_consistency_hook import CropConsistencyHook
 
+__all__ = ['CropConsistencyHook']
