@@ -10,8 +10,9 @@ Normalisation comes in two flavours, as in the released code:
 * ``normalize_eval`` - the one applied to every final score map.
 
 Both are NaN-safe: a map that is not finite, constant, or whose divisor is not
-positive becomes all zeros (the released training side returned NaN/inf there,
-or all ones for a constant non-zero map under min-max).
+positive becomes all zeros (as the released ``normalize_scoremap``; the released
+training side divided by zero there and produced inf/NaN, after which its trainer
+skipped the step).
 """
 from typing import Callable, Optional, Tuple
 
@@ -57,16 +58,16 @@ def normalize_train(maps: torch.Tensor, mode: str = 'minmax',
     flat = maps.float().flatten(-2)
     finite = torch.isfinite(flat).all(-1, keepdim=True)
     flat = torch.where(finite, flat, torch.zeros_like(flat))
-    high = flat.amax(-1, keepdim=True)
+    low, high = flat.amin(-1, keepdim=True), flat.amax(-1, keepdim=True)
+    valid = finite & (high > low)  # constant maps -> zeros, in every mode
     if mode == 'max':
-        out = _safe_div(flat.clamp_min(0), high, finite & (high > 0))
+        out = _safe_div(flat.clamp_min(0), high, valid & (high > 0))
     elif mode == 'pas':
         q = torch.quantile(flat, _PAS_QUANTILE, dim=-1, keepdim=True, interpolation='nearest')
-        low = flat.amin(-1, keepdim=True)
-        out = _safe_div(flat - low, q, finite & (q > 0)).clamp_max(1.0)
+        out = _safe_div(flat - low, q, valid & (q > 0)).clamp_max(1.0)
     else:
         q = torch.quantile(flat, percentile, dim=-1, keepdim=True, interpolation='nearest')
-        out = _safe_div((flat - q).clamp_min(0), high, finite & (high > 0))
+        out = _safe_div((flat - q).clamp_min(0), high, valid & (high > 0))
     return out.view(maps.shape)
 
 
