@@ -49,7 +49,7 @@ def _value_order(flat):
     for i in range(flat.shape[0]):
         counts[flat[i] + 1] += 1
     starts = np.cumsum(counts)
-    order = np.empty(flat.shape[0], np.int64)
+    order = np.empty(flat.shape[0], np.int32)
     fill = starts[:256].copy()
     for i in range(flat.shape[0]):
         v = flat[i]
@@ -59,7 +59,7 @@ def _value_order(flat):
 
 
 @njit(cache=True)
-def foreground_scan(u, gts):
+def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
 
     Returns a (6, 256) float array indexed by T, rows: best IoU of all
@@ -70,24 +70,13 @@ def foreground_scan(u, gts):
     Row 0 is -1 where the mask is empty.
     """
     h, w = u.shape
-    n = h * w
-    flat = u.ravel()
-    order, starts = _value_order(flat)
-    parent = np.full(n, -1, np.int64)
-    size = np.zeros(n, np.int64)
-    bx0 = np.zeros(n, np.int64)
-    by0 = np.zeros(n, np.int64)
-    bx1 = np.zeros(n, np.int64)
-    by1 = np.zeros(n, np.int64)
-    area2 = np.zeros(n, np.int64)
-    first = np.zeros(n, np.int64)
-    iou = np.zeros(n)
-    igt = np.zeros(n, np.int64)
-    dirty = np.zeros(n, np.bool_)
-    live = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
+    order, starts = _value_order(u.ravel())
+    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
+    area2, first, igt, live, pos = ws[6], ws[7], ws[8], ws[9], ws[10]
+    parent[:] = -1
+    area2[:] = 0
+    wcnt[:] = 0
     n_live = 0
-    wcnt = np.zeros((max(h - 1, 1)) * (max(w - 1, 1)), np.int8)
     ww = max(w - 1, 1)
     # rows: v2 iou, v2 gt, v1 iou, v1 gt, v1 2*area, 2*upper bound of the others
     out = np.empty((6, _NCUT))
@@ -180,7 +169,7 @@ def foreground_scan(u, gts):
 
 
 @njit(cache=True)
-def hole_scan(u, gts):
+def hole_scan(u, gts, ws, iou, dirty):
     """Per cut-off T: best IoU of hole-contour boxes and hole statistics.
 
     A hole is a 4-connected component of ``u <= T`` not touching the border;
@@ -190,21 +179,10 @@ def hole_scan(u, gts):
     and the number of pixels inside holes.
     """
     h, w = u.shape
-    n = h * w
-    flat = u.ravel()
-    order, starts = _value_order(flat)
-    parent = np.full(n, -1, np.int64)
-    size = np.zeros(n, np.int64)
-    bx0 = np.zeros(n, np.int64)
-    by0 = np.zeros(n, np.int64)
-    bx1 = np.zeros(n, np.int64)
-    by1 = np.zeros(n, np.int64)
-    border = np.zeros(n, np.bool_)
-    iou = np.zeros(n)
-    igt = np.zeros(n, np.int64)
-    dirty = np.zeros(n, np.bool_)
-    live = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
+    order, starts = _value_order(u.ravel())
+    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
+    border, igt, live, pos = ws[6], ws[8], ws[9], ws[10]
+    parent[:] = -1
     n_live = 0
     n_bg = 0
     out = np.empty((4, _NCUT))  # rows: iou, gt, 2*area upper bound, enclosed pixels
@@ -223,7 +201,7 @@ def hole_scan(u, gts):
             bx1[p] = x
             by0[p] = y
             by1[p] = y
-            border[p] = x == 0 or y == 0 or x == w - 1 or y == h - 1
+            border[p] = 1 if (x == 0 or y == 0 or x == w - 1 or y == h - 1) else 0
             dirty[p] = True
             live[n_live] = p
             pos[p] = n_live
@@ -249,7 +227,7 @@ def hole_scan(u, gts):
                 by0[ra] = min(by0[ra], by0[rb])
                 bx1[ra] = max(bx1[ra], bx1[rb])
                 by1[ra] = max(by1[ra], by1[rb])
-                border[ra] = border[ra] or border[rb]
+                border[ra] = max(border[ra], border[rb])
                 dirty[ra] = True
                 last = live[n_live - 1]
                 live[pos[rb]] = last
@@ -259,7 +237,7 @@ def hole_scan(u, gts):
         best, best_g, ub_max, n_out = -1.0, 0, -1, 0
         for li in range(n_live):
             r = live[li]
-            if border[r]:
+            if border[r] != 0:
                 n_out += size[r]
                 continue
             if dirty[r]:

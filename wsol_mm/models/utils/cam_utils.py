@@ -93,3 +93,25 @@ def pack_cam_predictions(logits: torch.Tensor,
             sample.pred_cams = maps[1:].detach()
             sample.pred_cam_labels = topk_classes[i].detach()
     return data_samples
+
+
+def largest_box_from_cam(cam, cam_thr: float) -> Tuple[int, int, int, int]:
+    """Box of the largest contour of ``cam > cam_thr`` (wsolevaluation v1 conventions).
+
+    Args:
+        cam (Tensor | np.ndarray): ``(H, W)`` map in [0, 1].
+        cam_thr (float): threshold as a fraction of the map's uint8 maximum.
+
+    Returns:
+        tuple: ``(x0, y0, x1, y1)``; ``(0, 0, 0, 0)`` when nothing passes.
+    """
+    import cv2
+    import numpy as np
+    cam = cam.detach().cpu().numpy() if isinstance(cam, torch.Tensor) else np.asarray(cam)
+    u8 = (cam * 255).astype(np.uint8)
+    _, mask = cv2.threshold(u8, int(cam_thr * u8.max()), 255, cv2.THRESH_BINARY)
+    contours = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)[0]
+    if not contours:
+        return 0, 0, 0, 0
+    x, y, w, h = cv2.boundingRect(max(contours, key=cv2.contourArea))
+    return x, y, min(x + w, cam.shape[1] - 1), min(y + h, cam.shape[0] - 1)
