@@ -56,7 +56,9 @@ def pack_cam_predictions(logits: torch.Tensor,
                          data_samples: Optional[List[WSOLDataSample]],
                          topk_cams: int = 5,
                          interpolation: str = 'bicubic',
-                         input_size: Optional[Tuple[int, int]] = None) -> List[WSOLDataSample]:
+                         input_size: Optional[Tuple[int, int]] = None,
+                         normalize_fn: Callable[[torch.Tensor], torch.Tensor] = normalize_cams
+                         ) -> List[WSOLDataSample]:
     """Write ``pred_score``/``pred_label``/``pred_cam``/``pred_cams`` into samples.
 
     Args:
@@ -68,6 +70,8 @@ def pack_cam_predictions(logits: torch.Tensor,
         interpolation (str): upsampling mode of the maps. Defaults to 'bicubic'.
         input_size (tuple, optional): ``(H, W)`` used when a sample has no
             ``img_shape``.
+        normalize_fn (Callable): per-map normalisation after resizing.
+            Defaults to min-max (``normalize_cams``).
     """
     logits = logits.float()
     scores = logits.softmax(dim=1)
@@ -81,7 +85,7 @@ def pack_cam_predictions(logits: torch.Tensor,
         size = sample.metainfo.get('img_shape', input_size)
         if size is None:
             raise ValueError('data sample has no `img_shape`; pass input_size')
-        maps = normalize_cams(resize_cams(raw[i:i + 1], size[:2], interpolation))[0]
+        maps = normalize_fn(resize_cams(raw[i:i + 1], size[:2], interpolation))[0]
         sample.set_pred_score(scores[i].detach())
         sample.set_pred_label(scores[i].argmax().item())
         sample.pred_cam = maps[0].detach()
