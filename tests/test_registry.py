@@ -55,7 +55,7 @@ def test_checkpoint_loader_reads_mmengine_checkpoints(tmp_path):
     from mmengine.runner.checkpoint import CheckpointLoader
     path = tmp_path / 'ckpt.pth'
     torch.save(dict(state_dict=dict(w=torch.ones(2)),
-                    message_hub=dict(buf=HistoryBuffer([1.0]), x=np.float64(2))), path)
+                    message_hub=dict(buf=HistoryBuffer(), x=np.float64(2))), path)
     ckpt = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert isinstance(ckpt['message_hub']['buf'], HistoryBuffer)
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))

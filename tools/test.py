@@ -6,9 +6,13 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
-from wsol_mm.apis.runner_utils import (build_runner, load_checkpoint_strict, print_metrics,
-                                       save_json_atomic,
-                                       validate_cfg_options)
+from wsol_mm.apis.runner_utils import (
+    build_runner,
+    load_checkpoint_strict,
+    print_metrics,
+    save_json_atomic,
+    validate_cfg_options,
+)
 
 
 def parse_args() -> argparse.Namespace:

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from wsol_mm.datasets.transforms import (CenterCrop, PackWSOLInputs, RandomCrop, RandomFlip,
-                                         RandomResizedCrop, Resize)
+from wsol_mm.datasets.transforms import (
+    CenterCrop,
+    PackWSOLInputs,
+    RandomCrop,
+    RandomFlip,
+    RandomResizedCrop,
+    Resize,
+)
 
 
 def _results(h=40, w=60, box=(10, 5, 29, 24)):

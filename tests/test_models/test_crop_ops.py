@@ -6,10 +6,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wsol_mm.models.consistency.crop_ops import (boxes_to_pixels, crop_and_zoom, crop_boxes,
-                                                 cosine_consistency, normalize_eval,
-                                                 normalize_train, paste_zoom_maps,
-                                                 small_box_mask, square_box, union_box)
+from wsol_mm.models.consistency.crop_ops import (
+    boxes_to_pixels,
+    cosine_consistency,
+    crop_and_zoom,
+    crop_boxes,
+    normalize_eval,
+    normalize_train,
+    paste_zoom_maps,
+    small_box_mask,
+    square_box,
+    union_box,
+)
 
 RAMP = torch.arange(10, dtype=torch.float32).view(1, 1, 10)  # one 1x10 map, values 0..9
 

@@ -1,4 +1,4 @@
-"""Draw the CAM of one image: ``python tools/visualization/vis_cam.py IMAGE CONFIG CKPT --out x.png``."""
+"""Draw the CAM of one image: ``vis_cam.py IMAGE CONFIG CKPT --out x.png``."""
 import argparse
 
 import mmcv

@@ -66,41 +66,44 @@ def _padded_order(u):
     return order, starts
 
 
+# rows of the int32 workspace
+_PARENT, _SIZE, _X0, _Y0, _X1, _Y1, _AREA2, _FIRST, _GT, _LIVE, _POS = range(11)
+
+
 @njit(cache=True)
 def _activate(p, w2, ws, dirty, n_live):
-    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
-    live, pos = ws[9], ws[10]
+    """Make padded pixel ``p`` a one-pixel component appended to the live list."""
     y, x = p // w2 - 1, p % w2 - 1
-    parent[p] = p
-    size[p] = 1
-    bx0[p] = x
-    bx1[p] = x
-    by0[p] = y
-    by1[p] = y
+    ws[_PARENT, p] = p
+    ws[_SIZE, p] = 1
+    ws[_X0, p] = x
+    ws[_X1, p] = x
+    ws[_Y0, p] = y
+    ws[_Y1, p] = y
     dirty[p] = True
-    live[n_live] = p
-    pos[p] = n_live
+    ws[_LIVE, n_live] = p
+    ws[_POS, p] = n_live
 
 
 @njit(cache=True)
 def _merge(ra, rb, ws, dirty, n_live):
     """Merge root ``rb`` into root ``ra``; drop ``rb`` from the live list; return n_live."""
-    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
-    live, pos = ws[9], ws[10]
-    parent[rb] = ra
-    size[ra] += size[rb]
-    bx0[ra] = min(bx0[ra], bx0[rb])
-    by0[ra] = min(by0[ra], by0[rb])
-    bx1[ra] = max(bx1[ra], bx1[rb])
-    by1[ra] = max(by1[ra], by1[rb])
-    ws[6, ra] += ws[6, rb]  # 2 x area (foreground) / unused (holes)
-    ws[7, ra] = min(ws[7, ra], ws[7, rb])  # first pixel in raster order
+    # 2-D indexing on purpose: row views per call would cost reference counting
+    ws[_PARENT, rb] = ra
+    ws[_SIZE, ra] += ws[_SIZE, rb]
+    ws[_X0, ra] = min(ws[_X0, ra], ws[_X0, rb])
+    ws[_Y0, ra] = min(ws[_Y0, ra], ws[_Y0, rb])
+    ws[_X1, ra] = max(ws[_X1, ra], ws[_X1, rb])
+    ws[_Y1, ra] = max(ws[_Y1, ra], ws[_Y1, rb])
+    ws[_AREA2, ra] += ws[_AREA2, rb]  # 2 x area (foreground pass only)
+    ws[_FIRST, ra] = min(ws[_FIRST, ra], ws[_FIRST, rb])
     dirty[ra] = True
-    if pos[rb] >= 0:  # swap-remove
-        last = live[n_live - 1]
-        live[pos[rb]] = last
-        pos[last] = pos[rb]
-        pos[rb] = -1
+    pos_b = ws[_POS, rb]
+    if pos_b >= 0:  # swap-remove
+        last = ws[_LIVE, n_live - 1]
+        ws[_LIVE, pos_b] = last
+        ws[_POS, last] = pos_b
+        ws[_POS, rb] = -1
         n_live -= 1
     return n_live
 

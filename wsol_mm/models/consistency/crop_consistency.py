@@ -9,10 +9,20 @@ import torch.nn as nn
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils.typing_utils import SampleList
+
 from ..utils import pack_cam_predictions, resize_cams
-from .crop_ops import (NORM_MODES, boxes_to_pixels, class_maps, cosine_consistency,
-                       crop_and_zoom, crop_boxes, normalize_eval, normalize_train,
-                       paste_zoom_maps, small_box_mask)
+from .crop_ops import (
+    NORM_MODES,
+    boxes_to_pixels,
+    class_maps,
+    cosine_consistency,
+    crop_and_zoom,
+    crop_boxes,
+    normalize_eval,
+    normalize_train,
+    paste_zoom_maps,
+    small_box_mask,
+)
 
 
 @MODELS.register_module()

@@ -1,5 +1,10 @@
-from .cam_utils import (largest_box_from_cam, normalize_cams, pack_cam_predictions, resize_cams,
-                        select_cam_classes)
+from .cam_utils import (
+                        largest_box_from_cam,
+                        normalize_cams,
+                        pack_cam_predictions,
+                        resize_cams,
+                        select_cam_classes,
+)
 from .cls_attention import block_with_cls_attention
 from .weight_init import init_wsol_weights
 
