@@ -4,8 +4,11 @@ from typing import Optional, Sequence
 import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image
-from timm.data.auto_augment import (_RAND_INCREASING_TRANSFORMS, _RAND_TRANSFORMS,
-                                    rand_augment_transform)
+from timm.data.auto_augment import (
+    _RAND_INCREASING_TRANSFORMS,
+    _RAND_TRANSFORMS,
+    rand_augment_transform,
+)
 from timm.data.transforms import str_to_pil_interp
 
 from wsol_mm.registry import TRANSFORMS

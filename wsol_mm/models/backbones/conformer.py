@@ -13,6 +13,7 @@ from timm.layers import trunc_normal_
 from timm.models.vision_transformer import Block
 
 from wsol_mm.registry import MODELS
+
 from ..utils.cls_attention import block_with_cls_attention
 from .conformer_blocks import ConformerBottleneck, ConvTransBlock
 

@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from timm.layers import resample_abs_pos_embed
 
 from wsol_mm.registry import MODELS
+
 from ..utils.cls_attention import block_with_cls_attention
 
 # Short config names -> (timm model name, extra timm kwargs, attention scale override).

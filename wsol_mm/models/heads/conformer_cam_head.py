@@ -6,6 +6,7 @@ import torch.nn as nn
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
+
 from .conv_cam_head import ConvCAMHead
 
 

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
+
 from ..utils import pack_cam_predictions
 
 

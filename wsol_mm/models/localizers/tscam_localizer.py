@@ -5,8 +5,14 @@ import torch
 
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils.typing_utils import (ConfigType, OptConfigType, OptMultiConfig,
-                                        OptSampleList, SampleList)
+from wsol_mm.utils.typing_utils import (
+    ConfigType,
+    OptConfigType,
+    OptMultiConfig,
+    OptSampleList,
+    SampleList,
+)
+
 from ..heads.conv_cam_head import select_maps
 from ..utils import pack_cam_predictions
 from .base_localizer import BaseLocalizer
