@@ -3,11 +3,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torchvision
 from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
+
+from ..backbones.pretrained import load_torchvision_weights
 from ..utils import pack_cam_predictions
 
 
@@ -22,7 +25,14 @@ class CAMHead(BaseModule):
         num_classes (int): number of classes.
         in_channels (int): channels of the last feature map.
         loss (dict): classification loss config. Defaults to CrossEntropyLoss.
-        init_cfg (dict | list, optional): N(0, 0.01) for the classifier by default.
+        pretrained (str, optional): load ``fc`` from a torchvision classifier
+            checkpoint (a local ``.pth`` path or ``'torchvision'``), as
+            wsolevaluation does for ResNet50 on ILSVRC (``num_classes=1000``,
+            ``in_channels`` equal to the checkpoint's). Defaults to None.
+        pretrained_arch (str): torchvision architecture of ``pretrained``.
+            Defaults to 'resnet50'.
+        init_cfg (dict | list, optional): N(0, 0.01) for the classifier by default
+            (skipped when ``pretrained`` is given).
 
     Examples:
         >>> head = CAMHead(num_classes=3, in_channels=8)
@@ -35,6 +45,8 @@ class CAMHead(BaseModule):
                  num_classes: int,
                  in_channels: int,
                  loss: ConfigType = dict(type='CrossEntropyLoss'),
+                 pretrained: Optional[str] = None,
+                 pretrained_arch: str = 'resnet50',
                  init_cfg: OptMultiConfig = dict(type='Normal', layer='Linear', std=0.01)):
         super().__init__(init_cfg=init_cfg)
         if num_classes <= 0:
@@ -43,6 +55,11 @@ class CAMHead(BaseModule):
         self.in_channels = in_channels
         self.fc = nn.Linear(in_channels, num_classes)
         self.loss_module = MODELS.build(loss)
+        if pretrained:
+            weights_enum = torchvision.models.get_model_weights(pretrained_arch).__name__
+            load_torchvision_weights(self, pretrained, pretrained_arch, weights_enum,
+                                     keep_prefixes=('fc.', ))
+            self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Class logits ``(B, C)`` from the last feature map."""
@@ -53,6 +70,11 @@ class CAMHead(BaseModule):
         fmap = feats[-1]
         weights = self.fc.weight[classes]  # (B, K, D)
         return torch.einsum('bkd,bdhw->bkhw', weights, fmap) / fmap.shape[1]
+
+    def get_logits_and_cams(self, feats: Tuple[torch.Tensor, ...],
+                            classes: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, C)`` and raw maps ``(B, K, h, w)`` of ``classes`` together."""
+        return self(feats), self.get_cams(feats, classes)
 
     def loss(self, feats: Tuple[torch.Tensor, ...],
              data_samples: List[WSOLDataSample]) -> dict:

@@ -1,0 +1,96 @@
+"""Inception-v3 trunk up to Mixed_6e with wsolevaluation's ``InceptionCam`` changes."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torchvision.models.inception import BasicConv2d, InceptionA, InceptionC
+
+from wsol_mm.registry import MODELS
+
+from ..utils import init_wsol_weights
+from .pretrained import load_torchvision_weights
+
+
+class _InceptionBStride1(nn.Module):
+    """torchvision's InceptionB (Mixed_6a) at stride 1 / padding 1 (keeps the grid).
+
+    The child names equal torchvision's, so its weights load unchanged.
+    """
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.branch3x3 = BasicConv2d(in_channels, 384, kernel_size=3, stride=1, padding=1)
+        self.branch3x3dbl_1 = BasicConv2d(in_channels, 64, kernel_size=1)
+        self.branch3x3dbl_2 = BasicConv2d(64, 96, kernel_size=3, padding=1)
+        self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        pool = F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
+        return torch.cat([self.branch3x3(x), dbl, pool], 1)
+
+
+@MODELS.register_module()
+class InceptionV3CAM(BaseModule):
+    """Inception-v3 up to Mixed_6e, 1/16 (or 1/8) resolution, 768 channels.
+
+    Changes to torchvision's trunk (as wsolevaluation): ``Conv2d_1a_3x3`` has
+    padding 1; the two stem max-pools are 3x3/2 with padding 1 and ceil mode
+    (224 -> 28x28 after Mixed_5d); unless ``large_feature_map``, an extra
+    3x3/2 ceil-mode max-pool (no padding) gives 14x14; Mixed_6a has stride 1.
+    Mixed_7*, AuxLogits and fc are absent; the classifier is the head
+    (:class:`ConvClassMapHead`). Xavier init, then optional ImageNet weights.
+
+    Args:
+        large_feature_map (bool): skip the pool after Mixed_5d. Defaults to False.
+        pretrained (str, optional): a local torchvision ``inception_v3`` state-dict
+            path, or ``'torchvision'`` (downloads ``inception_v3_google``).
+            Mixed_7*, AuxLogits and fc are dropped. Defaults to None.
+        init_cfg (dict, optional): mmengine init config, applied by
+            ``init_weights`` only when ``pretrained`` is None.
+
+    Examples:
+        >>> m = InceptionV3CAM()
+        >>> tuple(m(torch.rand(1, 3, 224, 224))[-1].shape)
+        (1, 768, 14, 14)
+    """
+
+    out_channels = 768
+
+    def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.large_feature_map = large_feature_map
+        self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel_size=3, stride=2, padding=1)
+        self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel_size=3)
+        self.Conv2d_2b_3x3 = BasicConv2d(32, 64, kernel_size=3, padding=1)
+        self.Conv2d_3b_1x1 = BasicConv2d(64, 80, kernel_size=1)
+        self.Conv2d_4a_3x3 = BasicConv2d(80, 192, kernel_size=3)
+        self.Mixed_5b = InceptionA(192, pool_features=32)
+        self.Mixed_5c = InceptionA(256, pool_features=64)
+        self.Mixed_5d = InceptionA(288, pool_features=64)
+        self.Mixed_6a = _InceptionBStride1(288)
+        self.Mixed_6b = InceptionC(768, channels_7x7=128)
+        self.Mixed_6c = InceptionC(768, channels_7x7=160)
+        self.Mixed_6d = InceptionC(768, channels_7x7=160)
+        self.Mixed_6e = InceptionC(768, channels_7x7=192)
+        init_wsol_weights(self, 'xavier')
+        if pretrained:
+            load_torchvision_weights(self, pretrained, 'inception_v3', 'Inception_V3_Weights',
+                                     drop_prefixes=('fc.', 'AuxLogits.', 'Mixed_7'))
+            self._is_init = True  # mmengine's init_weights must not overwrite them
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Return a 1-tuple with the Mixed_6e map ``(B, 768, h, w)``."""
+        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
+        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x)))
+        if not self.large_feature_map:
+            x = F.max_pool2d(x, kernel_size=3, stride=2, ceil_mode=True)
+        x = self.Mixed_6a(x)
+        x = self.Mixed_6e(self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(x))))
+        return (x, )

@@ -1,0 +1,76 @@
+"""VGG16 conv stack + conv6, as wsolevaluation's ``VggCam``."""
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from wsol_mm.registry import MODELS
+
+from ..utils import init_wsol_weights
+from .pretrained import load_torchvision_weights
+
+# VGG16 configuration "D": channels per 3x3 conv, 'M' = 2x2/2 max-pool.
+# wsolevaluation drops pool5 (14x14 maps) or pool4 and pool5 (28x28).
+_LAYERS_14 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512]
+_LAYERS_28 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 512, 512, 512]
+# torchvision indices of conv5_1..conv5_3; without pool4 they move one slot up.
+_CONV5_RENAMES = {'features.24': 'features.23', 'features.26': 'features.25',
+                  'features.28': 'features.27'}
+
+
+def _make_features(layers: List[Union[int, str]]) -> nn.Sequential:
+    modules: List[nn.Module] = []
+    in_channels = 3
+    for v in layers:
+        if v == 'M':
+            modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            modules += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            in_channels = v
+    return nn.Sequential(*modules)
+
+
+@MODELS.register_module()
+class VGG16CAM(BaseModule):
+    """VGG16 (no BN) without its last pool(s), then conv6 3x3 512->1024 + ReLU.
+
+    The map is 1/16 of the input (14x14 for 224) or, with ``large_feature_map``,
+    1/8 (28x28). Parameter names follow torchvision (``features.<idx>``) and
+    wsolevaluation (``conv6``), so its checkpoints convert by prefixing.
+    New layers use He (fan_out) init; the conv stack too unless pretrained.
+
+    Args:
+        large_feature_map (bool): also drop pool4. Defaults to False.
+        pretrained (str, optional): a local torchvision ``vgg16`` state-dict path,
+            or ``'torchvision'`` to download the ImageNet weights (needs
+            internet). The ``classifier.*`` entries are dropped; conv6 stays
+            random. Defaults to None (random init).
+        init_cfg (dict, optional): mmengine init config, applied by
+            ``init_weights`` only when ``pretrained`` is None.
+
+    Examples:
+        >>> m = VGG16CAM()
+        >>> tuple(m(torch.rand(1, 3, 224, 224))[-1].shape)
+        (1, 1024, 14, 14)
+    """
+
+    out_channels = 1024
+
+    def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.large_feature_map = large_feature_map
+        self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
+        self.conv6 = nn.Conv2d(512, 1024, kernel_size=3, padding=1)
+        self.relu = nn.ReLU(inplace=False)
+        init_wsol_weights(self, 'he')
+        if pretrained:
+            load_torchvision_weights(self, pretrained, 'vgg16', 'VGG16_Weights',
+                                     key_map=_CONV5_RENAMES if large_feature_map else None,
+                                     drop_prefixes=('classifier.', ))
+            self._is_init = True  # mmengine's init_weights must not overwrite them
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Return a 1-tuple with the conv6 (+ReLU) map ``(B, 1024, h, w)``."""
+        return (self.relu(self.conv6(self.features(x))), )
