@@ -1,0 +1,16 @@
+# ILSVRC for SCM / LCA-MD (spec §4.2, unchanged from TS-CAM): train resize 256x256 -> random
+# crop 224 -> HFlip; test plain resize 224x224. 4 GPUs x 128 = the released batch of 512.
+# Evaluation: the official oracle-threshold sweep plus MaxBoxAccV2 (`val` = ImageNetV2 boxes
+# selects, `test` = the 50k ILSVRC val images is reported).
+_base_ = ['./imagenet_tscam_bs64_224.py']
+
+train_dataloader = dict(batch_size=128)
+val_dataloader = dict(batch_size=128)
+test_dataloader = dict(batch_size=128)
+
+val_evaluator = [
+    dict(type='ClsAccuracyMetric'),
+    dict(type='ThresholdSweepLocMetric'),
+    dict(type='MaxBoxAccV2Metric'),
+]
+test_evaluator = val_evaluator
