@@ -1,6 +1,6 @@
 """Training-step cost of the cls-attention row versus the materialised full attention.
 
-For each model (TS-CAM DeiT-S; LCA-MD DeiT-S when its localizer is registered) one
+For each model (TS-CAM DeiT-S; LCA-MD DeiT-S = TS-CAM + TFCM + SSFM losses) one
 process builds the model once and, in the same run, measures a full training step
 (forward + loss + backward + AdamW step) with the backbone in ``attn_mode='row'``
 (fused attention + cls-query row) and ``'full'`` (explicit N x N softmax, as released):
@@ -33,7 +33,7 @@ ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 # name -> (config path, registered localizer type it needs)
 MODEL_CONFIGS: Dict[str, tuple] = {
     'tscam_deit_s': ('configs/tscam/deit_s_cub.py', 'TSCAMLocalizer'),
-    'lcamd_deit_s': ('configs/lca_md/deit_s_cub.py', 'LCAMDLocalizer'),
+    'lcamd_deit_s': ('configs/lca_md/deit_s_cub.py', 'LCAMD'),
 }
 
 
