@@ -5,6 +5,7 @@ from typing import Optional
 from mmengine.dist import barrier, get_dist_info
 
 from wsol_mm.registry import DATASETS
+
 from .synthetic import generate_synthetic, preset_config, synthetic_is_complete
 from .wsol_dataset import WSOLDataset
 

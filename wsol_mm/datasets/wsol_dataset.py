@@ -6,6 +6,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from wsol_mm.registry import DATASETS
+
 from .metadata import MetadataError, read_wsol_metadata
 
 

@@ -1,6 +1,12 @@
 from .setup_env import register_all_modules
-from .typing_utils import (ConfigType, MultiConfig, OptConfigType, OptMultiConfig,
-                           OptSampleList, SampleList)
+from .typing_utils import (
+                           ConfigType,
+                           MultiConfig,
+                           OptConfigType,
+                           OptMultiConfig,
+                           OptSampleList,
+                           SampleList,
+)
 
 __all__ = [
     'register_all_modules', 'ConfigType', 'OptConfigType', 'MultiConfig', 'OptMultiConfig',

@@ -1,1 +1,3 @@
+from .wsol_visualizer import WSOLVisualizer
 
+__all__ = ['WSOLVisualizer']

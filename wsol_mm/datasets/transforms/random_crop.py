@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from wsol_mm.registry import TRANSFORMS
+
 from .geometry import crop_results
 
 

@@ -6,6 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from wsol_mm.registry import TRANSFORMS
+
 from .geometry import crop_results, resize_results
 
 

@@ -4,6 +4,7 @@ from typing import Sequence, Union
 from mmcv.transforms import BaseTransform
 
 from wsol_mm.registry import TRANSFORMS
+
 from .geometry import resize_results
 
 

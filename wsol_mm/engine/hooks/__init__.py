@@ -1,1 +1,5 @@
+from .cam_visualization_hook import CAMVisualizationHook
+from .class_num_check_hook import ClassNumCheckHook
+from .crop_consistency_hook import CropConsistencyHook
 
+__all__ = ['CAMVisualizationHook', 'ClassNumCheckHook', 'CropConsistencyHook']

@@ -8,6 +8,11 @@ contours) grow as T rises, so a second pass adds pixels in increasing order.
 Each component keeps its bounding box; ``2 * contourArea`` of a hole-free
 component equals ``2 * #full 2x2 windows + #windows with 3 pixels`` (the
 polygon through the boundary pixel centres), which is kept per component too.
+
+Pixels live in a frame padded by one pixel on each side, so neighbour offsets
+need no bounds checks; padding is never foreground and is the "outside"
+component of the hole pass. ``ws`` is a reusable ``(11, (H+2)*(W+2))`` int32
+workspace (fresh multi-MB arrays per map cost more in page faults than the scan).
 """
 import numpy as np
 from numba import njit
@@ -15,7 +20,7 @@ from numba import njit
 _NCUT = 256  # index T = cut-off; T = 255 is never used by thresholds < 1
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True)
 def _find(parent, i):
     while parent[i] != i:
         parent[i] = parent[parent[i]]  # path halving keeps trees flat
@@ -43,23 +48,68 @@ def _best_iou(x0, y0, x1, y1, gts):
 
 
 @njit(cache=True)
-def _value_order(flat):
-    """Counting sort of pixel indices by value; returns (order, level start offsets)."""
+def _padded_order(u):
+    """Padded pixel indices sorted by value (counting sort) and level start offsets."""
+    h, w = u.shape
     counts = np.zeros(257, np.int64)
-    for i in range(flat.shape[0]):
-        counts[flat[i] + 1] += 1
+    for y in range(h):
+        for x in range(w):
+            counts[u[y, x] + 1] += 1
     starts = np.cumsum(counts)
-    order = np.empty(flat.shape[0], np.int64)
+    order = np.empty(h * w, np.int32)
     fill = starts[:256].copy()
-    for i in range(flat.shape[0]):
-        v = flat[i]
-        order[fill[v]] = i
-        fill[v] += 1
+    for y in range(h):
+        for x in range(w):
+            v = u[y, x]
+            order[fill[v]] = (y + 1) * (w + 2) + x + 1
+            fill[v] += 1
     return order, starts
 
 
+# rows of the int32 workspace
+_PARENT, _SIZE, _X0, _Y0, _X1, _Y1, _AREA2, _FIRST, _GT, _LIVE, _POS = range(11)
+
+
 @njit(cache=True)
-def foreground_scan(u, gts):
+def _activate(p, w2, ws, dirty, n_live):
+    """Make padded pixel ``p`` a one-pixel component appended to the live list."""
+    y, x = p // w2 - 1, p % w2 - 1
+    ws[_PARENT, p] = p
+    ws[_SIZE, p] = 1
+    ws[_X0, p] = x
+    ws[_X1, p] = x
+    ws[_Y0, p] = y
+    ws[_Y1, p] = y
+    dirty[p] = True
+    ws[_LIVE, n_live] = p
+    ws[_POS, p] = n_live
+
+
+@njit(cache=True)
+def _merge(ra, rb, ws, dirty, n_live):
+    """Merge root ``rb`` into root ``ra``; drop ``rb`` from the live list; return n_live."""
+    # 2-D indexing on purpose: row views per call would cost reference counting
+    ws[_PARENT, rb] = ra
+    ws[_SIZE, ra] += ws[_SIZE, rb]
+    ws[_X0, ra] = min(ws[_X0, ra], ws[_X0, rb])
+    ws[_Y0, ra] = min(ws[_Y0, ra], ws[_Y0, rb])
+    ws[_X1, ra] = max(ws[_X1, ra], ws[_X1, rb])
+    ws[_Y1, ra] = max(ws[_Y1, ra], ws[_Y1, rb])
+    ws[_AREA2, ra] += ws[_AREA2, rb]  # 2 x area (foreground pass only)
+    ws[_FIRST, ra] = min(ws[_FIRST, ra], ws[_FIRST, rb])
+    dirty[ra] = True
+    pos_b = ws[_POS, rb]
+    if pos_b >= 0:  # swap-remove
+        last = ws[_LIVE, n_live - 1]
+        ws[_LIVE, pos_b] = last
+        ws[_POS, last] = pos_b
+        ws[_POS, rb] = -1
+        n_live -= 1
+    return n_live
+
+
+@njit(cache=True)
+def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
 
     Returns a (6, 256) float array indexed by T, rows: best IoU of all
@@ -70,29 +120,19 @@ def foreground_scan(u, gts):
     Row 0 is -1 where the mask is empty.
     """
     h, w = u.shape
-    n = h * w
-    flat = u.ravel()
-    order, starts = _value_order(flat)
-    parent = np.full(n, -1, np.int64)
-    size = np.zeros(n, np.int64)
-    bx0 = np.zeros(n, np.int64)
-    by0 = np.zeros(n, np.int64)
-    bx1 = np.zeros(n, np.int64)
-    by1 = np.zeros(n, np.int64)
-    area2 = np.zeros(n, np.int64)
-    first = np.zeros(n, np.int64)
-    iou = np.zeros(n)
-    igt = np.zeros(n, np.int64)
-    dirty = np.zeros(n, np.bool_)
-    live = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
+    w2 = w + 2
+    order, starts = _padded_order(u)
+    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
+    area2, first, igt, live = ws[6], ws[7], ws[8], ws[9]
+    parent[:] = -1
+    area2[:] = 0
+    wcnt[:] = 0
+    offs = np.array([-w2 - 1, -w2, -w2 + 1, -1, 1, w2 - 1, w2, w2 + 1])
+    woffs = np.array([-w2 - 1, -w2, -1, 0])
     n_live = 0
-    wcnt = np.zeros((max(h - 1, 1)) * (max(w - 1, 1)), np.int8)
-    ww = max(w - 1, 1)
-    # rows: v2 iou, v2 gt, v1 iou, v1 gt, v1 2*area, 2*upper bound of the others
-    out = np.empty((6, _NCUT))
-    out[:, 255] = -1.0
+    out = np.empty((6, _NCUT))  # rows: see the docstring
     cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0])  # empty mask until the first level
+    out[:, 255] = cur
     for v in range(255, 0, -1):
         lo, hi = starts[v], starts[v + 1]
         if lo == hi:  # no pixel at this value: the mask of T = v - 1 equals that of T = v
@@ -100,60 +140,26 @@ def foreground_scan(u, gts):
             continue
         for k in range(lo, hi):
             p = order[k]
-            y, x = p // w, p % w
-            parent[p] = p
-            size[p] = 1
-            bx0[p] = x
-            bx1[p] = x
-            by0[p] = y
-            by1[p] = y
+            _activate(p, w2, ws, dirty, n_live)
             first[p] = p
-            dirty[p] = True
-            live[n_live] = p
-            pos[p] = n_live
             n_live += 1
-            for dy in range(-1, 2):
-                yy = y + dy
-                if yy < 0 or yy >= h:
+            rp = p
+            for o in offs:
+                q = p + o
+                if parent[q] < 0:
                     continue
-                for dx in range(-1, 2):
-                    xx = x + dx
-                    if (dy == 0 and dx == 0) or xx < 0 or xx >= w:
-                        continue
-                    q = yy * w + xx
-                    if parent[q] < 0:
-                        continue
-                    ra = _find(parent, p)
-                    rb = _find(parent, q)
-                    if ra == rb:
-                        continue
-                    if size[ra] < size[rb]:
-                        ra, rb = rb, ra
-                    parent[rb] = ra
-                    size[ra] += size[rb]
-                    bx0[ra] = min(bx0[ra], bx0[rb])
-                    by0[ra] = min(by0[ra], by0[rb])
-                    bx1[ra] = max(bx1[ra], bx1[rb])
-                    by1[ra] = max(by1[ra], by1[rb])
-                    area2[ra] += area2[rb]
-                    first[ra] = min(first[ra], first[rb])
-                    dirty[ra] = True
-                    last = live[n_live - 1]  # swap-remove rb from the live list
-                    live[pos[rb]] = last
-                    pos[last] = pos[rb]
-                    pos[rb] = -1
-                    n_live -= 1
-            r = _find(parent, p)
-            for wy in range(y - 1, y + 1):
-                if wy < 0 or wy >= h - 1:
+                rq = _find(parent, q)
+                if rq == rp:
                     continue
-                for wx in range(x - 1, x + 1):
-                    if wx < 0 or wx >= w - 1:
-                        continue
-                    wi = wy * ww + wx
-                    wcnt[wi] += 1
-                    if wcnt[wi] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
-                        area2[r] += 1
+                if size[rp] < size[rq]:
+                    rp, rq = rq, rp
+                n_live = _merge(rp, rq, ws, dirty, n_live)
+            # windows are indexed by their top-left padded pixel
+            for o in woffs:
+                wi = p + o
+                wcnt[wi] += 1
+                if wcnt[wi] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
+                    area2[rp] += 1
         best, best_g = -1.0, 0
         c_star, c_a2, c_first = -1, -1, -1
         ub1, ub1_r, ub2 = -1, -1, -1
@@ -180,7 +186,7 @@ def foreground_scan(u, gts):
 
 
 @njit(cache=True)
-def hole_scan(u, gts):
+def hole_scan(u, gts, ws, iou, dirty):
     """Per cut-off T: best IoU of hole-contour boxes and hole statistics.
 
     A hole is a 4-connected component of ``u <= T`` not touching the border;
@@ -190,23 +196,25 @@ def hole_scan(u, gts):
     and the number of pixels inside holes.
     """
     h, w = u.shape
-    n = h * w
-    flat = u.ravel()
-    order, starts = _value_order(flat)
-    parent = np.full(n, -1, np.int64)
-    size = np.zeros(n, np.int64)
-    bx0 = np.zeros(n, np.int64)
-    by0 = np.zeros(n, np.int64)
-    bx1 = np.zeros(n, np.int64)
-    by1 = np.zeros(n, np.int64)
-    border = np.zeros(n, np.bool_)
-    iou = np.zeros(n)
-    igt = np.zeros(n, np.int64)
-    dirty = np.zeros(n, np.bool_)
-    live = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
+    w2 = w + 2
+    order, starts = _padded_order(u)
+    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
+    igt, pos = ws[8], ws[10]
+    live = ws[9]
+    parent[:] = -1
+    # the padding ring is one pre-built "outside" component rooted at 0 that
+    # never loses a union (huge size) and is not in the live list
+    for i in range(w2):
+        parent[i] = 0
+        parent[(h + 1) * w2 + i] = 0
+    for y in range(1, h + 1):
+        parent[y * w2] = 0
+        parent[y * w2 + w + 1] = 0
+    size[0] = 1 << 30
+    pos[0] = -1
+    offs = np.array([-w2, -1, 1, w2])
     n_live = 0
-    n_bg = 0
+    n_enclosed = 0
     out = np.empty((4, _NCUT))  # rows: iou, gt, 2*area upper bound, enclosed pixels
     cur = np.array([-1.0, 0.0, -1.0, 0.0])  # no background yet: no hole
     for v in range(0, 255):
@@ -216,52 +224,25 @@ def hole_scan(u, gts):
             continue
         for k in range(lo, hi):
             p = order[k]
-            y, x = p // w, p % w
-            parent[p] = p
-            size[p] = 1
-            bx0[p] = x
-            bx1[p] = x
-            by0[p] = y
-            by1[p] = y
-            border[p] = x == 0 or y == 0 or x == w - 1 or y == h - 1
-            dirty[p] = True
-            live[n_live] = p
-            pos[p] = n_live
+            _activate(p, w2, ws, dirty, n_live)
             n_live += 1
-            n_bg += 1
-            for d in range(4):
-                yy = y + (d == 0) - (d == 1)
-                xx = x + (d == 2) - (d == 3)
-                if yy < 0 or yy >= h or xx < 0 or xx >= w:
-                    continue
-                q = yy * w + xx
+            n_enclosed += 1
+            rp = p
+            for o in offs:
+                q = p + o
                 if parent[q] < 0:
                     continue
-                ra = _find(parent, p)
-                rb = _find(parent, q)
-                if ra == rb:
+                rq = _find(parent, q)
+                if rq == rp:
                     continue
-                if size[ra] < size[rb]:
-                    ra, rb = rb, ra
-                parent[rb] = ra
-                size[ra] += size[rb]
-                bx0[ra] = min(bx0[ra], bx0[rb])
-                by0[ra] = min(by0[ra], by0[rb])
-                bx1[ra] = max(bx1[ra], bx1[rb])
-                by1[ra] = max(by1[ra], by1[rb])
-                border[ra] = border[ra] or border[rb]
-                dirty[ra] = True
-                last = live[n_live - 1]
-                live[pos[rb]] = last
-                pos[last] = pos[rb]
-                pos[rb] = -1
-                n_live -= 1
-        best, best_g, ub_max, n_out = -1.0, 0, -1, 0
+                if size[rp] < size[rq]:
+                    rp, rq = rq, rp
+                if rp == 0:
+                    n_enclosed -= size[rq]
+                n_live = _merge(rp, rq, ws, dirty, n_live)
+        best, best_g, ub_max = -1.0, 0, -1
         for li in range(n_live):
             r = live[li]
-            if border[r]:
-                n_out += size[r]
-                continue
             if dirty[r]:
                 iou[r], igt[r] = _best_iou((bx0[r] - 1) * 1.0, (by0[r] - 1) * 1.0,
                                            min(bx1[r] + 2, w - 1) * 1.0,
@@ -270,7 +251,7 @@ def hole_scan(u, gts):
             if iou[r] > best or (iou[r] == best and igt[r] < best_g):
                 best, best_g = iou[r], igt[r]
             ub_max = max(ub_max, 2 * (bx1[r] - bx0[r] + 2) * (by1[r] - by0[r] + 2))
-        cur[0], cur[1], cur[2], cur[3] = best, best_g, ub_max, n_bg - n_out
+        cur[0], cur[1], cur[2], cur[3] = best, best_g, ub_max, n_enclosed
         out[:, v] = cur
     out[:, 255] = cur
     return out

@@ -1,5 +1,7 @@
+from .conformer import Conformer
 from .inception_v3_cam import InceptionV3CAM
 from .resnet_cam import ResNetCAM
 from .vgg16_cam import VGG16CAM
+from .vision_transformer import VisionTransformer
 
-__all__ = ['ResNetCAM', 'VGG16CAM', 'InceptionV3CAM']
+__all__ = ['ResNetCAM', 'VGG16CAM', 'InceptionV3CAM', 'VisionTransformer', 'Conformer']

@@ -7,6 +7,7 @@ import torchvision
 from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
+
 from .pretrained import load_torchvision_weights
 
 _ARCHS = {18: ('resnet18', 'ResNet18_Weights'), 34: ('resnet34', 'ResNet34_Weights'),

@@ -1,0 +1,3 @@
+from .crop_consistency import CropConsistency
+
+__all__ = ['CropConsistency']

@@ -1,4 +1,6 @@
 from .cam_head import CAMHead
+from .conformer_cam_head import ConformerCAMHead
+from .conv_cam_head import ConvCAMHead
 from .conv_class_map_head import ConvClassMapHead
 
-__all__ = ['CAMHead', 'ConvClassMapHead']
+__all__ = ['CAMHead', 'ConvClassMapHead', 'ConvCAMHead', 'ConformerCAMHead']

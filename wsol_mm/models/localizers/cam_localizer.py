@@ -6,8 +6,14 @@ import torch.nn as nn
 
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils.typing_utils import (ConfigType, OptConfigType, OptMultiConfig,
-                                        OptSampleList, SampleList)
+from wsol_mm.utils.typing_utils import (
+    ConfigType,
+    OptConfigType,
+    OptMultiConfig,
+    OptSampleList,
+    SampleList,
+)
+
 from .base_localizer import BaseLocalizer
 
 

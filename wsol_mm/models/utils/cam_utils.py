@@ -56,7 +56,9 @@ def pack_cam_predictions(logits: torch.Tensor,
                          data_samples: Optional[List[WSOLDataSample]],
                          topk_cams: int = 5,
                          interpolation: str = 'bicubic',
-                         input_size: Optional[Tuple[int, int]] = None) -> List[WSOLDataSample]:
+                         input_size: Optional[Tuple[int, int]] = None,
+                         normalize_fn: Callable[[torch.Tensor], torch.Tensor] = normalize_cams
+                         ) -> List[WSOLDataSample]:
     """Write ``pred_score``/``pred_label``/``pred_cam``/``pred_cams`` into samples.
 
     Args:
@@ -68,6 +70,8 @@ def pack_cam_predictions(logits: torch.Tensor,
         interpolation (str): upsampling mode of the maps. Defaults to 'bicubic'.
         input_size (tuple, optional): ``(H, W)`` used when a sample has no
             ``img_shape``.
+        normalize_fn (Callable): per-map normalisation after resizing.
+            Defaults to min-max (``normalize_cams``).
     """
     logits = logits.float()
     scores = logits.softmax(dim=1)
@@ -81,7 +85,7 @@ def pack_cam_predictions(logits: torch.Tensor,
         size = sample.metainfo.get('img_shape', input_size)
         if size is None:
             raise ValueError('data sample has no `img_shape`; pass input_size')
-        maps = normalize_cams(resize_cams(raw[i:i + 1], size[:2], interpolation))[0]
+        maps = normalize_fn(resize_cams(raw[i:i + 1], size[:2], interpolation))[0]
         sample.set_pred_score(scores[i].detach())
         sample.set_pred_label(scores[i].argmax().item())
         sample.pred_cam = maps[0].detach()
@@ -89,3 +93,25 @@ def pack_cam_predictions(logits: torch.Tensor,
             sample.pred_cams = maps[1:].detach()
             sample.pred_cam_labels = topk_classes[i].detach()
     return data_samples
+
+
+def largest_box_from_cam(cam, cam_thr: float) -> Tuple[int, int, int, int]:
+    """Box of the largest contour of ``cam > cam_thr`` (wsolevaluation v1 conventions).
+
+    Args:
+        cam (Tensor | np.ndarray): ``(H, W)`` map in [0, 1].
+        cam_thr (float): threshold as a fraction of the map's uint8 maximum.
+
+    Returns:
+        tuple: ``(x0, y0, x1, y1)``; ``(0, 0, 0, 0)`` when nothing passes.
+    """
+    import cv2
+    import numpy as np
+    cam = cam.detach().cpu().numpy() if isinstance(cam, torch.Tensor) else np.asarray(cam)
+    u8 = (cam * 255).astype(np.uint8)
+    _, mask = cv2.threshold(u8, int(cam_thr * u8.max()), 255, cv2.THRESH_BINARY)
+    contours = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)[0]
+    if not contours:
+        return 0, 0, 0, 0
+    x, y, w, h = cv2.boundingRect(max(contours, key=cv2.contourArea))
+    return x, y, min(x + w, cam.shape[1] - 1), min(y + h, cam.shape[0] - 1)

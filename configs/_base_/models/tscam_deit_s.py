@@ -1,0 +1,13 @@
+# TS-CAM on DeiT-S/16 (spec §1.1-§1.3). Leaves override `backbone.arch`, `head.in_channels`
+# and `head.num_classes`. `pretrained=True` = the official DeiT weights through timm's hub.
+model = dict(
+    type='TSCAMLocalizer',
+    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    backbone=dict(type='VisionTransformer', arch='deit_s', pretrained=True, img_size=224,
+                  drop_path_rate=0.1, out_cls_attention=True),
+    head=dict(type='ConvCAMHead', num_classes=200, in_channels=384,
+              loss=dict(type='CrossEntropyLoss')),
+    normalize_attention=False,
+    # GT + top-5 maps so the fixed, sweep and wsolevaluation protocols can all be evaluated.
+    test_cfg=dict(topk_cams=5, interpolation='bilinear'),
+)

@@ -1,0 +1,14 @@
+# TS-CAM / LCA-MD CUB recipe (spec §1.6, §2.7): timm AdamW (wd 0.05, eps 1e-8, no decay for
+# 1-D params, biases, pos_embed, cls_token), lr x0.1 at the start of every epoch divisible
+# by 30 in the released 1-indexed count (30 and 60) = mmengine 0-indexed epochs 29 and 59.
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=5e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0,
+                       custom_keys={'pos_embed': dict(decay_mult=0.0),
+                                    'cls_token': dict(decay_mult=0.0)}),
+)
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[29, 59], gamma=0.1)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=60, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+auto_scale_lr = dict(base_batch_size=128, enable=False)

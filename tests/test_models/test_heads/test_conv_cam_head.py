@@ -1,0 +1,44 @@
+import torch
+
+from wsol_mm.models.heads import ConvCAMHead
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils import register_all_modules
+
+register_all_modules()
+
+
+def _samples(labels, size=(32, 32)):
+    samples = []
+    for label in labels:
+        s = WSOLDataSample(metainfo=dict(img_shape=size))
+        s.set_gt_label(label)
+        samples.append(s)
+    return samples
+
+
+def test_conv_cam_head_shapes_logits_and_maps():
+    torch.manual_seed(0)
+    head = ConvCAMHead(num_classes=4, in_channels=6)
+    fmap = torch.rand(2, 6, 5, 5)
+    attn = torch.rand(2, 3, 25)
+    maps = head.class_maps((fmap, attn))  # in_index=0 picks the patch map
+    assert maps.shape == (2, 4, 5, 5)
+    torch.testing.assert_close(maps, head.conv(fmap))
+    torch.testing.assert_close(head((fmap, attn)), maps.mean(dim=(2, 3)))
+    cams = head.get_cams((fmap, ), torch.tensor([[3, 1], [0, 0]]))
+    assert cams.shape == (2, 2, 5, 5)
+    torch.testing.assert_close(cams[0, 0], maps[0, 3])
+    torch.testing.assert_close(cams[1, 1], maps[1, 0])
+
+
+def test_conv_cam_head_loss_and_predict():
+    torch.manual_seed(1)
+    head = ConvCAMHead(num_classes=4, in_channels=6)
+    fmap = torch.rand(2, 6, 4, 4)
+    samples = _samples([1, 2])
+    loss = head.loss((fmap, ), samples)['loss_cls']
+    expected = torch.nn.functional.cross_entropy(head((fmap, )), torch.tensor([1, 2]))
+    torch.testing.assert_close(loss, expected)
+    out = head.predict((fmap, ), samples, topk_cams=2)
+    assert out[0].pred_cam.shape == (32, 32) and out[0].pred_cams.shape == (2, 32, 32)
+    assert out[0].pred_cam.min() == 0 and out[0].pred_cam.max() == 1

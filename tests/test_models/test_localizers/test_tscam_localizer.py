@@ -1,0 +1,93 @@
+import torch
+import torch.nn as nn
+
+from wsol_mm.models.localizers import TSCAMLocalizer
+from wsol_mm.registry import MODELS
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils import register_all_modules
+
+register_all_modules()
+
+
+class _FixedBackbone(nn.Module):
+    """Returns hand-built (patch_map, cls_attn) regardless of the input."""
+
+    def __init__(self, fmap, attn):
+        super().__init__()
+        self.fmap, self.attn = fmap, attn
+
+    def forward(self, x):
+        return self.fmap, self.attn
+
+
+def _identity_head(channels):
+    head = MODELS.build(dict(type='ConvCAMHead', num_classes=channels, in_channels=channels,
+                             kernel_size=1))
+    with torch.no_grad():  # S == patch map
+        head.conv.weight.copy_(torch.eye(channels)[:, :, None, None])
+        head.conv.bias.zero_()
+    return head
+
+
+def test_fusion_on_hand_built_tensors():
+    # 2 classes, 2x2 patches, 2 blocks.
+    fmap = torch.tensor([[[[1., 2.], [3., 4.]], [[4., 3.], [2., 1.]]]])
+    attn = torch.tensor([[[0.1, 0.2, 0.3, 0.0], [0.1, 0.0, 0.1, 0.4]]])
+    model = TSCAMLocalizer(_FixedBackbone(fmap, attn), _identity_head(2))
+    logits, maps = model(torch.zeros(1, 3, 32, 32), mode='tensor')
+    torch.testing.assert_close(logits, torch.tensor([[2.5, 2.5]]))
+    summed = torch.tensor([[0.2, 0.2], [0.4, 0.4]])  # sum over the 2 blocks
+    torch.testing.assert_close(maps[0, 0], summed * fmap[0, 0])
+    torch.testing.assert_close(maps[0, 1], summed * fmap[0, 1])
+    # LCA-MD variant: attention min-max normalised first.
+    model.normalize_attention = True
+    _, maps = model(torch.zeros(1, 3, 32, 32), mode='tensor')
+    torch.testing.assert_close(maps[0, 0], torch.tensor([[0., 0.], [1., 1.]]) * fmap[0, 0])
+    # Only the last block.
+    model.normalize_attention = False
+    model.attention_layers = [1]
+    _, maps = model(torch.zeros(1, 3, 32, 32), mode='tensor')
+    torch.testing.assert_close(maps[0, 1], attn[0, 1].view(2, 2) * fmap[0, 1])
+
+
+def test_predict_writes_gt_and_topk_maps():
+    fmap = torch.tensor([[[[1., 2.], [3., 4.]], [[4., 3.], [2., 0.]], [[0., 0.], [0., 1.]]]])
+    attn = torch.tensor([[[1.0, 0.5, 0.5, 0.25]]])
+    model = TSCAMLocalizer(_FixedBackbone(fmap, attn), _identity_head(3),
+                           test_cfg=dict(topk_cams=2))
+    sample = WSOLDataSample(metainfo=dict(img_shape=(2, 2)))
+    sample.set_gt_label(2)
+    out = model(torch.zeros(1, 3, 32, 32), [sample], mode='predict')[0]
+    # GT class 2: a * S = [[0, 0], [0, 0.25]] -> normalised [[0, 0], [0, 1]].
+    torch.testing.assert_close(out.pred_cam, torch.tensor([[0., 0.], [0., 1.]]))
+    assert out.pred_cam_labels.tolist() == [0, 1]  # GAP logits 2.5, 2.25, 0.25
+    # class 0: a * S = [[1, 1], [1.5, 1]] -> [[0, 0], [1, 0]]
+    torch.testing.assert_close(out.pred_cams[0], torch.tensor([[0., 0.], [1., 0.]]))
+    assert out.pred_score.shape == (3, )
+
+
+def test_loss_is_cross_entropy_and_trains_a_real_backbone():
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='TSCAMLocalizer',
+        backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
+        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192)))
+    model.init_weights()
+    samples = []
+    for label in (0, 2):
+        s = WSOLDataSample(metainfo=dict(img_shape=(32, 32)))
+        s.set_gt_label(label)
+        samples.append(s)
+    x = torch.rand(2, 3, 32, 32)
+    losses = model(x, samples, mode='loss')
+    assert set(losses) == {'loss_cls'}
+    logits = model.head(model.extract_feat(x))
+    torch.testing.assert_close(
+        losses['loss_cls'], nn.functional.cross_entropy(logits, torch.tensor([0, 2])),
+        atol=1e-5, rtol=1e-5)
+    losses['loss_cls'].backward()
+    assert model.backbone.blocks[0].attn.qkv.weight.grad is not None
+    model.eval()
+    with torch.no_grad():
+        out = model(x, samples, mode='predict')
+    assert out[1].pred_cam.shape == (32, 32) and out[1].pred_cams.shape == (3, 32, 32)

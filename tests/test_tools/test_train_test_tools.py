@@ -1,0 +1,126 @@
+"""tools/train.py, tools/test.py and dist_train.sh end to end, in subprocesses."""
+import glob
+import os
+import os.path as osp
+import pickle
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _write_config(path: str, data_root: str, epochs: int = 1) -> str:
+    gen = "dict(image_size=64, num_classes=4, splits=dict(train=16, val=8, test=8), seed=1)"
+    loader = ("dict(batch_size=8, num_workers=0, persistent_workers=False, "
+              f"dataset=dict(data_root={data_root!r}, generator={gen}))")
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(REPO_ROOT, 'configs/cam/resnet18_synthetic.py')!r}]\n"
+                f"train_dataloader = {loader}\nval_dataloader = {loader}\n"
+                f"test_dataloader = {loader}\n"
+                f"train_cfg = dict(max_epochs={epochs}, val_interval=1)\n"
+                "default_hooks = dict(logger=dict(interval=1))\n"
+                "param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]\n")
+    return path
+
+
+def _run(args, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
+               HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, **kwargs)
+
+
+def _metrics(stdout: str) -> dict:
+    rows = re.findall(r'^(\S+)\s+\|\s+([-\d.]+)', stdout, flags=re.M)
+    return {k: float(v) for k, v in rows}
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_synthetic, tmp_path_factory):
+    work = tmp_path_factory.mktemp('train')
+    cfg = _write_config(str(work / 'cfg.py'), tiny_synthetic, epochs=1)
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', str(work / 'run')])
+    assert out.returncode == 0, out.stderr[-3000:]
+    return cfg, str(work / 'run')
+
+
+def test_train_writes_checkpoint_and_best(trained):
+    _, run = trained
+    assert osp.isfile(osp.join(run, 'epoch_1.pth'))
+    last = open(osp.join(run, 'last_checkpoint')).read().strip()
+    assert last.endswith('epoch_1.pth')
+    assert glob.glob(osp.join(run, 'best_maxboxaccv2_mean_epoch_1.pth'))
+    assert not glob.glob(osp.join(run, '.tmp-*')), 'atomic writes left a temp file'
+
+
+def test_resume_continues_from_last_checkpoint(trained, tmp_path):
+    cfg, run = trained
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', run, '--resume',
+                '--cfg-options', 'train_cfg.max_epochs=2'])
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'resumed epoch: 1' in out.stdout + out.stderr
+    assert osp.isfile(osp.join(run, 'epoch_2.pth'))
+
+
+def test_test_tool_prints_table_dumps_and_draws(trained, tmp_path):
+    cfg, run = trained
+    pkl = str(tmp_path / 'preds.pkl')
+    out = _run([sys.executable, 'tools/test.py', cfg, osp.join(run, 'epoch_1.pth'), '--work-dir',
+                str(tmp_path), '--out', pkl, '--show-dir', 'vis'])
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = _metrics(out.stdout)
+    for key in ('cls/top1', 'maxboxaccv2/mean', 'loc/gt_known'):
+        assert 0 <= metrics[key] <= 100
+    with open(pkl, 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 8 and preds[0]['pred_cam'].shape == (112, 112)
+    assert len(glob.glob(str(tmp_path / '*' / 'vis' / '*.png'))) == 8
+
+
+def test_test_tool_rejects_mismatched_checkpoint(trained, tmp_path):
+    cfg, _ = trained
+    bad = str(tmp_path / 'bad.pth')
+    torch.save(dict(state_dict={'head.fc.weight': torch.zeros(4, 512), 'extra.w': torch.ones(1)},
+                    meta={}), bad)
+    out = _run([sys.executable, 'tools/test.py', cfg, bad, '--work-dir', str(tmp_path)])
+    assert out.returncode != 0
+    assert 'does not match the model' in out.stderr
+    assert 'missing keys' in out.stderr and 'extra.w' in out.stderr
+
+
+def test_cfg_options_typo_is_reported(trained, tmp_path):
+    cfg, _ = trained
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', str(tmp_path),
+                '--cfg-options', 'model.hed.num_classes=3'])
+    assert out.returncode != 0
+    assert "model has no key 'hed'" in out.stderr
+
+
+def test_num_classes_mismatch_is_reported(trained, tmp_path):
+    cfg, _ = trained
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', str(tmp_path),
+                '--cfg-options', 'model.head.num_classes=5'])
+    assert out.returncode != 0
+    assert 'num_classes=5 but the train dataset' in out.stderr
+
+
+def test_dist_train_two_cpu_processes_match_single_process(trained, tmp_path):
+    """2-process gloo training runs, and its evaluation equals a 1-process evaluation."""
+    cfg, _ = trained
+    run = str(tmp_path / 'ddp')
+    out = _run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', run, '--test'],
+               )
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    ddp_metrics = _metrics(out.stdout)
+    ckpt = open(osp.join(run, 'last_checkpoint')).read().strip()
+    single = _run([sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir', str(tmp_path)])
+    assert single.returncode == 0, single.stderr[-3000:]
+    single_metrics = _metrics(single.stdout)
+    assert ddp_metrics and set(ddp_metrics) == set(single_metrics)
+    for key, value in single_metrics.items():
+        assert np.isclose(ddp_metrics[key], value, atol=1e-6), key

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install wsol_mm with the test requirements into .venv and run ruff + the test suite.
+# torch stays pinned to the tested CPU build through requirements/constraints.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+. .venv/bin/activate
+pip install -q -c requirements/constraints.txt -r requirements/runtime.txt -r requirements/tests.txt -e .
+ruff check .
+HF_HUB_OFFLINE=1 python -m pytest -q tests "$@"

@@ -1,0 +1,92 @@
+"""Runner construction and reporting shared by ``tools/train.py`` and ``tools/test.py``."""
+from typing import Dict, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from wsol_mm.compat import setup_cpu_distributed
+from wsol_mm.utils import register_all_modules
+
+
+def validate_cfg_options(cfg: Config, options: dict) -> None:
+    """Reject ``--cfg-options`` keys whose parent exists but the key does not (typos).
+
+    A brand-new top-level key is allowed; ``model.hed.num_classes`` is not.
+    """
+    for dotted in options:
+        parts = dotted.split('.')
+        node = cfg.to_dict()
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict) or part not in node:
+                where = '.'.join(parts[:depth]) or 'the config'
+                keys = sorted(node.keys()) if isinstance(node, dict) else []
+                raise KeyError(f'--cfg-options {dotted}: {where} has no key {part!r}; '
+                               f'valid keys there: {keys}')
+            node = node[part]
+        if isinstance(node, dict) and len(parts) > 1 and parts[-1] not in node \
+                and node.get('type') is not None:
+            raise KeyError(f'--cfg-options {dotted}: {".".join(parts[:-1])} '
+                           f'(type {node["type"]}) has no key {parts[-1]!r}; valid keys: '
+                           f'{sorted(node.keys())}')
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Register modules, prepare CPU DDP if needed, fix dataloader defaults, build."""
+    register_all_modules(init_default_scope=False)
+    setup_cpu_distributed(cfg, cfg.get('launcher', 'none'))
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader:
+            # persistent_workers=True with num_workers=0 raises inside torch
+            loader.persistent_workers = bool(loader.get('persistent_workers', False)
+                                             and loader.get('num_workers', 0) > 0)
+    return Runner.from_cfg(cfg)
+
+
+def load_checkpoint_strict(runner: Runner, filename: str) -> None:
+    """Load model weights, failing with the missing/unexpected keys on any mismatch."""
+    import os.path as osp
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} not found')
+    try:
+        runner.load_checkpoint(filename, map_location='cpu', strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(f'checkpoint {filename} does not match the model of this config '
+                           f'(wrong config, or convert it with tools/model_converters/):\n'
+                           f'{err}') from None
+
+
+def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
+                  baselines: Optional[Dict[str, Dict[str, float]]] = None,
+                  first_name: str = 'model') -> None:
+    """Print metrics as a table (one column per model/baseline)."""
+    columns = {first_name: metrics, **(baselines or {})}
+    keys = [k for k in metrics if not isinstance(metrics[k], (list, dict))]
+    width = max([len(k) for k in keys] + [6])
+    if title:
+        print(f'\n{title}')
+    header = f'{"metric":<{width}} | ' + ' | '.join(f'{c:>14}' for c in columns)
+    print(header)
+    print('-' * len(header))
+    for key in keys:
+        cells = []
+        for values in columns.values():
+            v = values.get(key)
+            cells.append(f'{v:>14.2f}' if isinstance(v, (int, float)) else f'{"-":>14}')
+        print(f'{key:<{width}} | ' + ' | '.join(cells))
+
+
+def save_json_atomic(obj: dict, path: str) -> None:
+    """Write JSON through a temporary file so a killed run leaves no half file."""
+    import json
+    import os
+    import os.path as osp
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)

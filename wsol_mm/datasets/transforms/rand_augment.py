@@ -1,0 +1,67 @@
+"""timm's RandAugment (DeiT recipe) on the pipeline's BGR uint8 image."""
+from typing import Optional, Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from PIL import Image
+from timm.data.auto_augment import (
+    _RAND_INCREASING_TRANSFORMS,
+    _RAND_TRANSFORMS,
+    rand_augment_transform,
+)
+from timm.data.transforms import str_to_pil_interp
+
+from wsol_mm.registry import TRANSFORMS
+
+# RandAugment ops that move pixels: they would invalidate boxes and masks.
+GEOMETRIC_OPS = ('Rotate', 'ShearX', 'ShearY', 'TranslateXRel', 'TranslateYRel',
+                 'TranslateX', 'TranslateY')
+_LOCATION_KEYS = ('gt_bboxes', 'gt_mask', 'ignore_mask')
+
+
+@TRANSFORMS.register_module()
+class RandAugment(BaseTransform):
+    """timm ``rand_augment_transform`` (e.g. ``'rand-m9-mstd0.5-inc1'``, DeiT/LCA-MD §4.1).
+
+    Geometric ops (rotate, shear, translate) move the object, so this
+    transform either (``color_only=False``, the recipe) drops ``gt_bboxes``,
+    ``gt_mask`` and ``ignore_mask`` from the results - WSOL training uses only
+    the image label - or (``color_only=True``) samples only the colour ops and
+    keeps every box valid.
+
+    Args:
+        config_str (str): timm RandAugment string. Defaults to 'rand-m9-mstd0.5-inc1'.
+        img_size (int): output side, sets timm's ``translate_const`` (0.45 x size).
+            Defaults to 224.
+        mean (Sequence[float]): RGB fill of geometric ops, 0-255. Defaults to ImageNet's.
+        interpolation (str): resampling of geometric ops. Defaults to 'bicubic'.
+        color_only (bool): only colour ops; boxes stay. Defaults to False.
+    """
+
+    def __init__(self, config_str: str = 'rand-m9-mstd0.5-inc1', img_size: int = 224,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 interpolation: str = 'bicubic', color_only: bool = False) -> None:
+        hparams = dict(translate_const=int(img_size * 0.45),
+                       img_mean=tuple(min(255, round(m)) for m in mean),
+                       interpolation=str_to_pil_interp(interpolation))
+        ops: Optional[list] = None
+        if color_only:
+            names = _RAND_INCREASING_TRANSFORMS if 'inc1' in config_str else _RAND_TRANSFORMS
+            ops = [n for n in names if n not in GEOMETRIC_OPS]
+        self.config_str = config_str
+        self.color_only = color_only
+        self.op_names = ops
+        self.augment = rand_augment_transform(config_str, hparams, transforms=ops)
+
+    def transform(self, results: dict) -> dict:
+        rgb = Image.fromarray(np.ascontiguousarray(results['img'][..., ::-1]))
+        out = np.asarray(self.augment(rgb))
+        results['img'] = np.ascontiguousarray(out[..., ::-1])
+        if not self.color_only:
+            for key in _LOCATION_KEYS:
+                results.pop(key, None)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(config_str={self.config_str!r}, '
+                f'color_only={self.color_only})')

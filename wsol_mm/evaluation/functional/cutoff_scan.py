@@ -1,0 +1,141 @@
+"""Best box IoU at every integer cut-off of a uint8 map, identical to per-threshold OpenCV.
+
+wsolevaluation binarises ``floor(255 s) > int(tau * max)`` once per CAM
+threshold tau; only 255 distinct integer cut-offs exist, so we score each
+cut-off once and map thresholds back with :func:`threshold_cutoffs`. With
+numba, a union-find pass gives all cut-offs at once (see
+``_cutoff_scan_kernels``); v1 cut-offs whose largest contour cannot be decided
+from exact area bounds (maps with holes and close contenders) fall back to
+OpenCV. Without numba every distinct cut-off is scored with OpenCV.
+"""
+from typing import Sequence, Tuple
+
+import numpy as np
+
+from .box_ops import check_box_convention, quantize_cam
+from .reference import contour_boxes
+
+try:  # numba is optional: the fallback is exact too, only slower
+    from ._cutoff_scan_kernels import foreground_scan, hole_scan
+    HAS_NUMBA = True
+except ImportError:  # pragma: no cover - depends on the environment
+    HAS_NUMBA = False
+
+__all__ = ['threshold_list', 'threshold_cutoffs', 'scan_cutoffs', 'best_ious_at_thresholds',
+           'HAS_NUMBA', 'NUM_CUTOFFS']
+
+NUM_CUTOFFS = 256
+
+
+def threshold_list(interval: float) -> np.ndarray:
+    """CAM thresholds exactly as wsolevaluation builds them: ``np.arange(0, 1, interval)``."""
+    return np.arange(0, 1, interval)
+
+
+def threshold_cutoffs(thresholds: Sequence[float], max_u: int) -> np.ndarray:
+    """Integer cut-offs ``int(tau * max_u)`` of the thresholds (same float64 product).
+
+    Args:
+        thresholds (Sequence[float]): CAM thresholds.
+        max_u (int): maximum of the uint8 map (255 for a normalised map).
+
+    Returns:
+        np.ndarray: int64 cut-offs.
+    """
+    return (np.asarray(thresholds, dtype=np.float64) * np.float64(max_u)).astype(np.int64)
+
+
+def _iou_gt(boxes: np.ndarray, gts: np.ndarray) -> Tuple[float, int]:
+    from .box_ops import box_iou
+    per_gt = box_iou(boxes, gts).max(axis=0)
+    return float(per_gt.max()), int(np.argmax(per_gt))
+
+
+_WORKSPACES = {}
+
+
+def _workspace(h: int, w: int) -> tuple:
+    # Buffers are reused across calls: fresh multi-MB arrays per map cost more
+    # in page faults than the scan itself.
+    key = (h, w)
+    if key not in _WORKSPACES:
+        if len(_WORKSPACES) > 8:
+            _WORKSPACES.clear()
+        n = (h + 2) * (w + 2)  # the kernels work in a frame padded by one pixel
+        _WORKSPACES[key] = (np.empty((11, n), np.int32), np.empty(n), np.empty(n, np.bool_),
+                            np.empty(n, np.int8))
+    return _WORKSPACES[key]
+
+
+def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray,
+                   multi_contour: bool) -> Tuple[float, int]:
+    return _iou_gt(contour_boxes(u, cutoff, multi_contour), gts)
+
+
+def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
+                 cutoffs: Sequence[int] = None,
+                 use_numba: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """Best IoU (and the GT index reaching it) of the boxes at each integer cut-off.
+
+    Args:
+        cam (np.ndarray): float map in [0, 1] or an already quantised uint8 map.
+        gt_boxes (np.ndarray): ``(N, 4)`` GT boxes in the map's frame (inclusive xyxy).
+        multi_contour (bool): V2 (boxes of all RETR_TREE contours) or v1
+            (box of the largest contour by ``cv2.contourArea``).
+        cutoffs (Sequence[int], optional): the cut-offs that will be read; the
+            OpenCV paths only score these. Defaults to all 256.
+        use_numba (bool): use the union-find kernels when available. Defaults to True.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(256,)`` float64 IoUs and int64 GT
+        indices indexed by cut-off (entries not requested are undefined on the
+        OpenCV path).
+    """
+    u = np.ascontiguousarray(quantize_cam(cam))
+    gts = check_box_convention(gt_boxes)
+    if len(gts) == 0:
+        raise ValueError('At least one GT box is needed to score a map')
+    wanted = np.unique(np.arange(NUM_CUTOFFS) if cutoffs is None else np.asarray(cutoffs))
+    ious = np.full(NUM_CUTOFFS, -1.0)
+    gt_idx = np.zeros(NUM_CUTOFFS, np.int64)
+    if not (HAS_NUMBA and use_numba):
+        for t in wanted:
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
+        return ious, gt_idx
+    ws, iou_buf, dirty, wcnt = _workspace(*u.shape)
+    fg = foreground_scan(u, gts, ws, iou_buf, dirty, wcnt)
+    empty = fg[0] < 0
+    holes = hole_scan(u, gts, ws, iou_buf, dirty)
+    if multi_contour:
+        use_hole = (holes[0] > fg[0]) | ((holes[0] == fg[0]) & (holes[1] < fg[1]))
+        ious = np.where(use_hole, holes[0], fg[0])
+        gt_idx = np.where(use_hole, holes[1], fg[1]).astype(np.int64)
+    else:
+        ious, gt_idx = fg[2].copy(), fg[3].astype(np.int64)
+        # Without holes the largest contour is the component with the largest exact
+        # area; with holes only a strict lower > upper bound decides without OpenCV.
+        decided = (holes[3] == 0) | ((fg[4] > fg[5]) & (fg[4] > holes[2]))
+        for t in wanted[~(decided[wanted] | empty[wanted])]:
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
+    if empty.any():
+        ious[empty], gt_idx[empty] = _iou_gt(np.zeros((1, 4)), gts)
+    return ious, gt_idx
+
+
+def best_ious_at_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, thresholds: Sequence[float],
+                            multi_contour: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Best IoU and GT index per CAM threshold (fast equivalent of ``reference_best_ious``).
+
+    Args:
+        cam (np.ndarray): float map in [0, 1].
+        gt_boxes (np.ndarray): ``(N, 4)`` GT boxes.
+        thresholds (Sequence[float]): CAM thresholds.
+        multi_contour (bool): V2 or v1.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(T,)`` IoUs and GT indices.
+    """
+    u = quantize_cam(cam)
+    cut = threshold_cutoffs(thresholds, int(u.max()))
+    ious, gts = scan_cutoffs(u, gt_boxes, multi_contour, cutoffs=cut)
+    return ious[cut], gts[cut]
