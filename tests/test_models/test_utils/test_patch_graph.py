@@ -1,7 +1,10 @@
 import torch
 
-from wsol_mm.models.utils.patch_graph import (build_patch_laplacian, four_neighbour_offsets,
-                                              multi_direction_offsets)
+from wsol_mm.models.utils.patch_graph import (
+    build_patch_laplacian,
+    four_neighbour_offsets,
+    multi_direction_offsets,
+)
 
 # The 40 offsets of LCA-MD listed by hand: axial, diagonal and "knight-like" pairs.
 LCA_MD_OFFSETS = (

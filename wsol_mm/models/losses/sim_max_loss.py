@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 
 from wsol_mm.registry import MODELS
+
 from .similarity import clamped_cosine
 
 

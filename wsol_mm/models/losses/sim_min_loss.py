@@ -1,7 +1,9 @@
 """CCAM's similarity-minimisation loss between background and foreground."""
 import torch
 import torch.nn as nn
+
 from wsol_mm.registry import MODELS
+
 from .similarity import clamped_cosine
 
 

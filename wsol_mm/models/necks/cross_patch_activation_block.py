@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import OptMultiConfig
+
 from ..utils.newton_schulz import DIVERGENCE_MODES, guarded_newton_schulz
 
 

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import OptMultiConfig
+
 from ..utils.patch_graph import GRAPH_KINDS, build_patch_laplacian
 from .cross_patch_activation_block import CrossPatchActivationBlock
 
