@@ -1,0 +1,10 @@
+# wsolevaluation ResNet50-CAM: layer4 stride 1, layer3 stride 1 with large_feature_map
+# (28x28 maps at 224), GAP + fc; CAM = fc-weighted channel mean of layer4.
+model = dict(
+    type='CAMLocalizer',
+    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    backbone=dict(type='ResNetCAM', depth=50, large_feature_map=True, pretrained='torchvision'),
+    head=dict(type='CAMHead', num_classes=200, in_channels=2048,
+              loss=dict(type='CrossEntropyLoss')),
+    test_cfg=dict(topk_cams=5),
+)

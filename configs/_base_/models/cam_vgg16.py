@@ -1,0 +1,10 @@
+# wsolevaluation VGG16-CAM: conv stack without pool5 (14x14; also without pool4 when
+# large_feature_map -> 28x28), conv6 3x3 512->1024 + ReLU, GAP + fc.
+model = dict(
+    type='CAMLocalizer',
+    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    backbone=dict(type='VGG16CAM', large_feature_map=False, pretrained='torchvision'),
+    head=dict(type='CAMHead', num_classes=200, in_channels=1024,
+              loss=dict(type='CrossEntropyLoss')),
+    test_cfg=dict(topk_cams=5),
+)

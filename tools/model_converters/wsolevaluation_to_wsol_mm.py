@@ -1,0 +1,41 @@
+"""Convert a wsolevaluation / Small-Object-Matters (CropCAM) checkpoint to wsol_mm.
+
+Example:
+    python tools/model_converters/wsolevaluation_to_wsol_mm.py \
+        last_checkpoint.pth.tar work_dirs/cam_vgg16_cub.pth
+then use it with ``--cfg-options load_from=work_dirs/cam_vgg16_cub.pth`` (tools/test.py
+takes it as the checkpoint argument). Only the plain CAM networks convert
+(methods cam, has, cutmix, crop); ACoL/SPG/ADL variants have other layers.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from wsol_mm.models.converters import convert_wsolevaluation  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='official checkpoint (*.pth.tar)')
+    parser.add_argument('dst', help='output .pth for wsol_mm')
+    parser.add_argument('--arch', choices=['resnet50', 'vgg16', 'inception_v3'],
+                        help="default: the checkpoint's 'architecture' entry or its key names")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    # official checkpoints hold an optimizer state and plain Python values only
+    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    converted = convert_wsolevaluation(checkpoint, args.arch)
+    torch.save(converted, args.dst)
+    print(f'{converted["meta"]["architecture"]}: {len(converted["state_dict"])} tensors -> '
+          f'{args.dst}')
+
+
+if __name__ == '__main__':
+    main()
