@@ -13,6 +13,7 @@ register_all_modules()
 CFG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs')
 EXPECTED = {  # leaf: (type, arch, D, classes, lr, milestones, epochs, total batch, gpus)
     'lca_md/deit_s_cub': ('LCAMD', 'deit_s', 384, 200, 5e-5, [29, 59], 60, 256, 1),
+    'lca_md/deit_s_cub_wsoleval': ('LCAMD', 'deit_s', 384, 200, 5e-5, [29, 59], 60, 256, 1),
     'lca_md/deit_b_cub': ('LCAMD', 'deit_b', 768, 200, 5e-5, [29], 30, 256, 1),
     'lca_md/vit_s_cub': ('LCAMD', 'vit_s', 384, 200, 5e-5, [29], 30, 256, 1),
     'lca_md/conformer_s_cub': ('LCAMD', 'small', 384, 200, 5e-5, [29], 30, 256, 1),
@@ -40,8 +41,15 @@ def test_config_values(name):
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         assert {m.type for m in evaluator} == {'ClsAccuracyMetric', 'ThresholdSweepLocMetric',
                                                'MaxBoxAccV2Metric'}
-    assert cfg.val_dataloader.dataset.ann_file.endswith('/val')
-    assert cfg.test_dataloader.dataset.ann_file.endswith('/test')
+    val, test = cfg.val_dataloader.dataset, cfg.test_dataloader.dataset
+    if val.get('native'):  # native CUB_200_2011: train/test only, evaluated on test (release)
+        assert name.startswith('lca_md/') and name.endswith('_cub')
+        assert (val.type, val.split, test.get('split', 'test')) == ('CUBDataset', 'test', 'test')
+        assert cfg.notes.startswith('same-split')
+    elif val.type == 'CUBDataset':
+        assert (val.split, test.get('split', 'test')) == ('val', 'test') and not cfg.notes
+    else:
+        assert val.ann_file.endswith('/val') and test.ann_file.endswith('/test')
     train_ops = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     if kind == 'LCAMD' and 'cub' in name:  # timm DeiT augmentation
         assert train_ops[2:6] == ['RandomResizedCrop', 'RandomFlip', 'RandAugment',
