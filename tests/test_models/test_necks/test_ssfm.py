@@ -161,3 +161,12 @@ def test_ssfm_bad_arguments():
         SSFM(num_layers=3, num_iters=[16, 4])
     with pytest.raises(ValueError, match='graph'):
         SSFM(graph='eight')
+
+
+def test_zero_activation_stays_finite():
+    # Constant attention -> min-max gives 0 everywhere; the block must not produce 0 / 0.
+    x, _ = _inputs()
+    lap = build_patch_laplacian(4, 4, 'multi_direction', cross=3)
+    out, act = CrossPatchActivationBlock(num_iters=4)(x, torch.zeros(2, 16), lap)
+    torch.testing.assert_close(out, x)
+    assert torch.equal(act, torch.zeros(2, 16))

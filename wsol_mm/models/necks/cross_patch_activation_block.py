@@ -78,7 +78,8 @@ class CrossPatchActivationBlock(BaseModule):
                 fused, self.num_iters, self.ns_alpha, self.on_divergence,
                 name=type(self).__name__)
             update = (inv.transpose(1, 2) @ act.unsqueeze(-1)).squeeze(-1)
-            tau = self.threshold * act.amax(dim=1, keepdim=True)
+            # Clamp: an all-zero activation (constant attention) would give 0 / 0.
+            tau = self.threshold * act.amax(dim=1, keepdim=True).clamp_min(1e-12)
             update = minmax_normalize(F.tanhshrink(update / tau))
             x = x + x * update.view(b, 1, h, w)
             return x, act + update
