@@ -131,13 +131,14 @@ def _merge(ra, rb, ws, dirty, n_live):
 def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
 
-    Returns a (7, 256) float array indexed by T, rows: best IoU of all
+    Returns an (8, 256) float array indexed by T, rows: best IoU of all
     component boxes and its GT index; IoU and GT index of the component with
     the largest polygon area (ties -> the latest first pixel in raster order,
     i.e. the first in OpenCV's order); that component's 2 x area lower bound;
     2 x the largest bbox-area upper bound among the other components; the
-    number of holes (components minus the Euler number). Row 0 is -1 where
-    the mask is empty.
+    number of holes (components minus the Euler number); the largest 2 x
+    area lower bound among the other components. Row 0 is -1 where the
+    mask is empty.
     """
     h, w = u.shape
     w2 = w + 2
@@ -155,8 +156,8 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     wbit = np.array([8, 4, 2, 1], np.int8)
     n_live = 0
     euler4 = 0  # 4 x Euler number (8-connectivity) = #Q1 - #Q3 - 2 #QD over 2x2 windows
-    out = np.empty((7, _NCUT))  # rows: see the docstring
-    cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0, 0.0])  # empty mask until the first level
+    out = np.empty((8, _NCUT))  # rows: see the docstring
+    cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0, 0.0, -1.0])  # empty mask at first
     out[:, 255] = cur
     for v in range(255, 0, -1):
         lo, hi = starts[v], starts[v + 1]
@@ -201,6 +202,7 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
         best, best_g = -1.0, 0
         c_star, c_a2, c_first = -1, -1, -1
         ub1, ub1_r, ub2 = -1, -1, -1
+        a2_1, a2_2 = -1, -1  # the two largest 2 x areas (multiset)
         for li in range(n_live):
             r = live[li]
             if dirty[r]:
@@ -211,6 +213,10 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
                 best, best_g = iou[r], igt[r]
             if area2[r] > c_a2 or (area2[r] == c_a2 and first[r] > c_first):
                 c_star, c_a2, c_first = r, area2[r], first[r]
+            if area2[r] > a2_1:
+                a2_1, a2_2 = area2[r], a2_1
+            elif area2[r] > a2_2:
+                a2_2 = area2[r]
             ub = 2 * (bx1[r] - bx0[r]) * (by1[r] - by0[r])
             if ub > ub1:
                 ub2 = ub1
@@ -220,6 +226,7 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
         cur[0], cur[1], cur[2], cur[3] = best, best_g, iou[c_star], igt[c_star]
         cur[4], cur[5] = c_a2, ub2 if ub1_r == c_star else ub1
         cur[6] = n_live - euler4 // 4  # holes = components - Euler number
+        cur[7] = a2_2
         out[:, v - 1] = cur
     return out
 
@@ -230,9 +237,10 @@ def hole_scan(u, gts, ws, iou, dirty):
 
     A hole is a 4-connected component of ``u <= T`` not touching the border;
     its contour's boundingRect is the hole's bbox grown by one pixel.
-    Returns a (4, 256) float array indexed by T, rows: best hole-box IoU (-1
-    without holes), its GT index, 2 x the largest hole polygon-area upper bound
-    and the number of pixels inside holes.
+    Returns a (5, 256) float array indexed by T, rows: best hole-box IoU (-1
+    without holes), its GT index, 2 x the largest hole polygon-area upper
+    bound, the number of hole pixels and the summed area of the hole bboxes
+    (which contain everything the holes enclose).
     """
     h, w = u.shape
     w2 = w + 2
@@ -254,8 +262,8 @@ def hole_scan(u, gts, ws, iou, dirty):
     offs = np.array([-w2, -1, 1, w2])
     n_live = 0
     n_enclosed = 0
-    out = np.empty((4, _NCUT))  # rows: iou, gt, 2*area upper bound, enclosed pixels
-    cur = np.array([-1.0, 0.0, -1.0, 0.0])  # no background yet: no hole
+    out = np.empty((5, _NCUT))  # rows: see the docstring
+    cur = np.array([-1.0, 0.0, -1.0, 0.0, 0.0])  # no background yet: no hole
     for v in range(0, 255):
         lo, hi = starts[v], starts[v + 1]
         if lo == hi:  # the mask of T = v equals that of T = v - 1
@@ -284,7 +292,7 @@ def hole_scan(u, gts, ws, iou, dirty):
             else:
                 _attach(p, rp, w2, ws, dirty)
                 n_enclosed += rp != 0
-        best, best_g, ub_max = -1.0, 0, -1
+        best, best_g, ub_max, box_sum = -1.0, 0, -1, 0
         for li in range(n_live):
             r = live[li]
             if dirty[r]:
@@ -295,7 +303,8 @@ def hole_scan(u, gts, ws, iou, dirty):
             if iou[r] > best or (iou[r] == best and igt[r] < best_g):
                 best, best_g = iou[r], igt[r]
             ub_max = max(ub_max, 2 * (bx1[r] - bx0[r] + 2) * (by1[r] - by0[r] + 2))
-        cur[0], cur[1], cur[2], cur[3] = best, best_g, ub_max, n_enclosed
+            box_sum += (bx1[r] - bx0[r] + 1) * (by1[r] - by0[r] + 1)
+        cur[0], cur[1], cur[2], cur[3], cur[4] = best, best_g, ub_max, n_enclosed, box_sum
         out[:, v] = cur
     out[:, 255] = cur
     return out

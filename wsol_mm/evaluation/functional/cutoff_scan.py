@@ -123,9 +123,12 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         ious = np.where(use_hole, holes[0], ious)
         gt_idx = np.where(use_hole, holes[1], gt_idx).astype(np.int64)
     else:
-        # with holes only a strict (lower bound > every other upper bound) decides
+        # With holes, the candidate's exact-area lower bound must beat every
+        # other contour's upper bound: filling holes adds at most 4 windows per
+        # pixel inside a hole bbox to a component's area.
         holes = hole_scan(u, gts, ws, iou_buf, dirty)
-        decided = (fg[4] > fg[5]) & (fg[4] > holes[2])
+        other_ub2 = np.minimum(fg[5], fg[7] + 8 * holes[4])
+        decided = (fg[4] > other_ub2) & (fg[4] > holes[2])
         for t in holed[~decided[holed]]:
             ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
     if empty.any():

@@ -1,61 +1,100 @@
-"""Pixel average precision over the split (OpenImages protocol of wsolevaluation)."""
-from typing import Dict, List, Sequence
+"""PxAP / pIoU metric for mask datasets (OpenImages)."""
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ..functional.cutoff_scan import threshold_list
-from ._records import cam_of, require, to_numpy
+from ..functional import (
+    SIZE_BINS,
+    group_bin_indices,
+    mask_size_ratio,
+    piou_from_histograms,
+    pixel_histograms,
+    pxap_from_histograms,
+    size_bin_index,
+    size_bin_names,
+    threshold_list,
+)
+from ._sample_fields import get_field
 
 
 @METRICS.register_module()
 class PxAPMetric(BaseMetric):
-    """Protocol ``wsolevaluation`` for masks: PxAP and pIoU, pixels pooled over the split.
+    """Pixel average precision, protocol ``wsolevaluation`` (MaskEvaluator).
 
-    Histogram edges are the CAM thresholds followed by 1, 2, 3 (as the
-    reference); ignore pixels count as neither positive nor negative. PxAP is
-    the right-endpoint sum of precision x recall steps; pIoU is the best pixel
-    IoU ``TP / (TP + FP + FN)`` over thresholds (TPAMI definition).
+    Scores of the GT-class map (``pred_cam``, float, no quantisation) are
+    histogrammed per image at the ``np.arange(0, 1, interval) + [1, 2, 3]``
+    edges for foreground and background pixels (ignore pixels dropped) and
+    pooled over the split. ``pxap`` is the right-endpoint area under the pixel
+    PR curve; ``piou`` the best pooled pixel IoU over thresholds (TPAMI PxIoU).
+    With ``size_bins=True`` each image goes to the bin of its mask's pixel
+    fraction and ``size_<a>-<b>`` is the PxAP of that bin's pooled histograms;
+    ``small``/``medium``/``large`` pool their bins; ``size_mean`` averages the
+    non-empty bins.
 
     Args:
         cam_curve_interval (float): threshold step. Defaults to 0.001.
+        size_bins (bool): add per-size keys. Defaults to False.
+        size_bin_edges (Sequence[float]): bin edges (percent). Defaults to SIZE_BINS.
+        size_groups (dict, optional): grouped keys' percent ranges.
+        collect_device (str): device for collecting results. Defaults to 'cpu'.
+        prefix (str, optional): key prefix. Defaults to ``default_prefix``.
     """
-
-    default_prefix = 'pxap'
+    default_prefix: Optional[str] = 'pxap'
     protocol = 'wsolevaluation'
 
-    def __init__(self, cam_curve_interval: float = 0.001, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.edges = np.concatenate([threshold_list(cam_curve_interval), [1.0, 2.0, 3.0]])
+    def __init__(self, cam_curve_interval: float = 0.001, size_bins: bool = False,
+                 size_bin_edges: Sequence[float] = SIZE_BINS,
+                 size_groups: Optional[Dict[str, Tuple[float, float]]] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.thresholds = threshold_list(cam_curve_interval)
+        self.size_bins = size_bins
+        self.size_bin_edges = tuple(size_bin_edges)
+        self.size_groups = size_groups
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Append the two score histograms (and size bin) of each image."""
+        name = type(self).__name__
         for sample in data_samples:
-            cam = cam_of(sample)
-            fg = to_numpy(require(sample, 'gt_mask', 'use a mask dataset (ann_kind="mask")'))
-            ignore = to_numpy(sample.get('ignore_mask', np.zeros_like(fg))).astype(bool)
-            fg = fg.astype(bool) & ~ignore
-            bg = ~fg & ~ignore
-            self.results.append(dict(
-                fg=np.histogram(cam[fg], bins=self.edges)[0].astype(np.int64),
-                bg=np.histogram(cam[bg], bins=self.edges)[0].astype(np.int64)))
+            cam = get_field(sample, 'pred_cam', name)
+            gt = get_field(sample, 'gt_mask', name)
+            ignore = get_field(sample, 'ignore_mask', name, required=False)
+            fg, bg = pixel_histograms(cam, gt, ignore, self.thresholds)
+            # counts fit uint16 for maps up to 65535 pixels: keeps records small
+            dtype = np.uint16 if np.asarray(gt).size < 65536 else np.int64
+            record = dict(fg=fg.astype(dtype), bg=bg.astype(dtype))
+            if self.size_bins:
+                record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
+            self.results.append(record)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        fg = np.sum([r['fg'] for r in results], axis=0)
-        bg = np.sum([r['bg'] for r in results], axis=0)
-        total_fg = fg.sum()
-        if total_fg == 0:
-            raise RuntimeError('PxAP: the split has no foreground pixel')
-        tp = np.cumsum(fg[::-1])[::-1]  # pixels with score >= each left edge
-        fp = np.cumsum(bg[::-1])[::-1]
-        tp, fp = np.append(tp, 0)[::-1], np.append(fp, 0)[::-1]  # from threshold 3 down to 0
-        if not (tp + fp > 0).any():
-            raise RuntimeError('PxAP: no pixel is ever predicted positive')
-        with np.errstate(invalid='ignore', divide='ignore'):
-            precision = tp / (tp + fp)
-        recall = tp / total_fg
-        valid = (tp + fp)[1:] > 0
-        pxap = np.sum(precision[1:][valid] * np.diff(recall)[valid]) * 100
-        piou = np.max(tp / (total_fg + fp)) * 100
-        return dict(pxap=float(pxap), piou=float(piou))
+        """PxAP and pIoU of the pooled histograms (and per size bin)."""
+        if not results:
+            raise RuntimeError('PxAPMetric got no samples')
+        fg = np.stack([r['fg'] for r in results]).astype(np.int64)
+        bg = np.stack([r['bg'] for r in results]).astype(np.int64)
+        metrics = dict(pxap=pxap_from_histograms(fg.sum(0), bg.sum(0)),
+                       piou=piou_from_histograms(fg.sum(0), bg.sum(0)))
+        if self.size_bins:
+            bins = np.array([r['bin'] for r in results])
+
+            def score(sel: List[int]) -> Optional[float]:
+                mask = np.isin(bins, sel)
+                if not mask.any() or fg[mask].sum() == 0:
+                    return None
+                return pxap_from_histograms(fg[mask].sum(0), bg[mask].sum(0))
+
+            non_empty = []
+            for b, key in enumerate(size_bin_names(self.size_bin_edges)):
+                value = score([b])
+                metrics[key] = 0.0 if value is None else value
+                if value is not None:
+                    non_empty.append(value)
+            for group, sel in group_bin_indices(self.size_bin_edges, self.size_groups).items():
+                value = score(sel)
+                metrics[group] = 0.0 if value is None else value
+            metrics['size_mean'] = float(np.mean(non_empty)) if non_empty else 0.0
+        return metrics

@@ -1,0 +1,108 @@
+"""Box maths: spec section 8 vectors, quirks, and fast path == OpenCV reference."""
+import numpy as np
+import pytest
+from eval_test_utils import KINDS, random_boxes, random_map
+
+from wsol_mm.evaluation.functional import (
+    best_ious_at_thresholds,
+    box_iou,
+    quantize_cam,
+    reference_best_ious,
+    reference_boxes,
+    rescale_boxes,
+    scan_cutoffs,
+    threshold_list,
+)
+
+UNIMODAL = np.array([[0, 0, 0, 0, 0], [0, .4, .4, .4, .6], [0, .4, 1, .8, .6],
+                     [0, .4, .4, .4, .6]])
+MULTIMODAL = np.array([[.4, 0, .2, .2, .2], [.4, .4, 0, .4, 0], [0, 0, 0, .4, 0],
+                       [1, .6, .8, .2, .2]])
+THRS = [0, .2, .4, .6, .8]
+
+
+def test_iou_vectors():
+    assert box_iou([[1, 2, 5, 6]], [[3, 1, 4, 5]])[0, 0] == pytest.approx(8 / 27)
+    assert box_iou([[0, 0, 0, 0]], [[0, 0, 0, 0]])[0, 0] == 1.0
+    with pytest.raises(RuntimeError):
+        box_iou([[3, 0, 1, 2]], [[0, 0, 1, 1]])
+
+
+def test_rescale_truncates():
+    assert rescale_boxes([[1, 2, 4, 3]], (10, 20), (35, 10)).tolist() == [[3, 1, 14, 1]]
+
+
+@pytest.mark.parametrize('cam,expected', [
+    (UNIMODAL, [(1, 1, 4, 3), (1, 1, 4, 3), (2, 1, 4, 3), (2, 2, 4, 3), (2, 2, 3, 3)]),
+    (MULTIMODAL, [(0, 0, 4, 3), (0, 0, 2, 2), (0, 3, 3, 3), (2, 3, 3, 3), (0, 3, 1, 3)]),
+])
+def test_v1_boxes_of_spec(cam, expected):
+    boxes = reference_boxes(cam, THRS, multi_contour=False)
+    assert [tuple(b[0]) for b in boxes] == expected
+    # the fast path scores exactly these boxes
+    gt = np.array([[1., 1., 3., 2.], [0., 2., 4., 3.]])
+    fast = best_ious_at_thresholds(cam, gt, THRS, multi_contour=False)[0]
+    ref = [box_iou(np.array([e]), gt).max() for e in expected]
+    assert fast.tolist() == ref
+
+
+def test_all_zero_and_nan_maps():
+    cam = np.zeros((6, 7))
+    assert all(b.tolist() == [[0, 0, 0, 0]] for b in reference_boxes(cam, THRS, True))
+    ious, _ = best_ious_at_thresholds(cam, np.array([[0., 0., 1., 1.]]), THRS, True)
+    assert ious.tolist() == [0.25] * 5  # (0,0,0,0) is one pixel under the +1 convention
+    with pytest.raises(ValueError):
+        quantize_cam(np.full((4, 4), np.nan))
+
+
+def test_quirks():
+    cam = np.zeros((10, 12))
+    cam[2:5, 3:7] = 1.0
+    # +1 right/bottom edge: pixels x 3..6, y 2..4 -> box (3, 2, 7, 5)
+    assert reference_boxes(cam, [0.5], True)[0].tolist() == [[3, 2, 7, 5]]
+    cam[:, -1] = 1.0  # border: x1 clipped to W-1
+    assert [11, 0, 11, 9] in reference_boxes(cam, [0.5], True)[0].tolist()
+    # quantisation is floor(255 s) and the cut is strict: s = 0.5 -> 127 > int(0.498*255)=126
+    cam = np.full((3, 3), 0.5)
+    cam[0, 0] = 1.0
+    assert len(reference_boxes(cam, [0.499], True)[0]) == 1
+    assert reference_boxes(cam, [0.5], True)[0].tolist() == [[0, 0, 1, 1]]
+
+
+def test_hole_contour_boxes_count_in_v2():
+    cam = np.ones((9, 9))
+    cam[3:6, 3:6] = 0  # ring: the hole contour's box is the hole grown by one pixel
+    boxes = reference_boxes(cam, [0.5], True)[0].tolist()
+    assert boxes == [[0, 0, 8, 8], [2, 2, 7, 7]]  # + the (x+w, y+h) quirk
+    gt = np.array([[2., 2., 7., 7.]])
+    assert best_ious_at_thresholds(cam, gt, [0.5], True)[0][0] == 1.0
+    assert best_ious_at_thresholds(cam, gt, [0.5], False)[0][0] < 1.0
+
+
+def test_threshold_list_is_arange():
+    assert np.array_equal(threshold_list(0.001), np.arange(0, 1, 0.001))
+    assert threshold_list(0.01)[35] == np.arange(0, 1, 0.01)[35]
+
+
+@pytest.mark.parametrize('multi_contour', [True, False])
+def test_fast_equals_opencv_on_random_maps(multi_contour):
+    rng = np.random.default_rng(123 + multi_contour)
+    for i in range(240):
+        cam = random_map(rng, KINDS[i % len(KINDS)])
+        gt = random_boxes(rng, *cam.shape)
+        interval = 0.01 if i % 2 else 0.001
+        thrs = threshold_list(interval)[::1 if interval == 0.01 else 7]
+        fast = best_ious_at_thresholds(cam, gt, thrs, multi_contour)
+        ref = reference_best_ious(cam, gt, thrs, multi_contour)
+        assert np.array_equal(fast[0], ref[0]), (i, cam.shape)
+        assert np.array_equal(fast[1], ref[1]), (i, cam.shape)
+
+
+def test_opencv_fallback_path_matches():
+    rng = np.random.default_rng(5)
+    cam = random_map(rng, 'ring')
+    gt = random_boxes(rng, *cam.shape)
+    for mc in (True, False):
+        a = scan_cutoffs(cam, gt, mc)[0]
+        b = scan_cutoffs(cam, gt, mc, use_numba=False)[0]
+        assert np.array_equal(a, b)

@@ -1,0 +1,98 @@
+"""Per-image box records and split-level MaxBoxAcc / size-bin accuracy.
+
+A record holds, per integer cut-off, a bitmask of the IoU thresholds met and
+the size bin of the GT box giving the best IoU; thresholds are mapped to
+cut-offs only at the end, so records are small (2 x 256 bytes) and exact.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .box_ops import quantize_cam
+from .cutoff_scan import NUM_CUTOFFS, scan_cutoffs, threshold_cutoffs
+
+__all__ = ['box_record', 'box_correct_counts', 'maxboxacc', 'size_bin_accuracy']
+
+
+def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
+               iou_thrs: Sequence[float], box_bins: Optional[np.ndarray] = None,
+               use_numba: bool = True) -> dict:
+    """Summarise one image for box metrics.
+
+    Args:
+        cam (np.ndarray): float map in [0, 1] (the GT-class map).
+        gt_boxes (np.ndarray): ``(N, 4)`` GT boxes in the map's frame.
+        multi_contour (bool): V2 (all contours) or v1 (largest contour).
+        iou_thrs (Sequence[float]): IoU thresholds in percent.
+        box_bins (np.ndarray, optional): size bin of each GT box.
+        use_numba (bool): use the compiled scan if available. Defaults to True.
+
+    Returns:
+        dict: ``max_u`` (int), ``correct`` (uint8 ``(256,)`` bitmask, bit i =
+        IoU >= iou_thrs[i] / 100) and, with ``box_bins``, ``bin`` (int8 ``(256,)``).
+    """
+    u = quantize_cam(cam)
+    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, use_numba=use_numba)
+    correct = np.zeros(NUM_CUTOFFS, np.uint8)
+    for i, thr in enumerate(iou_thrs):
+        correct |= (ious >= thr / 100).astype(np.uint8) << i
+    record = dict(max_u=int(u.max()), correct=correct)
+    if box_bins is not None:
+        record['bin'] = np.asarray(box_bins, np.int8)[gt_idx]
+    return record
+
+
+def _per_threshold(records: List[dict], key: str, thresholds: np.ndarray) -> np.ndarray:
+    """Stack ``record[key]`` read at each threshold's cut-off: ``(num_images, T)``."""
+    return np.stack([r[key][threshold_cutoffs(thresholds, r['max_u'])] for r in records])
+
+
+def box_correct_counts(records: List[dict], thresholds: np.ndarray, num_iou: int) -> np.ndarray:
+    """Number of correct images per (IoU threshold, CAM threshold): ``(num_iou, T)``."""
+    if not records:
+        return np.zeros((num_iou, len(thresholds)), np.int64)
+    correct = _per_threshold(records, 'correct', thresholds)
+    return np.stack([((correct >> i) & 1).sum(0) for i in range(num_iou)]).astype(np.int64)
+
+
+def maxboxacc(counts: np.ndarray, num_images: int) -> Dict[str, np.ndarray]:
+    """BoxAcc curves, MaxBoxAcc and best threshold index per IoU threshold.
+
+    Args:
+        counts (np.ndarray): ``(num_iou, T)`` correct counts.
+        num_images (int): number of images.
+
+    Returns:
+        dict: ``curves`` (percent, ``(num_iou, T)``), ``max`` (``(num_iou,)``),
+        ``best_idx`` (first argmax per IoU threshold).
+    """
+    curves = 100.0 * counts / max(num_images, 1)
+    return dict(curves=curves, max=curves.max(1), best_idx=curves.argmax(1))
+
+
+def size_bin_accuracy(records: List[dict], thresholds: np.ndarray, num_iou: int,
+                      num_bins: int, best_idx: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-bin counts and accuracy read at each IoU threshold's global best CAM threshold.
+
+    Args:
+        records (list[dict]): records with a ``bin`` entry.
+        thresholds (np.ndarray): CAM thresholds.
+        num_iou (int): number of IoU thresholds.
+        num_bins (int): number of size bins.
+        best_idx (np.ndarray): ``(num_iou,)`` global best threshold index.
+
+    Returns:
+        dict: ``count`` and ``correct`` ``(num_iou, num_bins)`` at the chosen thresholds.
+    """
+    count = np.zeros((num_iou, num_bins), np.int64)
+    correct = np.zeros((num_iou, num_bins), np.int64)
+    if not records:
+        return dict(count=count, correct=correct)
+    bins = _per_threshold(records, 'bin', thresholds).astype(np.int64)
+    ok = _per_threshold(records, 'correct', thresholds)
+    for i in range(num_iou):
+        b = bins[:, best_idx[i]]
+        count[i] = np.bincount(b, minlength=num_bins)[:num_bins]
+        correct[i] = np.bincount(b, weights=(ok[:, best_idx[i]] >> i) & 1,
+                                 minlength=num_bins)[:num_bins]
+    return dict(count=count, correct=correct)
