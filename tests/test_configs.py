@@ -97,3 +97,22 @@ def test_config_runs_one_iteration(config, tiny_synthetic_256, tmp_path):
     logs = runner.message_hub.log_scalars
     assert any(k.startswith('train/loss') for k in logs), f'{config}: no training loss logged'
     assert runner.iter == 1
+
+
+def _inheritance_depth(path: str) -> int:
+    """Files on the longest `_base_` chain starting at (and counting) ``path``."""
+    cfg_text = open(path, encoding='utf-8').read()
+    if '_base_' not in cfg_text:
+        return 1
+    bases = Config._get_base_files(path)  # noqa: SLF001 - mmengine's own parser of `_base_`
+    folder = osp.dirname(path)
+    return 1 + max(_inheritance_depth(osp.normpath(osp.join(folder, b))) for b in bases)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_style_rules(config):
+    path = osp.join(REPO_ROOT, config)
+    text = open(path, encoding='utf-8').read()
+    assert '_delete_' not in text and 'default_scope' not in text, config
+    # at most three inheritance steps: variant -> primitive -> dataset base -> shared base
+    assert _inheritance_depth(path) - 1 <= 3, f'{config}: more than three levels of _base_'

@@ -1,54 +1,11 @@
-# CUB-200-2011 in the wsolevaluation layout (data/metadata/CUB/{train,val,test},
-# images under data/CUB/<class>/<file>.jpg), TS-CAM pipelines (spec §4.1):
-# train Resize 256x256 -> RandomCrop 224 -> HFlip; test plain Resize 224x224 (no crop).
-dataset_type = 'WSOLDataset'
-data_root = 'data'
-num_classes = 200
+# CUB-200-2011 for TS-CAM (spec §4.1): its train/test pipelines are wsolevaluation's (resize
+# 256x256 -> random crop 224 -> flip; test resize 224x224), so they come from the shared base.
+# TS-CAM evaluated on the test set every epoch; here `val` (CUBV2) selects and `test` is reported.
+_base_ = ['./wsolevaluation_224.py']
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations'),
-    dict(type='Resize', scale=256),
-    dict(type='RandomCrop', crop_size=224),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackWSOLInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadWSOLAnnotations'),
-    dict(type='Resize', scale=224),
-    dict(type='PackWSOLInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='metadata/CUB/train',
-                 data_prefix=dict(img_path='CUB'), num_classes=num_classes,
-                 pipeline=train_pipeline),
-)
-# TS-CAM evaluated on the test set every epoch; here `val` (wsolevaluation CUB train-fullsup)
-# selects the checkpoint and `test` is reported.
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='metadata/CUB/val',
-                 data_prefix=dict(img_path='CUB'), num_classes=num_classes,
-                 pipeline=test_pipeline, test_mode=True),
-)
-test_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='metadata/CUB/test',
-                 data_prefix=dict(img_path='CUB'), num_classes=num_classes,
-                 pipeline=test_pipeline, test_mode=True),
-)
+train_dataloader = dict(batch_size=128, num_workers=8, dataset=dict(type='CUBDataset'))
+val_dataloader = dict(batch_size=128, num_workers=8, dataset=dict(type='CUBDataset'))
+test_dataloader = dict(batch_size=128, num_workers=8, dataset=dict(type='CUBDataset'))
 
 # Official TS-CAM protocol (fixed CAM threshold 0.1) plus the wsolevaluation metric.
 val_evaluator = [
