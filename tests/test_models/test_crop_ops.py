@@ -43,7 +43,8 @@ def test_normalize_ivr_hand_values():
     # train: q30 nearest -> position 2.7 -> value 3; divided by the ORIGINAL max 9.
     exp = torch.clamp(torch.arange(10.) - 3, min=0) / 9
     out = normalize_train(RAMP, 'ivr', percentile=0.3)
-    assert torch.allclose(out.flatten(), exp) and math.isclose(out.max().item(), 6 / 9, rel_tol=1e-6)
+    assert torch.allclose(out.flatten(), exp)
+    assert math.isclose(out.max().item(), 6 / 9, rel_tol=1e-6)
     # eval: sorted index floor(0.3 * 10) = 3 -> value 3; divided by the new max (peak 1).
     exp = torch.clamp(torch.arange(10.) - 3, min=0) / 6
     assert torch.allclose(normalize_eval(RAMP, 'ivr', percentile=0.3).flatten(), exp)
