@@ -60,6 +60,8 @@ def build_cfg(method: str, args: argparse.Namespace) -> Config:
     for name in ('train_dataloader', 'test_dataloader'):
         loader = cfg[name]
         loader.dataset.update(preset='small', data_root=args.data_root)
+        loader.dataset.generator.splits = dict(train=args.train_images, val=20,
+                                               test=args.test_images)
         loader.update(num_workers=args.workers, persistent_workers=False)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None  # same budget: no selection
     cfg.test_evaluator = [dict(type='MaxBoxAccV2Metric', size_bins=True)]
@@ -81,7 +83,9 @@ def build_cfg(method: str, args: argparse.Namespace) -> Config:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Small-object benchmark (SyntheticWSOL small)')
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
-    parser.add_argument('--epochs', type=int, default=6)
+    parser.add_argument('--epochs', type=int, default=4)
+    parser.add_argument('--train-images', type=int, default=320)
+    parser.add_argument('--test-images', type=int, default=100)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--workers', type=int, default=0)
     parser.add_argument('--data-root', default=osp.join(REPO, 'data/synthetic_small'))
@@ -101,8 +105,8 @@ def main() -> None:
         runner = build_runner(build_cfg(method, args))
         runner.train()
         results[method] = dict(runner.test(), seconds=time.time() - start)
-    print(f'\nSyntheticWSOL small preset, test split, ResNet18CAM 112 px, {args.epochs} epochs, '
-          f'seed {args.seed}')
+    print(f'\nSyntheticWSOL small preset ({args.train_images} train / {args.test_images} test '
+          f'images), ResNet18CAM 112 px (14x14 maps), {args.epochs} epochs, seed {args.seed}')
     header = f'{"method":<8}' + ''.join(f' | {k:>22}' for k in KEYS) + ' | time (s)'
     print(header + '\n' + '-' * len(header))
     for method, res in results.items():
