@@ -60,3 +60,20 @@ def test_optimizer_decay_groups_match_timm(name, depth):
     for pname, param in model.named_parameters():
         expected = 0.0 if _timm_no_decay(pname, param) else 0.05
         assert decay[id(param)] == expected, pname
+
+
+@pytest.mark.parametrize('name,steps', [('deit_s_cub', [30]), ('deit_s_imagenet', [10, 12])])
+def test_step_schedule_matches_released_rule(name, steps):
+    from mmengine.optim.scheduler import MultiStepLR
+    cfg = Config.fromfile(osp.join(CFG_DIR, f'{name}.py'))
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    optim = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    sched_cfg = dict(cfg.param_scheduler[0])
+    sched_cfg.pop('type')
+    sched = MultiStepLR(optim, **sched_cfg)
+    lr_released = base_lr
+    for epoch in range(cfg.train_cfg.max_epochs):  # mmengine epoch e = released epoch e + 1
+        if any((epoch + 1) % s == 0 for s in steps):  # released: x0.1 at the epoch's start
+            lr_released *= 0.1
+        assert optim.param_groups[0]['lr'] == pytest.approx(lr_released), epoch
+        sched.step()

@@ -66,6 +66,11 @@ def _padded_order(u):
     return order, starts
 
 
+_POPCOUNT = np.array([bin(i).count('1') for i in range(16)], np.int64)
+# Euler-number contribution of a 2x2 window pattern (x4): Q1 -> 1, Q3 -> -1, diagonal -> -2
+_EULER = np.array([{1: 1, 3: -1}.get(bin(i).count('1'), 0) - 2 * (i in (6, 9))
+                   for i in range(16)], np.int64)
+
 # rows of the int32 workspace
 _PARENT, _SIZE, _X0, _Y0, _X1, _Y1, _AREA2, _FIRST, _GT, _LIVE, _POS = range(11)
 
@@ -83,6 +88,20 @@ def _activate(p, w2, ws, dirty, n_live):
     dirty[p] = True
     ws[_LIVE, n_live] = p
     ws[_POS, p] = n_live
+
+
+@njit(cache=True)
+def _attach(p, r, w2, ws, dirty):
+    """Add padded pixel ``p`` to the component rooted at ``r``."""
+    y, x = p // w2 - 1, p % w2 - 1
+    ws[_PARENT, p] = r
+    ws[_SIZE, r] += 1
+    ws[_X0, r] = min(ws[_X0, r], x)
+    ws[_X1, r] = max(ws[_X1, r], x)
+    ws[_Y0, r] = min(ws[_Y0, r], y)
+    ws[_Y1, r] = max(ws[_Y1, r], y)
+    ws[_FIRST, r] = min(ws[_FIRST, r], p)
+    dirty[r] = True
 
 
 @njit(cache=True)
@@ -112,12 +131,13 @@ def _merge(ra, rb, ws, dirty, n_live):
 def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
 
-    Returns a (6, 256) float array indexed by T, rows: best IoU of all
+    Returns a (7, 256) float array indexed by T, rows: best IoU of all
     component boxes and its GT index; IoU and GT index of the component with
     the largest polygon area (ties -> the latest first pixel in raster order,
     i.e. the first in OpenCV's order); that component's 2 x area lower bound;
-    2 x the largest bbox-area upper bound among the other components.
-    Row 0 is -1 where the mask is empty.
+    2 x the largest bbox-area upper bound among the other components; the
+    number of holes (components minus the Euler number). Row 0 is -1 where
+    the mask is empty.
     """
     h, w = u.shape
     w2 = w + 2
@@ -127,11 +147,16 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
     parent[:] = -1
     area2[:] = 0
     wcnt[:] = 0
-    offs = np.array([-w2 - 1, -w2, -w2 + 1, -1, 1, w2 - 1, w2, w2 + 1])
+    # the 8 neighbours in ring order: ring-consecutive neighbours touch each
+    # other, so only the first pixel of each run of active neighbours needs a find
+    ring = np.array([-w2, -w2 + 1, 1, w2 + 1, w2, w2 - 1, -1, -w2 - 1])
+    # (window top-left offset, bit of p in that window): TL=1, TR=2, BL=4, BR=8
     woffs = np.array([-w2 - 1, -w2, -1, 0])
+    wbit = np.array([8, 4, 2, 1], np.int8)
     n_live = 0
-    out = np.empty((6, _NCUT))  # rows: see the docstring
-    cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0])  # empty mask until the first level
+    euler4 = 0  # 4 x Euler number (8-connectivity) = #Q1 - #Q3 - 2 #QD over 2x2 windows
+    out = np.empty((7, _NCUT))  # rows: see the docstring
+    cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0, 0.0])  # empty mask until the first level
     out[:, 255] = cur
     for v in range(255, 0, -1):
         lo, hi = starts[v], starts[v + 1]
@@ -140,25 +165,38 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
             continue
         for k in range(lo, hi):
             p = order[k]
-            _activate(p, w2, ws, dirty, n_live)
-            first[p] = p
-            n_live += 1
-            rp = p
-            for o in offs:
-                q = p + o
-                if parent[q] < 0:
-                    continue
-                rq = _find(parent, q)
-                if rq == rp:
-                    continue
-                if size[rp] < size[rq]:
-                    rp, rq = rq, rp
-                n_live = _merge(rp, rq, ws, dirty, n_live)
+            rp = -1
+            prev = parent[p + ring[7]] >= 0
+            n_act = 0
+            for i in range(8):
+                q = p + ring[i]
+                act = parent[q] >= 0
+                if act and (not prev or (i == 7 and n_act == 7)):
+                    # a new run of active neighbours (or a full ring: link once)
+                    rq = _find(parent, q)
+                    if rp < 0:
+                        rp = rq
+                    elif rq != rp:
+                        if size[rp] < size[rq]:
+                            rp, rq = rq, rp
+                        n_live = _merge(rp, rq, ws, dirty, n_live)
+                n_act += act
+                prev = act
+            if rp < 0:  # isolated: a new component
+                _activate(p, w2, ws, dirty, n_live)
+                first[p] = p
+                n_live += 1
+                rp = p
+            else:  # joins rp directly (cheaper than activating then merging)
+                _attach(p, rp, w2, ws, dirty)
             # windows are indexed by their top-left padded pixel
-            for o in woffs:
-                wi = p + o
-                wcnt[wi] += 1
-                if wcnt[wi] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
+            for i in range(4):
+                wi = p + woffs[i]
+                old = wcnt[wi]
+                new = old | wbit[i]
+                wcnt[wi] = new
+                euler4 += _EULER[new] - _EULER[old]
+                if _POPCOUNT[new] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
                     area2[rp] += 1
         best, best_g = -1.0, 0
         c_star, c_a2, c_first = -1, -1, -1
@@ -181,6 +219,7 @@ def foreground_scan(u, gts, ws, iou, dirty, wcnt):
                 ub2 = ub
         cur[0], cur[1], cur[2], cur[3] = best, best_g, iou[c_star], igt[c_star]
         cur[4], cur[5] = c_a2, ub2 if ub1_r == c_star else ub1
+        cur[6] = n_live - euler4 // 4  # holes = components - Euler number
         out[:, v - 1] = cur
     return out
 
@@ -224,22 +263,27 @@ def hole_scan(u, gts, ws, iou, dirty):
             continue
         for k in range(lo, hi):
             p = order[k]
-            _activate(p, w2, ws, dirty, n_live)
-            n_live += 1
-            n_enclosed += 1
-            rp = p
+            rp = -1
             for o in offs:
                 q = p + o
                 if parent[q] < 0:
                     continue
                 rq = _find(parent, q)
-                if rq == rp:
-                    continue
-                if size[rp] < size[rq]:
-                    rp, rq = rq, rp
-                if rp == 0:
-                    n_enclosed -= size[rq]
-                n_live = _merge(rp, rq, ws, dirty, n_live)
+                if rp < 0:
+                    rp = rq
+                elif rq != rp:
+                    if size[rp] < size[rq]:
+                        rp, rq = rq, rp
+                    if rp == 0:
+                        n_enclosed -= size[rq]
+                    n_live = _merge(rp, rq, ws, dirty, n_live)
+            if rp < 0:
+                _activate(p, w2, ws, dirty, n_live)
+                n_live += 1
+                n_enclosed += 1
+            else:
+                _attach(p, rp, w2, ws, dirty)
+                n_enclosed += rp != 0
         best, best_g, ub_max = -1.0, 0, -1
         for li in range(n_live):
             r = live[li]

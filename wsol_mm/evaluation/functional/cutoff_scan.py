@@ -25,6 +25,8 @@ __all__ = ['threshold_list', 'threshold_cutoffs', 'scan_cutoffs', 'best_ious_at_
            'HAS_NUMBA', 'NUM_CUTOFFS']
 
 NUM_CUTOFFS = 256
+# below this many cut-offs with holes, OpenCV on them beats the hole pass
+_MAX_OPENCV_CUTOFFS = 12
 
 
 def threshold_list(interval: float) -> np.ndarray:
@@ -105,17 +107,26 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
     ws, iou_buf, dirty, wcnt = _workspace(*u.shape)
     fg = foreground_scan(u, gts, ws, iou_buf, dirty, wcnt)
     empty = fg[0] < 0
-    holes = hole_scan(u, gts, ws, iou_buf, dirty)
     if multi_contour:
-        use_hole = (holes[0] > fg[0]) | ((holes[0] == fg[0]) & (holes[1] < fg[1]))
-        ious = np.where(use_hole, holes[0], fg[0])
-        gt_idx = np.where(use_hole, holes[1], fg[1]).astype(np.int64)
+        ious, gt_idx = fg[0].copy(), fg[1].astype(np.int64)
     else:
+        # without holes the largest contour is the component with the largest
+        # exact polygon area (ties broken in OpenCV's order by the kernel)
         ious, gt_idx = fg[2].copy(), fg[3].astype(np.int64)
-        # Without holes the largest contour is the component with the largest exact
-        # area; with holes only a strict lower > upper bound decides without OpenCV.
-        decided = (holes[3] == 0) | ((fg[4] > fg[5]) & (fg[4] > holes[2]))
-        for t in wanted[~(decided[wanted] | empty[wanted])]:
+    holed = wanted[(fg[6][wanted] > 0) & ~empty[wanted]]
+    if len(holed) <= _MAX_OPENCV_CUTOFFS:  # a few cut-offs with holes: OpenCV is cheaper
+        for t in holed:
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
+    elif multi_contour:
+        holes = hole_scan(u, gts, ws, iou_buf, dirty)
+        use_hole = (holes[0] > ious) | ((holes[0] == ious) & (holes[1] < gt_idx))
+        ious = np.where(use_hole, holes[0], ious)
+        gt_idx = np.where(use_hole, holes[1], gt_idx).astype(np.int64)
+    else:
+        # with holes only a strict (lower bound > every other upper bound) decides
+        holes = hole_scan(u, gts, ws, iou_buf, dirty)
+        decided = (fg[4] > fg[5]) & (fg[4] > holes[2])
+        for t in holed[~decided[holed]]:
             ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
     if empty.any():
         ious[empty], gt_idx[empty] = _iou_gt(np.zeros((1, 4)), gts)

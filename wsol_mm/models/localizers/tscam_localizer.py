@@ -28,7 +28,9 @@ class TSCAMLocalizer(BaseLocalizer):
     all blocks** (B, 1, h, w). Training uses only the GAP logits' loss.
 
     Subclasses (LCA-MD) override ``_semantic_and_attention``, ``_fuse``,
-    ``loss`` or ``attention_map`` rather than ``predict``.
+    ``loss`` or ``attention_map`` rather than ``predict``; ``raw_attention``
+    (un-normalised sum), ``head.logits_from_maps`` (logits of refined maps) and
+    ``head.loss_by_logits`` are the building blocks.
 
     Args:
         backbone (dict): a backbone returning ``(patch_map, cls_attn)`` with
@@ -80,17 +82,22 @@ class TSCAMLocalizer(BaseLocalizer):
                              '`backbone.out_cls_attention=True`')
         return feats
 
-    def attention_map(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """Summed cls attention ``(B, 1, h, w)`` (min-max normalised if configured)."""
+    def raw_attention(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Cls attention summed over the selected blocks, ``(B, 1, h, w)``, never normalised."""
         patch_map, cls_attn = feats[0], feats[1]
         if self.attention_layers is not None:
             cls_attn = cls_attn[:, self.attention_layers]
-        attn = cls_attn.sum(dim=1)
+        return cls_attn.sum(dim=1).view(cls_attn.shape[0], 1, *patch_map.shape[-2:])
+
+    def attention_map(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The attention used for fusion: ``raw_attention``, min-max normalised if configured."""
+        attn = self.raw_attention(feats)
         if self.normalize_attention:
             # LCA-MD: subtract the min, divide by the max of the shifted map.
-            attn = attn - attn.min(dim=1, keepdim=True).values
-            attn = attn / attn.max(dim=1, keepdim=True).values.clamp_min(1e-12)
-        return attn.view(attn.shape[0], 1, *patch_map.shape[-2:])
+            flat = attn.flatten(1)
+            flat = flat - flat.min(dim=1, keepdim=True).values
+            attn = (flat / flat.max(dim=1, keepdim=True).values.clamp_min(1e-12)).view_as(attn)
+        return attn
 
     def _semantic_and_attention(
             self, feats: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, torch.Tensor]:

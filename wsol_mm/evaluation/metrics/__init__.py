@@ -1,0 +1,11 @@
+from .cls_accuracy_metric import ClsAccuracyMetric
+from .fixed_threshold_loc_metric import FixedThresholdLocMetric
+from .max_box_acc_metric import MaxBoxAccMetric
+from .max_box_acc_v2_metric import MaxBoxAccV2Metric
+from .pxap_metric import PxAPMetric
+from .threshold_sweep_loc_metric import ThresholdSweepLocMetric
+
+__all__ = [
+    'ClsAccuracyMetric', 'MaxBoxAccMetric', 'MaxBoxAccV2Metric', 'PxAPMetric',
+    'FixedThresholdLocMetric', 'ThresholdSweepLocMetric'
+]

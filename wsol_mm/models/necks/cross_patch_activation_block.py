@@ -1,0 +1,94 @@
+"""One graph-diffusion block of SCM (``Encoder``) / LCA-MD (``D_CPAB``)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from wsol_mm.registry import MODELS
+from wsol_mm.utils.typing_utils import OptMultiConfig
+
+from ..utils.newton_schulz import DIVERGENCE_MODES, guarded_newton_schulz
+
+
+@MODELS.register_module()
+class CrossPatchActivationBlock(BaseModule):
+    """Diffuse a patch activation over a semantic-spatial graph and refine the class map.
+
+    With ``X`` the class map ``(B, C, h, w)``, ``c`` the activation ``(B, h*w)`` and
+    ``L`` the graph Laplacian (see ``patch_graph.py``):
+
+    1. ``Sim`` = cosine similarity of the patches' C-vectors, ``(B, N, N)``;
+    2. fusion ``F = L * (lambda * Sim - 1)`` (element-wise, ``lambda`` learnable);
+    3. ``P = X_K^T`` where ``X_K`` is ``num_iters`` Newton-Schulz steps towards
+       ``F^-1`` from ``ns_alpha * F^T`` (a fixed polynomial filter of ``F``);
+    4. ``u = minmax(tanhshrink(P c / (t * max c)))`` with ``t`` learnable;
+    5. ``X <- X + X * u`` and ``c <- c + u``.
+
+    The whole block runs in at least float32 (also under AMP): the iteration
+    squares its residual at every step.
+
+    Args:
+        num_iters (int): Newton-Schulz steps (16 in the first block, 4 after).
+        threshold_init (float): initial ``t`` (LCA-MD 0.7, SCM 0.5).
+        lambda_init (float): initial ``lambda``. Defaults to 1.0.
+        ns_alpha (float): initial Newton-Schulz scale. Defaults to 0.002.
+        on_divergence (str): ``'fallback'`` re-runs a diverged image from a
+            provably contracting scale ``1 / (||F||_1 ||F||_inf)``; ``'raise'``
+            raises ``FloatingPointError``. Defaults to 'fallback'.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self, num_iters: int, threshold_init: float = 0.7, lambda_init: float = 1.0,
+                 ns_alpha: float = 0.002, on_divergence: str = 'fallback',
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if on_divergence not in DIVERGENCE_MODES:
+            raise ValueError(f'on_divergence must be one of {DIVERGENCE_MODES}, '
+                             f'got "{on_divergence}"')
+        self.num_iters = num_iters
+        self.ns_alpha = ns_alpha
+        self.on_divergence = on_divergence
+        # Shape (1,) as the released `thred` / `_loss_rate` scalars.
+        self.threshold = nn.Parameter(torch.full((1, ), float(threshold_init)))
+        self.fusion_weight = nn.Parameter(torch.full((1, ), float(lambda_init)))
+        # Images that fell back in the last forward (observable, never logged as a loss).
+        self.last_num_fallbacks = 0
+
+    def forward(self, class_map: torch.Tensor, activation: torch.Tensor,
+                laplacian: torch.Tensor):
+        """Refine ``class_map`` ``(B, C, h, w)`` and ``activation`` ``(B, h*w)``.
+
+        Args:
+            class_map (Tensor): ``(B, C, h, w)``.
+            activation (Tensor): ``(B, h*w)`` non-negative patch activation.
+            laplacian (Tensor): ``(h*w, h*w)`` graph Laplacian.
+
+        Returns:
+            tuple: refined ``class_map`` and ``activation`` (float32, or float64
+            for float64 inputs).
+        """
+        b, _, h, w = class_map.shape
+        with torch.autocast(device_type=class_map.device.type, enabled=False):
+            x = _at_least_float32(class_map)
+            act = _at_least_float32(activation).reshape(b, h * w)
+            tokens = F.normalize(x.flatten(2).transpose(1, 2), dim=-1)  # (B, N, C)
+            sim = tokens @ tokens.transpose(1, 2)
+            fused = laplacian.to(x) * (self.fusion_weight * sim - 1)
+            inv, self.last_num_fallbacks = guarded_newton_schulz(
+                fused, self.num_iters, self.ns_alpha, self.on_divergence,
+                name=type(self).__name__)
+            update = (inv.transpose(1, 2) @ act.unsqueeze(-1)).squeeze(-1)
+            tau = self.threshold * act.amax(dim=1, keepdim=True)
+            update = minmax_normalize(F.tanhshrink(update / tau))
+            x = x + x * update.view(b, 1, h, w)
+            return x, act + update
+
+
+def minmax_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Per-row ``(x - min) / (max - min)`` of ``(B, N)`` (a constant row becomes 0)."""
+    low = x.amin(dim=1, keepdim=True)
+    return (x - low) / (x.amax(dim=1, keepdim=True) - low).clamp_min(eps)
+
+
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    return x if x.dtype == torch.float64 else x.float()

@@ -1,0 +1,87 @@
+"""SSFM: the stack of graph-diffusion blocks of LCA-MD (and, configured, of SCM)."""
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from wsol_mm.registry import MODELS
+from wsol_mm.utils.typing_utils import OptMultiConfig
+
+from ..utils.patch_graph import GRAPH_KINDS, build_patch_laplacian
+from .cross_patch_activation_block import CrossPatchActivationBlock
+
+
+@MODELS.register_module()
+class SSFM(BaseModule):
+    """Semantic-spatial fusion module (LCA-MD) / spatial calibration module (SCM).
+
+    ``num_layers`` :class:`CrossPatchActivationBlock` s share one static graph
+    Laplacian of the patch grid (built on first use for each grid size, not
+    saved in the state dict). As released, the localizers apply it **in
+    training only**: logits of the refined map drive the classification loss,
+    inference uses the plain class map.
+
+    Defaults are LCA-MD's (40-offset graph, 2 blocks, 16/4 steps, threshold 0.7).
+    SCM: ``graph='four_neighbour', num_layers=4, threshold_init=0.5``.
+
+    Args:
+        graph (str): ``'multi_direction'`` (LCA-MD) or ``'four_neighbour'`` (SCM).
+        cross (int): radius of the multi-direction graph (3 = 40 neighbours).
+        num_layers (int): number of blocks.
+        num_iters (Sequence[int], optional): Newton-Schulz steps per block;
+            defaults to 16 for the first block and 4 for the others.
+        threshold_init (float): initial threshold of every block.
+        lambda_init (float): initial fusion weight of every block.
+        ns_alpha (float): initial Newton-Schulz scale.
+        on_divergence (str): ``'fallback'`` or ``'raise'`` (see the block).
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self, graph: str = 'multi_direction', cross: int = 3, num_layers: int = 2,
+                 num_iters: Optional[Sequence[int]] = None, threshold_init: float = 0.7,
+                 lambda_init: float = 1.0, ns_alpha: float = 0.002,
+                 on_divergence: str = 'fallback', init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if graph not in GRAPH_KINDS:
+            raise ValueError(f'SSFM: unknown graph "{graph}"; use one of {GRAPH_KINDS}')
+        if num_iters is None:
+            num_iters = [16] + [4] * (num_layers - 1)
+        if len(num_iters) != num_layers:
+            raise ValueError(f'SSFM: num_iters has {len(num_iters)} entries for '
+                             f'num_layers={num_layers}')
+        self.graph = graph
+        self.cross = cross
+        self.layers = nn.ModuleList([
+            CrossPatchActivationBlock(k, threshold_init, lambda_init, ns_alpha, on_divergence)
+            for k in num_iters
+        ])
+        self._laplacians: Dict[Tuple[int, int, str], torch.Tensor] = {}
+
+    def laplacian(self, height: int, width: int,
+                  device: Optional[torch.device] = None) -> torch.Tensor:
+        """The ``(h*w, h*w)`` Laplacian of this module's graph, cached per size and device."""
+        key = (height, width, str(device))
+        if key not in self._laplacians:
+            lap = build_patch_laplacian(height, width, self.graph, self.cross)
+            self._laplacians[key] = lap.to(device) if device is not None else lap
+        return self._laplacians[key]
+
+    @property
+    def last_num_fallbacks(self) -> int:
+        """Newton-Schulz fallbacks (images x blocks) of the last forward."""
+        return sum(layer.last_num_fallbacks for layer in self.layers)
+
+    def forward(self, class_map: torch.Tensor,
+                activation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Refine ``class_map`` ``(B, C, h, w)`` with ``activation`` ``(B, h*w)`` in [0, 1].
+
+        Returns:
+            tuple: refined class map ``(B, C, h, w)`` and activation ``(B, h*w)``.
+        """
+        h, w = class_map.shape[-2:]
+        lap = self.laplacian(h, w, class_map.device)
+        act = activation.reshape(class_map.shape[0], h * w)
+        for layer in self.layers:
+            class_map, act = layer(class_map, act, lap)
+        return class_map, act
