@@ -1,9 +1,13 @@
-_base_ = ['../cam/resnet50_imagenet.py']
+_base_ = [
+    '../_base_/models/cam_resnet50.py', '../_base_/datasets/imagenet_bs32_224.py',
+    '../_base_/schedules/sgd_step3_10e.py', '../_base_/default_runtime.py'
+]
 # scripts/resnet_imagenet_ours.sh: batch 32; 10 epochs, x0.1 every 3 (CAM base).
 # lr groups as the official code: all but the ResNet stem BN at 10 x lr.
 # ImageNet proxy training set (--proxy_training_set).
 model = dict(
     backbone=dict(large_feature_map=True),
+    head=dict(num_classes=1000, pretrained='torchvision', pretrained_arch='resnet50'),
     consistency=dict(type='CropConsistency', crop_threshold=0.15, crop_ratio=0.3,
                      loss_pos=0.9, loss_neg=0.1, loss_ratio=0.9))
 train_dataloader = dict(dataset=dict(proxy=True))

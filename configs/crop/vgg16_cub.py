@@ -1,4 +1,7 @@
-_base_ = ['../cam/vgg16_cub.py']
+_base_ = [
+    '../_base_/models/cam_vgg16.py', '../_base_/datasets/cub_bs32_224.py',
+    '../_base_/schedules/sgd_step15_50e.py', '../_base_/default_runtime.py'
+]
 # scripts/vgg_cub_ours.sh: batch 32; 50 epochs, x0.1 every 15 (CAM base).
 # lr groups as the official code: all but the ResNet stem BN at 10 x lr.
 # CUB: class-agnostic maps (CAAM) and 25 CE-only epochs before the consistency.
