@@ -1,17 +1,17 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
 from wsol_mm.apis.runner_utils import (
+    add_common_args,
+    apply_common_args,
     build_runner,
     load_checkpoint_strict,
     print_metrics,
     save_json_atomic,
-    validate_cfg_options,
 )
 
 
@@ -19,7 +19,6 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a WSOL model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dump all predictions (samples with CAMs) to a .pkl')
     parser.add_argument('--out-scoremaps', help='save GT-class score maps as '
                         'DIR/<image_id>.npy (the wsolevaluation layout read by '
@@ -28,24 +27,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show-dir', help='save CAM overlays under WORK_DIR/TIMESTAMP/DIR')
     parser.add_argument('--show', action='store_true', help='show overlays in a window')
     parser.add_argument('--interval', type=int, default=1, help='draw every N-th image')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. test_dataloader.batch_size=8')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    apply_common_args(cfg, args)
     cfg.load_from = None  # loaded strictly below: mismatched keys must fail, not warn
     if args.show_dir or args.show:
         vis = cfg.default_hooks.visualization

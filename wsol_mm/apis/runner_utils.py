@@ -1,11 +1,36 @@
 """Runner construction and reporting shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
+import os.path as osp
 from typing import Dict, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from wsol_mm.compat import setup_cpu_distributed
 from wsol_mm.utils import register_all_modules
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``tools/train.py`` and ``tools/test.py``."""
+    parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Merge ``--cfg-options`` (typos rejected), launcher and work dir into ``cfg``."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.cfg_options:
+        validate_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def validate_cfg_options(cfg: Config, options: dict) -> None:
@@ -48,7 +73,6 @@ def build_runner(cfg: Config) -> Runner:
 
 def load_checkpoint_strict(runner: Runner, filename: str) -> None:
     """Load model weights, failing with the missing/unexpected keys on any mismatch."""
-    import os.path as osp
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} not found')
     try:
@@ -82,8 +106,6 @@ def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
 def save_json_atomic(obj: dict, path: str) -> None:
     """Write JSON through a temporary file so a killed run leaves no half file."""
     import json
-    import os
-    import os.path as osp
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f'{path}.tmp-{os.getpid()}'
