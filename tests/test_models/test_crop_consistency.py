@@ -202,3 +202,44 @@ def test_bad_arguments():
         CropConsistency(norm_method='l2')
     with pytest.raises(ValueError, match='crop_threshold'):
         CropConsistency(crop_threshold=1.5)
+
+
+def test_class_map_head_caam_and_one_pass():
+    from wsol_mm.models.consistency.crop_ops import logits_and_maps
+    from wsol_mm.registry import MODELS
+    head = MODELS.build(dict(type='ConvClassMapHead', num_classes=3, in_channels=4,
+                             mid_channels=8, dropout=0.5))
+    feats = (torch.rand(2, 4, 6, 6), )
+    head.eval()
+    logits, caam = logits_and_maps(head, feats, torch.tensor([0, 2]), class_agnostic=True)
+    assert torch.allclose(caam[:, 0], head.class_maps(feats).mean(1), atol=1e-6)
+    _, cam = logits_and_maps(head, feats, torch.tensor([0, 2]))
+    assert torch.allclose(cam[1, 0], head.class_maps(feats)[1, 2], atol=1e-6)
+    # train mode (dropout on): logits are the GAP of the SAME maps' pass
+    head.train()
+    torch.manual_seed(3)
+    logits, caam = logits_and_maps(head, feats, torch.tensor([0, 2]), class_agnostic=True)
+    assert torch.allclose(logits.mean(1), caam.mean((1, 2, 3)), atol=1e-6)
+    assert not torch.allclose(head(feats).mean(1), caam.mean((1, 2, 3)), atol=1e-4)
+
+
+@pytest.mark.parametrize('backbone,head', [
+    (dict(type='VGG16CAM', large_feature_map=True),
+     dict(type='CAMHead', num_classes=3, in_channels=1024)),
+    (dict(type='InceptionV3CAM', large_feature_map=True),
+     dict(type='ConvClassMapHead', num_classes=3, in_channels=768, mid_channels=32)),
+])
+@pytest.mark.parametrize('caam', [False, True])
+def test_wsolevaluation_backbones(backbone, head, caam):
+    torch.manual_seed(0)
+    model = CAMLocalizer(backbone=backbone, head=head,
+                         consistency=dict(type='CropConsistency', class_agnostic=caam,
+                                          crop_ratio=1.0))
+    x = torch.randn(2, 3, 64, 64)
+    losses = model.loss(x, _samples([0, 2]))
+    total = losses['loss_cls'] + losses['loss_cons']
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is not None for p in model.parameters())  # DDP-safe: all used
+    out = model.eval().predict(x, _samples([0, 2]))
+    assert out[0].pred_cam.shape == (64, 64) and out[0].pred_cams.shape == (3, 64, 64)

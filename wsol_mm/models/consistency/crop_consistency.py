@@ -14,10 +14,10 @@ from ..utils import pack_cam_predictions, resize_cams
 from .crop_ops import (
     NORM_MODES,
     boxes_to_pixels,
-    class_maps,
     cosine_consistency,
     crop_and_zoom,
     crop_boxes,
+    logits_and_maps,
     normalize_eval,
     normalize_train,
     paste_zoom_maps,
@@ -119,44 +119,49 @@ class CropConsistency(nn.Module):
                 f'norm={self.norm_method}, enabled={self.enabled}')
 
     def _original_stage(self, head: nn.Module, feats: Tuple[torch.Tensor, ...],
-                        inputs: torch.Tensor, labels: torch.Tensor
-                        ) -> Tuple[torch.Tensor, np.ndarray, np.ndarray, Tuple[int, int]]:
-        """``M_orig`` at input size (with graph), grid boxes, pixel boxes, grid size."""
+                        inputs: torch.Tensor, labels: torch.Tensor) -> tuple:
+        """Logits, ``M_orig`` at input size (with graph), grid boxes, pixel boxes, grid size."""
         with torch.autocast(device_type=inputs.device.type, enabled=False):
-            m_grid = self._norm(class_maps(head, feats, labels, self.class_agnostic))
+            logits, raw = logits_and_maps(head, feats, labels, self.class_agnostic)
+            m_grid = self._norm(raw)
             grid_hw = tuple(m_grid.shape[-2:])
             boxes = crop_boxes(m_grid[:, 0], self.crop_threshold, self.released_union)
             input_hw = tuple(inputs.shape[-2:])
             boxes_px = boxes_to_pixels(boxes, grid_hw, input_hw)
             m_orig = self._norm(resize_cams(m_grid, input_hw, 'bicubic'))
-        return m_orig, boxes, boxes_px, grid_hw
+        return logits, m_orig, boxes, boxes_px, grid_hw
 
-    def _zoom_stage(self, localizer: nn.Module, inputs: torch.Tensor, boxes_px: np.ndarray
-                    ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """Zoomed inputs and their features (same network, same mode)."""
+    def _zoom_stage(self, localizer: nn.Module, inputs: torch.Tensor, boxes_px: np.ndarray,
+                    labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Logits and raw maps of the zoomed inputs (same network, same mode)."""
         with torch.autocast(device_type=inputs.device.type, enabled=False):
             x_zoom = crop_and_zoom(inputs.detach().float(), boxes_px, tuple(inputs.shape[-2:]))
-        return x_zoom, localizer.extract_feat(x_zoom)
+        feats = localizer.extract_feat(x_zoom)
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            return logits_and_maps(localizer.head, feats, labels, self.class_agnostic)
 
     def loss(self, localizer: nn.Module, inputs: torch.Tensor, data_samples: SampleList,
              feats: Tuple[torch.Tensor, ...], losses: dict) -> dict:
-        """Add the zoom pass and the consistency terms to the head's ``losses``."""
+        """Replace the head's ``loss_cls`` by the two-pass loss (see the class docstring).
+
+        ``CE_o`` is recomputed from the logits of the same head pass as ``M_orig``
+        (``head.loss_module``), so dropout heads see one mask per pass.
+        """
         if not self.enabled:
             return losses
-        if 'loss_cls' not in losses:
-            raise KeyError('CropConsistency needs the head loss under `loss_cls`, '
-                           f'got keys {sorted(losses)}')
         head = localizer.head
+        if 'loss_cls' not in losses or not hasattr(head, 'loss_module'):
+            raise KeyError('CropConsistency needs a head with `loss_module` whose loss is '
+                           f'`loss_cls`; got {type(head).__name__} with keys {sorted(losses)}')
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
-        m_orig, _, boxes_px, _ = self._original_stage(head, feats, inputs, labels)
-        _, feats_zoom = self._zoom_stage(localizer, inputs, boxes_px)
-        ce_zoom = head.loss(feats_zoom, data_samples)['loss_cls']
+        logits, m_orig, _, boxes_px, _ = self._original_stage(head, feats, inputs, labels)
+        logits_zoom, zoom_raw = self._zoom_stage(localizer, inputs, boxes_px, labels)
+        ce_orig = head.loss_module(logits, labels)
+        ce_zoom = head.loss_module(logits_zoom, labels)
         with torch.autocast(device_type=inputs.device.type, enabled=False):
-            zoom_raw = class_maps(head, feats_zoom, labels, self.class_agnostic)
             m_zoom = paste_zoom_maps(m_orig, zoom_raw, boxes_px, self._norm)
             l_con, l_pos, l_neg = cosine_consistency(m_orig, m_zoom, self.loss_pos,
                                                      self.loss_neg)
-        ce_orig = losses['loss_cls']
         losses['loss_cls'] = self.loss_ratio * (ce_orig + ce_zoom)
         losses['loss_cons'] = 2 * (1 - self.loss_ratio) * l_con
         losses.update(ce_orig=ce_orig.detach(), ce_zoom=ce_zoom.detach(),
@@ -171,14 +176,13 @@ class CropConsistency(nn.Module):
         ``M_orig``; only those images run the zoom pass (exact in eval mode).
         """
         head = localizer.head
-        m_orig, boxes, boxes_px, grid_hw = self._original_stage(head, feats, inputs, labels)
+        _, m_orig, boxes, boxes_px, grid_hw = self._original_stage(head, feats, inputs, labels)
         out = m_orig.detach()
         small = np.nonzero(small_box_mask(boxes, grid_hw, self.crop_ratio))[0]
         if small.size:
             idx = torch.as_tensor(small, device=inputs.device)
-            _, feats_zoom = self._zoom_stage(localizer, inputs[idx], boxes_px[small])
+            _, zoom_raw = self._zoom_stage(localizer, inputs[idx], boxes_px[small], labels[idx])
             with torch.autocast(device_type=inputs.device.type, enabled=False):
-                zoom_raw = class_maps(head, feats_zoom, labels[idx], self.class_agnostic)
                 out = out.clone()
                 out[idx] = paste_zoom_maps(m_orig[idx], zoom_raw, boxes_px[small], self._norm)
         return out[:, 0]
@@ -199,7 +203,7 @@ class CropConsistency(nn.Module):
                 if k == 0 or self.zoom_topk_cams:  # column 0 is the GT class
                     columns.append(self.zoom_maps(localizer, inputs, feats, classes[:, k]))
                 else:
-                    raw = class_maps(head, feats, classes[:, k], self.class_agnostic)
+                    _, raw = logits_and_maps(head, feats, classes[:, k], self.class_agnostic)
                     columns.append(resize_cams(raw, input_hw, test_cfg['interpolation'])[:, 0])
             return torch.stack(columns, dim=1)
 

@@ -102,25 +102,33 @@ def normalize_eval(maps: torch.Tensor, mode: str = 'minmax',
     return _safe_div(flat, den, valid & (den > 0)).view(maps.shape)
 
 
-def class_maps(head: torch.nn.Module, feats: Tuple[torch.Tensor, ...], labels: torch.Tensor,
-               class_agnostic: bool = False) -> torch.Tensor:
-    """Raw ``(B, 1, h, w)`` map of each image's class, in float32.
+def logits_and_maps(head: torch.nn.Module, feats: Tuple[torch.Tensor, ...],
+                    labels: torch.Tensor, class_agnostic: bool = False
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(B, C)`` and each image's raw ``(B, 1, h, w)`` map from ONE head pass, float32.
+
+    One pass matters for heads with dropout (the Inception class-map head): the
+    released model returned logits and maps of the same forward.
 
     Args:
-        head (nn.Module): a head with ``get_cams(feats, classes (B, K))``. With
-            ``class_agnostic`` a head may define ``get_class_agnostic_maps(feats)``
-            (e.g. the mean of its class maps for a class-map head); otherwise the
-            channel mean of ``feats[-1]`` is used ("CAAM").
-        feats (tuple[Tensor]): backbone features.
+        head (nn.Module): a head with ``get_logits_and_cams(feats, classes (B, K))``.
+        feats (tuple[Tensor]): backbone features (cast to float32 here).
         labels (Tensor): ``(B,)`` class indices.
-        class_agnostic (bool): CAAM instead of the class map. Defaults to False.
+        class_agnostic (bool): "CAAM": the mean of the maps the CAM is made of -
+            for a head that exposes ``class_maps`` (its CAMs are its own output
+            maps, e.g. Inception) the mean of all class maps, otherwise the
+            channel mean of ``feats[-1]``. Defaults to False.
     """
     feats = tuple(f.float() for f in feats)
-    if class_agnostic:
-        if hasattr(head, 'get_class_agnostic_maps'):
-            return head.get_class_agnostic_maps(feats).float()
-        return feats[-1].mean(1, keepdim=True)
-    return head.get_cams(feats, labels.view(-1, 1)).float()
+    if not class_agnostic:
+        logits, maps = head.get_logits_and_cams(feats, labels.view(-1, 1))
+    elif hasattr(head, 'class_maps'):
+        every = torch.arange(head.num_classes, device=labels.device)
+        logits, maps = head.get_logits_and_cams(feats, every.expand(labels.numel(), -1))
+        maps = maps.mean(1, keepdim=True)
+    else:
+        logits, maps = head(feats), feats[-1].mean(1, keepdim=True)
+    return logits.float(), maps.float()
 
 
 def square_box(box: Tuple[int, int, int, int], max_w: int, max_h: int) -> Tuple[int, ...]:

@@ -1,0 +1,12 @@
+_base_ = ['../cam/inception_v3_cub.py']
+# scripts/inception_cub_ours.sh: batch 32; 50 epochs, x0.1 every 15 (CAM base).
+# lr groups as the official code: all but the ResNet stem BN at 10 x lr.
+# CUB: class-agnostic maps (CAAM) and 25 CE-only epochs before the consistency.
+model = dict(
+    backbone=dict(large_feature_map=True),
+    consistency=dict(type='CropConsistency', crop_threshold=0.15, crop_ratio=0.0,
+                     loss_pos=0.9, loss_neg=0.6, loss_ratio=0.6, class_agnostic=True))
+optim_wrapper = dict(optimizer=dict(lr=4.203227536e-3, weight_decay=5e-4),
+                     paramwise_cfg=dict(rule='small_object_matters'))
+custom_hooks = [dict(type='ClassNumCheckHook'),
+                dict(type='CropConsistencyHook', start_epoch=25)]

@@ -1,0 +1,11 @@
+_base_ = ['../cam/inception_v3_imagenet.py']
+# scripts/inception_imagenet_ours.sh: batch 32; 10 epochs, x0.1 every 3 (CAM base).
+# lr groups as the official code: all but the ResNet stem BN at 10 x lr.
+model = dict(
+    backbone=dict(large_feature_map=True),
+    consistency=dict(type='CropConsistency', crop_threshold=0.8, crop_ratio=0.15,
+                     loss_pos=0.3, loss_neg=0.1, loss_ratio=0.6))
+optim_wrapper = dict(optimizer=dict(lr=1.260374694e-4, weight_decay=5e-4),
+                     paramwise_cfg=dict(rule='small_object_matters'))
+custom_hooks = [dict(type='ClassNumCheckHook'),
+                dict(type='CropConsistencyHook', start_epoch=0)]
