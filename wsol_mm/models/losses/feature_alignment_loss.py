@@ -48,7 +48,7 @@ class FeatureAlignmentLoss(nn.Module):
 
     def forward(self, fmap: torch.Tensor, sim: torch.Tensor,
                 labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``(L_sim, L_norm)`` of features ``(B, D, h, w)``, cosines ``(B, C, h, w)``, labels ``(B,)``."""
+        """``(L_sim, L_norm)``: features ``(B, D, h, w)``, cosines ``(B, C, h, w)``, labels."""
         b = fmap.shape[0]
         norm = fmap.norm(dim=1).flatten(1)  # (B, hw)
         lo, hi = norm.amin(dim=1, keepdim=True), norm.amax(dim=1, keepdim=True)
