@@ -87,6 +87,7 @@ def test_config_runs_one_iteration(config, tiny_synthetic_256, tmp_path):
         loader.update(batch_size=2, num_workers=0, persistent_workers=False)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
     cfg.work_dir = str(tmp_path)
+    cfg.load_from = None  # two-stage configs name a first-stage checkpoint
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, save_last=False,
                                         save_optimizer=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)

@@ -4,6 +4,7 @@ from .data_preprocessor import WSOLDataPreprocessor
 from .heads import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .methods import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
 

@@ -1,5 +1,8 @@
+from .bridging_gap_warmup_hook import BridgingGapWarmupHook
 from .cam_visualization_hook import CAMVisualizationHook
 from .class_num_check_hook import ClassNumCheckHook
 from .crop_consistency_hook import CropConsistencyHook
 
-__all__ = ['CAMVisualizationHook', 'ClassNumCheckHook', 'CropConsistencyHook']
+__all__ = [
+    'CAMVisualizationHook', 'ClassNumCheckHook', 'CropConsistencyHook', 'BridgingGapWarmupHook'
+]

@@ -72,6 +72,11 @@ class CropConsistency(nn.Module):
         zoom_topk_cams (bool): also zoom the top-k predicted-class maps
             (``pred_cams``); off = single-pass maps there, like the released
             evaluation, which only zooms the GT-class map. Defaults to False.
+        other_method_loss_ratio (float): joint training with the localizer's
+            ``methods`` (DA-WSOL, Bridging the gap): each method term becomes
+            ``ratio * (term(original pass) + term(zoom pass))``. Defaults to 1.
+        crop_method_loss_ratio (float): joint training: multiplier of this
+            component's ``loss_cls`` and ``loss_cons``. Defaults to 1.
     """
 
     def __init__(self,
@@ -87,7 +92,9 @@ class CropConsistency(nn.Module):
                  released_union: bool = False,
                  enabled: bool = True,
                  test_zoom: bool = True,
-                 zoom_topk_cams: bool = False) -> None:
+                 zoom_topk_cams: bool = False,
+                 other_method_loss_ratio: float = 1.0,
+                 crop_method_loss_ratio: float = 1.0) -> None:
         super().__init__()
         if norm_method not in NORM_MODES:
             raise ValueError(f'CropConsistency: norm_method must be one of {NORM_MODES}, '
@@ -109,6 +116,8 @@ class CropConsistency(nn.Module):
         self.enabled = enabled
         self.test_zoom = test_zoom
         self.zoom_topk_cams = zoom_topk_cams
+        self.other_method_loss_ratio = other_method_loss_ratio
+        self.crop_method_loss_ratio = crop_method_loss_ratio
         train_mode = norm_method if crop_with_norm else 'minmax'
         self._norm = partial(normalize_train, mode=train_mode, percentile=percentile)
         self._final_norm = partial(normalize_eval, mode=norm_method, percentile=percentile)
@@ -132,13 +141,28 @@ class CropConsistency(nn.Module):
         return logits, m_orig, boxes, boxes_px, grid_hw
 
     def _zoom_stage(self, localizer: nn.Module, inputs: torch.Tensor, boxes_px: np.ndarray,
-                    labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Logits and raw maps of the zoomed inputs (same network, same mode)."""
+                    labels: torch.Tensor, return_feats: bool = False) -> tuple:
+        """Logits and raw maps of the zoomed inputs (same network, same mode)
+        (+ the zoomed inputs and their features with ``return_feats``)."""
         with torch.autocast(device_type=inputs.device.type, enabled=False):
             x_zoom = crop_and_zoom(inputs.detach().float(), boxes_px, tuple(inputs.shape[-2:]))
         feats = localizer.extract_feat(x_zoom)
         with torch.autocast(device_type=inputs.device.type, enabled=False):
-            return logits_and_maps(localizer.head, feats, labels, self.class_agnostic)
+            out = logits_and_maps(localizer.head, feats, labels, self.class_agnostic)
+        return (*out, x_zoom, feats) if return_feats else out
+
+    def _joint_method_terms(self, localizer: nn.Module, x_zoom: torch.Tensor,
+                            data_samples: SampleList, feats: Tuple[torch.Tensor, ...],
+                            losses: dict) -> dict:
+        """Weight the methods' terms: ratio * (original pass + zoom pass)."""
+        for method in getattr(localizer, 'methods', []):
+            if not hasattr(method, 'method_loss'):
+                raise TypeError(f'CropConsistency: method {type(method).__name__} has no '
+                                '`method_loss` for the zoom pass')
+            for key, val in method.method_loss(localizer, x_zoom, data_samples, feats).items():
+                if key.startswith('loss_'):
+                    losses[key] = self.other_method_loss_ratio * (losses[key] + val)
+        return losses
 
     def loss(self, localizer: nn.Module, inputs: torch.Tensor, data_samples: SampleList,
              feats: Tuple[torch.Tensor, ...], losses: dict) -> dict:
@@ -155,15 +179,18 @@ class CropConsistency(nn.Module):
                            f'`loss_cls`; got {type(head).__name__} with keys {sorted(losses)}')
         labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
         logits, m_orig, _, boxes_px, _ = self._original_stage(head, feats, inputs, labels)
-        logits_zoom, zoom_raw = self._zoom_stage(localizer, inputs, boxes_px, labels)
+        logits_zoom, zoom_raw, x_zoom, zoom_feats = self._zoom_stage(
+            localizer, inputs, boxes_px, labels, return_feats=True)
         ce_orig = head.loss_module(logits, labels)
         ce_zoom = head.loss_module(logits_zoom, labels)
         with torch.autocast(device_type=inputs.device.type, enabled=False):
             m_zoom = paste_zoom_maps(m_orig, zoom_raw, boxes_px, self._norm)
             l_con, l_pos, l_neg = cosine_consistency(m_orig, m_zoom, self.loss_pos,
                                                      self.loss_neg)
-        losses['loss_cls'] = self.loss_ratio * (ce_orig + ce_zoom)
-        losses['loss_cons'] = 2 * (1 - self.loss_ratio) * l_con
+        crop_w = self.crop_method_loss_ratio
+        losses['loss_cls'] = crop_w * self.loss_ratio * (ce_orig + ce_zoom)
+        losses['loss_cons'] = crop_w * 2 * (1 - self.loss_ratio) * l_con
+        losses = self._joint_method_terms(localizer, x_zoom, data_samples, zoom_feats, losses)
         losses.update(ce_orig=ce_orig.detach(), ce_zoom=ce_zoom.detach(),
                       cons_pos=l_pos.detach(), cons_neg=l_neg.detach())
         return losses

@@ -65,6 +65,16 @@ class CAMHead(BaseModule):
         """Class logits ``(B, C)`` from the last feature map."""
         return self.fc(feats[-1].mean(dim=(2, 3)))
 
+    def forward_features(self, feats: Tuple[torch.Tensor, ...]
+                         ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The map the classifier pools (pixel features) and the logits, one pass."""
+        return feats[-1], self(feats)
+
+    def cosine_maps(self, fmap: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity ``(B, C, h, w)`` of every pixel feature with every class weight."""
+        weight = nn.functional.normalize(self.fc.weight, dim=1)
+        return torch.einsum('cd,bdhw->bchw', weight, nn.functional.normalize(fmap, dim=1))
+
     def get_cams(self, feats: Tuple[torch.Tensor, ...], classes: torch.Tensor) -> torch.Tensor:
         """Raw class maps ``(B, K, h, w)`` for class indices ``(B, K)``."""
         fmap = feats[-1]

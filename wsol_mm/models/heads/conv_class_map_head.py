@@ -62,14 +62,23 @@ class ConvClassMapHead(BaseModule):
         init_wsol_weights(self, 'xavier')
         self.loss_module = MODELS.build(loss)
 
-    def class_maps(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """Raw class maps ``(B, C, h, w)`` (one pass; dropout is random in training)."""
+    def _trunk(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The (dropped-out) map fed to ``cls_conv`` ``(B, mid, h, w)``."""
         x = F.dropout(feats[-1], self.dropout, self.training)
         x = F.relu(self.conv1(x))
         x = F.dropout(x, self.dropout, self.training)
         x = F.relu(self.conv2(x))
-        x = F.dropout(x, self.dropout, self.training)
-        return self.cls_conv(x)
+        return F.dropout(x, self.dropout, self.training)
+
+    def class_maps(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Raw class maps ``(B, C, h, w)`` (one pass; dropout is random in training)."""
+        return self.cls_conv(self._trunk(feats))
+
+    def forward_features(self, feats: Tuple[torch.Tensor, ...]
+                         ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Pixel features (input of ``cls_conv``, as DA-WSOL's Inception) and logits, one pass."""
+        x = self._trunk(feats)
+        return x, self.cls_conv(x).mean(dim=(2, 3))
 
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Class logits ``(B, C)`` = GAP of the class maps."""

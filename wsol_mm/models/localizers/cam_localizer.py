@@ -26,6 +26,12 @@ class CAMLocalizer(BaseLocalizer):
         head (dict): head config (``CAMHead``-like: ``loss``, ``predict``,
             ``get_cams``).
         neck (dict, optional): neck config. Defaults to None.
+        methods (list[dict], optional): training-method components applied in
+            order after the head loss, each ``loss(localizer, inputs,
+            data_samples, feats, losses) -> losses`` (e.g. DA-WSOL, Bridging the
+            gap); they may also offer ``method_loss(localizer, inputs,
+            data_samples, feats) -> dict`` of their own terms (used by crop
+            consistency on its zoom pass). Inference ignores them. Defaults to None.
         consistency (dict, optional): a method component with ``loss(localizer,
             inputs, data_samples, feats)`` and ``predict(localizer, inputs,
             data_samples, feats)`` (e.g. crop consistency). Defaults to None.
@@ -41,6 +47,7 @@ class CAMLocalizer(BaseLocalizer):
                  backbone: ConfigType,
                  head: ConfigType,
                  neck: OptConfigType = None,
+                 methods: Optional[List[ConfigType]] = None,
                  consistency: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  train_cfg: OptConfigType = None,
@@ -52,6 +59,7 @@ class CAMLocalizer(BaseLocalizer):
         self.backbone = _build(backbone)
         self.neck = _build(neck) if neck else None
         self.head = _build(head)
+        self.methods = nn.ModuleList([_build(m) for m in (methods or [])])
         self.consistency = _build(consistency) if consistency else None
         self.train_cfg = dict(train_cfg or {})
         self.test_cfg = dict(topk_cams=5, interpolation='bicubic')
@@ -69,6 +77,8 @@ class CAMLocalizer(BaseLocalizer):
     def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
         feats = self.extract_feat(inputs)
         losses = self.head.loss(feats, data_samples)
+        for method in self.methods:
+            losses = method.loss(self, inputs, data_samples, feats, losses)
         if self.consistency is not None:
             losses = self.consistency.loss(self, inputs, data_samples, feats, losses)
         return losses
