@@ -84,10 +84,15 @@ _D_AREA, _D_EULER, _FINDS = _window_tables()
 
 @njit(cache=True)
 def _find(parent, i):
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]  # path halving keeps trees flat
-        i = parent[i]
-    return i
+    while True:
+        pi = parent[i]
+        if pi == i:
+            return i
+        ppi = parent[pi]
+        if ppi == pi:  # one hop (the common case): no write
+            return pi
+        parent[i] = ppi  # path halving keeps trees flat
+        i = ppi
 
 
 @njit(cache=True)
@@ -111,7 +116,11 @@ def _best_iou(x0, y0, x1, y1, gts):
 
 @njit(cache=True)
 def _sort_pixels(u, order, starts):
-    """Counting sort: padded pixel indices by value into ``order``; level offsets in ``starts``."""
+    """Counting sort by value: ``order[2k]`` = padded index, ``order[2k + 1]`` = y << 16 | x.
+
+    Level offsets (in pixels) go to ``starts``; coordinates ride along so the
+    passes need no division.
+    """
     h, w = u.shape
     starts[:] = 0
     for y in range(h):
@@ -124,7 +133,9 @@ def _sort_pixels(u, order, starts):
         row = (y + 1) * (w + 2) + 1
         for x in range(w):
             v = u[y, x]
-            order[fill[v]] = row + x
+            k = 2 * fill[v]
+            order[k] = row + x
+            order[k + 1] = (y << 16) | x
             fill[v] += 1
 
 
@@ -172,6 +183,7 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
     h, w = u.shape
     w2 = w + 2
     parent[:] = -1
+    act = np.zeros(len(parent), np.uint8)  # byte flags: the neighbour mask reads fewer lines
     ring = np.array([-w2, -w2 + 1, 1, w2 + 1, w2, w2 - 1, -1, -w2 - 1])
     e_iou, e_gt = _best_iou(0.0, 0.0, 0.0, 0.0, gts)  # no contour: box (0, 0, 0, 0)
     n_live = 0
@@ -184,10 +196,12 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
         if v <= 255 and starts[v + 1] > starts[v]:
             changed = True
             for k in range(starts[v], starts[v + 1]):
-                p = order[k]
-                m = 0
-                for i in range(8):
-                    m |= (parent[p + ring[i]] >= 0) << i
+                p = order[2 * k]
+                yx = order[2 * k + 1]
+                m = (act[p - w2] | act[p - w2 + 1] << 1 | act[p + 1] << 2 | act[p + w2 + 1] << 3
+                     | act[p + w2] << 4 | act[p + w2 - 1] << 5 | act[p - 1] << 6
+                     | act[p - w2 - 1] << 7)
+                act[p] = 1
                 rp = -1
                 for j in range(5):
                     i = _FINDS[m, j]
@@ -198,8 +212,7 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                         rp = rq
                     elif rq != rp:
                         rp, n_live = _union(rp, rq, parent, rec, live, n_live)
-                y = p // w2 - 1
-                x = p - (y + 1) * w2 - 1
+                y, x = yx >> 16, yx & 0xFFFF
                 if rp < 0:  # isolated: a new component
                     parent[p] = p
                     _new_root(p, x, y, rec, live, n_live)
@@ -297,6 +310,7 @@ def _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, ious, gidx
         parent[y * w2 + w + 1] = 0
     rec[0, _SIZE] = 1 << 30
     rec[0, _POS] = -1
+    act = (parent >= 0).astype(np.uint8)  # byte flags of background pixels
     offs = np.array([-w2, -1, 1, w2])
     n_live = 0
     changed = True
@@ -305,11 +319,12 @@ def _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, ious, gidx
         if starts[t + 1] > starts[t]:  # pixels of value t join the background u <= t
             changed = True
             for k in range(starts[t], starts[t + 1]):
-                p = order[k]
+                p = order[2 * k]
+                act[p] = 1
                 rp = -1
                 for o in range(4):
                     q = p + offs[o]
-                    if parent[q] < 0:
+                    if not act[q] or parent[q] == rp:
                         continue
                     rq = _find(parent, q)
                     if rp < 0:
@@ -317,16 +332,16 @@ def _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, ious, gidx
                     elif rq != rp:
                         rp, n_live = _union(rp, rq, parent, rec, live, n_live)
                 if rp < 0:
-                    y = p // w2 - 1
-                    x = p - (y + 1) * w2 - 1
+                    yx = order[2 * k + 1]
+                    y, x = yx >> 16, yx & 0xFFFF
                     parent[p] = p
                     _new_root(p, x, y, rec, live, n_live)
                     n_live += 1
                 else:
                     parent[p] = rp
                     if rp != 0:  # the outside needs no box
-                        y = p // w2 - 1
-                        x = p - (y + 1) * w2 - 1
+                        yx = order[2 * k + 1]
+                        y, x = yx >> 16, yx & 0xFFFF
                         rec[rp, _SIZE] += 1
                         rec[rp, _X0] = min(rec[rp, _X0], x)
                         rec[rp, _X1] = max(rec[rp, _X1], x)
@@ -358,7 +373,7 @@ def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live):
     Args:
         u: uint8 ``(H, W)`` map. gts: float64 ``(N, 4)`` GT boxes. wanted:
         bool ``(256,)``. multi: V2 (True) or v1. The rest are work buffers
-        (``order`` int32 H*W, ``starts`` int64 257, ``parent`` int32 and
+        (``order`` int32 2*H*W, ``starts`` int64 257, ``parent`` int32 and
         ``rec`` int32 ``(P, 16)``, ``iou`` float64 and ``live`` int32 of P =
         (H+2)*(W+2) entries).
 
