@@ -4,8 +4,11 @@ For a uint8 map ``u`` every binary mask ``u > T`` (T = 0..255) is visited in
 one pass. Foreground (8-connected, as OpenCV's outer contours) grows as T
 falls, so pixels are added in decreasing value order; holes (4-connected
 background components that do not reach the image border, as OpenCV's hole
-contours) grow as T rises, so a second pass adds pixels in increasing order;
-it runs only for V2 and only up to the last requested cut-off with a hole.
+contours) grow as T rises; they are found in ``_hole_scan_kernels`` only for
+V2 and only at cut-offs where a hole box could reach the best outer IoU. A
+perimeter budget bounds hole sizes: every 4-neighbour edge of a component
+leads to background, the outer border has >= 2 edges per row and column of
+the bbox, a hole spanning a x b pixels >= 2 (a + b) (see ``_holes_cannot_win``).
 
 Per foreground component we keep its bounding box, ``2 * contourArea`` and
 4 x its Euler number. Every foreground pixel of a 2x2 window is 8-adjacent to
@@ -26,19 +29,35 @@ candidate must beat every other component strictly; otherwise the cut-off is
 flagged for OpenCV.
 
 Pixels live in a frame padded by one pixel on each side, so neighbour offsets
-need no bounds checks; padding is never foreground and is the "outside"
-component of the hole pass. Work buffers are passed in and reused (fresh
+need no bounds checks; padding is never foreground. Work buffers are passed in and reused (fresh
 multi-MB arrays per map cost more in page faults than the scan).
 """
 import numpy as np
 from numba import njit
 
-_NCUT = 256  # index T = cut-off; T = 255 is the empty mask
-# columns of the per-root int32 record (one row per padded pixel, 16 x 4 B = one cache line)
-_X0, _Y0, _X1, _Y1, _AREA2, _EUL4, _FIRST, _SIZE, _POS, _DIRTY, _GT = range(11)
-_REC = 16
-# status per cut-off returned to the caller
-OK, OPENCV = 0, 1
+from ._hole_scan_kernels import _hole_pass
+from ._union_find_kernels import (
+    _AREA2,
+    _DIRTY,
+    _EUL4,
+    _FIRST,
+    _GT,
+    _NCUT,
+    _PERIM,
+    _SIZE,
+    _X0,
+    _X1,
+    _Y0,
+    _Y1,
+    HOLES,
+    OK,
+    OPENCV,
+    _best_iou,
+    _find,
+    _new_root,
+    _sort_pixels,
+    _union,
+)
 
 
 def _window_tables():
@@ -53,6 +72,9 @@ def _window_tables():
     windows = ((((7, 1), (0, 2), (6, 4)), 8), (((0, 1), (1, 2), (2, 8)), 4),
                (((2, 2), (3, 8), (4, 4)), 1), (((6, 1), (4, 8), (5, 4)), 2))
     d_area, d_euler = np.zeros(256, np.int32), np.zeros(256, np.int32)
+    # 4-neighbour edges to background: +4 for the pixel, -2 per active edge neighbour
+    d_perim = np.array([4 - 2 * sum(m >> b & 1 for b in (0, 2, 4, 6)) for m in range(256)],
+                       np.int32)
     finds = np.full((256, 5), -1, np.int8)
     ring = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
     for m in range(256):
@@ -76,105 +98,10 @@ def _window_tables():
                               and max(abs(ring[c][0] - ring[d][0]),
                                       abs(ring[c][1] - ring[d][1])) == 1]
         finds[m, :len(look)] = look
-    return d_area, d_euler, finds
+    return d_area, d_euler, d_perim, finds
 
 
-_D_AREA, _D_EULER, _FINDS = _window_tables()
-
-
-@njit(cache=True)
-def _find(parent, i):
-    while True:
-        pi = parent[i]
-        if pi == i:
-            return i
-        ppi = parent[pi]
-        if ppi == pi:  # one hop (the common case): no write
-            return pi
-        parent[i] = ppi  # path halving keeps trees flat
-        i = ppi
-
-
-@njit(cache=True)
-def _best_iou(x0, y0, x1, y1, gts):
-    """Best inclusive (+1) IoU of one box against all GT boxes, lowest GT index on ties."""
-    best = -1.0
-    best_j = 0
-    area_a = (x1 - x0 + 1.0) * (y1 - y0 + 1.0)
-    for j in range(gts.shape[0]):
-        gx0, gy0, gx1, gy1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
-        iw = max(0.0, min(x1, gx1) - max(x0, gx0) + 1.0)
-        ih = max(0.0, min(y1, gy1) - max(y0, gy0) + 1.0)
-        inter = iw * ih
-        union = area_a + (gx1 - gx0 + 1.0) * (gy1 - gy0 + 1.0) - inter
-        iou = inter / union if union > 0 else 0.0
-        if iou > best:
-            best = iou
-            best_j = j
-    return best, best_j
-
-
-@njit(cache=True)
-def _sort_pixels(u, order, starts):
-    """Counting sort by value: ``order[2k]`` = padded index, ``order[2k + 1]`` = y << 16 | x.
-
-    Level offsets (in pixels) go to ``starts``; coordinates ride along so the
-    passes need no division.
-    """
-    h, w = u.shape
-    starts[:] = 0
-    for y in range(h):
-        for x in range(w):
-            starts[u[y, x] + 1] += 1
-    for v in range(256):
-        starts[v + 1] += starts[v]
-    fill = starts[:256].copy()
-    for y in range(h):
-        row = (y + 1) * (w + 2) + 1
-        for x in range(w):
-            v = u[y, x]
-            k = 2 * fill[v]
-            order[k] = row + x
-            order[k + 1] = (y << 16) | x
-            fill[v] += 1
-
-
-@njit(cache=True)
-def _new_root(p, x, y, rec, live, n_live):
-    rec[p, _X0] = x
-    rec[p, _X1] = x
-    rec[p, _Y0] = y
-    rec[p, _Y1] = y
-    rec[p, _SIZE] = 1
-    rec[p, _DIRTY] = 1
-    rec[p, _POS] = n_live
-    live[n_live] = p
-
-
-@njit(cache=True)
-def _union(ra, rb, parent, rec, live, n_live):
-    """Merge roots (the smaller under the larger); return (new root, n_live)."""
-    if rec[ra, _SIZE] < rec[rb, _SIZE]:
-        ra, rb = rb, ra
-    parent[rb] = ra
-    rec[ra, _SIZE] += rec[rb, _SIZE]
-    rec[ra, _X0] = min(rec[ra, _X0], rec[rb, _X0])
-    rec[ra, _Y0] = min(rec[ra, _Y0], rec[rb, _Y0])
-    rec[ra, _X1] = max(rec[ra, _X1], rec[rb, _X1])
-    rec[ra, _Y1] = max(rec[ra, _Y1], rec[rb, _Y1])
-    rec[ra, _AREA2] += rec[rb, _AREA2]
-    rec[ra, _EUL4] += rec[rb, _EUL4]
-    rec[ra, _FIRST] = min(rec[ra, _FIRST], rec[rb, _FIRST])
-    rec[ra, _DIRTY] = 1
-    pos_b = rec[rb, _POS]
-    if pos_b >= 0:  # swap-remove rb from the live list
-        last = live[n_live - 1]
-        live[pos_b] = last
-        rec[last, _POS] = pos_b
-        rec[rb, _POS] = -1
-        n_live -= 1
-    return ra, n_live
-
+_D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 
 @njit(cache=True)
 def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
@@ -218,6 +145,7 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                     _new_root(p, x, y, rec, live, n_live)
                     rec[p, _AREA2] = 0
                     rec[p, _EUL4] = 4
+                    rec[p, _PERIM] = 4
                     rec[p, _FIRST] = p
                     n_live += 1
                 else:
@@ -230,6 +158,7 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                     rec[rp, _FIRST] = min(rec[rp, _FIRST], p)
                     rec[rp, _AREA2] += _D_AREA[m]
                     rec[rp, _EUL4] += _D_EULER[m]
+                    rec[rp, _PERIM] += _D_PERIM[m]
                     rec[rp, _DIRTY] = 1
                 euler4 += _D_EULER[m]
         if not wanted[t]:
@@ -258,11 +187,44 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                         c_star, c_a2, c_first = r, a2, rec[r, _FIRST]
                 if multi:
                     cur_iou, cur_gt = best, best_g
+                    if cur_holes > 0 and not _holes_cannot_win(best, rec, live, n_live, gts):
+                        cur_status = HOLES
                 else:
                     cur_iou, cur_gt = iou[c_star], rec[c_star, _GT]
                     if cur_holes > 0 and not _v1_decided(c_star, rec, live, n_live):
                         cur_status = OPENCV
         ious[t], gidx[t], status[t], holed[t] = cur_iou, cur_gt, cur_status, cur_holes
+
+
+@njit(cache=True)
+def _holes_cannot_win(best, rec, live, n_live, gts):
+    """Whether no hole box can reach IoU ``best`` (V2), from perimeter bounds.
+
+    All 4-neighbour edges of a component lead to background. Its outer part
+    has >= 2 edges per row and per column of its bbox, a hole of bbox a x b
+    >= 2 (a + b), so ``a + b <= S = perimeter / 2 - width - height`` for every
+    hole; the hole box (grown by one, x1/y1 one past) has area (a + 3)(b + 3)
+    <= ((S + 6) / 2) ** 2 under the inclusive IoU convention. It
+    lies in the component's box C, and IoU(H, g) <= min(|H|, |C & g|) / |g|.
+    """
+    for li in range(n_live):
+        r = live[li]
+        if rec[r, _EUL4] == 4:  # no hole
+            continue
+        cw = rec[r, _X1] - rec[r, _X0] + 1
+        ch = rec[r, _Y1] - rec[r, _Y0] + 1
+        s_ab = rec[r, _PERIM] // 2 - cw - ch
+        area_ub = (s_ab + 6.0) * (s_ab + 6.0) / 4.0
+        x1, y1 = rec[r, _X1] + 1.0, rec[r, _Y1] + 1.0  # box of C before clipping
+        for j in range(gts.shape[0]):
+            gx0, gy0, gx1, gy1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
+            iw = max(0.0, min(x1, gx1) - max(rec[r, _X0] * 1.0, gx0) + 1.0)
+            ih = max(0.0, min(y1, gy1) - max(rec[r, _Y0] * 1.0, gy0) + 1.0)
+            g_area = (gx1 - gx0 + 1.0) * (gy1 - gy0 + 1.0)
+            # small relative margin: the bound must never fall below a float IoU
+            if min(area_ub, iw * ih) >= (best - 1e-9) * g_area:
+                return False
+    return True
 
 
 @njit(cache=True)
@@ -285,96 +247,14 @@ def _v1_decided(c, rec, live, n_live):
 
 
 @njit(cache=True)
-def _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, ious, gidx, holed):
-    """Add the best hole-contour box to V2 scores at wanted cut-offs that have holes.
-
-    A hole is a 4-connected component of ``u <= T`` not touching the border;
-    its contour's boundingRect is the hole's bbox grown by one pixel.
-    """
-    h, w = u.shape
-    w2 = w + 2
-    last = -1
-    for t in range(255):
-        if wanted[t] and holed[t] > 0:
-            last = t
-    if last < 0:
-        return
-    parent[:] = -1
-    # the padding ring is one "outside" component rooted at 0 that never loses
-    # a union (huge size) and is not in the live list
-    for i in range(w2):
-        parent[i] = 0
-        parent[(h + 1) * w2 + i] = 0
-    for y in range(1, h + 1):
-        parent[y * w2] = 0
-        parent[y * w2 + w + 1] = 0
-    rec[0, _SIZE] = 1 << 30
-    rec[0, _POS] = -1
-    act = (parent >= 0).astype(np.uint8)  # byte flags of background pixels
-    offs = np.array([-w2, -1, 1, w2])
-    n_live = 0
-    changed = True
-    cur_iou, cur_gt = -1.0, 0
-    for t in range(last + 1):
-        if starts[t + 1] > starts[t]:  # pixels of value t join the background u <= t
-            changed = True
-            for k in range(starts[t], starts[t + 1]):
-                p = order[2 * k]
-                act[p] = 1
-                rp = -1
-                for o in range(4):
-                    q = p + offs[o]
-                    if not act[q] or parent[q] == rp:
-                        continue
-                    rq = _find(parent, q)
-                    if rp < 0:
-                        rp = rq
-                    elif rq != rp:
-                        rp, n_live = _union(rp, rq, parent, rec, live, n_live)
-                if rp < 0:
-                    yx = order[2 * k + 1]
-                    y, x = yx >> 16, yx & 0xFFFF
-                    parent[p] = p
-                    _new_root(p, x, y, rec, live, n_live)
-                    n_live += 1
-                else:
-                    parent[p] = rp
-                    if rp != 0:  # the outside needs no box
-                        yx = order[2 * k + 1]
-                        y, x = yx >> 16, yx & 0xFFFF
-                        rec[rp, _SIZE] += 1
-                        rec[rp, _X0] = min(rec[rp, _X0], x)
-                        rec[rp, _X1] = max(rec[rp, _X1], x)
-                        rec[rp, _Y0] = min(rec[rp, _Y0], y)
-                        rec[rp, _Y1] = max(rec[rp, _Y1], y)
-                        rec[rp, _DIRTY] = 1
-        if not (wanted[t] and holed[t] > 0):
-            continue
-        if changed:
-            changed = False
-            cur_iou, cur_gt = -1.0, 0
-            for li in range(n_live):
-                r = live[li]
-                if rec[r, _DIRTY]:
-                    iou[r], rec[r, _GT] = _best_iou(
-                        (rec[r, _X0] - 1) * 1.0, (rec[r, _Y0] - 1) * 1.0,
-                        min(rec[r, _X1] + 2, w - 1) * 1.0, min(rec[r, _Y1] + 2, h - 1) * 1.0, gts)
-                    rec[r, _DIRTY] = 0
-                if iou[r] > cur_iou or (iou[r] == cur_iou and rec[r, _GT] < cur_gt):
-                    cur_iou, cur_gt = iou[r], rec[r, _GT]
-        if cur_iou > ious[t] or (cur_iou == ious[t] and cur_gt < gidx[t]):
-            ious[t], gidx[t] = cur_iou, cur_gt
-
-
-@njit(cache=True)
-def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live):
+def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live, esc):
     """Best IoU, GT index and status (OK / OPENCV) at each wanted cut-off of ``u``.
 
     Args:
         u: uint8 ``(H, W)`` map. gts: float64 ``(N, 4)`` GT boxes. wanted:
         bool ``(256,)``. multi: V2 (True) or v1. The rest are work buffers
         (``order`` int32 2*H*W, ``starts`` int64 257, ``parent`` int32 and
-        ``rec`` int32 ``(P, 16)``, ``iou`` float64 and ``live`` int32 of P =
+        ``rec`` int32 ``(P, 16)``, ``iou`` float64, ``live`` and ``esc`` int32 of P =
         (H+2)*(W+2) entries).
 
     Returns:
@@ -389,5 +269,6 @@ def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live):
     _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
                      ious, gidx, status, holed)
     if multi:
-        _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, ious, gidx, holed)
+        _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious, gidx,
+                   status)
     return ious, gidx, status

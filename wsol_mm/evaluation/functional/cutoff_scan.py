@@ -64,7 +64,7 @@ def _workspace(h: int, w: int) -> tuple:
         n = (h + 2) * (w + 2)  # the kernels work in a frame padded by one pixel
         _WORKSPACES[key] = (np.empty(2 * h * w, np.int32), np.empty(NUM_CUTOFFS + 1, np.int64),
                             np.empty(n, np.int32), np.empty((n, 16), np.int32), np.empty(n),
-                            np.empty(n, np.int32))
+                            np.empty(n, np.int32), np.empty(n, np.int32))
     return _WORKSPACES[key]
 
 
