@@ -106,3 +106,48 @@ def test_opencv_fallback_path_matches():
         a = scan_cutoffs(cam, gt, mc)[0]
         b = scan_cutoffs(cam, gt, mc, use_numba=False)[0]
         assert np.array_equal(a, b)
+
+
+def _nested_rings(rng: np.random.Generator) -> np.ndarray:
+    """Concentric rings (islands inside holes) plus noise: nesting and many holes."""
+    h, w = (int(v) for v in rng.integers(12, 40, size=2))
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - h * rng.uniform(0.3, 0.7), xx - w * rng.uniform(0.3, 0.7))
+    m = 0.5 + 0.5 * np.cos(r * rng.uniform(0.8, 2.0)) + rng.uniform(0, 0.6) * rng.random((h, w))
+    return (m - m.min()) / (m.max() - m.min())
+
+
+@pytest.mark.parametrize('multi_contour', [True, False])
+def test_every_cutoff_equals_opencv(multi_contour):
+    """All 256 cut-offs (the box_record path): the kernel's hole bounds and v1 decisions."""
+    rng = np.random.default_rng(7 + multi_contour)
+    for i in range(160):
+        cam = _nested_rings(rng) if i % 5 == 0 else random_map(rng, KINDS[i % len(KINDS)])
+        gt = random_boxes(rng, *cam.shape)
+        fast = scan_cutoffs(cam, gt, multi_contour)
+        ref = scan_cutoffs(cam, gt, multi_contour, use_numba=False)
+        assert np.array_equal(fast[0], ref[0]), i
+        assert np.array_equal(fast[1], ref[1]), i
+
+
+def test_v1_holed_component_goes_to_opencv():
+    """A thin ring (small pixel area, large contour area) beats a solid block in v1."""
+    cam = np.zeros((12, 20))
+    cam[1:8, 1:8] = 1.0
+    cam[2:7, 2:7] = 0.0  # 7x7 ring: contourArea 36
+    cam[2:7, 12:17] = 1.0  # 5x5 block: contourArea 16, but more 2x2 windows than the ring
+    gt = np.array([[1., 1., 8., 8.]])
+    assert best_ious_at_thresholds(cam, gt, [0.5], False)[0][0] == 1.0  # box (1, 1, 8, 8)
+    ref = reference_best_ious(cam, gt, [0.5], False)[0][0]
+    assert ref == 1.0
+
+
+def test_large_hole_beats_outer_box_small_hole_does_not():
+    cam = np.ones((30, 30))
+    cam[5:25, 5:25] = 0.0  # a large hole: its box (4, 4, 26, 26) matches the GT
+    cam[2, 2] = 0.0  # and a one-pixel hole that cannot matter
+    gt = np.array([[4., 4., 26., 26.]])
+    thrs = threshold_list(0.01)
+    fast = best_ious_at_thresholds(cam, gt, thrs, True)
+    assert np.array_equal(fast[0], reference_best_ious(cam, gt, thrs, True)[0])
+    assert fast[0][50] == 1.0

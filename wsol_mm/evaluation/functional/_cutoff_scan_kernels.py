@@ -1,310 +1,274 @@
-"""Compiled union-find kernels behind :mod:`cutoff_scan` (numba, ``cache=True``).
+"""Compiled union-find kernel behind :mod:`cutoff_scan` (numba, ``cache=True``).
 
-For a uint8 map ``u`` every binary mask ``u > T`` (T = 0..254) is visited in
+For a uint8 map ``u`` every binary mask ``u > T`` (T = 0..255) is visited in
 one pass. Foreground (8-connected, as OpenCV's outer contours) grows as T
 falls, so pixels are added in decreasing value order; holes (4-connected
 background components that do not reach the image border, as OpenCV's hole
-contours) grow as T rises, so a second pass adds pixels in increasing order.
-Each component keeps its bounding box; ``2 * contourArea`` of a hole-free
-component equals ``2 * #full 2x2 windows + #windows with 3 pixels`` (the
-polygon through the boundary pixel centres), which is kept per component too.
+contours) grow as T rises; they are found in ``_hole_scan_kernels`` only for
+V2 and only at cut-offs where a hole box could reach the best outer IoU. A
+perimeter budget bounds hole sizes: every 4-neighbour edge of a component
+leads to background, the outer border has >= 2 edges per row and column of
+the bbox, a hole spanning a x b pixels >= 2 (a + b) (see ``_holes_cannot_win``).
+
+Per foreground component we keep its bounding box, ``2 * contourArea`` and
+4 x its Euler number. Every foreground pixel of a 2x2 window is 8-adjacent to
+the others, so each window belongs to one component and window sums split
+per component: ``2 * contourArea`` of a hole-free component is ``2 * #full
+windows + #windows with 3 pixels`` (the polygon through the boundary pixel
+centres) and ``holes = 1 - Euler``. A new pixel changes only its four
+windows, so both deltas are read from tables indexed by the 8-bit mask of its
+active neighbours.
+
+v1 (largest ``contourArea``): a hole contour is never larger than its outer
+contour and comes after it in OpenCV's (pre-order) list, so the answer is an
+outer contour. Without holes anywhere, the largest exact area wins, ties to
+the latest first pixel in raster order (OpenCV lists siblings in reverse).
+With holes, nesting changes OpenCV's order and a holed component's area is
+only bounded (exact area of its pixels <= contour area <= bbox area), so the
+candidate must beat every other component strictly; otherwise the cut-off is
+flagged for OpenCV.
 
 Pixels live in a frame padded by one pixel on each side, so neighbour offsets
-need no bounds checks; padding is never foreground and is the "outside"
-component of the hole pass. ``ws`` is a reusable ``(11, (H+2)*(W+2))`` int32
-workspace (fresh multi-MB arrays per map cost more in page faults than the scan).
+need no bounds checks; padding is never foreground. Work buffers are passed in and reused (fresh
+multi-MB arrays per map cost more in page faults than the scan).
 """
 import numpy as np
 from numba import njit
 
-_NCUT = 256  # index T = cut-off; T = 255 is never used by thresholds < 1
+from ._hole_scan_kernels import _hole_pass
+from ._union_find_kernels import (
+    _AREA2,
+    _DIRTY,
+    _EUL4,
+    _FIRST,
+    _GT,
+    _NCUT,
+    _PERIM,
+    _SIZE,
+    _X0,
+    _X1,
+    _Y0,
+    _Y1,
+    HOLES,
+    OK,
+    OPENCV,
+    _best_iou,
+    _find,
+    _new_root,
+    _sort_pixels,
+    _union,
+)
 
 
-@njit(cache=True)
-def _find(parent, i):
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]  # path halving keeps trees flat
-        i = parent[i]
-    return i
+def _window_tables():
+    """Per 8-bit neighbour mask: d(2 x area), d(4 x Euler) and the neighbours to look up.
 
-
-@njit(cache=True)
-def _best_iou(x0, y0, x1, y1, gts):
-    """Best inclusive (+1) IoU of one box against all GT boxes, lowest GT index on ties."""
-    best = -1.0
-    best_j = 0
-    area_a = (x1 - x0 + 1.0) * (y1 - y0 + 1.0)
-    for j in range(gts.shape[0]):
-        gx0, gy0, gx1, gy1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
-        iw = max(0.0, min(x1, gx1) - max(x0, gx0) + 1.0)
-        ih = max(0.0, min(y1, gy1) - max(y0, gy0) + 1.0)
-        inter = iw * ih
-        union = area_a + (gx1 - gx0 + 1.0) * (gy1 - gy0 + 1.0) - inter
-        iou = inter / union if union > 0 else 0.0
-        if iou > best:
-            best = iou
-            best_j = j
-    return best, best_j
-
-
-@njit(cache=True)
-def _padded_order(u):
-    """Padded pixel indices sorted by value (counting sort) and level start offsets."""
-    h, w = u.shape
-    counts = np.zeros(257, np.int64)
-    for y in range(h):
-        for x in range(w):
-            counts[u[y, x] + 1] += 1
-    starts = np.cumsum(counts)
-    order = np.empty(h * w, np.int32)
-    fill = starts[:256].copy()
-    for y in range(h):
-        for x in range(w):
-            v = u[y, x]
-            order[fill[v]] = (y + 1) * (w + 2) + x + 1
-            fill[v] += 1
-    return order, starts
-
-
-_POPCOUNT = np.array([bin(i).count('1') for i in range(16)], np.int64)
-# Euler-number contribution of a 2x2 window pattern (x4): Q1 -> 1, Q3 -> -1, diagonal -> -2
-_EULER = np.array([{1: 1, 3: -1}.get(bin(i).count('1'), 0) - 2 * (i in (6, 9))
-                   for i in range(16)], np.int64)
-
-# rows of the int32 workspace
-_PARENT, _SIZE, _X0, _Y0, _X1, _Y1, _AREA2, _FIRST, _GT, _LIVE, _POS = range(11)
-
-
-@njit(cache=True)
-def _activate(p, w2, ws, dirty, n_live):
-    """Make padded pixel ``p`` a one-pixel component appended to the live list."""
-    y, x = p // w2 - 1, p % w2 - 1
-    ws[_PARENT, p] = p
-    ws[_SIZE, p] = 1
-    ws[_X0, p] = x
-    ws[_X1, p] = x
-    ws[_Y0, p] = y
-    ws[_Y1, p] = y
-    dirty[p] = True
-    ws[_LIVE, n_live] = p
-    ws[_POS, p] = n_live
-
-
-@njit(cache=True)
-def _attach(p, r, w2, ws, dirty):
-    """Add padded pixel ``p`` to the component rooted at ``r``."""
-    y, x = p // w2 - 1, p % w2 - 1
-    ws[_PARENT, p] = r
-    ws[_SIZE, r] += 1
-    ws[_X0, r] = min(ws[_X0, r], x)
-    ws[_X1, r] = max(ws[_X1, r], x)
-    ws[_Y0, r] = min(ws[_Y0, r], y)
-    ws[_Y1, r] = max(ws[_Y1, r], y)
-    ws[_FIRST, r] = min(ws[_FIRST, r], p)
-    dirty[r] = True
-
-
-@njit(cache=True)
-def _merge(ra, rb, ws, dirty, n_live):
-    """Merge root ``rb`` into root ``ra``; drop ``rb`` from the live list; return n_live."""
-    # 2-D indexing on purpose: row views per call would cost reference counting
-    ws[_PARENT, rb] = ra
-    ws[_SIZE, ra] += ws[_SIZE, rb]
-    ws[_X0, ra] = min(ws[_X0, ra], ws[_X0, rb])
-    ws[_Y0, ra] = min(ws[_Y0, ra], ws[_Y0, rb])
-    ws[_X1, ra] = max(ws[_X1, ra], ws[_X1, rb])
-    ws[_Y1, ra] = max(ws[_Y1, ra], ws[_Y1, rb])
-    ws[_AREA2, ra] += ws[_AREA2, rb]  # 2 x area (foreground pass only)
-    ws[_FIRST, ra] = min(ws[_FIRST, ra], ws[_FIRST, rb])
-    dirty[ra] = True
-    pos_b = ws[_POS, rb]
-    if pos_b >= 0:  # swap-remove
-        last = ws[_LIVE, n_live - 1]
-        ws[_LIVE, pos_b] = last
-        ws[_POS, last] = pos_b
-        ws[_POS, rb] = -1
-        n_live -= 1
-    return n_live
-
-
-@njit(cache=True)
-def foreground_scan(u, gts, ws, iou, dirty, wcnt):
-    """Per cut-off T: best IoU of all 8-connected components and the v1 candidate.
-
-    Returns an (8, 256) float array indexed by T, rows: best IoU of all
-    component boxes and its GT index; IoU and GT index of the component with
-    the largest polygon area (ties -> the latest first pixel in raster order,
-    i.e. the first in OpenCV's order); that component's 2 x area lower bound;
-    2 x the largest bbox-area upper bound among the other components; the
-    number of holes (components minus the Euler number); the largest 2 x
-    area lower bound among the other components. Row 0 is -1 where the
-    mask is empty.
+    Ring order of the mask bits: N, NE, E, SE, S, SW, W, NW. The pixel is the
+    BR, BL, TL, TR corner of its windows TL, TR, BR, BL. Window patterns use
+    bits TL=1, TR=2, BL=4, BR=8 (diagonal pairs: 6 and 9).
     """
+    euler = [{1: 1, 3: -1}.get(bin(i).count('1'), 0) - 2 * (i in (6, 9)) for i in range(16)]
+    # (ring bits of the other three pixels as (bit, window corner), corner of the new pixel)
+    windows = ((((7, 1), (0, 2), (6, 4)), 8), (((0, 1), (1, 2), (2, 8)), 4),
+               (((2, 2), (3, 8), (4, 4)), 1), (((6, 1), (4, 8), (5, 4)), 2))
+    d_area, d_euler = np.zeros(256, np.int32), np.zeros(256, np.int32)
+    # 4-neighbour edges to background: +4 for the pixel, -2 per active edge neighbour
+    d_perim = np.array([4 - 2 * sum(m >> b & 1 for b in (0, 2, 4, 6)) for m in range(256)],
+                       np.int32)
+    finds = np.full((256, 5), -1, np.int8)
+    ring = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+    for m in range(256):
+        for others, own in windows:
+            pat = sum(c for b, c in others if m >> b & 1)
+            d_area[m] += bin(pat).count('1') >= 2  # 2->3 adds a triangle, 3->4 the square
+            d_euler[m] += euler[pat | own] - euler[pat]
+        # active neighbours that touch each other are already one component:
+        # one lookup per group of mutually reachable active neighbours
+        look, seen = [], set()
+        for b in range(8):
+            if m >> b & 1 and b not in seen:
+                look.append(b)
+                stack = [b]
+                while stack:
+                    c = stack.pop()
+                    if c in seen:
+                        continue
+                    seen.add(c)
+                    stack += [d for d in range(8) if m >> d & 1 and d not in seen
+                              and max(abs(ring[c][0] - ring[d][0]),
+                                      abs(ring[c][1] - ring[d][1])) == 1]
+        finds[m, :len(look)] = look
+    return d_area, d_euler, d_perim, finds
+
+
+_D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
+
+@njit(cache=True)
+def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
+                     ious, gidx, status, holed):
+    """Scores of the outer contours at every wanted cut-off (see the module docstring)."""
     h, w = u.shape
     w2 = w + 2
-    order, starts = _padded_order(u)
-    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
-    area2, first, igt, live = ws[6], ws[7], ws[8], ws[9]
     parent[:] = -1
-    area2[:] = 0
-    wcnt[:] = 0
-    # the 8 neighbours in ring order: ring-consecutive neighbours touch each
-    # other, so only the first pixel of each run of active neighbours needs a find
+    act = np.zeros(len(parent), np.uint8)  # byte flags: the neighbour mask reads fewer lines
     ring = np.array([-w2, -w2 + 1, 1, w2 + 1, w2, w2 - 1, -1, -w2 - 1])
-    # (window top-left offset, bit of p in that window): TL=1, TR=2, BL=4, BR=8
-    woffs = np.array([-w2 - 1, -w2, -1, 0])
-    wbit = np.array([8, 4, 2, 1], np.int8)
+    e_iou, e_gt = _best_iou(0.0, 0.0, 0.0, 0.0, gts)  # no contour: box (0, 0, 0, 0)
     n_live = 0
-    euler4 = 0  # 4 x Euler number (8-connectivity) = #Q1 - #Q3 - 2 #QD over 2x2 windows
-    out = np.empty((8, _NCUT))  # rows: see the docstring
-    cur = np.array([-1.0, 0.0, -1.0, 0.0, -1.0, -1.0, 0.0, -1.0])  # empty mask at first
-    out[:, 255] = cur
-    for v in range(255, 0, -1):
-        lo, hi = starts[v], starts[v + 1]
-        if lo == hi:  # no pixel at this value: the mask of T = v - 1 equals that of T = v
-            out[:, v - 1] = cur
-            continue
-        for k in range(lo, hi):
-            p = order[k]
-            rp = -1
-            prev = parent[p + ring[7]] >= 0
-            n_act = 0
-            for i in range(8):
-                q = p + ring[i]
-                act = parent[q] >= 0
-                if act and (not prev or (i == 7 and n_act == 7)):
-                    # a new run of active neighbours (or a full ring: link once)
-                    rq = _find(parent, q)
+    euler4 = 0
+    changed = True
+    cur_iou, cur_gt, cur_status, cur_holes = e_iou, e_gt, OK, 0
+    for t in range(255, -1, -1):
+        # pixels of value t + 1 join: the mask becomes u > t
+        v = t + 1
+        if v <= 255 and starts[v + 1] > starts[v]:
+            changed = True
+            for k in range(starts[v], starts[v + 1]):
+                p = order[2 * k]
+                yx = order[2 * k + 1]
+                m = (act[p - w2] | act[p - w2 + 1] << 1 | act[p + 1] << 2 | act[p + w2 + 1] << 3
+                     | act[p + w2] << 4 | act[p + w2 - 1] << 5 | act[p - 1] << 6
+                     | act[p - w2 - 1] << 7)
+                act[p] = 1
+                rp = -1
+                for j in range(5):
+                    i = _FINDS[m, j]
+                    if i < 0:
+                        break
+                    rq = _find(parent, p + ring[i])
                     if rp < 0:
                         rp = rq
                     elif rq != rp:
-                        if size[rp] < size[rq]:
-                            rp, rq = rq, rp
-                        n_live = _merge(rp, rq, ws, dirty, n_live)
-                n_act += act
-                prev = act
-            if rp < 0:  # isolated: a new component
-                _activate(p, w2, ws, dirty, n_live)
-                first[p] = p
-                n_live += 1
-                rp = p
-            else:  # joins rp directly (cheaper than activating then merging)
-                _attach(p, rp, w2, ws, dirty)
-            # windows are indexed by their top-left padded pixel
-            for i in range(4):
-                wi = p + woffs[i]
-                old = wcnt[wi]
-                new = old | wbit[i]
-                wcnt[wi] = new
-                euler4 += _EULER[new] - _EULER[old]
-                if _POPCOUNT[new] >= 3:  # 2->3 adds a triangle, 3->4 completes the square
-                    area2[rp] += 1
-        best, best_g = -1.0, 0
-        c_star, c_a2, c_first = -1, -1, -1
-        ub1, ub1_r, ub2 = -1, -1, -1
-        a2_1, a2_2 = -1, -1  # the two largest 2 x areas (multiset)
-        for li in range(n_live):
-            r = live[li]
-            if dirty[r]:
-                iou[r], igt[r] = _best_iou(bx0[r] * 1.0, by0[r] * 1.0, min(bx1[r] + 1, w - 1) * 1.0,
-                                           min(by1[r] + 1, h - 1) * 1.0, gts)
-                dirty[r] = False
-            if iou[r] > best or (iou[r] == best and igt[r] < best_g):
-                best, best_g = iou[r], igt[r]
-            if area2[r] > c_a2 or (area2[r] == c_a2 and first[r] > c_first):
-                c_star, c_a2, c_first = r, area2[r], first[r]
-            if area2[r] > a2_1:
-                a2_1, a2_2 = area2[r], a2_1
-            elif area2[r] > a2_2:
-                a2_2 = area2[r]
-            ub = 2 * (bx1[r] - bx0[r]) * (by1[r] - by0[r])
-            if ub > ub1:
-                ub2 = ub1
-                ub1, ub1_r = ub, r
-            elif ub > ub2:
-                ub2 = ub
-        cur[0], cur[1], cur[2], cur[3] = best, best_g, iou[c_star], igt[c_star]
-        cur[4], cur[5] = c_a2, ub2 if ub1_r == c_star else ub1
-        cur[6] = n_live - euler4 // 4  # holes = components - Euler number
-        cur[7] = a2_2
-        out[:, v - 1] = cur
-    return out
+                        rp, n_live = _union(rp, rq, parent, rec, live, n_live)
+                y, x = yx >> 16, yx & 0xFFFF
+                if rp < 0:  # isolated: a new component
+                    parent[p] = p
+                    _new_root(p, x, y, rec, live, n_live)
+                    rec[p, _AREA2] = 0
+                    rec[p, _EUL4] = 4
+                    rec[p, _PERIM] = 4
+                    rec[p, _FIRST] = p
+                    n_live += 1
+                else:
+                    parent[p] = rp
+                    rec[rp, _SIZE] += 1
+                    rec[rp, _X0] = min(rec[rp, _X0], x)
+                    rec[rp, _X1] = max(rec[rp, _X1], x)
+                    rec[rp, _Y1] = max(rec[rp, _Y1], y)
+                    rec[rp, _Y0] = min(rec[rp, _Y0], y)
+                    rec[rp, _FIRST] = min(rec[rp, _FIRST], p)
+                    rec[rp, _AREA2] += _D_AREA[m]
+                    rec[rp, _EUL4] += _D_EULER[m]
+                    rec[rp, _PERIM] += _D_PERIM[m]
+                    rec[rp, _DIRTY] = 1
+                euler4 += _D_EULER[m]
+        if not wanted[t]:
+            continue
+        if changed:
+            changed = False
+            cur_holes = n_live - euler4 // 4
+            cur_status = OK
+            if n_live == 0:
+                cur_iou, cur_gt = e_iou, e_gt
+            else:
+                best, best_g = -1.0, 0
+                c_star, c_a2, c_first = -1, -1, -1
+                for li in range(n_live):
+                    r = live[li]
+                    if rec[r, _DIRTY]:
+                        iou[r], rec[r, _GT] = _best_iou(
+                            rec[r, _X0] * 1.0, rec[r, _Y0] * 1.0,
+                            min(rec[r, _X1] + 1, w - 1) * 1.0, min(rec[r, _Y1] + 1, h - 1) * 1.0,
+                            gts)
+                        rec[r, _DIRTY] = 0
+                    if iou[r] > best or (iou[r] == best and rec[r, _GT] < best_g):
+                        best, best_g = iou[r], rec[r, _GT]
+                    a2 = rec[r, _AREA2]
+                    if a2 > c_a2 or (a2 == c_a2 and rec[r, _FIRST] > c_first):
+                        c_star, c_a2, c_first = r, a2, rec[r, _FIRST]
+                if multi:
+                    cur_iou, cur_gt = best, best_g
+                    if cur_holes > 0 and not _holes_cannot_win(best, rec, live, n_live, gts):
+                        cur_status = HOLES
+                else:
+                    cur_iou, cur_gt = iou[c_star], rec[c_star, _GT]
+                    if cur_holes > 0 and not _v1_decided(c_star, rec, live, n_live):
+                        cur_status = OPENCV
+        ious[t], gidx[t], status[t], holed[t] = cur_iou, cur_gt, cur_status, cur_holes
 
 
 @njit(cache=True)
-def hole_scan(u, gts, ws, iou, dirty):
-    """Per cut-off T: best IoU of hole-contour boxes and hole statistics.
+def _holes_cannot_win(best, rec, live, n_live, gts):
+    """Whether no hole box can reach IoU ``best`` (V2), from perimeter bounds.
 
-    A hole is a 4-connected component of ``u <= T`` not touching the border;
-    its contour's boundingRect is the hole's bbox grown by one pixel.
-    Returns a (5, 256) float array indexed by T, rows: best hole-box IoU (-1
-    without holes), its GT index, 2 x the largest hole polygon-area upper
-    bound, the number of hole pixels and the summed area of the hole bboxes
-    (which contain everything the holes enclose).
+    All 4-neighbour edges of a component lead to background. Its outer part
+    has >= 2 edges per row and per column of its bbox, a hole of bbox a x b
+    >= 2 (a + b), so ``a + b <= S = perimeter / 2 - width - height`` for every
+    hole; the hole box (grown by one, x1/y1 one past) has area (a + 3)(b + 3)
+    <= ((S + 6) / 2) ** 2 under the inclusive IoU convention. It
+    lies in the component's box C, and IoU(H, g) <= min(|H|, |C & g|) / |g|.
     """
-    h, w = u.shape
-    w2 = w + 2
-    order, starts = _padded_order(u)
-    parent, size, bx0, by0, bx1, by1 = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
-    igt, pos = ws[8], ws[10]
-    live = ws[9]
-    parent[:] = -1
-    # the padding ring is one pre-built "outside" component rooted at 0 that
-    # never loses a union (huge size) and is not in the live list
-    for i in range(w2):
-        parent[i] = 0
-        parent[(h + 1) * w2 + i] = 0
-    for y in range(1, h + 1):
-        parent[y * w2] = 0
-        parent[y * w2 + w + 1] = 0
-    size[0] = 1 << 30
-    pos[0] = -1
-    offs = np.array([-w2, -1, 1, w2])
-    n_live = 0
-    n_enclosed = 0
-    out = np.empty((5, _NCUT))  # rows: see the docstring
-    cur = np.array([-1.0, 0.0, -1.0, 0.0, 0.0])  # no background yet: no hole
-    for v in range(0, 255):
-        lo, hi = starts[v], starts[v + 1]
-        if lo == hi:  # the mask of T = v equals that of T = v - 1
-            out[:, v] = cur
+    for li in range(n_live):
+        r = live[li]
+        if rec[r, _EUL4] == 4:  # no hole
             continue
-        for k in range(lo, hi):
-            p = order[k]
-            rp = -1
-            for o in offs:
-                q = p + o
-                if parent[q] < 0:
-                    continue
-                rq = _find(parent, q)
-                if rp < 0:
-                    rp = rq
-                elif rq != rp:
-                    if size[rp] < size[rq]:
-                        rp, rq = rq, rp
-                    if rp == 0:
-                        n_enclosed -= size[rq]
-                    n_live = _merge(rp, rq, ws, dirty, n_live)
-            if rp < 0:
-                _activate(p, w2, ws, dirty, n_live)
-                n_live += 1
-                n_enclosed += 1
-            else:
-                _attach(p, rp, w2, ws, dirty)
-                n_enclosed += rp != 0
-        best, best_g, ub_max, box_sum = -1.0, 0, -1, 0
-        for li in range(n_live):
-            r = live[li]
-            if dirty[r]:
-                iou[r], igt[r] = _best_iou((bx0[r] - 1) * 1.0, (by0[r] - 1) * 1.0,
-                                           min(bx1[r] + 2, w - 1) * 1.0,
-                                           min(by1[r] + 2, h - 1) * 1.0, gts)
-                dirty[r] = False
-            if iou[r] > best or (iou[r] == best and igt[r] < best_g):
-                best, best_g = iou[r], igt[r]
-            ub_max = max(ub_max, 2 * (bx1[r] - bx0[r] + 2) * (by1[r] - by0[r] + 2))
-            box_sum += (bx1[r] - bx0[r] + 1) * (by1[r] - by0[r] + 1)
-        cur[0], cur[1], cur[2], cur[3], cur[4] = best, best_g, ub_max, n_enclosed, box_sum
-        out[:, v] = cur
-    out[:, 255] = cur
-    return out
+        cw = rec[r, _X1] - rec[r, _X0] + 1
+        ch = rec[r, _Y1] - rec[r, _Y0] + 1
+        s_ab = rec[r, _PERIM] // 2 - cw - ch
+        area_ub = (s_ab + 6.0) * (s_ab + 6.0) / 4.0
+        x1, y1 = rec[r, _X1] + 1.0, rec[r, _Y1] + 1.0  # box of C before clipping
+        for j in range(gts.shape[0]):
+            gx0, gy0, gx1, gy1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
+            iw = max(0.0, min(x1, gx1) - max(rec[r, _X0] * 1.0, gx0) + 1.0)
+            ih = max(0.0, min(y1, gy1) - max(rec[r, _Y0] * 1.0, gy0) + 1.0)
+            g_area = (gx1 - gx0 + 1.0) * (gy1 - gy0 + 1.0)
+            # small relative margin: the bound must never fall below a float IoU
+            if min(area_ub, iw * ih) >= (best - 1e-9) * g_area:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _v1_decided(c, rec, live, n_live):
+    """Whether component ``c`` surely has the largest contour when holes exist."""
+    a2 = rec[c, _AREA2]
+    c_holed = rec[c, _EUL4] != 4
+    for li in range(n_live):
+        d = live[li]
+        if d == c:
+            continue
+        if rec[d, _EUL4] == 4:  # exact area; a holed c has area > a2
+            if rec[d, _AREA2] > a2 or (rec[d, _AREA2] == a2 and not c_holed):
+                return False
+        else:  # holed: only the bbox bounds its contour area
+            ub = 2 * (rec[d, _X1] - rec[d, _X0]) * (rec[d, _Y1] - rec[d, _Y0])
+            if ub > a2 or (ub == a2 and not c_holed):
+                return False
+    return True
+
+
+@njit(cache=True)
+def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live, esc):
+    """Best IoU, GT index and status (OK / OPENCV) at each wanted cut-off of ``u``.
+
+    Args:
+        u: uint8 ``(H, W)`` map. gts: float64 ``(N, 4)`` GT boxes. wanted:
+        bool ``(256,)``. multi: V2 (True) or v1. The rest are work buffers
+        (``order`` int32 2*H*W, ``starts`` int64 257, ``parent`` int32 and
+        ``rec`` int32 ``(P, 16)``, ``iou`` float64, ``live`` and ``esc`` int32 of P =
+        (H+2)*(W+2) entries).
+
+    Returns:
+        tuple: float64 IoUs, int64 GT indices and int8 status, each ``(256,)``
+        (IoU -1 where not wanted).
+    """
+    ious = np.full(_NCUT, -1.0)
+    gidx = np.zeros(_NCUT, np.int64)
+    status = np.zeros(_NCUT, np.int8)
+    holed = np.zeros(_NCUT, np.int64)
+    _sort_pixels(u, order, starts)
+    _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
+                     ious, gidx, status, holed)
+    if multi:
+        _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious, gidx,
+                   status)
+    return ious, gidx, status

@@ -16,7 +16,7 @@ from .box_ops import check_box_convention, quantize_cam
 from .reference import contour_boxes
 
 try:  # numba is optional: the fallback is exact too, only slower
-    from ._cutoff_scan_kernels import foreground_scan, hole_scan
+    from ._cutoff_scan_kernels import OPENCV, scan_map
     HAS_NUMBA = True
 except ImportError:  # pragma: no cover - depends on the environment
     HAS_NUMBA = False
@@ -25,8 +25,6 @@ __all__ = ['threshold_list', 'threshold_cutoffs', 'scan_cutoffs', 'best_ious_at_
            'HAS_NUMBA', 'NUM_CUTOFFS']
 
 NUM_CUTOFFS = 256
-# below this many cut-offs with holes, OpenCV on them beats the hole pass
-_MAX_OPENCV_CUTOFFS = 12
 
 
 def threshold_list(interval: float) -> np.ndarray:
@@ -64,8 +62,9 @@ def _workspace(h: int, w: int) -> tuple:
         if len(_WORKSPACES) > 8:
             _WORKSPACES.clear()
         n = (h + 2) * (w + 2)  # the kernels work in a frame padded by one pixel
-        _WORKSPACES[key] = (np.empty((11, n), np.int32), np.empty(n), np.empty(n, np.bool_),
-                            np.empty(n, np.int8))
+        _WORKSPACES[key] = (np.empty(2 * h * w, np.int32), np.empty(NUM_CUTOFFS + 1, np.int64),
+                            np.empty(n, np.int32), np.empty((n, 16), np.int32), np.empty(n),
+                            np.empty(n, np.int32), np.empty(n, np.int32))
     return _WORKSPACES[key]
 
 
@@ -104,35 +103,12 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         for t in wanted:
             ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
         return ious, gt_idx
-    ws, iou_buf, dirty, wcnt = _workspace(*u.shape)
-    fg = foreground_scan(u, gts, ws, iou_buf, dirty, wcnt)
-    empty = fg[0] < 0
-    if multi_contour:
-        ious, gt_idx = fg[0].copy(), fg[1].astype(np.int64)
-    else:
-        # without holes the largest contour is the component with the largest
-        # exact polygon area (ties broken in OpenCV's order by the kernel)
-        ious, gt_idx = fg[2].copy(), fg[3].astype(np.int64)
-    holed = wanted[(fg[6][wanted] > 0) & ~empty[wanted]]
-    if len(holed) <= _MAX_OPENCV_CUTOFFS:  # a few cut-offs with holes: OpenCV is cheaper
-        for t in holed:
-            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
-    elif multi_contour:
-        holes = hole_scan(u, gts, ws, iou_buf, dirty)
-        use_hole = (holes[0] > ious) | ((holes[0] == ious) & (holes[1] < gt_idx))
-        ious = np.where(use_hole, holes[0], ious)
-        gt_idx = np.where(use_hole, holes[1], gt_idx).astype(np.int64)
-    else:
-        # With holes, the candidate's exact-area lower bound must beat every
-        # other contour's upper bound: filling holes adds at most 4 windows per
-        # pixel inside a hole bbox to a component's area.
-        holes = hole_scan(u, gts, ws, iou_buf, dirty)
-        other_ub2 = np.minimum(fg[5], fg[7] + 8 * holes[4])
-        decided = (fg[4] > other_ub2) & (fg[4] > holes[2])
-        for t in holed[~decided[holed]]:
-            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
-    if empty.any():
-        ious[empty], gt_idx[empty] = _iou_gt(np.zeros((1, 4)), gts)
+    want = np.zeros(NUM_CUTOFFS, np.bool_)
+    want[wanted] = True
+    ious, gt_idx, status = scan_map(u, gts, want, multi_contour, *_workspace(*u.shape))
+    # v1 cut-offs with holes whose largest contour the area bounds cannot decide
+    for t in np.flatnonzero(want & (status == OPENCV)):
+        ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
     return ious, gt_idx
 
 
