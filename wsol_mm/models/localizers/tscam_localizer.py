@@ -13,7 +13,7 @@ from wsol_mm.utils.typing_utils import (
     SampleList,
 )
 
-from ..heads.conv_cam_head import select_maps
+from ..heads.base_cam_head import select_maps
 from ..utils import pack_cam_predictions
 from .base_localizer import BaseLocalizer
 from .base_localizer import build_module as _build
