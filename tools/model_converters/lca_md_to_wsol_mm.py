@@ -11,24 +11,17 @@ reported. Backbone and ``head.*`` keys follow ``tscam_to_wsol_mm.py``. SCM's con
 reuses this file with the module name ``fuse`` and no TFCM.
 """
 import argparse
-import importlib.util
 import os.path as osp
 import re
+import sys
 from collections import OrderedDict
 from typing import Dict, List, Tuple
 
 import torch
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # the sibling converters
+import tscam_to_wsol_mm as tscam  # noqa: E402
 
-def _tscam_converter():
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'tscam_to_wsol_mm.py')
-    spec = importlib.util.spec_from_file_location('tscam_to_wsol_mm', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tscam = _tscam_converter()
 # Defined in the released TFCM but never called in its forward (spec §2.2).
 UNUSED_PREFIXES = ('tfcm.conv3x3.', 'tfcm.bn_head.')
 TFCM_RULES = (('tfcm.conv3x3_1.', 'tfcm.conv.'), )

@@ -9,21 +9,13 @@ the released logging regex, spec §2.10) and there is no TFCM. Everything else i
 as in ``lca_md_to_wsol_mm.py`` / ``tscam_to_wsol_mm.py``.
 """
 import argparse
-import importlib.util
 import os.path as osp
+import sys
 
 import torch
 
-
-def _lca_md_converter():
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'lca_md_to_wsol_mm.py')
-    spec = importlib.util.spec_from_file_location('lca_md_to_wsol_mm', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lca_md = _lca_md_converter()
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # the sibling converters
+import lca_md_to_wsol_mm as lca_md  # noqa: E402
 
 
 def convert(state: dict) -> dict:

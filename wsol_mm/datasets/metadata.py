@@ -14,27 +14,42 @@ class MetadataError(ValueError):
     """A metadata file is malformed; the message names the file and line."""
 
 
-def _read_rows(path: str, num_fields: int, required: bool = True) -> List[Tuple[int, List[str]]]:
+def read_rows(path: str, num_fields: int, required: bool = True, sep: Optional[str] = ',',
+              missing_hint: str = 'every split folder needs it (see data/README.md for the '
+              'layout)') -> List[Tuple[int, List[str]]]:
+    """Non-empty lines of a text table as ``(line number, fields)``.
+
+    Args:
+        path (str): the file.
+        num_fields (int): fields every line must have.
+        required (bool): a missing file is an error (else no rows). Defaults to True.
+        sep (str, optional): field separator; None = any whitespace. Defaults to ','.
+        missing_hint (str): what the missing-file error says after the path.
+
+    Raises:
+        MetadataError: naming the file (and line) on a missing file or a bad line.
+    """
     if not osp.isfile(path):
         if required:
-            raise MetadataError(f'{path}: file not found; every split folder needs it '
-                                '(see data/README.md for the layout)')
+            raise MetadataError(f'{path}: file not found; {missing_hint}')
         return []
+    kind = 'comma' if sep == ',' else 'space' if sep is None else repr(sep)
     rows = []
     with open(path, encoding='utf-8') as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if not line:
                 continue
-            fields = [x.strip() for x in line.split(',')]
+            fields = [x.strip() for x in line.split(sep)]
             if len(fields) != num_fields:
-                raise MetadataError(f'{path}:{lineno}: expected {num_fields} comma-separated '
+                raise MetadataError(f'{path}:{lineno}: expected {num_fields} {kind}-separated '
                                     f'fields, got {len(fields)}: {line!r}')
             rows.append((lineno, fields))
     return rows
 
 
-def _to_number(path: str, lineno: int, value: str, kind=int):
+def to_number(path: str, lineno: int, value: str, kind=int):
+    """``kind(value)``, or a ``MetadataError`` naming ``path:lineno``."""
     try:
         return kind(value)
     except ValueError:
@@ -60,7 +75,7 @@ def read_wsol_metadata(split_dir: str, ann_kind: str = 'box',
         raise ValueError(f"ann_kind must be 'box' or 'mask', got {ann_kind!r}")
     ids_file = osp.join(split_dir, 'image_ids.txt')
     records: Dict[str, dict] = OrderedDict()
-    for lineno, (img_id, ) in _read_rows(ids_file, 1):
+    for lineno, (img_id, ) in read_rows(ids_file, 1):
         if img_id in records:
             raise MetadataError(f'{ids_file}:{lineno}: duplicate image id {img_id!r}')
         records[img_id] = dict(img_id=img_id, gt_label=None, ori_size=None, gt_bboxes=[],
@@ -76,12 +91,12 @@ def read_wsol_metadata(split_dir: str, ann_kind: str = 'box',
         return records[img_id]
 
     labels_file = osp.join(split_dir, 'class_labels.txt')
-    for lineno, (img_id, label) in _read_rows(labels_file, 2):
-        lookup(labels_file, lineno, img_id)['gt_label'] = _to_number(labels_file, lineno, label)
+    for lineno, (img_id, label) in read_rows(labels_file, 2):
+        lookup(labels_file, lineno, img_id)['gt_label'] = to_number(labels_file, lineno, label)
 
     sizes_file = osp.join(split_dir, 'image_sizes.txt')
-    for lineno, (img_id, w, h) in _read_rows(sizes_file, 3, required=False):
-        size = (_to_number(sizes_file, lineno, w), _to_number(sizes_file, lineno, h))
+    for lineno, (img_id, w, h) in read_rows(sizes_file, 3, required=False):
+        size = (to_number(sizes_file, lineno, w), to_number(sizes_file, lineno, h))
         lookup(sizes_file, lineno, img_id)['ori_size'] = size
 
     loc_file = osp.join(split_dir, 'localization.txt')
@@ -99,7 +114,7 @@ def read_wsol_metadata(split_dir: str, ann_kind: str = 'box',
 
 def _read_localization(path: str, ann_kind: str, lookup, required: bool) -> None:
     num_fields = 5 if ann_kind == 'box' else 3
-    for lineno, fields in _read_rows(path, num_fields, required=required):
+    for lineno, fields in read_rows(path, num_fields, required=required):
         rec = lookup(path, lineno, fields[0])
         if ann_kind == 'mask':
             mask_path, ignore_path = fields[1], fields[2]
@@ -110,7 +125,7 @@ def _read_localization(path: str, ann_kind: str, lookup, required: bool) -> None
             if ignore_path:
                 rec['ignore_path'] = ignore_path
             continue
-        x0, y0, x1, y1 = (_to_number(path, lineno, v, float) for v in fields[1:])
+        x0, y0, x1, y1 = (to_number(path, lineno, v, float) for v in fields[1:])
         if x1 < x0 or y1 < y0 or x0 < 0 or y0 < 0:
             raise MetadataError(f'{path}:{lineno}: box {fields[1:]} must satisfy '
                                 '0 <= x0 <= x1 and 0 <= y0 <= y1 (inclusive xyxy pixels)')

@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-import wsol_mm  # noqa: F401
 from wsol_mm.models import InceptionV3CAM
 
 
@@ -9,8 +8,8 @@ def _count(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def test_param_count_equals_torchvision_trunk():
-    tv = _tv_models().inception_v3(weights=None, aux_logits=False, init_weights=False)
+def test_param_count_equals_torchvision_trunk(tv_models):
+    tv = tv_models.inception_v3(weights=None, aux_logits=False, init_weights=False)
     # Same layers as torchvision up to Mixed_6e (padding / stride changes add no
     # parameters); Mixed_7a-c and fc are gone.
     trunk = _count(tv) - sum(_count(getattr(tv, n)) for n in ('Mixed_7a', 'Mixed_7b',
@@ -21,11 +20,8 @@ def test_param_count_equals_torchvision_trunk():
 
 
 @pytest.mark.parametrize('large, size', [(False, 14), (True, 28)])
-def test_output_shape_224(large, size):
-    # meta tensors: the real layer code, shapes only, no arithmetic (fast on CPU)
-    with torch.device('meta'):
-        m = InceptionV3CAM(large_feature_map=large).eval()
-        out = m(torch.rand(1, 3, 224, 224))
+def test_output_shape_224(large, size, meta_forward):
+    m, out = meta_forward(InceptionV3CAM, large_feature_map=large)
     assert isinstance(out, tuple) and out[-1].shape == (1, 768, size, size)
 
 
@@ -37,8 +33,8 @@ def test_modified_layers():
     assert not hasattr(m, 'Mixed_7a') and not hasattr(m, 'AuxLogits')
 
 
-def test_load_local_torchvision_weights(tmp_path):
-    tv = _tv_models().inception_v3(weights=None, aux_logits=True, init_weights=False)
+def test_load_local_torchvision_weights(tmp_path, tv_models):
+    tv = tv_models.inception_v3(weights=None, aux_logits=True, init_weights=False)
     path = tmp_path / 'inception_v3.pth'
     torch.save(tv.state_dict(), path)
     m = InceptionV3CAM(pretrained=str(path))
@@ -52,9 +48,3 @@ def test_wrong_checkpoint_shape(tmp_path):
     torch.save({'Conv2d_1a_3x3.conv.weight': torch.zeros(32, 3, 5, 5)}, path)
     with pytest.raises(ValueError, match='Conv2d_1a_3x3.conv.weight'):
         InceptionV3CAM(pretrained=str(path))
-
-
-def _tv_models():
-    # imported lazily: wsol_mm (its compat shim) must be imported before torchvision
-    import torchvision
-    return torchvision.models

@@ -1,19 +1,13 @@
 import pytest
 import torch
 
-import wsol_mm  # noqa: F401
 from wsol_mm.models import CAMHead, ResNetCAM
-from wsol_mm.utils import register_all_modules
-
-register_all_modules()
 
 
 @pytest.mark.parametrize('large, size', [(False, 14), (True, 28)])
-def test_resnet50_strides(large, size):
+def test_resnet50_strides(large, size, meta_forward):
     # wsolevaluation: layer4 stride 1, layer3 stride 2 (1 with large map) -> 1/16 or 1/8.
-    with torch.device('meta'):  # shapes only
-        m = ResNetCAM(depth=50, large_feature_map=large).eval()
-        out = m(torch.rand(1, 3, 224, 224))
+    m, out = meta_forward(ResNetCAM, depth=50, large_feature_map=large)
     assert m.out_channels == 2048
     assert out[-1].shape == (1, 2048, size, size)
     assert m.layer4[0].conv2.stride == (1, 1) and m.layer4[0].downsample[0].stride == (1, 1)
@@ -24,8 +18,8 @@ def test_resnet50_param_count():
     assert sum(p.numel() for p in ResNetCAM(depth=50).parameters()) == 25_557_032 - 2_049_000
 
 
-def test_head_keeps_pretrained_fc(tmp_path):
-    tv = _tv_models().resnet18(weights=None)
+def test_head_keeps_pretrained_fc(tmp_path, tv_models):
+    tv = tv_models.resnet18(weights=None)
     path = tmp_path / 'resnet18.pth'
     torch.save(tv.state_dict(), path)
     backbone = ResNetCAM(depth=18, pretrained=str(path))
@@ -38,9 +32,3 @@ def test_head_keeps_pretrained_fc(tmp_path):
     with pytest.raises(ValueError, match='fc.weight'):
         CAMHead(num_classes=200, in_channels=512, pretrained=str(path),
                 pretrained_arch='resnet18')
-
-
-def _tv_models():
-    # imported lazily: wsol_mm (its compat shim) must be imported before torchvision
-    import torchvision
-    return torchvision.models

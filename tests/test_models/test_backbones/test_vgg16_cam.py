@@ -3,7 +3,6 @@ import os
 import pytest
 import torch
 
-import wsol_mm  # noqa: F401  (compat shim before torchvision use)
 from wsol_mm.models import VGG16CAM
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -23,11 +22,8 @@ def test_param_count_by_layer_list():
 
 
 @pytest.mark.parametrize('large, size', [(False, 14), (True, 28)])
-def test_output_shape_224(large, size):
-    # meta tensors: the real layer code, shapes only, no arithmetic (fast on CPU)
-    with torch.device('meta'):
-        m = VGG16CAM(large_feature_map=large).eval()
-        out = m(torch.rand(1, 3, 224, 224))
+def test_output_shape_224(large, size, meta_forward):
+    m, out = meta_forward(VGG16CAM, large_feature_map=large)
     assert isinstance(out, tuple) and out[-1].shape == (1, 1024, size, size)
     assert isinstance(m.relu, torch.nn.ReLU)  # conv6 is followed by ReLU
     pools = sum(isinstance(x, torch.nn.MaxPool2d) for x in m.features)
@@ -44,8 +40,8 @@ def test_he_fan_out_init_of_conv6():
 
 
 @pytest.mark.parametrize('large', [False, True])
-def test_load_local_torchvision_weights(tmp_path, large):
-    tv = _tv_models().vgg16(weights=None, init_weights=False).features
+def test_load_local_torchvision_weights(tmp_path, large, tv_models):
+    tv = tv_models.vgg16(weights=None, init_weights=False).features
     state = {f'features.{k}': v for k, v in tv.state_dict().items()}
     # torchvision's classifier keys, kept tiny (they must be dropped, whatever their size).
     state.update({'classifier.0.weight': torch.zeros(2, 2), 'classifier.6.bias': torch.zeros(2)})
@@ -63,9 +59,3 @@ def test_load_local_torchvision_weights(tmp_path, large):
 def test_missing_file_names_key(tmp_path):
     with pytest.raises(FileNotFoundError, match='pretrained'):
         VGG16CAM(pretrained=str(tmp_path / 'nope.pth'))
-
-
-def _tv_models():
-    # imported lazily: wsol_mm (its compat shim) must be imported before torchvision
-    import torchvision
-    return torchvision.models

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from wsol_mm.models.localizers import LCAMD, SCMLocalizer
@@ -9,30 +8,6 @@ from wsol_mm.models.losses import SimMaxLoss, SimMinLoss
 from wsol_mm.models.necks import SSFM
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils import register_all_modules
-
-register_all_modules()
-
-
-class _FixedBackbone(nn.Module):
-    """Returns hand-built (patch_map, cls_attn) regardless of the input."""
-
-    def __init__(self, fmap, attn):
-        super().__init__()
-        self.fmap, self.attn = fmap, attn
-
-    def forward(self, x):
-        return self.fmap, self.attn
-
-
-def _identity_head(channels, loss_weight=1.0):
-    head = MODELS.build(dict(type='ConvCAMHead', num_classes=channels, in_channels=channels,
-                             kernel_size=1,
-                             loss=dict(type='CrossEntropyLoss', loss_weight=loss_weight)))
-    with torch.no_grad():  # S == patch map
-        head.conv.weight.copy_(torch.eye(channels)[:, :, None, None])
-        head.conv.bias.zero_()
-    return head
 
 
 def _identity_tfcm(channels):
@@ -55,9 +30,9 @@ def _batch():
     return fmap, attn
 
 
-def test_lcamd_loss_terms_hand_computed():
+def test_lcamd_loss_terms_hand_computed(fixed_backbone, identity_head):
     fmap, attn = _batch()
-    model = LCAMD(_FixedBackbone(fmap, attn), _identity_head(3, loss_weight=0.6),
+    model = LCAMD(fixed_backbone(fmap, attn), identity_head(3, loss_weight=0.6),
                   tfcm=_identity_tfcm(3))
     labels = [0, 2, 1]
     losses = model(torch.zeros(3, 3, 64, 64), _samples(labels), mode='loss')
@@ -79,9 +54,9 @@ def test_lcamd_loss_terms_hand_computed():
     assert losses['ssfm_ns_fallbacks'].item() == 0
 
 
-def test_predict_is_tscam_with_normalised_attention():
+def test_predict_is_tscam_with_normalised_attention(fixed_backbone, identity_head):
     fmap, attn = _batch()
-    model = LCAMD(_FixedBackbone(fmap, attn), _identity_head(3), test_cfg=dict(topk_cams=2))
+    model = LCAMD(fixed_backbone(fmap, attn), identity_head(3), test_cfg=dict(topk_cams=2))
     samples = model(torch.zeros(3, 3, 64, 64), _samples([0, 1, 2]), mode='predict')
     # Logits = GAP(S): SSFM is training-only.
     np.testing.assert_allclose(samples[1].pred_score.numpy(),
@@ -95,9 +70,9 @@ def test_predict_is_tscam_with_normalised_attention():
     assert samples[1].pred_cam_labels.tolist() == fmap[1].mean(dim=(1, 2)).topk(2).indices.tolist()
 
 
-def test_scm_configuration_has_no_contrast():
+def test_scm_configuration_has_no_contrast(fixed_backbone, identity_head):
     fmap, attn = _batch()
-    model = SCMLocalizer(_FixedBackbone(fmap, attn), _identity_head(3))
+    model = SCMLocalizer(fixed_backbone(fmap, attn), identity_head(3))
     assert model.ssfm.graph == 'four_neighbour' and len(model.ssfm.layers) == 4
     assert float(model.ssfm.layers[0].threshold) == pytest.approx(0.5)
     assert not hasattr(model, 'tfcm')
@@ -142,8 +117,8 @@ def test_lcamd_conformer_variant_trains():
     assert model.tfcm.conv.weight.grad.abs().sum() > 0
 
 
-def test_tfcm_class_mismatch():
+def test_tfcm_class_mismatch(fixed_backbone, identity_head):
     fmap, attn = _batch()
     with pytest.raises(ValueError, match='tfcm.num_classes'):
-        LCAMD(_FixedBackbone(fmap, attn), _identity_head(3),
+        LCAMD(fixed_backbone(fmap, attn), identity_head(3),
               tfcm=dict(type='TFCM', num_classes=200))

@@ -4,36 +4,13 @@ import torch.nn as nn
 from wsol_mm.models.localizers import TSCAMLocalizer
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils import register_all_modules
-
-register_all_modules()
 
 
-class _FixedBackbone(nn.Module):
-    """Returns hand-built (patch_map, cls_attn) regardless of the input."""
-
-    def __init__(self, fmap, attn):
-        super().__init__()
-        self.fmap, self.attn = fmap, attn
-
-    def forward(self, x):
-        return self.fmap, self.attn
-
-
-def _identity_head(channels):
-    head = MODELS.build(dict(type='ConvCAMHead', num_classes=channels, in_channels=channels,
-                             kernel_size=1))
-    with torch.no_grad():  # S == patch map
-        head.conv.weight.copy_(torch.eye(channels)[:, :, None, None])
-        head.conv.bias.zero_()
-    return head
-
-
-def test_fusion_on_hand_built_tensors():
+def test_fusion_on_hand_built_tensors(fixed_backbone, identity_head):
     # 2 classes, 2x2 patches, 2 blocks.
     fmap = torch.tensor([[[[1., 2.], [3., 4.]], [[4., 3.], [2., 1.]]]])
     attn = torch.tensor([[[0.1, 0.2, 0.3, 0.0], [0.1, 0.0, 0.1, 0.4]]])
-    model = TSCAMLocalizer(_FixedBackbone(fmap, attn), _identity_head(2))
+    model = TSCAMLocalizer(fixed_backbone(fmap, attn), identity_head(2))
     logits, maps = model(torch.zeros(1, 3, 32, 32), mode='tensor')
     torch.testing.assert_close(logits, torch.tensor([[2.5, 2.5]]))
     summed = torch.tensor([[0.2, 0.2], [0.4, 0.4]])  # sum over the 2 blocks
@@ -50,10 +27,10 @@ def test_fusion_on_hand_built_tensors():
     torch.testing.assert_close(maps[0, 1], attn[0, 1].view(2, 2) * fmap[0, 1])
 
 
-def test_predict_writes_gt_and_topk_maps():
+def test_predict_writes_gt_and_topk_maps(fixed_backbone, identity_head):
     fmap = torch.tensor([[[[1., 2.], [3., 4.]], [[4., 3.], [2., 0.]], [[0., 0.], [0., 1.]]]])
     attn = torch.tensor([[[1.0, 0.5, 0.5, 0.25]]])
-    model = TSCAMLocalizer(_FixedBackbone(fmap, attn), _identity_head(3),
+    model = TSCAMLocalizer(fixed_backbone(fmap, attn), identity_head(3),
                            test_cfg=dict(topk_cams=2))
     sample = WSOLDataSample(metainfo=dict(img_shape=(2, 2)))
     sample.set_gt_label(2)

@@ -5,19 +5,6 @@ import pytest
 import torch
 
 from wsol_mm.registry import HOOKS, MODELS
-from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils import register_all_modules
-
-register_all_modules()
-
-
-def _samples(labels):
-    out = []
-    for lab in labels:
-        s = WSOLDataSample()
-        s.gt_label = torch.tensor([lab])
-        out.append(s)
-    return out
 
 
 def test_alignment_losses_hand_computed():
@@ -63,9 +50,9 @@ def _model(**kw):
         methods=[dict(type='BridgingGap', **kw)]))
 
 
-def test_component_terms_warmup_and_gradient():
+def test_component_terms_warmup_and_gradient(label_samples):
     torch.manual_seed(0)
-    x, samples = torch.rand(2, 3, 64, 64), _samples([0, 1])
+    x, samples = torch.rand(2, 3, 64, 64), label_samples([0, 1])
     no_drop = _model(drop_prob=0.0, align_enabled=False)
     losses = no_drop.loss(x, samples)
     assert set(losses) == {'loss_cls', 'loss_drop'}
@@ -82,9 +69,9 @@ def test_component_terms_warmup_and_gradient():
         assert model.methods[0].align_enabled is expected
 
 
-def test_component_needs_split_backbone():
+def test_component_needs_split_backbone(label_samples):
     model = MODELS.build(dict(type='CAMLocalizer', backbone=dict(type='ResNetCAM', depth=18),
                               head=dict(type='CAMHead', num_classes=3, in_channels=512),
                               methods=[dict(type='BridgingGap')]))
     with pytest.raises(TypeError, match='split backbone'):
-        model.loss(torch.rand(1, 3, 64, 64), _samples([0]))
+        model.loss(torch.rand(1, 3, 64, 64), label_samples([0]))

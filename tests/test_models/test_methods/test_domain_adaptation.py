@@ -6,19 +6,6 @@ import torch
 from mmengine.runner import load_checkpoint, save_checkpoint
 
 from wsol_mm.registry import MODELS
-from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils import register_all_modules
-
-register_all_modules()
-
-
-def _samples(labels):
-    out = []
-    for lab in labels:
-        s = WSOLDataSample()
-        s.gt_label = torch.tensor([lab])
-        out.append(s)
-    return out
 
 
 def test_mmd_hand_computed():
@@ -103,10 +90,10 @@ def _model(**kw):
                       assigner=dict(num_source=4, num_target=4), **kw)]))
 
 
-def test_component_losses_and_centres_persist(tmp_path):
+def test_component_losses_and_centres_persist(tmp_path, label_samples):
     torch.manual_seed(0)
     model = _model()
-    losses = model.loss(torch.rand(2, 3, 96, 96), _samples([0, 2]))
+    losses = model.loss(torch.rand(2, 3, 96, 96), label_samples([0, 2]))
     assert {'loss_cls', 'loss_da_mmd', 'loss_da_univ', 'da_valid_images'} <= set(losses)
     total = sum(v for k, v in losses.items() if k.startswith('loss_'))
     total.backward()
@@ -126,11 +113,11 @@ def test_component_losses_and_centres_persist(tmp_path):
                            state[f'methods.0.assigner.{key}'])
 
 
-def test_component_checks_num_classes_and_channels():
+def test_component_checks_num_classes_and_channels(label_samples):
     model = _model()
     model.methods[0].assigner.num_classes = 5
     with pytest.raises(ValueError, match='num_classes'):
-        model.loss(torch.rand(1, 3, 64, 64), _samples([0]))
+        model.loss(torch.rand(1, 3, 64, 64), label_samples([0]))
 
 
 def test_inception_head_features():

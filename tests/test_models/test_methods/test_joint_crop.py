@@ -4,10 +4,6 @@ import torch
 import torch.nn as nn
 
 from wsol_mm.registry import MODELS
-from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils import register_all_modules
-
-register_all_modules()
 
 
 class _ConstMethod(nn.Module):
@@ -21,15 +17,6 @@ class _ConstMethod(nn.Module):
         return dict(loss_x=torch.tensor(2.0), logged=torch.tensor(5.0))
 
 
-def _samples(labels):
-    out = []
-    for lab in labels:
-        s = WSOLDataSample()
-        s.gt_label = torch.tensor([lab])
-        out.append(s)
-    return out
-
-
 def _model(methods, other=1.0, crop=1.0):
     return MODELS.build(dict(
         type='CAMLocalizer', backbone=dict(type='ResNetCAM', depth=18),
@@ -38,9 +25,9 @@ def _model(methods, other=1.0, crop=1.0):
                          crop_method_loss_ratio=crop)))
 
 
-def test_joint_ratios():
+def test_joint_ratios(label_samples):
     torch.manual_seed(0)
-    x, samples = torch.rand(2, 3, 64, 64), _samples([0, 1])
+    x, samples = torch.rand(2, 3, 64, 64), label_samples([0, 1])
     base = _model([]).eval()
     ref = base.loss(x, samples)
     joint = _model([_ConstMethod()], other=0.5, crop=3.0).eval()
@@ -56,7 +43,7 @@ def test_joint_ratios():
     dict(type='DomainAdaptation', num_classes=3, feat_channels=512,
          assigner=dict(num_source=4, num_target=4)),
     dict(type='BridgingGap')])
-def test_joint_real_methods_run_on_both_passes(method):
+def test_joint_real_methods_run_on_both_passes(method, label_samples):
     torch.manual_seed(0)
     if method['type'] == 'BridgingGap':
         backbone = dict(type='ResNetBridCAM', depth=18)
@@ -66,7 +53,7 @@ def test_joint_real_methods_run_on_both_passes(method):
         type='CAMLocalizer', backbone=backbone,
         head=dict(type='CAMHead', num_classes=3, in_channels=512), methods=[method],
         consistency=dict(type='CropConsistency')))
-    losses = model.loss(torch.rand(2, 3, 96, 96), _samples([0, 2]))
+    losses = model.loss(torch.rand(2, 3, 96, 96), label_samples([0, 2]))
     total = sum(v for k, v in losses.items() if k.startswith('loss_'))
     assert torch.isfinite(total)
     total.backward()

@@ -8,43 +8,24 @@ floats) and ``classes.txt`` (``<class id> <name>``). Images under ``images/``.
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
-from ..metadata import MetadataError
+from ..metadata import MetadataError, read_rows, to_number
 from .wsol_writer import read_image_size, write_wsol_split
 
 CUB_SPLITS = {'train': 1, 'test': 0}
 
 
 def _read_table(path: str, num_fields: int) -> List[Tuple[int, List[str]]]:
-    if not osp.isfile(path):
-        raise MetadataError(f'{path}: file not found; the native CUB_200_2011 folder needs '
-                            'images.txt, image_class_labels.txt, train_test_split.txt, '
-                            'bounding_boxes.txt and classes.txt')
-    rows = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != num_fields:
-                raise MetadataError(f'{path}:{lineno}: expected {num_fields} space-separated '
-                                    f'fields, got {len(fields)}: {line.strip()!r}')
-            rows.append((lineno, fields))
-    return rows
-
-
-def _number(path: str, lineno: int, value: str, kind=int):
-    try:
-        return kind(value)
-    except ValueError:
-        raise MetadataError(f'{path}:{lineno}: {value!r} is not a valid {kind.__name__}') \
-            from None
+    return read_rows(path, num_fields, sep=None,
+                     missing_hint='the native CUB_200_2011 folder needs images.txt, '
+                     'image_class_labels.txt, train_test_split.txt, bounding_boxes.txt '
+                     'and classes.txt')
 
 
 def read_cub_classes(path: str) -> Tuple[str, ...]:
     """Class names of ``classes.txt`` (``<id> <name>``, ids 1..C in order)."""
     names = []
     for lineno, (idx, name) in _read_table(path, 2):
-        if _number(path, lineno, idx) != len(names) + 1:
+        if to_number(path, lineno, idx) != len(names) + 1:
             raise MetadataError(f'{path}:{lineno}: class id {idx} out of order; expected '
                                 f'{len(names) + 1}')
         names.append(name)
@@ -108,14 +89,14 @@ def read_cub_native(root: str, split: str, with_sizes: bool = False) -> List[dic
     records = []
     for idx, (_, rel) in images.items():
         lineno, (flag, ) = is_train[idx]
-        if _number(files['train_test_split'], lineno, flag) != CUB_SPLITS[split]:
+        if to_number(files['train_test_split'], lineno, flag) != CUB_SPLITS[split]:
             continue
         lineno, (label, ) = labels[idx]
-        label = _number(files['image_class_labels'], lineno, label) - 1
+        label = to_number(files['image_class_labels'], lineno, label) - 1
         if label < 0:
             raise MetadataError(f'{files["image_class_labels"]}:{lineno}: class ids start at 1')
         lineno, xywh = boxes[idx]
-        x, y, w, h = (_number(files['bounding_boxes'], lineno, v, float) for v in xywh)
+        x, y, w, h = (to_number(files['bounding_boxes'], lineno, v, float) for v in xywh)
         if w < 0 or h < 0 or x < 0 or y < 0:
             raise MetadataError(f'{files["bounding_boxes"]}:{lineno}: negative box {xywh}')
         size = read_image_size(osp.join(root, 'images', rel)) if with_sizes else None

@@ -1,3 +1,4 @@
+from .base_crop import BaseCrop
 from .center_crop import CenterCrop
 from .load_image_from_file import LoadImageFromFile
 from .load_wsol_annotations import LoadWSOLAnnotations
@@ -11,5 +12,5 @@ from .resize import Resize
 
 __all__ = [
     'LoadImageFromFile', 'LoadWSOLAnnotations', 'Resize', 'RandomResizedCrop', 'RandomCrop',
-    'CenterCrop', 'RandomFlip', 'PackWSOLInputs', 'RandAugment', 'RandomErasing'
+    'CenterCrop', 'RandomFlip', 'PackWSOLInputs', 'RandAugment', 'RandomErasing', 'BaseCrop'
 ]

@@ -1,30 +1,21 @@
 """Box/mask-aware centre crop."""
-from typing import Sequence, Union
-
-from mmcv.transforms import BaseTransform
+from typing import Tuple
 
 from wsol_mm.registry import TRANSFORMS
 
-from .geometry import crop_results
+from .base_crop import BaseCrop
 
 
 @TRANSFORMS.register_module()
-class CenterCrop(BaseTransform):
+class CenterCrop(BaseCrop):
     """Crop the central ``(w, h)`` window (TS-CAM test: resize 256 -> crop 224).
+
+    A window larger than the image is cut to the image.
 
     Args:
         crop_size (int | Sequence[int]): ``(w, h)`` or one side.
     """
 
-    def __init__(self, crop_size: Union[int, Sequence[int]]) -> None:
-        self.crop_size = (crop_size, crop_size) if isinstance(crop_size, int) \
-            else tuple(crop_size)
-
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
+    def _window(self, results: dict, w: int, h: int) -> Tuple[int, int, int, int]:
         cw, ch = min(self.crop_size[0], w), min(self.crop_size[1], h)
-        crop_results(results, (w - cw) // 2, (h - ch) // 2, cw, ch)
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(crop_size={self.crop_size})'
+        return (w - cw) // 2, (h - ch) // 2, cw, ch

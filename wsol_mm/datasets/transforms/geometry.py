@@ -3,6 +3,8 @@
 Boxes are ``xyxy`` inclusive pixel corners (wsolevaluation convention): a box
 covers columns ``x0..x1``. Masks are ``(H, W)`` uint8 arrays.
 """
+from typing import Sequence, Tuple, Union
+
 import cv2
 import numpy as np
 
@@ -10,6 +12,11 @@ MASK_KEYS = ('gt_mask', 'ignore_mask')
 
 _INTERP = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR, bicubic=cv2.INTER_CUBIC,
                area=cv2.INTER_AREA, lanczos=cv2.INTER_LANCZOS4)
+
+
+def parse_size(size: Union[int, Sequence[int]]) -> Tuple[int, ...]:
+    """``(w, h)`` from one side or a ``(w, h)`` pair."""
+    return (size, size) if isinstance(size, int) else tuple(size)
 
 
 def interp_code(name: str) -> int:

@@ -7,7 +7,7 @@ from mmcv.transforms import BaseTransform
 
 from wsol_mm.registry import TRANSFORMS
 
-from .geometry import crop_results, resize_results
+from .geometry import crop_results, parse_size, resize_results
 
 
 @TRANSFORMS.register_module()
@@ -28,7 +28,7 @@ class RandomResizedCrop(BaseTransform):
                  crop_ratio_range: Tuple[float, float] = (0.08, 1.0),
                  aspect_ratio_range: Tuple[float, float] = (3. / 4., 4. / 3.),
                  interpolation: str = 'bilinear') -> None:
-        self.scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+        self.scale = parse_size(scale)
         self.crop_ratio_range = crop_ratio_range
         self.aspect_ratio_range = aspect_ratio_range
         self.interpolation = interpolation

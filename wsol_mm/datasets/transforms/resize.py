@@ -5,7 +5,7 @@ from mmcv.transforms import BaseTransform
 
 from wsol_mm.registry import TRANSFORMS
 
-from .geometry import resize_results
+from .geometry import parse_size, resize_results
 
 
 @TRANSFORMS.register_module()
@@ -19,7 +19,7 @@ class Resize(BaseTransform):
 
     def __init__(self, scale: Union[int, Sequence[int]],
                  interpolation: str = 'bilinear') -> None:
-        self.scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+        self.scale = parse_size(scale)
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:

@@ -11,18 +11,17 @@ from ..functional import (
     box_correct_counts,
     box_record,
     box_size_ratios,
-    group_bin_indices,
     maxboxacc,
     size_bin_accuracy,
     size_bin_index,
-    size_bin_names,
     threshold_list,
 )
 from ._sample_fields import get_field
+from ._size_bins import SizeBinsMixin
 
 
 @METRICS.register_module()
-class MaxBoxAccMetric(BaseMetric):
+class MaxBoxAccMetric(SizeBinsMixin, BaseMetric):
     """MaxBoxAcc, protocol ``wsolevaluation`` (v1: largest contour, IoU 50).
 
     GT-class score maps (``pred_cam``) are quantised to uint8 by truncation, cut
@@ -69,9 +68,7 @@ class MaxBoxAccMetric(BaseMetric):
         self.cam_curve_interval = cam_curve_interval
         self.thresholds = threshold_list(cam_curve_interval)
         self.multi_contour = multi_contour
-        self.size_bins = size_bins
-        self.size_bin_edges = tuple(size_bin_edges)
-        self.size_groups = size_groups
+        self._init_size_bins(size_bins, size_bin_edges, size_groups)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Append one small record per image (see :func:`box_record`)."""
@@ -111,18 +108,10 @@ class MaxBoxAccMetric(BaseMetric):
                                   best_idx)
         count, correct = stats['count'], stats['correct']
 
-        def score(bins: List[int]) -> float:
+        def score(bins: List[int]) -> Tuple[float, bool]:
             c, k = count[:, bins].sum(1), correct[:, bins].sum(1)
             # an empty bin (group) scores 0, as the reference prints it
-            return float(np.mean(np.where(c > 0, 100.0 * k / np.maximum(c, 1), 0.0)))
+            value = float(np.mean(np.where(c > 0, 100.0 * k / np.maximum(c, 1), 0.0)))
+            return value, bool(c.min() > 0)
 
-        metrics = {}
-        non_empty = []
-        for b, key in enumerate(size_bin_names(self.size_bin_edges)):
-            metrics[key] = score([b])
-            if count[:, b].min() > 0:
-                non_empty.append(metrics[key])
-        for group, bins in group_bin_indices(self.size_bin_edges, self.size_groups).items():
-            metrics[group] = score(bins)
-        metrics['size_mean'] = float(np.mean(non_empty)) if non_empty else 0.0
-        return metrics
+        return self._size_bin_report(score)

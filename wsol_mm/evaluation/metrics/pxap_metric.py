@@ -8,20 +8,19 @@ from wsol_mm.registry import METRICS
 
 from ..functional import (
     SIZE_BINS,
-    group_bin_indices,
     mask_size_ratio,
     piou_from_histograms,
     pixel_histograms,
     pxap_from_histograms,
     size_bin_index,
-    size_bin_names,
     threshold_list,
 )
 from ._sample_fields import get_field
+from ._size_bins import SizeBinsMixin
 
 
 @METRICS.register_module()
-class PxAPMetric(BaseMetric):
+class PxAPMetric(SizeBinsMixin, BaseMetric):
     """Pixel average precision, protocol ``wsolevaluation`` (MaskEvaluator).
 
     Scores of the GT-class map (``pred_cam``, float, no quantisation) are
@@ -51,9 +50,7 @@ class PxAPMetric(BaseMetric):
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.thresholds = threshold_list(cam_curve_interval)
-        self.size_bins = size_bins
-        self.size_bin_edges = tuple(size_bin_edges)
-        self.size_groups = size_groups
+        self._init_size_bins(size_bins, size_bin_edges, size_groups)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Append the two score histograms (and size bin) of each image."""
@@ -81,20 +78,11 @@ class PxAPMetric(BaseMetric):
         if self.size_bins:
             bins = np.array([r['bin'] for r in results])
 
-            def score(sel: List[int]) -> Optional[float]:
+            def score(sel: List[int]) -> Tuple[float, bool]:
                 mask = np.isin(bins, sel)
                 if not mask.any() or fg[mask].sum() == 0:
-                    return None
-                return pxap_from_histograms(fg[mask].sum(0), bg[mask].sum(0))
+                    return 0.0, False
+                return pxap_from_histograms(fg[mask].sum(0), bg[mask].sum(0)), True
 
-            non_empty = []
-            for b, key in enumerate(size_bin_names(self.size_bin_edges)):
-                value = score([b])
-                metrics[key] = 0.0 if value is None else value
-                if value is not None:
-                    non_empty.append(value)
-            for group, sel in group_bin_indices(self.size_bin_edges, self.size_groups).items():
-                value = score(sel)
-                metrics[group] = 0.0 if value is None else value
-            metrics['size_mean'] = float(np.mean(non_empty)) if non_empty else 0.0
+            metrics.update(self._size_bin_report(score))
         return metrics

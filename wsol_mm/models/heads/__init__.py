@@ -1,6 +1,7 @@
+from .base_cam_head import BaseCAMHead
 from .cam_head import CAMHead
 from .conformer_cam_head import ConformerCAMHead
 from .conv_cam_head import ConvCAMHead
 from .conv_class_map_head import ConvClassMapHead
 
-__all__ = ['CAMHead', 'ConvClassMapHead', 'ConvCAMHead', 'ConformerCAMHead']
+__all__ = ['BaseCAMHead', 'CAMHead', 'ConvClassMapHead', 'ConvCAMHead', 'ConformerCAMHead']

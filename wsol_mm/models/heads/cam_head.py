@@ -1,21 +1,19 @@
 """GAP + linear classifier whose weights give the class activation maps."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torchvision
-from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
-from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
 from ..backbones.pretrained import load_torchvision_weights
-from ..utils import pack_cam_predictions
+from .base_cam_head import BaseCAMHead
 
 
 @MODELS.register_module()
-class CAMHead(BaseModule):
+class CAMHead(BaseCAMHead):
     """CAM head (Zhou et al. 2016; wsolevaluation ``VggCam``/``ResNetCam``).
 
     ``logits = fc(GAP(F))``; the map of class ``c`` is the channel mean of ``F``
@@ -48,13 +46,8 @@ class CAMHead(BaseModule):
                  pretrained: Optional[str] = None,
                  pretrained_arch: str = 'resnet50',
                  init_cfg: OptMultiConfig = dict(type='Normal', layer='Linear', std=0.01)):
-        super().__init__(init_cfg=init_cfg)
-        if num_classes <= 0:
-            raise ValueError(f'num_classes must be positive, got {num_classes}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels, loss=loss, init_cfg=init_cfg)
         self.fc = nn.Linear(in_channels, num_classes)
-        self.loss_module = MODELS.build(loss)
         if pretrained:
             weights_enum = torchvision.models.get_model_weights(pretrained_arch).__name__
             load_torchvision_weights(self, pretrained, pretrained_arch, weights_enum,
@@ -86,16 +79,8 @@ class CAMHead(BaseModule):
         """Logits ``(B, C)`` and raw maps ``(B, K, h, w)`` of ``classes`` together."""
         return self(feats), self.get_cams(feats, classes)
 
-    def loss(self, feats: Tuple[torch.Tensor, ...],
-             data_samples: List[WSOLDataSample]) -> dict:
-        """Classification loss of the image-level labels."""
-        labels = torch.cat([s.gt_label for s in data_samples]).to(feats[-1].device)
-        return dict(loss_cls=self.loss_module(self(feats), labels))
-
-    def predict(self, feats: Tuple[torch.Tensor, ...],
-                data_samples: Optional[Sequence[WSOLDataSample]] = None,
-                topk_cams: int = 5, interpolation: str = 'bicubic') -> List[WSOLDataSample]:
-        """Scores, labels and normalised maps at ``img_shape`` (see ``pack_cam_predictions``)."""
-        logits = self(feats)
-        return pack_cam_predictions(logits, lambda cls: self.get_cams(feats, cls),
-                                    data_samples, topk_cams, interpolation)
+    def _logits_and_cam_fn(
+        self, feats: Tuple[torch.Tensor, ...]
+    ) -> Tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+        """Logits of the classifier; maps weighted by its rows."""
+        return self(feats), lambda cls: self.get_cams(feats, cls)

@@ -1,26 +1,19 @@
 """Conv head whose last 1x1 conv outputs one map per class (SPG/wsolevaluation Inception)."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
-from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
-from ..utils import init_wsol_weights, pack_cam_predictions
-
-
-def _gather(maps: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Pick channels ``classes`` ``(B, K)`` of ``maps`` ``(B, C, h, w)`` -> ``(B, K, h, w)``."""
-    index = classes.to(maps.device)[:, :, None, None].expand(-1, -1, *maps.shape[-2:])
-    return maps.gather(1, index)
+from ..utils import init_wsol_weights
+from .base_cam_head import BaseCAMHead
 
 
 @MODELS.register_module()
-class ConvClassMapHead(BaseModule):
+class ConvClassMapHead(BaseCAMHead):
     """Class-map head of wsolevaluation's ``InceptionCam`` (``SPG_A3``/``SPG_A4``).
 
     ``dropout -> conv3x3 (in->mid) + ReLU -> dropout -> conv3x3 (mid->mid) + ReLU
@@ -50,17 +43,12 @@ class ConvClassMapHead(BaseModule):
                  dropout: float = 0.5,
                  loss: ConfigType = dict(type='CrossEntropyLoss'),
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        if num_classes <= 0:
-            raise ValueError(f'num_classes must be positive, got {num_classes}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels, loss=loss, init_cfg=init_cfg)
         self.dropout = dropout
         self.conv1 = nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1)
         self.conv2 = nn.Conv2d(mid_channels, mid_channels, kernel_size=3, padding=1)
         self.cls_conv = nn.Conv2d(mid_channels, num_classes, kernel_size=1)
         init_wsol_weights(self, 'xavier')
-        self.loss_module = MODELS.build(loss)
 
     def _trunk(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The (dropped-out) map fed to ``cls_conv`` ``(B, mid, h, w)``."""
@@ -79,31 +67,3 @@ class ConvClassMapHead(BaseModule):
         """Pixel features (input of ``cls_conv``, as DA-WSOL's Inception) and logits, one pass."""
         x = self._trunk(feats)
         return x, self.cls_conv(x).mean(dim=(2, 3))
-
-    def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """Class logits ``(B, C)`` = GAP of the class maps."""
-        return self.class_maps(feats).mean(dim=(2, 3))
-
-    def get_cams(self, feats: Tuple[torch.Tensor, ...], classes: torch.Tensor) -> torch.Tensor:
-        """Raw class maps ``(B, K, h, w)`` for class indices ``(B, K)``."""
-        return _gather(self.class_maps(feats), classes)
-
-    def get_logits_and_cams(self, feats: Tuple[torch.Tensor, ...],
-                            classes: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Logits and the maps of ``classes`` from ONE pass (same dropout masks)."""
-        maps = self.class_maps(feats)
-        return maps.mean(dim=(2, 3)), _gather(maps, classes)
-
-    def loss(self, feats: Tuple[torch.Tensor, ...],
-             data_samples: List[WSOLDataSample]) -> dict:
-        """Classification loss of the image-level labels."""
-        labels = torch.cat([s.gt_label for s in data_samples]).to(feats[-1].device)
-        return dict(loss_cls=self.loss_module(self(feats), labels))
-
-    def predict(self, feats: Tuple[torch.Tensor, ...],
-                data_samples: Optional[Sequence[WSOLDataSample]] = None,
-                topk_cams: int = 5, interpolation: str = 'bicubic') -> List[WSOLDataSample]:
-        """Scores, labels and normalised maps at ``img_shape`` (see ``pack_cam_predictions``)."""
-        maps = self.class_maps(feats)
-        return pack_cam_predictions(maps.mean(dim=(2, 3)), lambda cls: _gather(maps, cls),
-                                    data_samples, topk_cams, interpolation)

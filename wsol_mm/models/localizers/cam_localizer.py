@@ -15,6 +15,7 @@ from wsol_mm.utils.typing_utils import (
 )
 
 from .base_localizer import BaseLocalizer
+from .base_localizer import build_module as _build
 
 
 @MODELS.register_module()
@@ -53,22 +54,13 @@ class CAMLocalizer(BaseLocalizer):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='WSOLDataPreprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg,
+                         default_test_cfg=dict(topk_cams=5, interpolation='bicubic'))
         self.backbone = _build(backbone)
         self.neck = _build(neck) if neck else None
         self.head = _build(head)
         self.methods = nn.ModuleList([_build(m) for m in (methods or [])])
         self.consistency = _build(consistency) if consistency else None
-        self.train_cfg = dict(train_cfg or {})
-        self.test_cfg = dict(topk_cams=5, interpolation='bicubic')
-        self.test_cfg.update(test_cfg or {})
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes of the head."""
-        return self.head.num_classes
 
     def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         feats = self.backbone(inputs)
@@ -93,7 +85,3 @@ class CAMLocalizer(BaseLocalizer):
     def _forward(self, inputs: torch.Tensor,
                  data_samples: Optional[SampleList] = None) -> Tuple[torch.Tensor, ...]:
         return (self.head(self.extract_feat(inputs)), )
-
-
-def _build(cfg) -> nn.Module:
-    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)

@@ -1,12 +1,12 @@
 """LCA-MD: SCM's training-time diffusion over a multi-direction graph + TFCM contrast."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 
 from wsol_mm.registry import MODELS
-from wsol_mm.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig
+from wsol_mm.utils.typing_utils import ConfigType
 
-from .cam_localizer import _build
+from .base_localizer import build_module as _build
 from .scm_localizer import SCMLocalizer
 
 LCA_MD_SSFM = dict(type='SSFM', graph='multi_direction', cross=3, num_layers=2,
@@ -36,11 +36,9 @@ class LCAMD(SCMLocalizer):
         loss_sim_max (dict): applied to ``f_fg`` and to ``f_bg``.
         loss_sim_min (dict): applied to ``(f_bg, f_fg)``.
         normalize_attention (bool): Defaults to True (LCA-MD).
-        attention_layers (tuple, optional): blocks summed; None = all.
-        data_preprocessor (dict, optional): Defaults to ``WSOLDataPreprocessor``.
-        train_cfg (dict, optional): unused.
-        test_cfg (dict, optional): see ``TSCAMLocalizer``.
-        init_cfg (dict, optional): mmengine init config.
+        **kwargs: the remaining ``SCMLocalizer`` arguments
+            (``attention_layers``, ``data_preprocessor``, ``train_cfg``,
+            ``test_cfg``, ``init_cfg``).
     """
 
     def __init__(self,
@@ -52,15 +50,9 @@ class LCAMD(SCMLocalizer):
                                                  loss_weight=0.4),
                  loss_sim_min: ConfigType = dict(type='SimMinLoss', loss_weight=0.4),
                  normalize_attention: bool = True,
-                 attention_layers: Optional[Tuple[int, ...]] = None,
-                 data_preprocessor: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 **kwargs) -> None:
         super().__init__(backbone, head, ssfm=ssfm, normalize_attention=normalize_attention,
-                         attention_layers=attention_layers,
-                         data_preprocessor=data_preprocessor, train_cfg=train_cfg,
-                         test_cfg=test_cfg, init_cfg=init_cfg)
+                         **kwargs)
         if isinstance(tfcm, dict):
             tfcm = dict(tfcm)
             tfcm.setdefault('num_classes', self.num_classes)

@@ -1,12 +1,12 @@
 """SCM: TS-CAM whose class maps are refined by graph diffusion during training."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 
 from wsol_mm.registry import MODELS
-from wsol_mm.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from wsol_mm.utils.typing_utils import ConfigType, SampleList
 
-from .cam_localizer import _build
+from .base_localizer import build_module as _build
 from .tscam_localizer import TSCAMLocalizer
 
 SCM_SSFM = dict(type='SSFM', graph='four_neighbour', num_layers=4, threshold_init=0.5)
@@ -30,11 +30,9 @@ class SCMLocalizer(TSCAMLocalizer):
             4 blocks, threshold 0.5).
         normalize_attention (bool): min-max normalise the attention (the
             diffusion input and the inference map). Defaults to True.
-        attention_layers (tuple, optional): blocks summed; None = all.
-        data_preprocessor (dict, optional): Defaults to ``WSOLDataPreprocessor``.
-        train_cfg (dict, optional): unused.
-        test_cfg (dict, optional): see ``TSCAMLocalizer``.
-        init_cfg (dict, optional): mmengine init config.
+        **kwargs: the remaining ``TSCAMLocalizer`` arguments
+            (``attention_layers``, ``data_preprocessor``, ``train_cfg``,
+            ``test_cfg``, ``init_cfg``).
     """
 
     def __init__(self,
@@ -42,15 +40,8 @@ class SCMLocalizer(TSCAMLocalizer):
                  head: ConfigType,
                  ssfm: ConfigType = SCM_SSFM,
                  normalize_attention: bool = True,
-                 attention_layers: Optional[Tuple[int, ...]] = None,
-                 data_preprocessor: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(backbone, head, normalize_attention=normalize_attention,
-                         attention_layers=attention_layers,
-                         data_preprocessor=data_preprocessor, train_cfg=train_cfg,
-                         test_cfg=test_cfg, init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(backbone, head, normalize_attention=normalize_attention, **kwargs)
         self.ssfm = _build(ssfm)
 
     def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:

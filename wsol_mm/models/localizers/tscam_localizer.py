@@ -13,10 +13,10 @@ from wsol_mm.utils.typing_utils import (
     SampleList,
 )
 
-from ..heads.conv_cam_head import select_maps
+from ..heads.base_cam_head import select_maps
 from ..utils import pack_cam_predictions
 from .base_localizer import BaseLocalizer
-from .cam_localizer import _build
+from .base_localizer import build_module as _build
 
 
 @MODELS.register_module()
@@ -58,21 +58,12 @@ class TSCAMLocalizer(BaseLocalizer):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='WSOLDataPreprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg,
+                         default_test_cfg=dict(topk_cams=5, interpolation='bilinear'))
         self.backbone = _build(backbone)
         self.head = _build(head)
         self.normalize_attention = normalize_attention
         self.attention_layers = None if attention_layers is None else list(attention_layers)
-        self.train_cfg = dict(train_cfg or {})
-        self.test_cfg = dict(topk_cams=5, interpolation='bilinear')
-        self.test_cfg.update(test_cfg or {})
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes of the head."""
-        return self.head.num_classes
 
     def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Backbone output ``(patch_map, cls_attn)``."""
