@@ -46,10 +46,9 @@ def test_config_values(name):
         assert name.startswith('lca_md/') and name.endswith('_cub')
         assert (val.type, val.split, test.get('split', 'test')) == ('CUBDataset', 'test', 'test')
         assert cfg.notes.startswith('same-split')
-    elif val.type == 'CUBDataset':
-        assert (val.split, test.get('split', 'test')) == ('val', 'test') and not cfg.notes
-    else:
-        assert val.ann_file.endswith('/val') and test.ann_file.endswith('/test')
+    else:  # wsolevaluation layout: `val` (train-fullsup) selects, `test` is reported
+        assert val.type in ('CUBDataset', 'ImageNetDataset') and not cfg.get('notes')
+        assert (val.split, test.split) == ('val', 'test')
     train_ops = [t.type for t in cfg.train_dataloader.dataset.pipeline]
     if kind == 'LCAMD' and 'cub' in name:  # timm DeiT augmentation
         assert train_ops[2:6] == ['RandomResizedCrop', 'RandomFlip', 'RandAugment',
