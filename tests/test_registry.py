@@ -11,7 +11,7 @@ EXPECTED = {
     'DATASETS': ['WSOLDataset', 'SyntheticWSOLDataset'],
     'TRANSFORMS': ['LoadImageFromFile', 'LoadWSOLAnnotations', 'Resize', 'RandomResizedCrop',
                    'RandomCrop', 'CenterCrop', 'RandomFlip', 'PackWSOLInputs'],
-    'HOOKS': ['CAMVisualizationHook', 'ClassNumCheckHook'],
+    'HOOKS': ['CAMVisualizationHook', 'ClassNumCheckHook', 'ProgressBarHook'],
     'METRICS': ['ClsAccuracyMetric', 'MaxBoxAccMetric', 'MaxBoxAccV2Metric', 'PxAPMetric',
                 'FixedThresholdLocMetric', 'ThresholdSweepLocMetric'],
     'VISUALIZERS': ['WSOLVisualizer'],

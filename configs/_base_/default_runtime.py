@@ -10,6 +10,7 @@ default_hooks = dict(
                     backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='CAMVisualizationHook', enable=False),
+    progress_bar=dict(type='ProgressBarHook'),
 )
 custom_hooks = [dict(type='ClassNumCheckHook')]
 

@@ -2,7 +2,9 @@ from .bridging_gap_warmup_hook import BridgingGapWarmupHook
 from .cam_visualization_hook import CAMVisualizationHook
 from .class_num_check_hook import ClassNumCheckHook
 from .crop_consistency_hook import CropConsistencyHook
+from .progress_bar_hook import ProgressBarHook
 
 __all__ = [
-    'CAMVisualizationHook', 'ClassNumCheckHook', 'CropConsistencyHook', 'BridgingGapWarmupHook'
+    'CAMVisualizationHook', 'ClassNumCheckHook', 'ProgressBarHook', 'CropConsistencyHook',
+    'BridgingGapWarmupHook'
 ]
