@@ -9,6 +9,9 @@ default_hooks = dict(
                     save_best='maxboxaccv2/mean', rule='greater',
                     backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # DDP: average BatchNorm running statistics (and other buffers) over the ranks after each
+    # epoch, so every rank evaluates, and rank 0 saves, the same model.
+    sync_buffers=dict(type='SyncBuffersHook'),
     visualization=dict(type='CAMVisualizationHook', enable=False),
     progress_bar=dict(type='ProgressBarHook'),
 )
