@@ -11,6 +11,7 @@ from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils.typing_utils import SampleList
 
 from ..utils import pack_cam_predictions, resize_cams
+from ..utils.precision import at_least_float32
 from .crop_ops import (
     NORM_MODES,
     boxes_to_pixels,
@@ -145,7 +146,8 @@ class CropConsistency(nn.Module):
         """Logits and raw maps of the zoomed inputs (same network, same mode)
         (+ the zoomed inputs and their features with ``return_feats``)."""
         with torch.autocast(device_type=inputs.device.type, enabled=False):
-            x_zoom = crop_and_zoom(inputs.detach().float(), boxes_px, tuple(inputs.shape[-2:]))
+            x_zoom = crop_and_zoom(at_least_float32(inputs.detach()), boxes_px,
+                                   tuple(inputs.shape[-2:]))
         feats = localizer.extract_feat(x_zoom)
         with torch.autocast(device_type=inputs.device.type, enabled=False):
             out = logits_and_maps(localizer.head, feats, labels, self.class_agnostic)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils import normalize_cams, resize_cams
+from ..utils.precision import at_least_float32
 
 NORM_MODES = ('minmax', 'max', 'pas', 'ivr')
 _PAS_QUANTILE = 0.9
@@ -55,7 +56,7 @@ def normalize_train(maps: torch.Tensor, mode: str = 'minmax',
     _check_mode(mode)
     if mode == 'minmax':
         return normalize_cams(maps)
-    flat = maps.float().flatten(-2)
+    flat = at_least_float32(maps).flatten(-2)
     finite = torch.isfinite(flat).all(-1, keepdim=True)
     flat = torch.where(finite, flat, torch.zeros_like(flat))
     low, high = flat.amin(-1, keepdim=True), flat.amax(-1, keepdim=True)
@@ -82,7 +83,7 @@ def normalize_eval(maps: torch.Tensor, mode: str = 'minmax',
     _check_mode(mode)
     if mode == 'minmax':
         return normalize_cams(maps)
-    flat = maps.float().flatten(-2)
+    flat = at_least_float32(maps).flatten(-2)
     n = flat.shape[-1]
     finite = torch.isfinite(flat).all(-1, keepdim=True)
     flat = torch.where(finite, flat, torch.zeros_like(flat))
@@ -119,7 +120,7 @@ def logits_and_maps(head: torch.nn.Module, feats: Tuple[torch.Tensor, ...],
             maps, e.g. Inception) the mean of all class maps, otherwise the
             channel mean of ``feats[-1]``. Defaults to False.
     """
-    feats = tuple(f.float() for f in feats)
+    feats = tuple(at_least_float32(f) for f in feats)
     if not class_agnostic:
         logits, maps = head.get_logits_and_cams(feats, labels.view(-1, 1))
     elif hasattr(head, 'class_maps'):
@@ -128,7 +129,7 @@ def logits_and_maps(head: torch.nn.Module, feats: Tuple[torch.Tensor, ...],
         maps = maps.mean(1, keepdim=True)
     else:
         logits, maps = head(feats), feats[-1].mean(1, keepdim=True)
-    return logits.float(), maps.float()
+    return at_least_float32(logits), at_least_float32(maps)
 
 
 def square_box(box: Tuple[int, int, int, int], max_w: int, max_h: int) -> Tuple[int, ...]:
@@ -225,8 +226,8 @@ def paste_zoom_maps(base: torch.Tensor, zoom_raw: torch.Tensor, boxes_px: np.nda
     Returns:
         Tensor: ``M_zoom`` ``(B, 1, H, W)``, without gradient.
     """
-    out = base.detach().float().clone()
-    zoom_raw = zoom_raw.detach().float()
+    out = at_least_float32(base.detach()).clone()
+    zoom_raw = at_least_float32(zoom_raw.detach())
     for i, (x, y, w, h) in enumerate(boxes_px.tolist()):
         out[i, :, y:y + h, x:x + w] = normalize(resize_cams(zoom_raw[i:i + 1], (h, w)))[0]
     return out
@@ -244,8 +245,8 @@ def cosine_consistency(m_orig: torch.Tensor, m_zoom: torch.Tensor, loss_pos: flo
     Returns:
         tuple[Tensor]: ``(L_con, L_pos, L_neg)``.
     """
-    a = m_orig.float().flatten()
-    b = m_zoom.detach().float().flatten()
+    a = at_least_float32(m_orig).flatten()
+    b = at_least_float32(m_zoom.detach()).flatten()
 
     def cos(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return (u * v).sum() / (u.norm() * v.norm()).clamp_min(eps)

@@ -5,6 +5,8 @@ import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
 
+from ..utils.precision import at_least_float32
+
 
 @MODELS.register_module()
 class CrossEntropyLoss(nn.Module):
@@ -22,5 +24,5 @@ class CrossEntropyLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean loss of ``(B, C)`` logits against ``(B,)`` labels."""
-        return self.loss_weight * F.cross_entropy(logits.float(), labels,
+        return self.loss_weight * F.cross_entropy(at_least_float32(logits), labels,
                                                   label_smoothing=self.label_smoothing)

@@ -2,6 +2,8 @@
 import torch
 import torch.nn.functional as F
 
+from ..utils.precision import at_least_float32
+
 SIM_EPS = 5e-4
 
 
@@ -10,6 +12,6 @@ def clamped_cosine(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
     The clamp keeps ``-log(s)`` and ``-log(1 - s)`` finite (CCAM's ``cos_simi``).
     """
-    x = F.normalize(x.float(), dim=1)
-    y = F.normalize(y.float(), dim=1)
+    x = F.normalize(at_least_float32(x), dim=1)
+    y = F.normalize(at_least_float32(y), dim=1)
     return (x @ y.t()).clamp(SIM_EPS, 1 - SIM_EPS)

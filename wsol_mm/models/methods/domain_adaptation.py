@@ -7,6 +7,8 @@ import torch.nn as nn
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import ConfigType, SampleList
 
+from ..utils.precision import at_least_float32
+
 
 @MODELS.register_module()
 class DomainAdaptation(nn.Module):
@@ -66,7 +68,7 @@ class DomainAdaptation(nn.Module):
                              f'but the pixel features have {fmap.shape[1]} channels '
                              '(key `model.methods`)')
         with torch.autocast(device_type=fmap.device.type, enabled=False):
-            pixels = fmap.float().flatten(2).transpose(1, 2)  # (B, N, D)
+            pixels = at_least_float32(fmap).flatten(2).transpose(1, 2)  # (B, N, D)
             image = pixels.mean(dim=1)
             assignment, centres = self.assigner.assign(pixels, image, labels)
             if self.training:

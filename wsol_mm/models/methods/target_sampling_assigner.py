@@ -8,6 +8,8 @@ from mmengine.dist import all_reduce, is_distributed
 
 from wsol_mm.registry import MODELS
 
+from ..utils.precision import at_least_float32
+
 UNIVERSUM, SOURCE, TARGET = 0, 1, 2
 
 
@@ -96,8 +98,8 @@ class TargetSamplingAssigner(nn.Module):
             image_feats (Tensor): ``(B, D)`` image (GAP) features.
             labels (Tensor): ``(B, )`` class indices.
         """
-        x = pixel_feats.detach().float()
-        init = self.initial_centres(image_feats.detach().float(), labels)
+        x = at_least_float32(pixel_feats.detach())
+        init = self.initial_centres(at_least_float32(image_feats.detach()), labels)
         return self.kmeans(x, init)
 
     @torch.no_grad()
@@ -108,7 +110,8 @@ class TargetSamplingAssigner(nn.Module):
         A class seen for the first time is seeded with the GAP feature of its
         first image in the (local) batch, counted as one sample, as released.
         """
-        centres, image_feats = centres.float(), image_feats.detach().float()
+        centres = at_least_float32(centres)
+        image_feats = at_least_float32(image_feats.detach())
         k, d = self.class_centres.shape
         sums = centres.new_zeros(k, d).index_add_(0, labels, centres[:, SOURCE])
         counts = centres.new_zeros(k).index_add_(0, labels, centres.new_ones(len(labels)))

@@ -8,6 +8,7 @@ from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import OptMultiConfig
 
 from ..utils.newton_schulz import DIVERGENCE_MODES, guarded_newton_schulz
+from ..utils.precision import at_least_float32
 
 
 @MODELS.register_module()
@@ -69,8 +70,8 @@ class CrossPatchActivationBlock(BaseModule):
         """
         b, _, h, w = class_map.shape
         with torch.autocast(device_type=class_map.device.type, enabled=False):
-            x = _at_least_float32(class_map)
-            act = _at_least_float32(activation).reshape(b, h * w)
+            x = at_least_float32(class_map)
+            act = at_least_float32(activation).reshape(b, h * w)
             tokens = F.normalize(x.flatten(2).transpose(1, 2), dim=-1)  # (B, N, C)
             sim = tokens @ tokens.transpose(1, 2)
             fused = laplacian.to(x) * (self.fusion_weight * sim - 1)
@@ -89,7 +90,3 @@ def minmax_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Per-row ``(x - min) / (max - min)`` of ``(B, N)`` (a constant row becomes 0)."""
     low = x.amin(dim=1, keepdim=True)
     return (x - low) / (x.amax(dim=1, keepdim=True) - low).clamp_min(eps)
-
-
-def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
-    return x if x.dtype == torch.float64 else x.float()

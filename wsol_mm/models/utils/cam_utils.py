@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 from wsol_mm.structures import WSOLDataSample
 
+from .precision import at_least_float32
+
 
 def normalize_cams(cams: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """Min-max normalise each map of ``(..., H, W)`` to [0, 1].
@@ -13,7 +15,7 @@ def normalize_cams(cams: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     Constant or non-finite maps become all zeros (wsolevaluation's
     ``normalize_scoremap``), instead of NaN.
     """
-    cams = cams.float()
+    cams = at_least_float32(cams)
     flat = cams.flatten(-2)
     finite = torch.isfinite(flat).all(-1, keepdim=True)
     flat = torch.where(finite, flat, torch.zeros_like(flat))
@@ -28,9 +30,9 @@ def normalize_cams(cams: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
 def resize_cams(cams: torch.Tensor, size: Tuple[int, int], mode: str = 'bicubic') -> torch.Tensor:
     """Resize ``(B, K, h, w)`` maps to ``size=(H, W)`` (half-pixel centres, as OpenCV)."""
     if tuple(cams.shape[-2:]) == tuple(size):
-        return cams.float()
+        return at_least_float32(cams)
     kwargs = dict(align_corners=False) if mode in ('bilinear', 'bicubic') else {}
-    return F.interpolate(cams.float(), size=tuple(size), mode=mode, **kwargs)
+    return F.interpolate(at_least_float32(cams), size=tuple(size), mode=mode, **kwargs)
 
 
 def select_cam_classes(scores: torch.Tensor, data_samples: Optional[Sequence[WSOLDataSample]],
@@ -73,14 +75,14 @@ def pack_cam_predictions(logits: torch.Tensor,
         normalize_fn (Callable): per-map normalisation after resizing.
             Defaults to min-max (``normalize_cams``).
     """
-    logits = logits.float()
+    logits = at_least_float32(logits)
     scores = logits.softmax(dim=1)
     b = logits.shape[0]
     if data_samples is None:
         data_samples = [WSOLDataSample() for _ in range(b)]
     gt, topk_classes = select_cam_classes(scores, data_samples, topk_cams)
     classes = torch.cat([gt[:, None], topk_classes], dim=1) if topk_cams > 0 else gt[:, None]
-    raw = cam_fn(classes).float()
+    raw = at_least_float32(cam_fn(classes))
     for i, sample in enumerate(data_samples):
         size = sample.metainfo.get('img_shape', input_size)
         if size is None:
