@@ -15,25 +15,22 @@ Usage:
 """
 import argparse
 import os.path as osp
-import sys
 import time
 from typing import Callable, Dict, List
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+import torch
+from mmengine.config import Config
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-
-import wsol_mm  # noqa: E402,F401  (compat shim before timm)
-from wsol_mm.registry import MODELS  # noqa: E402
-from wsol_mm.structures import WSOLDataSample  # noqa: E402
-from wsol_mm.utils import register_all_modules  # noqa: E402
+import wsol_mm  # noqa: F401  (compat shim before timm)
+from wsol_mm.registry import MODELS
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils import register_all_modules
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 # name -> (config path, registered localizer type it needs)
 MODEL_CONFIGS: Dict[str, tuple] = {
     'tscam_deit_s': ('configs/tscam/deit_s_cub.py', 'TSCAMLocalizer'),
-    'lcamd_deit_s': ('configs/lca_md/deit_s_cub.py', 'LCAMD'),
+    'lcamd_deit_s': ('configs/lca_md/deit_s_cub.py', 'TSCAMLocalizer'),
 }
 
 

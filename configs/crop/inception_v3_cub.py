@@ -5,10 +5,12 @@ _base_ = [
 # scripts/inception_cub_ours.sh: batch 32; 50 epochs, x0.1 every 15 (CAM base).
 # lr groups as the official code: all but the ResNet stem BN at 10 x lr.
 # CUB: class-agnostic maps (CAAM) and 25 CE-only epochs before the consistency.
+# CropConsistency wraps the CAMLocalizer that the other `model` keys configure.
 model = dict(
+    type='CropConsistency', localizer='CAMLocalizer',
     backbone=dict(large_feature_map=True),
-    consistency=dict(type='CropConsistency', crop_threshold=0.15, crop_ratio=0.0,
-                     loss_pos=0.9, loss_neg=0.6, loss_ratio=0.6, class_agnostic=True))
+    crop_threshold=0.15, crop_ratio=0.0,
+    loss_pos=0.9, loss_neg=0.6, loss_ratio=0.6, class_agnostic=True)
 optim_wrapper = dict(optimizer=dict(lr=4.203227536e-3, weight_decay=5e-4),
                      paramwise_cfg=dict(rule='small_object_matters'))
 custom_hooks = [dict(type='ClassNumCheckHook'),

@@ -4,11 +4,13 @@ _base_ = [
 ]
 # scripts/inception_openimages_ours.sh: batch 32; 10 epochs, x0.1 every 3 (CAM base).
 # lr groups as the official code: all but the ResNet stem BN at 10 x lr.
+# CropConsistency wraps the CAMLocalizer that the other `model` keys configure.
 model = dict(
+    type='CropConsistency', localizer='CAMLocalizer',
     backbone=dict(large_feature_map=True),
     head=dict(num_classes=100),
-    consistency=dict(type='CropConsistency', crop_threshold=0.15, crop_ratio=0.1,
-                     loss_pos=0.2, loss_neg=1.3, loss_ratio=0.9))
+    crop_threshold=0.15, crop_ratio=0.1,
+    loss_pos=0.2, loss_neg=1.3, loss_ratio=0.9)
 optim_wrapper = dict(optimizer=dict(lr=1.48741774e-4, weight_decay=5e-4),
                      paramwise_cfg=dict(rule='small_object_matters'))
 custom_hooks = [dict(type='ClassNumCheckHook'),

@@ -5,10 +5,12 @@ _base_ = [
 # scripts/resnet_cub_ours.sh: batch 16; 50 epochs, x0.1 every 15 (CAM base).
 # lr groups as the official code: all but the ResNet stem BN at 10 x lr.
 # CUB: class-agnostic maps (CAAM) and 25 CE-only epochs before the consistency.
+# CropConsistency wraps the CAMLocalizer that the other `model` keys configure.
 model = dict(
+    type='CropConsistency', localizer='CAMLocalizer',
     backbone=dict(large_feature_map=True),
-    consistency=dict(type='CropConsistency', crop_threshold=0.35, crop_ratio=0.4,
-                     loss_pos=1.0, loss_neg=0.1, loss_ratio=0.65, class_agnostic=True))
+    crop_threshold=0.35, crop_ratio=0.4,
+    loss_pos=1.0, loss_neg=0.1, loss_ratio=0.65, class_agnostic=True)
 train_dataloader = dict(batch_size=16)
 auto_scale_lr = dict(base_batch_size=16)
 optim_wrapper = dict(optimizer=dict(lr=5.253329993e-4, weight_decay=5e-4),

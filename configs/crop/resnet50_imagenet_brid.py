@@ -4,7 +4,7 @@ _base_ = ['./resnet50_imagenet.py']
 # CAM from the unerased map; model selection on the best val checkpoint.
 model = dict(
     backbone=dict(type='ResNetBridCAM', pretrained=None), head=dict(pretrained=None),
-    consistency=dict(crop_threshold=0.85, crop_ratio=0.1, loss_pos=0.6, loss_neg=1.0,
-                     loss_ratio=0.7))
+    crop_threshold=0.85, crop_ratio=0.1, loss_pos=0.6, loss_neg=1.0,
+    loss_ratio=0.7)
 optim_wrapper = dict(optimizer=dict(lr=3.397832054e-5, weight_decay=1e-4))
 load_from = 'work_dirs/bridging_gap/resnet50_imagenet/epoch_10.pth'

@@ -1,4 +1,5 @@
 _base_ = ['./resnet50_imagenet.py']
 # scripts/resnet_imagenet_ours_with_ivr.sh: same values, IVR normalisation (percentile
 # 0.3) for the final maps AND inside the two-pass computation (--crop_with_norm).
-model = dict(consistency=dict(norm_method='ivr', percentile=0.3, crop_with_norm=True))
+model = dict(crop_with_norm=True,
+             test_cfg=dict(norm=dict(type='IVR', percentile=0.3)))

@@ -3,5 +3,5 @@ _base_ = ['./vgg16_imagenet.py']
 # released) of a Bridging-gap checkpoint (stage 1: configs/bridging_gap/vgg16_imagenet.py);
 # nu 1 (pasted map for every box smaller than the grid); best val checkpoint.
 model = dict(backbone=dict(type='VGG16BridCAM', pretrained=None),
-             consistency=dict(crop_ratio=1.0))
+             crop_ratio=1.0)
 load_from = 'work_dirs/bridging_gap/vgg16_imagenet/epoch_10.pth'

@@ -1,4 +1,4 @@
-"""CropConsistency inside CAMLocalizer: loss value, gradient flow, nu rule, AMP, NaN safety."""
+"""CropConsistency wrapping CAMLocalizer: loss value, gradient flow, nu rule, AMP, NaN safety."""
 import math
 
 import pytest
@@ -6,8 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from wsol_mm.models import CAMLocalizer
-from wsol_mm.models.consistency import CropConsistency
+from wsol_mm.models import CAMLocalizer, CropConsistency
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
 
@@ -50,10 +49,11 @@ def _blob_images():
     return x
 
 
-def _pool_model(**cfg):
-    model = CAMLocalizer(backbone=PoolBackbone(), head=dict(type='CAMHead', num_classes=2,
-                                                            in_channels=3),
-                         consistency=dict(type='CropConsistency', **cfg))
+def _pool_model(test_cfg=None, **cfg):
+    model = CropConsistency(
+        localizer=CAMLocalizer(backbone=PoolBackbone(),
+                               head=dict(type='CAMHead', num_classes=2, in_channels=3),
+                               test_cfg=test_cfg), **cfg)
     with torch.no_grad():
         model.head.fc.weight.copy_(torch.tensor([[1., 0., 0.], [0., 1., 0.]]))
         model.head.fc.bias.zero_()
@@ -98,11 +98,11 @@ def test_loss_matches_hand_computation():
     l_pos, l_neg = 1 - cos(m_orig, m_zoom), 1 - cos(m_orig, 1 - m_zoom)
     total = 2 * l3 * (ce_o + ce_z) / 2 + 2 * (1 - l3) * (l1 * l_pos - l2 * l_neg + 1)
 
-    assert math.isclose(losses['ce_orig'].item(), ce_o.item(), rel_tol=1e-5)
-    assert math.isclose(losses['ce_zoom'].item(), ce_z.item(), rel_tol=1e-5)
+    assert math.isclose(losses['crop_ce_orig'].item(), ce_o.item(), rel_tol=1e-5)
+    assert math.isclose(losses['crop_ce_zoom'].item(), ce_z.item(), rel_tol=1e-5)
     assert abs(ce_z.item() - ce_o.item()) > 1e-3  # the zoom pass really saw other pixels
-    assert math.isclose(losses['cons_pos'].item(), l_pos.item(), rel_tol=1e-4)
-    assert math.isclose(losses['cons_neg'].item(), l_neg.item(), rel_tol=1e-4)
+    assert math.isclose(losses['crop_cons_pos'].item(), l_pos.item(), rel_tol=1e-4)
+    assert math.isclose(losses['crop_cons_neg'].item(), l_neg.item(), rel_tol=1e-4)
     summed = sum(v for k, v in losses.items() if k.startswith('loss_'))
     assert math.isclose(summed.item(), total.item(), rel_tol=1e-5)
     assert not any('loss' in k for k in losses if not k.startswith('loss_'))
@@ -122,13 +122,12 @@ def test_disabled_is_plain_cross_entropy():
 def test_consistency_gradient_only_through_original_map(caam):
     torch.manual_seed(0)
     backbone = RecordingBackbone()
-    model = CAMLocalizer(backbone=backbone, head=dict(type='CAMHead', num_classes=2,
-                                                      in_channels=4),
-                         consistency=dict(type='CropConsistency', crop_threshold=0.5,
-                                          class_agnostic=caam))
+    model = CropConsistency(localizer='CAMLocalizer', backbone=backbone,
+                            head=dict(type='CAMHead', num_classes=2, in_channels=4),
+                            crop_threshold=0.5, class_agnostic=caam)
     losses = model.loss(_blob_images() + 0.1 * torch.rand(2, 3, 64, 64), _samples([0, 1]))
     assert len(backbone.outputs) == 2  # original pass, zoom pass
-    losses['loss_cons'].backward()
+    losses['loss_crop_cons'].backward()
     orig, zoom = backbone.outputs
     assert orig.grad is not None and orig.grad.abs().sum() > 0
     assert zoom.grad is None  # the zoom branch map is detached for the consistency terms
@@ -168,12 +167,15 @@ def test_predict_nu_rule():
 def test_test_time_zoom_on_a_plain_cam_checkpoint():
     plain = CAMLocalizer(backbone=dict(type='ResNetCAM', depth=18),
                          head=dict(type='CAMHead', num_classes=3, in_channels=512))
-    zoom = CAMLocalizer(backbone=dict(type='ResNetCAM', depth=18),
-                        head=dict(type='CAMHead', num_classes=3, in_channels=512),
-                        consistency=dict(type='CropConsistency', enabled=False, crop_ratio=1.0,
-                                         norm_method='ivr', percentile=0.3),
-                        test_cfg=dict(topk_cams=0))
-    zoom.load_state_dict(plain.state_dict())  # the component adds no parameters
+    zoom = CropConsistency(localizer=dict(type='CAMLocalizer',
+                                          backbone=dict(type='ResNetCAM', depth=18),
+                                          head=dict(type='CAMHead', num_classes=3,
+                                                    in_channels=512)),
+                           enabled=False, crop_ratio=1.0,
+                           test_cfg=dict(topk_cams=0, norm=dict(type='IVR', percentile=0.3)))
+    assert set(zoom.state_dict()) == set(plain.state_dict())  # same keys, no parameters added
+    zoom.load_state_dict(plain.state_dict())
+    plain.load_state_dict(zoom.state_dict())
     out = zoom.eval().predict(torch.randn(2, 3, 64, 64), _samples([0, 2]))
     for s in out:
         assert s.pred_cam.shape == (64, 64) and torch.isfinite(s.pred_cam).all()
@@ -184,42 +186,50 @@ def test_amp_keeps_float32_maps_and_constant_maps_are_safe():
     model = _pool_model(crop_threshold=0.5)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = model.loss(_blob_images(), _samples([0, 1]))
-    assert losses['loss_cons'].dtype == torch.float32 and torch.isfinite(losses['loss_cons'])
+    cons = losses['loss_crop_cons']
+    assert cons.dtype == torch.float32 and torch.isfinite(cons)
     # an all-black batch: every map constant -> zeros, whole-grid boxes, finite loss/grad
-    model = CAMLocalizer(backbone=RecordingBackbone(),
-                         head=dict(type='CAMHead', num_classes=2, in_channels=4),
-                         consistency=dict(type='CropConsistency', norm_method='pas',
-                                          crop_with_norm=True))
+    model = CropConsistency(localizer='CAMLocalizer', backbone=RecordingBackbone(),
+                            head=dict(type='CAMHead', num_classes=2, in_channels=4),
+                            test_cfg=dict(norm=dict(type='PaS')), crop_with_norm=True)
     losses = model.loss(torch.zeros(2, 3, 64, 64), _samples([0, 1]))
-    total = losses['loss_cls'] + losses['loss_cons']
+    total = losses['loss_cls'] + losses['loss_crop_cons']
     assert torch.isfinite(total)
     total.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match='norm_method'):
-        CropConsistency(norm_method='l2')
+    head = dict(type='CAMHead', num_classes=2, in_channels=3)
+    with pytest.raises(KeyError, match=r'test_cfg.norm=dict'):
+        CropConsistency(localizer='CAMLocalizer', backbone=PoolBackbone(), head=head,
+                        norm_method='ivr')
     with pytest.raises(ValueError, match='crop_threshold'):
-        CropConsistency(crop_threshold=1.5)
+        CropConsistency(localizer='CAMLocalizer', backbone=PoolBackbone(), head=head,
+                        crop_threshold=1.5)
+    with pytest.raises(KeyError, match=r"\['head'\] given both"):
+        CropConsistency(localizer=dict(type='CAMLocalizer', backbone=PoolBackbone(), head=head),
+                        head=head)
+    with pytest.raises(TypeError, match='wraps a localizer'):
+        CropConsistency(localizer=_pool_model())
 
 
 def test_class_map_head_caam_and_one_pass():
-    from wsol_mm.models.consistency.crop_ops import logits_and_maps
     from wsol_mm.registry import MODELS
     head = MODELS.build(dict(type='ConvClassMapHead', num_classes=3, in_channels=4,
                              mid_channels=8, dropout=0.5))
     feats = (torch.rand(2, 4, 6, 6), )
     head.eval()
-    logits, caam = logits_and_maps(head, feats, torch.tensor([0, 2]), class_agnostic=True)
-    assert torch.allclose(caam[:, 0], head.class_maps(feats).mean(1), atol=1e-6)
-    _, cam = logits_and_maps(head, feats, torch.tensor([0, 2]))
+    out = head.forward_maps(feats)
+    assert torch.allclose(out.agnostic()[:, 0], head.class_maps(feats).mean(1), atol=1e-6)
+    cam = out.maps(torch.tensor([0, 2]))
     assert torch.allclose(cam[1, 0], head.class_maps(feats)[1, 2], atol=1e-6)
     # train mode (dropout on): logits are the GAP of the SAME maps' pass
     head.train()
     torch.manual_seed(3)
-    logits, caam = logits_and_maps(head, feats, torch.tensor([0, 2]), class_agnostic=True)
-    assert torch.allclose(logits.mean(1), caam.mean((1, 2, 3)), atol=1e-6)
+    out = head.forward_maps(feats)
+    caam = out.agnostic()
+    assert torch.allclose(out.logits.mean(1), caam.mean((1, 2, 3)), atol=1e-6)
     assert not torch.allclose(head(feats).mean(1), caam.mean((1, 2, 3)), atol=1e-4)
 
 
@@ -232,12 +242,11 @@ def test_class_map_head_caam_and_one_pass():
 @pytest.mark.parametrize('caam', [False, True])
 def test_wsolevaluation_backbones(backbone, head, caam):
     torch.manual_seed(0)
-    model = CAMLocalizer(backbone=backbone, head=head,
-                         consistency=dict(type='CropConsistency', class_agnostic=caam,
-                                          crop_ratio=1.0))
+    model = CropConsistency(localizer='CAMLocalizer', backbone=backbone, head=head,
+                            class_agnostic=caam, crop_ratio=1.0)
     x = torch.randn(2, 3, 64, 64)
     losses = model.loss(x, _samples([0, 2]))
-    total = losses['loss_cls'] + losses['loss_cons']
+    total = losses['loss_cls'] + losses['loss_crop_cons']
     assert torch.isfinite(total)
     total.backward()
     assert all(p.grad is not None for p in model.parameters())  # DDP-safe: all used

@@ -1,4 +1,4 @@
-"""Pure pieces of the crop consistency: normalisation, boxes, zoom, paste, cosine, nu rule."""
+"""Pure pieces of the crop consistency: boxes, zoom, paste, cosine, nu rule."""
 import math
 
 import numpy as np
@@ -6,62 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wsol_mm.models.consistency.crop_ops import (
+from wsol_mm.models.normalizers import MinMaxNorm
+from wsol_mm.models.utils.crop_ops import (
     boxes_to_pixels,
     cosine_consistency,
     crop_and_zoom,
     crop_boxes,
-    normalize_eval,
-    normalize_train,
     paste_zoom_maps,
     small_box_mask,
     square_box,
     union_box,
 )
-
-RAMP = torch.arange(10, dtype=torch.float32).view(1, 1, 10)  # one 1x10 map, values 0..9
-
-
-def test_normalize_minmax_and_max_hand_values():
-    m = torch.tensor([[[0., 1.], [2., 3.]]])
-    for fn in (normalize_train, normalize_eval):
-        assert torch.allclose(fn(m, 'minmax').flatten(), torch.tensor([0, 1 / 3, 2 / 3, 1.]))
-    m = torch.tensor([[[-1., 0.], [1., 3.]]])
-    for fn in (normalize_train, normalize_eval):
-        assert torch.allclose(fn(m, 'max').flatten(), torch.tensor([0, 0, 1 / 3, 1.]))
-
-
-def test_normalize_pas_hand_values():
-    # train: q90 of the raw map, torch 'nearest' -> position 8.1 -> value 8.
-    exp = torch.clamp(torch.arange(10.) / 8, max=1)
-    assert torch.allclose(normalize_train(RAMP, 'pas').flatten(), exp)
-    # eval: sorted index floor(0.9 * 10) = 9 of the min-shifted map -> value 9.
-    assert torch.allclose(normalize_eval(RAMP + 5, 'pas').flatten(), torch.arange(10.) / 9)
-
-
-def test_normalize_ivr_hand_values():
-    # train: q30 nearest -> position 2.7 -> value 3; divided by the ORIGINAL max 9.
-    exp = torch.clamp(torch.arange(10.) - 3, min=0) / 9
-    out = normalize_train(RAMP, 'ivr', percentile=0.3)
-    assert torch.allclose(out.flatten(), exp)
-    assert math.isclose(out.max().item(), 6 / 9, rel_tol=1e-6)
-    # eval: sorted index floor(0.3 * 10) = 3 -> value 3; divided by the new max (peak 1).
-    exp = torch.clamp(torch.arange(10.) - 3, min=0) / 6
-    assert torch.allclose(normalize_eval(RAMP, 'ivr', percentile=0.3).flatten(), exp)
-
-
-@pytest.mark.parametrize('mode', ['minmax', 'max', 'pas', 'ivr'])
-def test_normalize_nan_safe(mode):
-    bad = torch.stack([torch.full((4, 4), 2.0), torch.zeros(4, 4), torch.full((4, 4), -1.0),
-                       torch.tensor([[float('nan')] + [1.0] * 15]).view(4, 4)])
-    for fn in (normalize_train, normalize_eval):
-        assert torch.equal(fn(bad, mode), torch.zeros_like(bad))
-    # gradients stay finite through a constant map
-    x = torch.full((1, 4, 4), 3.0, requires_grad=True)
-    normalize_train(x, mode).sum().backward()
-    assert torch.isfinite(x.grad).all()
-    with pytest.raises(ValueError, match='norm_method'):
-        normalize_train(bad, 'softmax')
 
 
 def test_union_box_single_blob_and_true_union():
@@ -117,14 +72,16 @@ def test_crop_and_zoom():
 def test_paste_zoom_maps_region_and_detach():
     base = torch.rand(2, 1, 8, 8, requires_grad=True)
     zoom = torch.arange(16.).view(1, 1, 4, 4).repeat(2, 1, 1, 1)
-    pasted = paste_zoom_maps(base, zoom, np.array([[2, 1, 4, 4], [0, 0, 8, 8]]), normalize_train)
+    pasted = paste_zoom_maps(base, zoom, np.array([[2, 1, 4, 4], [0, 0, 8, 8]]),
+                             MinMaxNorm().train_norm)
     assert not pasted.requires_grad
     inside = pasted[0, 0, 1:5, 2:6]
     assert torch.allclose(inside, torch.arange(16.).view(4, 4) / 15)  # same size: min-max only
     mask = torch.ones(8, 8, dtype=torch.bool)
     mask[1:5, 2:6] = False
     assert torch.equal(pasted[0, 0][mask], base[0, 0].detach()[mask])  # outside: M_orig
-    exp = normalize_train(F.interpolate(zoom[1:], (8, 8), mode='bicubic', align_corners=False))
+    exp = MinMaxNorm().train_norm(
+        F.interpolate(zoom[1:], (8, 8), mode='bicubic', align_corners=False))
     assert torch.allclose(pasted[1], exp[0])
 
 

@@ -32,68 +32,71 @@ RTOL, ATOL = 1e-6, 1e-10
 
 _RESNET50 = dict(type='ResNetCAM', depth=50, large_feature_map=True)
 _RESNET50_HEAD = dict(type='CAMHead', num_classes=4, in_channels=2048)
-_CROP_CAAM = dict(type='CropConsistency', crop_threshold=0.35, crop_ratio=1.0, loss_pos=1.0,
-                  loss_neg=0.1, loss_ratio=0.65, class_agnostic=True)
+_CROP_CAAM = dict(type='CropConsistency', localizer='CAMLocalizer', crop_threshold=0.35,
+                  crop_ratio=1.0, loss_pos=1.0, loss_neg=0.1, loss_ratio=0.65,
+                  class_agnostic=True)
 _DA = dict(type='DomainAdaptation', num_classes=4, feat_channels=2048, beta=0.3,
            universum_weight=2.0, assigner=dict(num_source=4, num_target=4))
 _BRID = dict(type='BridgingGap', drop_threshold=0.3, drop_prob=0.5)
 _DEIT_T = dict(type='VisionTransformer', arch='deit_t', img_size=64, drop_path_rate=0.0,
                out_cls_attention=True)
 _CONV_HEAD = dict(type='ConvCAMHead', num_classes=4, in_channels=192)
+_INCEPTION = dict(backbone=dict(type='InceptionV3CAM'),
+                  head=dict(type='ConvClassMapHead', num_classes=4, in_channels=768,
+                            mid_channels=32))
+_VGG16 = dict(backbone=dict(type='VGG16CAM'),
+              head=dict(type='CAMHead', num_classes=4, in_channels=1024))
+_LCA_MD_HEAD = dict(_CONV_HEAD, loss=dict(type='CrossEntropyLoss', loss_weight=0.6))
 
-# name -> (model config, input size)
+# name -> (model config, input size). The recorded outputs came from the first-round
+# classes (CAMLocalizer(consistency=...), SCMLocalizer, LCAMD, norm_method=...); these are
+# the same models in the composed form.
 CASES: Dict[str, tuple] = {
     'cam_resnet50': (dict(type='CAMLocalizer', backbone=_RESNET50, head=_RESNET50_HEAD), 64),
-    'cam_vgg16': (dict(type='CAMLocalizer', backbone=dict(type='VGG16CAM'),
-                       head=dict(type='CAMHead', num_classes=4, in_channels=1024)), 96),
-    'cam_inception_v3': (dict(type='CAMLocalizer', backbone=dict(type='InceptionV3CAM'),
-                              head=dict(type='ConvClassMapHead', num_classes=4,
-                                        in_channels=768, mid_channels=32)), 96),
-    'crop_resnet50_caam': (dict(type='CAMLocalizer', backbone=_RESNET50, head=_RESNET50_HEAD,
-                                consistency=_CROP_CAAM), 64),
-    'crop_vgg16_ivr': (dict(type='CAMLocalizer', backbone=dict(type='VGG16CAM'),
-                            head=dict(type='CAMHead', num_classes=4, in_channels=1024),
-                            consistency=dict(type='CropConsistency', crop_threshold=0.3,
-                                             crop_ratio=1.0, norm_method='ivr', percentile=0.3,
-                                             crop_with_norm=True)), 96),
-    'crop_inception_v3_pas': (dict(type='CAMLocalizer', backbone=dict(type='InceptionV3CAM'),
-                                   head=dict(type='ConvClassMapHead', num_classes=4,
-                                             in_channels=768, mid_channels=32),
-                                   consistency=dict(type='CropConsistency', crop_threshold=0.2,
-                                                    crop_ratio=1.0, norm_method='pas')), 96),
+    'cam_vgg16': (dict(type='CAMLocalizer', **_VGG16), 96),
+    'cam_inception_v3': (dict(type='CAMLocalizer', **_INCEPTION), 96),
+    'crop_resnet50_caam': (dict(_CROP_CAAM, backbone=_RESNET50, head=_RESNET50_HEAD), 64),
+    'crop_vgg16_ivr': (dict(type='CropConsistency', localizer='CAMLocalizer', **_VGG16,
+                            crop_threshold=0.3, crop_ratio=1.0, crop_with_norm=True,
+                            test_cfg=dict(norm=dict(type='IVR', percentile=0.3))), 96),
+    'crop_inception_v3_pas': (dict(type='CropConsistency', localizer='CAMLocalizer',
+                                   **_INCEPTION, crop_threshold=0.2, crop_ratio=1.0,
+                                   test_cfg=dict(norm=dict(type='PaS'))), 96),
     'da_resnet50': (dict(type='CAMLocalizer', backbone=_RESNET50, head=_RESNET50_HEAD,
                          methods=[_DA]), 64),
     'brid_resnet50': (dict(type='CAMLocalizer', backbone=dict(_RESNET50, type='ResNetBridCAM'),
                            head=_RESNET50_HEAD, methods=[_BRID]), 64),
-    'da_crop_resnet50': (dict(type='CAMLocalizer', backbone=_RESNET50, head=_RESNET50_HEAD,
-                              methods=[_DA],
-                              consistency=dict(_CROP_CAAM, other_method_loss_ratio=0.5,
-                                               crop_method_loss_ratio=0.7)), 64),
-    'brid_crop_resnet50': (dict(type='CAMLocalizer',
-                                backbone=dict(_RESNET50, type='ResNetBridCAM'),
-                                head=_RESNET50_HEAD, methods=[_BRID],
-                                consistency=dict(_CROP_CAAM, class_agnostic=False,
-                                                 crop_threshold=0.7,
-                                                 other_method_loss_ratio=0.5)), 64),
+    'da_crop_resnet50': (dict(_CROP_CAAM, backbone=_RESNET50, head=_RESNET50_HEAD,
+                              methods=[_DA], other_method_loss_ratio=0.5,
+                              crop_method_loss_ratio=0.7), 64),
+    'brid_crop_resnet50': (dict(_CROP_CAAM, backbone=dict(_RESNET50, type='ResNetBridCAM'),
+                                head=_RESNET50_HEAD, methods=[_BRID], class_agnostic=False,
+                                crop_threshold=0.7, other_method_loss_ratio=0.5), 64),
     'tscam_deit_t': (dict(type='TSCAMLocalizer', backbone=_DEIT_T, head=_CONV_HEAD), 64),
-    'scm_deit_t': (dict(type='SCMLocalizer', backbone=_DEIT_T, head=_CONV_HEAD,
+    'scm_deit_t': (dict(type='TSCAMLocalizer', backbone=_DEIT_T, head=_CONV_HEAD,
                         normalize_attention=True,
-                        ssfm=dict(type='SSFM', graph='four_neighbour', num_layers=4,
+                        neck=dict(type='SSFM', graph='four_neighbour', num_layers=4,
                                   threshold_init=0.5)), 64),
-    'lcamd_deit_t': (dict(type='LCAMD', backbone=_DEIT_T, normalize_attention=True,
-                          head=dict(_CONV_HEAD, loss=dict(type='CrossEntropyLoss',
-                                                          loss_weight=0.6))), 64),
-    'lcamd_conformer': (dict(type='LCAMD', normalize_attention=True,
+    'lcamd_deit_t': (dict(type='TSCAMLocalizer', backbone=_DEIT_T, normalize_attention=True,
+                          head=_LCA_MD_HEAD, neck=[dict(type='TFCM'), dict(type='SSFM')]), 64),
+    'lcamd_conformer': (dict(type='TSCAMLocalizer', normalize_attention=True,
                              backbone=dict(type='Conformer', arch='small', depth=3,
                                            drop_path_rate=0.0, out_cls_attention=True),
                              head=dict(type='ConformerCAMHead', num_classes=4, in_channels=384,
                                        cnn_channels=1024,
-                                       loss=dict(type='CrossEntropyLoss', loss_weight=0.6))),
-                        64),
+                                       loss=dict(type='CrossEntropyLoss', loss_weight=0.6)),
+                             neck=[dict(type='TFCM'), dict(type='SSFM')]), 64),
 }
 
-# Loss-dict keys renamed by the redesign: recorded name -> current name.
-LEGACY_KEYS: Dict[str, str] = {}
+# Loss-dict keys renamed by the redesign (every component prefixes its own terms):
+# recorded name -> current name.
+LEGACY_KEYS: Dict[str, str] = {
+    'loss_cons': 'loss_crop_cons', 'ce_orig': 'crop_ce_orig', 'ce_zoom': 'crop_ce_zoom',
+    'cons_pos': 'crop_cons_pos', 'cons_neg': 'crop_cons_neg', 'loss_drop': 'loss_brid_drop',
+    'loss_align_sim': 'loss_brid_align_sim', 'loss_align_norm': 'loss_brid_align_norm',
+    'loss_sim_max_fg': 'loss_tfcm_sim_max_fg', 'loss_sim_max_bg': 'loss_tfcm_sim_max_bg',
+    'loss_sim_min': 'loss_tfcm_sim_min',
+}
 
 
 def _deterministic_weights(model: nn.Module, key_of: Callable[[str], str]) -> None:
@@ -125,6 +128,8 @@ def _no_dropout(model: nn.Module) -> None:
             m.p = 0.0
         if type(m).__name__ == 'DropPath':  # timm stochastic depth (not AttentiveDrop)
             m.drop_prob = 0.0
+        if type(m).__name__ == 'ConvClassMapHead':  # functional dropout of the SPG head
+            m.dropout = 0.0
 
 
 def _inputs(size: int) -> torch.Tensor:
@@ -171,7 +176,7 @@ def _legacy_param_name(model: nn.Module) -> Callable[[str], str]:
 def run_case(name: str) -> Dict[str, torch.Tensor]:
     """Everything the fixture records for one case, as float64 tensors."""
     cfg, size = CASES[name]
-    model = MODELS.build(dict(cfg, test_cfg=dict(topk_cams=2)))
+    model = MODELS.build(dict(cfg, test_cfg=dict(cfg.get('test_cfg', {}), topk_cams=2)))
     key_of = _legacy_param_name(model)
     _deterministic_weights(model, lambda k: key_of(k) or k)
     model.double()

@@ -1,25 +1,16 @@
-import importlib.util
+"""Released LCA-MD / SCM checkpoints convert to the keys of the configs' models (neck order)."""
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 
+from wsol_mm.models.converters import convert_lca_md, convert_scm, load_released
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
 register_all_modules()
-_DIR = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'model_converters')
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(_DIR, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lca_md = _load('lca_md_to_wsol_mm')
-scm = _load('scm_to_wsol_mm')
+CFG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs')
 C = 7
 
 
@@ -32,11 +23,13 @@ def _released_deit():
     return state
 
 
-def _model(kind):
-    backbone = dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2,
-                    pretrained=None)
-    head = dict(type='ConvCAMHead', num_classes=C, in_channels=192)
-    return MODELS.build(dict(type=kind, backbone=backbone, head=head))
+def _model(config):
+    """The model of a shipped config, on a tiny DeiT (so the neck order is the config's)."""
+    cfg = Config.fromfile(osp.join(CFG_DIR, config)).model
+    cfg.backbone = dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2,
+                        pretrained=None)
+    cfg.head.update(num_classes=C, in_channels=192)
+    return MODELS.build(cfg)
 
 
 def test_lca_md_release_converts_and_loads_strictly(tmp_path):
@@ -53,15 +46,16 @@ def test_lca_md_release_converts_and_loads_strictly(tmp_path):
         released[f'module.layers.{i}.thred'] = torch.tensor(0.6 + i)  # 0-d scalars
         released[f'module.layers.{i}.ssfm._loss_rate'] = torch.tensor([1.5 + i])
     torch.save(dict(epoch=3, state_dict=released, best_map=0.9), tmp_path / 'lcamd.pth')
-    state, dropped = lca_md.convert(lca_md.tscam.load_released(str(tmp_path / 'lcamd.pth')))
+    state, dropped = convert_lca_md(load_released(str(tmp_path / 'lcamd.pth')))
     assert len(state) + len(dropped) == len(released)  # every key consumed
     assert sorted(dropped) == sorted(k[7:] for k in released if 'conv3x3.' in k or 'bn_head' in k)
-    model = _model('LCAMD')
+    model = _model('lca_md/deit_s_cub.py')
     model.load_state_dict(state, strict=True)  # names and shapes all match
-    torch.testing.assert_close(model.tfcm.conv.weight, released['module.tfcm.conv3x3_1.weight'])
+    tfcm, ssfm = model.neck
+    torch.testing.assert_close(tfcm.conv.weight, released['module.tfcm.conv3x3_1.weight'])
     torch.testing.assert_close(model.head.conv.bias, released['module.head.bias'])
-    assert float(model.ssfm.layers[1].threshold) == pytest.approx(1.6)
-    assert float(model.ssfm.layers[0].fusion_weight) == pytest.approx(1.5)
+    assert float(ssfm.layers[1].threshold) == pytest.approx(1.6)
+    assert float(ssfm.layers[0].fusion_weight) == pytest.approx(1.5)
 
 
 def test_scm_release_converts_and_loads_strictly():
@@ -69,12 +63,13 @@ def test_scm_release_converts_and_loads_strictly():
     for i in range(4):
         released[f'module.layers.{i}.thred'] = torch.tensor([0.5 + i])
         released[f'module.layers.{i}.fuse._loss_rate'] = torch.tensor([1.0 - 0.1 * i])
-    state = scm.convert(released)
+    state = convert_scm(released)
     assert len(state) == len(released)
-    model = _model('SCMLocalizer')
+    model = _model('scm/deit_s_cub.py')
     model.load_state_dict(state, strict=True)
-    assert float(model.ssfm.layers[3].threshold) == pytest.approx(3.5)
-    assert float(model.ssfm.layers[2].fusion_weight) == pytest.approx(0.8)
+    ssfm, = model.neck
+    assert float(ssfm.layers[3].threshold) == pytest.approx(3.5)
+    assert float(ssfm.layers[2].fusion_weight) == pytest.approx(0.8)
     torch.testing.assert_close(model.backbone.blocks[1].attn.qkv.weight,
                                released['module.blocks.1.attn.qkv.weight'])
 
@@ -83,9 +78,9 @@ def test_unknown_module_keys_are_rejected():
     released = _released_deit()
     released['module.layers.0.encoder.weight'] = torch.randn(2)
     with pytest.raises(KeyError, match='layers.0.encoder.weight'):
-        lca_md.convert(released)
+        convert_lca_md(released)
     # An LCA-MD checkpoint is not an SCM one: its TFCM keys are refused.
     released = _released_deit()
     released['module.tfcm.conv3x3_1.weight'] = torch.randn(C, C, 3, 3)
     with pytest.raises(KeyError, match='tfcm.conv3x3_1.weight'):
-        scm.convert(released)
+        convert_scm(released)

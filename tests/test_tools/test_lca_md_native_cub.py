@@ -51,7 +51,7 @@ def test_train_command_on_native_cub(tmp_path):
     scalars = [json.loads(line) for path, _, files in os.walk(tmp_path / 'work')
                for name in files if name == 'scalars.json'
                for line in open(osp.join(path, name))]
-    train = [s for s in scalars if 'loss_sim_min' in s]
+    train = [s for s in scalars if 'loss_tfcm_sim_min' in s]
     assert train and all(np.isfinite(s['loss']) for s in train)
     val = [s for s in scalars if 'sweep/gt_known' in s]
     assert val and 'maxboxaccv2/mean' in val[0] and 'cls/top1' in val[0]

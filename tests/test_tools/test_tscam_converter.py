@@ -1,17 +1,10 @@
-import importlib.util
-import os.path as osp
-
 import torch
 
+from wsol_mm.models.converters import convert_tscam, load_released
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
 register_all_modules()
-_PATH = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'model_converters',
-                 'tscam_to_wsol_mm.py')
-_spec = importlib.util.spec_from_file_location('tscam_to_wsol_mm', _PATH)
-converter = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(converter)
 
 
 def _localizer(backbone):
@@ -31,7 +24,7 @@ def test_deit_release_converts_and_loads_strictly(tmp_path):
     released['module.head.weight'] = torch.randn(7, 192, 3, 3)
     released['module.head.bias'] = torch.randn(7)
     torch.save(dict(epoch=3, state_dict=released), tmp_path / 'tscam.pth')
-    state = converter.convert(converter.load_released(str(tmp_path / 'tscam.pth')), 'deit')
+    state = convert_tscam(load_released(str(tmp_path / 'tscam.pth')), 'deit')
     assert len(state) == len(released)  # every key consumed
     model = _localizer(dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2))
     model.load_state_dict(state, strict=True)  # names and shapes all match
@@ -47,7 +40,7 @@ def test_conformer_release_converts_and_loads_strictly():
     released['module.trans_cls_head.bias'] = torch.randn(7)
     released['module.conv_cls_head.weight'] = torch.randn(7, 1024)
     released['module.conv_cls_head.bias'] = torch.randn(7)
-    state = converter.convert(released, 'conformer')
+    state = convert_tscam(released, 'conformer')
     model = _localizer(dict(type='Conformer', depth=3))
     model.load_state_dict(state, strict=True)
     torch.testing.assert_close(model.head.fc.weight, released['module.conv_cls_head.weight'])

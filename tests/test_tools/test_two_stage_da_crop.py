@@ -57,13 +57,13 @@ def test_da_train_resume_then_crop_finetune(tiny_synthetic, tmp_path):
     assert second['universum_count'].item() == 2 * TRAIN_IMAGES
     assert second['class_counts'].sum() == first['class_counts'].sum() + TRAIN_IMAGES
     # Stage 2: crop consistency from the DA checkpoint (the official two-stage recipe).
-    crop = ("model.update(consistency=dict(type='CropConsistency', crop_threshold=0.85, "
-            "crop_ratio=0.1, loss_pos=0.8, loss_neg=0.8, loss_ratio=0.2))\n"
+    crop = ("model.update(type='CropConsistency', localizer='CAMLocalizer', crop_threshold=0.85, "
+            "crop_ratio=0.1, loss_pos=0.8, loss_neg=0.8, loss_ratio=0.2)\n"
             f"load_from = {osp.join(run1, 'epoch_2.pth')!r}\n")
     run2 = str(tmp_path / 'crop')
     out = _train(_write(str(tmp_path / 'crop.py'), tiny_synthetic, 1, crop), '--work-dir', run2)
     log = out.stdout + out.stderr
-    assert 'Load checkpoint from' in log and 'loss_cons' in log
+    assert 'Load checkpoint from' in log and 'loss_crop_cons' in log
     crop_state = torch.load(osp.join(run2, 'epoch_1.pth'), map_location='cpu',
                             weights_only=False)['state_dict']
     assert not any('assigner' in k for k in crop_state)  # DA buffers are not carried over

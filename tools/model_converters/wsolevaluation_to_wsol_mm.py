@@ -8,14 +8,10 @@ takes it as the checkpoint argument). Only the plain CAM networks convert
 (methods cam, has, cutmix, crop); ACoL/SPG/ADL variants have other layers.
 """
 import argparse
-import os.path as osp
-import sys
 
 import torch
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from wsol_mm.models.converters import convert_wsolevaluation  # noqa: E402
+from wsol_mm.models.converters import convert_wsolevaluation
 
 
 def parse_args():

@@ -30,7 +30,7 @@ def test_conformer_shapes_rows_and_head():
     logits = head(feats)
     expected = head.conv(patch_map).mean((2, 3)) + head.fc(cnn_map.mean((2, 3)))
     torch.testing.assert_close(logits, expected)
-    assert head.get_cams(feats, torch.tensor([[1], [4]])).shape == (2, 1, 4, 4)
+    assert head.forward_maps(feats).maps(torch.tensor([[1], [4]])).shape == (2, 1, 4, 4)
 
 
 def test_conformer_checkpoint_roundtrip(tmp_path):

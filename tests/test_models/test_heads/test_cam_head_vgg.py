@@ -14,18 +14,22 @@ def test_vgg_cam_is_fc_weighted_channel_mean():
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         fmap = model.extract_feat(x)[-1]
-        cams = model.head.get_cams((fmap, ), torch.tensor([[1], [2]]))
+        cams = model.head.forward_maps((fmap, )).maps(torch.tensor([[1], [2]]))
     assert fmap.shape == (2, 1024, 4, 4)
     # wsolevaluation: (fc.weight[label][:, None, None] * F).mean(channel)
     ref = (model.head.fc.weight[2][:, None, None] * fmap[1]).mean(0)
     assert torch.allclose(cams[1, 0], ref, atol=1e-6)
 
 
-def test_get_logits_and_cams_matches_separate_calls():
+def test_forward_maps_one_pass_and_caam():
     head = CAMHead(num_classes=4, in_channels=6)
     feats = (torch.rand(2, 6, 3, 3), )
     cls = torch.tensor([[0, 3], [2, 1]])
-    logits, cams = head.get_logits_and_cams(feats, cls)
-    assert torch.equal(logits, head(feats)) and torch.equal(cams, head.get_cams(feats, cls))
+    out = head.forward_maps(feats)
+    assert torch.equal(out.logits, head(feats)) and out.pixel_feats is feats[-1]
+    ref = torch.einsum('bkd,bdhw->bkhw', head.fc.weight[cls], feats[0]) / 6
+    assert torch.allclose(out.maps(cls), ref, atol=1e-6)
+    # CAAM (Small Object Matters): the channel mean of the pooled map, no classifier
+    assert torch.allclose(out.agnostic(), feats[0].mean(1, keepdim=True))
     sample = WSOLDataSample(gt_label=torch.tensor([2]))
     assert set(head.loss((feats[0][:1], ), [sample])) == {'loss_cls'}

@@ -1,6 +1,7 @@
 import torch
 
 from wsol_mm.models.heads import ConvCAMHead
+from wsol_mm.models.postprocessors import CAMPostProcessor
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
 
@@ -25,7 +26,7 @@ def test_conv_cam_head_shapes_logits_and_maps():
     assert maps.shape == (2, 4, 5, 5)
     torch.testing.assert_close(maps, head.conv(fmap))
     torch.testing.assert_close(head((fmap, attn)), maps.mean(dim=(2, 3)))
-    cams = head.get_cams((fmap, ), torch.tensor([[3, 1], [0, 0]]))
+    cams = head.forward_maps((fmap, )).maps(torch.tensor([[3, 1], [0, 0]]))
     assert cams.shape == (2, 2, 5, 5)
     torch.testing.assert_close(cams[0, 0], maps[0, 3])
     torch.testing.assert_close(cams[1, 1], maps[1, 0])
@@ -39,6 +40,7 @@ def test_conv_cam_head_loss_and_predict():
     loss = head.loss((fmap, ), samples)['loss_cls']
     expected = torch.nn.functional.cross_entropy(head((fmap, )), torch.tensor([1, 2]))
     torch.testing.assert_close(loss, expected)
-    out = head.predict((fmap, ), samples, topk_cams=2)
+    out = CAMPostProcessor(topk_cams=2, interpolation='bilinear')(
+        head.forward_maps((fmap, )), samples)
     assert out[0].pred_cam.shape == (32, 32) and out[0].pred_cams.shape == (2, 32, 32)
     assert out[0].pred_cam.min() == 0 and out[0].pred_cam.max() == 1

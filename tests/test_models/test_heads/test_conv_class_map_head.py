@@ -29,7 +29,7 @@ def test_cams_are_class_map_channels():
     x = torch.zeros(1, 2, 2, 2)
     x[0, 0, 0, 0] = 4.
     x[0, 1, 1, 1] = 2.
-    cams = head.get_cams((x, ), torch.tensor([[2, 0]]))
+    cams = head.forward_maps((x, )).maps(torch.tensor([[2, 0]]))
     expected_c2 = torch.tensor([[5., 1.], [1., 3.]])
     assert torch.allclose(cams[0, 0], expected_c2)
     assert torch.allclose(cams[0, 1], x[0, 0])
@@ -40,7 +40,9 @@ def test_logits_and_cams_share_dropout_in_training():
     torch.manual_seed(0)
     head = ConvClassMapHead(num_classes=4, in_channels=8, mid_channels=16).train()
     feats = (torch.rand(2, 8, 5, 5), )
-    logits, cams = head.get_logits_and_cams(feats, torch.arange(4).repeat(2, 1))
+    out = head.forward_maps(feats)
+    logits, cams = out.logits, out.maps(torch.arange(4).repeat(2, 1))
+    assert out.pixel_feats.shape == (2, 16, 5, 5)  # the input of cls_conv (DA-WSOL)
     assert torch.allclose(cams.mean(dim=(2, 3)), logits, atol=1e-6)
     loss = head.loss(feats, [WSOLDataSample(gt_label=torch.tensor([1])),
                              WSOLDataSample(gt_label=torch.tensor([3]))])['loss_cls']

@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 from wsol_mm.registry import HOOKS, MODELS
 
@@ -55,17 +56,18 @@ def test_component_terms_warmup_and_gradient(label_samples):
     x, samples = torch.rand(2, 3, 64, 64), label_samples([0, 1])
     no_drop = _model(drop_prob=0.0, align_enabled=False)
     losses = no_drop.loss(x, samples)
-    assert set(losses) == {'loss_cls', 'loss_drop'}
-    assert losses['loss_drop'].item() == pytest.approx(0, abs=1e-6)  # nothing erased
+    assert set(losses) == {'loss_cls', 'loss_brid_drop'}
+    assert losses['loss_brid_drop'].item() == pytest.approx(0, abs=1e-6)  # nothing erased
     model = _model(drop_prob=1.0, drop_weight=2.0)
     losses = model.loss(x, samples)
-    assert {'loss_align_sim', 'loss_align_norm'} <= set(losses)
-    assert losses['loss_drop'].item() > 0
-    losses['loss_drop'].backward()
+    assert {'loss_brid_align_sim', 'loss_brid_align_norm'} <= set(losses)
+    assert losses['loss_brid_drop'].item() > 0
+    losses['loss_brid_drop'].backward()
     assert model.backbone.layer4[1].conv1.weight.grad.abs().sum() > 0
     hook = HOOKS.build(dict(type='BridgingGapWarmupHook', warmup_epochs=2))
     for epoch, expected in ((0, False), (1, False), (2, True)):
-        hook.before_train_epoch(SimpleNamespace(model=model, epoch=epoch))
+        hook.before_train_epoch(SimpleNamespace(model=model, epoch=epoch,
+                                                logger=MMLogger.get_current_instance()))
         assert model.methods[0].align_enabled is expected
 
 

@@ -125,6 +125,7 @@ def test_inception_head_features():
                              mid_channels=6))
     head.eval()
     feats = (torch.rand(2, 8, 5, 5), )
-    fmap, logits = head.forward_features(feats)
+    out = head.forward_maps(feats)
+    fmap, logits = out.pixel_feats, out.logits
     assert fmap.shape == (2, 6, 5, 5)
     assert torch.allclose(logits, head(feats), atol=1e-6)

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from wsol_mm.models.necks import SSFM, CrossPatchActivationBlock
+from wsol_mm.models.layers import CrossPatchActivationBlock
+from wsol_mm.models.necks import SSFM
 from wsol_mm.models.utils.newton_schulz import guarded_newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
 

@@ -1,34 +1,12 @@
 """wsolevaluation's two learning-rate groups (feature layers / classifier) for any localizer."""
 import copy
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
 from wsol_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
-
-# Backbone parameters (prefixes inside the backbone) that wsolevaluation puts on
-# the classifier lr (`main.py _FEATURE_PARAM_LAYER_PATTERNS`): ResNet's layer4 and
-# VGG's conv6; Inception's whole trunk stays at the base lr. Everything outside
-# the backbone (head, neck) is a classifier/new layer.
-_WSOLEVAL_BACKBONE_HIGH = {
-    'ResNetCAM': ('layer4.', ),
-    'VGG16CAM': ('conv6.', ),
-    'InceptionV3CAM': (),
-}
-# Small-Object-Matters (`dongjunhwang/small_object_wsol main.py`, default
-# train_only_classifier=False): every parameter on the classifier lr except the
-# ResNet stem BatchNorm (its patterns miss `bn1`), whose name here is `stem.1.`.
-_SOM_BACKBONE_LOW = {'ResNetCAM': ('stem.1.', )}
-_RULES = ('wsolevaluation', 'small_object_matters')
-
-
-def _lookup(table: Dict[str, tuple], backbone: Optional[nn.Module], default: tuple) -> tuple:
-    for cls in type(backbone).__mro__:
-        if cls.__name__ in table:
-            return table[cls.__name__]
-    return default
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -75,24 +53,24 @@ class WSOLOptimWrapperConstructor:
                            'classifier_keys')
         self.lr_mult = float(cfg.get('classifier_lr_mult', 10))
         self.rule = cfg.get('rule', 'wsolevaluation')
-        if self.rule not in _RULES:
-            raise ValueError(f'optim_wrapper.paramwise_cfg.rule must be one of {_RULES}, '
-                             f'got {self.rule!r}')
         keys = cfg.get('classifier_keys')
         self.classifier_keys = tuple(keys) if keys is not None else None
 
     def is_classifier_param(self, name: str, model: nn.Module) -> bool:
-        """Whether parameter ``name`` (as in ``model.named_parameters()``) gets the high lr."""
+        """Whether parameter ``name`` (as in ``model.named_parameters()``) gets the high lr.
+
+        The model decides (``BaseLocalizer.is_classifier_param``: outside the backbone
+        everything is new; inside, the backbone's ``lr_groups``), unless
+        ``classifier_keys`` lists the prefixes explicitly.
+        """
         if self.classifier_keys is not None:
             return name.startswith(self.classifier_keys)
-        backbone = getattr(model, 'backbone', None)
-        if not name.startswith('backbone.'):
-            return True
-        inner = name[len('backbone.'):]
-        if self.rule == 'small_object_matters':
-            return not inner.startswith(_lookup(_SOM_BACKBONE_LOW, backbone, ()))
-        high = _lookup(_WSOLEVAL_BACKBONE_HIGH, backbone, ())
-        return bool(high) and inner.startswith(high)
+        matcher = getattr(model, 'is_classifier_param', None)
+        if matcher is None:
+            raise TypeError(f'{type(model).__name__} does not define lr groups '
+                            '(`is_classifier_param`); set optim_wrapper.paramwise_cfg.'
+                            'classifier_keys')
+        return matcher(name, self.rule)
 
     def param_groups(self, model: nn.Module) -> Tuple[List[nn.Parameter], List[nn.Parameter]]:
         """Split trainable parameters into (features, classifier)."""

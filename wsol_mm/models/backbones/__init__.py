@@ -1,3 +1,4 @@
+from .backbone_lr_mixin import BackboneLRMixin
 from .conformer import Conformer
 from .inception_v3_cam import InceptionV3CAM
 from .resnet_brid_cam import ResNetBridCAM
@@ -7,6 +8,6 @@ from .vgg16_cam import VGG16CAM
 from .vision_transformer import VisionTransformer
 
 __all__ = [
-    'ResNetCAM', 'VGG16CAM', 'InceptionV3CAM', 'VisionTransformer', 'Conformer', 'ResNetBridCAM',
-    'VGG16BridCAM'
+    'BackboneLRMixin', 'ResNetCAM', 'VGG16CAM', 'InceptionV3CAM', 'VisionTransformer', 'Conformer',
+    'ResNetBridCAM', 'VGG16BridCAM'
 ]

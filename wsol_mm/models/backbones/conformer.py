@@ -15,6 +15,7 @@ from timm.models.vision_transformer import Block
 from wsol_mm.registry import MODELS
 
 from ..utils.cls_attention import block_with_cls_attention
+from .backbone_lr_mixin import BackboneLRMixin
 from .conformer_blocks import ConformerBottleneck, ConvTransBlock
 
 ARCH_SETTINGS = {
@@ -28,7 +29,7 @@ _HEAD_PREFIXES = ('trans_cls_head.', 'conv_cls_head.')
 
 
 @MODELS.register_module()
-class Conformer(BaseModule):
+class Conformer(BackboneLRMixin, BaseModule):
     """Conformer backbone (TS-CAM's ``conformer_tscam_small_patch16`` trunk, spec §1.7).
 
     A ResNet-like CNN branch (stem + 12 bottleneck units at 1/4, 1/8, 1/16,

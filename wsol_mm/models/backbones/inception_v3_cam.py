@@ -10,6 +10,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionC
 from wsol_mm.registry import MODELS
 
 from ..utils import init_wsol_weights
+from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights
 
 
@@ -33,7 +34,7 @@ class _InceptionBStride1(nn.Module):
 
 
 @MODELS.register_module()
-class InceptionV3CAM(BaseModule):
+class InceptionV3CAM(BackboneLRMixin, BaseModule):
     """Inception-v3 up to Mixed_6e, 1/16 (or 1/8) resolution, 768 channels.
 
     Changes to torchvision's trunk (as wsolevaluation): ``Conv2d_1a_3x3`` has
@@ -56,6 +57,9 @@ class InceptionV3CAM(BaseModule):
         >>> tuple(m(torch.rand(1, 3, 224, 224))[-1].shape)
         (1, 768, 14, 14)
     """
+
+    # wsolevaluation main.py: the whole trunk at the base lr (the head is new).
+    lr_groups = dict(wsolevaluation=('classifier', ()))
 
     out_channels = 768
 

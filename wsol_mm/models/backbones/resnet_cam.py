@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 
+from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights
 
 _ARCHS = {18: ('resnet18', 'ResNet18_Weights'), 34: ('resnet34', 'ResNet34_Weights'),
@@ -24,7 +25,7 @@ def _set_stride(layer: nn.Sequential, stride: int) -> None:
 
 
 @MODELS.register_module()
-class ResNetCAM(BaseModule):
+class ResNetCAM(BackboneLRMixin, BaseModule):
     """ResNet whose last map is 1/16 (or 1/8) of the input, as wsolevaluation's ``ResNetCam``.
 
     layer4 always has stride 1; layer3 has stride 2, or 1 with
@@ -43,6 +44,11 @@ class ResNetCAM(BaseModule):
         >>> tuple(m(torch.rand(1, 3, 224, 224))[0].shape)
         (1, 512, 14, 14)
     """
+
+    # wsolevaluation main.py: layer4 on the classifier lr; Small Object Matters' official
+    # patterns miss the stem BatchNorm `bn1` (here `stem.1`), so only it stays at base lr.
+    lr_groups = dict(wsolevaluation=('classifier', ('layer4.', )),
+                     small_object_matters=('features', ('stem.1.', )))
 
     def __init__(self, depth: int = 50, large_feature_map: bool = False,
                  pretrained: Optional[str] = None, init_cfg: Optional[dict] = None) -> None:

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from wsol_mm.registry import MODELS
 
 from ..utils import init_wsol_weights
+from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights
 
 # VGG16 configuration "D": channels per 3x3 conv, 'M' = 2x2/2 max-pool.
@@ -32,7 +33,7 @@ def _make_features(layers: List[Union[int, str]]) -> nn.Sequential:
 
 
 @MODELS.register_module()
-class VGG16CAM(BaseModule):
+class VGG16CAM(BackboneLRMixin, BaseModule):
     """VGG16 (no BN) without its last pool(s), then conv6 3x3 512->1024 + ReLU.
 
     The map is 1/16 of the input (14x14 for 224) or, with ``large_feature_map``,
@@ -54,6 +55,9 @@ class VGG16CAM(BaseModule):
         >>> tuple(m(torch.rand(1, 3, 224, 224))[-1].shape)
         (1, 1024, 14, 14)
     """
+
+    # wsolevaluation main.py: conv6 on the classifier lr.
+    lr_groups = dict(wsolevaluation=('classifier', ('conv6.', )))
 
     out_channels = 1024
 

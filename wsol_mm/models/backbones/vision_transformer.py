@@ -14,6 +14,7 @@ from timm.layers import resample_abs_pos_embed
 from wsol_mm.registry import MODELS
 
 from ..utils.cls_attention import block_with_cls_attention
+from .backbone_lr_mixin import BackboneLRMixin
 
 # Short config names -> (timm model name, extra timm kwargs, attention scale override).
 ARCH_SETTINGS: Dict[str, Tuple[str, dict, Optional[float]]] = {
@@ -36,7 +37,7 @@ _DROP_PREFIXES = ('head.', 'head_dist.', 'fc_norm.', 'dist_token')
 
 
 @MODELS.register_module()
-class VisionTransformer(BaseModule):
+class VisionTransformer(BackboneLRMixin, BaseModule):
     """DeiT/ViT trunk (timm) giving a ``(B, D, H/16, W/16)`` patch map.
 
     The blocks are timm's; this class runs its own loop over them so that,

@@ -1,11 +1,12 @@
 """GAP + linear classifier whose weights give the class activation maps."""
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torchvision
 
 from wsol_mm.registry import MODELS
+from wsol_mm.structures import ClassMapOutput
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
 from ..backbones.pretrained import load_torchvision_weights
@@ -58,29 +59,18 @@ class CAMHead(BaseCAMHead):
         """Class logits ``(B, C)`` from the last feature map."""
         return self.fc(feats[-1].mean(dim=(2, 3)))
 
-    def forward_features(self, feats: Tuple[torch.Tensor, ...]
-                         ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The map the classifier pools (pixel features) and the logits, one pass."""
-        return feats[-1], self(feats)
+    def forward_maps(self, feats: Tuple[torch.Tensor, ...]) -> ClassMapOutput:
+        """Logits; maps = the last map weighted by the classifier rows; CAAM = its mean."""
+        fmap = feats[-1]
+
+        def select(classes: torch.Tensor) -> torch.Tensor:
+            weights = self.fc.weight[classes]  # (B, K, D)
+            return torch.einsum('bkd,bdhw->bkhw', weights, fmap) / fmap.shape[1]
+
+        return ClassMapOutput(self(feats), select, lambda: fmap.mean(1, keepdim=True),
+                              pixel_feats=fmap)
 
     def cosine_maps(self, fmap: torch.Tensor) -> torch.Tensor:
         """Cosine similarity ``(B, C, h, w)`` of every pixel feature with every class weight."""
         weight = nn.functional.normalize(self.fc.weight, dim=1)
         return torch.einsum('cd,bdhw->bchw', weight, nn.functional.normalize(fmap, dim=1))
-
-    def get_cams(self, feats: Tuple[torch.Tensor, ...], classes: torch.Tensor) -> torch.Tensor:
-        """Raw class maps ``(B, K, h, w)`` for class indices ``(B, K)``."""
-        fmap = feats[-1]
-        weights = self.fc.weight[classes]  # (B, K, D)
-        return torch.einsum('bkd,bdhw->bkhw', weights, fmap) / fmap.shape[1]
-
-    def get_logits_and_cams(self, feats: Tuple[torch.Tensor, ...],
-                            classes: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(B, C)`` and raw maps ``(B, K, h, w)`` of ``classes`` together."""
-        return self(feats), self.get_cams(feats, classes)
-
-    def _logits_and_cam_fn(
-        self, feats: Tuple[torch.Tensor, ...]
-    ) -> Tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-        """Logits of the classifier; maps weighted by its rows."""
-        return self(feats), lambda cls: self.get_cams(feats, cls)

@@ -17,7 +17,7 @@ class ConvCAMHead(BaseCAMHead):
     """``S = conv3x3(T)`` (the semantic-aware map), ``logits = GAP(S)`` (TS-CAM §1.2).
 
     Logits are ``logits_from_maps`` (GAP; ``ConformerCAMHead`` adds its CNN
-    branch); the CAM of class ``c`` is ``S_c`` (``TSCAMLocalizer`` multiplies it
+    branch); the map of class ``c`` is ``S_c`` (``TSCAMLocalizer`` multiplies it
     by the attention).
 
     Args:
@@ -35,8 +35,6 @@ class ConvCAMHead(BaseCAMHead):
         >>> tuple(head((torch.rand(2, 8, 14, 14), )).shape)
         (2, 5)
     """
-
-    default_interpolation = 'bilinear'
 
     def __init__(self,
                  num_classes: int,

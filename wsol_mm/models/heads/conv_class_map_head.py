@@ -6,10 +6,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
+from wsol_mm.structures import ClassMapOutput
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
 from ..utils import init_wsol_weights
-from .base_cam_head import BaseCAMHead
+from .base_cam_head import BaseCAMHead, select_maps
 
 
 @MODELS.register_module()
@@ -62,8 +63,11 @@ class ConvClassMapHead(BaseCAMHead):
         """Raw class maps ``(B, C, h, w)`` (one pass; dropout is random in training)."""
         return self.cls_conv(self._trunk(feats))
 
-    def forward_features(self, feats: Tuple[torch.Tensor, ...]
-                         ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Pixel features (input of ``cls_conv``, as DA-WSOL's Inception) and logits, one pass."""
-        x = self._trunk(feats)
-        return x, self.cls_conv(x).mean(dim=(2, 3))
+    def forward_maps(self, feats: Tuple[torch.Tensor, ...]) -> ClassMapOutput:
+        """One pass: class maps, their GAP logits, and the input of ``cls_conv`` as the
+        pixel features (DA-WSOL's Inception); CAAM = the mean of the class maps."""
+        pixels = self._trunk(feats)
+        maps = self.cls_conv(pixels)
+        return ClassMapOutput(self.logits_from_maps(feats, maps),
+                              lambda classes: select_maps(maps, classes),
+                              lambda: maps.mean(1, keepdim=True), pixel_feats=pixels)

@@ -1,67 +1,76 @@
-"""TS-CAM: transformer patch tokens -> class maps, coupled with the cls-token attention."""
-from typing import List, Optional, Tuple
+"""Transformer localizer: patch-token class maps coupled with the cls-token attention.
+
+TS-CAM, SCM and LCA-MD are configurations of this one class: SCM adds an SSFM neck (graph
+diffusion of the class maps in training), LCA-MD a TFCM and an SSFM neck and min-max
+normalised attention.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 
 from wsol_mm.registry import MODELS
-from wsol_mm.structures import WSOLDataSample
-from wsol_mm.utils.typing_utils import (
-    ConfigType,
-    OptConfigType,
-    OptMultiConfig,
-    OptSampleList,
-    SampleList,
-)
+from wsol_mm.structures import ClassMapOutput, ForwardPass
+from wsol_mm.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList
 
 from ..heads.base_cam_head import select_maps
-from ..utils import pack_cam_predictions
-from .base_localizer import BaseLocalizer
-from .base_localizer import build_module as _build
+from .base_localizer import BaseLocalizer, build_module, gt_labels, merge_terms
 
 
 @MODELS.register_module()
 class TSCAMLocalizer(BaseLocalizer):
-    """TS-CAM (Gao et al., ICCV 2021): ``M_c = a * S_c`` (spec §1.2-§1.4).
+    """TS-CAM (Gao et al., ICCV 2021) and its descendants: ``M_c = a * S_c``.
 
-    ``S`` = the head's semantic-aware class maps (B, C, h, w); ``a`` = the
-    cls-query attention on the patches, averaged over heads and **summed over
-    all blocks** (B, 1, h, w). Training uses only the GAP logits' loss.
+    ``S`` = the head's semantic-aware class maps (B, C, h, w); ``a`` = the cls-query
+    attention on the patches, averaged over heads and summed over the chosen blocks
+    (B, 1, h, w), min-max normalised per image if ``normalize_attention``. Logits are
+    the head's ``logits_from_maps(S)`` (GAP; plus the CNN branch for Conformer). The
+    class-agnostic map is ``a`` itself.
 
-    Subclasses (LCA-MD) override ``_semantic_and_attention``, ``_fuse``,
-    ``loss`` or ``attention_map`` rather than ``predict``; ``raw_attention``
-    (un-normalised sum), ``head.logits_from_maps`` (logits of refined maps) and
-    ``head.loss_by_logits`` are the building blocks.
+    Training: the classification loss of ``logits_from_maps(S')``, where ``S'`` are the
+    class maps after the training-time necks, plus the necks' own loss terms. Each
+    neck ``forward_train(maps, attention, raw_attention) -> (refined maps or None,
+    terms)`` receives the maps as refined by the necks before it (so LCA-MD lists TFCM,
+    which reads the unrefined maps, before SSFM). Inference never runs the necks, as
+    released.
 
     Args:
-        backbone (dict): a backbone returning ``(patch_map, cls_attn)`` with
-            ``cls_attn`` ``(B, L, h*w)`` (``VisionTransformer``, ``Conformer``).
-        head (dict): ``ConvCAMHead``-like head (``class_maps``, ``loss``).
-        normalize_attention (bool): min-max normalise ``a`` per image before
-            the product (LCA-MD); TS-CAM multiplies the raw sum. Defaults to False.
-        attention_layers (tuple, optional): indices of the blocks whose rows
-            are summed; None = all (TS-CAM). Defaults to None.
+        backbone (dict): a backbone returning ``(patch_map, cls_attn)`` with ``cls_attn``
+            ``(B, L, h*w)`` (``VisionTransformer``, ``Conformer``).
+        head (dict): ``ConvCAMHead``-like head (``class_maps``, ``logits_from_maps``).
+        neck (dict | list[dict], optional): training-time necks (``SSFM``, ``TFCM``),
+            applied in order; a neck's missing ``num_classes`` is the head's.
+        normalize_attention (bool): min-max normalise ``a`` per image (SCM, LCA-MD);
+            TS-CAM multiplies the raw sum. Defaults to False.
+        attention_layers (tuple, optional): indices of the blocks whose rows are
+            summed; None = all (TS-CAM). Defaults to None.
+        methods (list[dict], optional): training-method components. Defaults to None.
         data_preprocessor (dict, optional): Defaults to ``WSOLDataPreprocessor``.
-        train_cfg (dict, optional): kept for subclasses.
-        test_cfg (dict, optional): ``topk_cams`` (default 5; maps of the GT and
-            top-k classes are written so fixed, sweep and wsolevaluation
-            protocols all work) and ``interpolation`` (default ``'bilinear'``,
-            the released ``cv2.resize``).
+        train_cfg (dict, optional): kept for components.
+        test_cfg (dict, optional): post-processor options; ``interpolation`` defaults to
+            ``'bilinear'`` (the released ``cv2.resize``), ``topk_cams`` to 5 (GT and
+            top-k maps, so the fixed, sweep and wsolevaluation protocols all work).
         init_cfg (dict, optional): mmengine init config.
     """
 
     def __init__(self,
                  backbone: ConfigType,
                  head: ConfigType,
+                 neck: Union[ConfigType, Sequence[ConfigType], None] = None,
                  normalize_attention: bool = False,
                  attention_layers: Optional[Tuple[int, ...]] = None,
+                 methods: Optional[List[ConfigType]] = None,
                  data_preprocessor: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg,
+        super().__init__(methods, data_preprocessor, train_cfg, test_cfg, init_cfg,
                          default_test_cfg=dict(topk_cams=5, interpolation='bilinear'))
-        self.backbone = _build(backbone)
-        self.head = _build(head)
+        self.backbone = build_module(backbone)
+        self.head = build_module(head)
+        necks = neck if isinstance(neck, (list, tuple)) else ([neck] if neck else [])
+        self.neck = nn.ModuleList(
+            [build_module(n, num_classes=self.head.num_classes) for n in necks])
         self.normalize_attention = normalize_attention
         self.attention_layers = None if attention_layers is None else list(attention_layers)
 
@@ -90,32 +99,39 @@ class TSCAMLocalizer(BaseLocalizer):
             attn = (flat / flat.max(dim=1, keepdim=True).values.clamp_min(1e-12)).view_as(attn)
         return attn
 
-    def _semantic_and_attention(
-            self, feats: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Class maps ``S`` (B, C, h, w) and attention ``a`` (B, 1, h, w)."""
-        return self.head.class_maps(feats), self.attention_map(feats)
-
-    def _fuse(self, semantic: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-        """Localisation maps ``a * S`` (S detached, as released: maps are never trained)."""
-        return attention * semantic.detach()
-
-    def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
-        """Cross-entropy of ``GAP(S)`` only."""
-        return self.head.loss(self.extract_feat(inputs), data_samples)
-
-    def predict(self, inputs: torch.Tensor,
-                data_samples: OptSampleList = None) -> List[WSOLDataSample]:
-        """Scores + fused maps of the GT class and the top-k classes at ``img_shape``."""
-        feats = self.extract_feat(inputs)
-        semantic, attention = self._semantic_and_attention(feats)
-        return pack_cam_predictions(
+    def _class_maps(self, feats: Tuple[torch.Tensor, ...]
+                    ) -> Tuple[torch.Tensor, torch.Tensor, ClassMapOutput]:
+        """``S``, ``a`` and the :class:`ClassMapOutput` built on them."""
+        semantic, attention = self.head.class_maps(feats), self.attention_map(feats)
+        return semantic, attention, ClassMapOutput(
             self.head.logits_from_maps(feats, semantic),
-            lambda cls: self._fuse(select_maps(semantic, cls), attention), data_samples,
-            input_size=tuple(inputs.shape[-2:]), **self.test_cfg)
+            lambda classes: attention * select_maps(semantic, classes), lambda: attention)
 
-    def _forward(self, inputs: torch.Tensor,
-                 data_samples: Optional[SampleList] = None) -> Tuple[torch.Tensor, ...]:
-        """``(logits (B, C), localisation maps (B, C, h, w))``."""
+    def forward_cams(self, feats: Tuple[torch.Tensor, ...]) -> ClassMapOutput:
+        """Logits of ``S``; maps ``a * S_c``; class-agnostic map ``a``."""
+        return self._class_maps(feats)[2]
+
+    def forward_train(self, inputs: torch.Tensor,
+                      data_samples: OptSampleList = None) -> ForwardPass:
+        """One pass; the classification logits come from the neck-refined maps."""
         feats = self.extract_feat(inputs)
-        semantic, attention = self._semantic_and_attention(feats)
-        return self.head.logits_from_maps(feats, semantic), self._fuse(semantic, attention)
+        semantic, attention, cams = self._class_maps(feats)
+        maps, terms = semantic, {}
+        raw = self.raw_attention(feats) if len(self.neck) else None
+        for neck in self.neck:
+            refined, own = neck.forward_train(maps, attention, raw)
+            merge_terms(terms, own, type(neck).__name__)
+            if refined is not None:
+                maps = refined.to(semantic.dtype)
+        cls_logits = cams.logits if maps is semantic else self.head.logits_from_maps(feats, maps)
+        return ForwardPass(inputs, feats, cams, cls_logits,
+                           labels=gt_labels(data_samples, inputs.device), losses=terms)
+
+    def legacy_key_map(self) -> Dict[str, str]:
+        """Keys of the SCM / LCA-MD localizers of wsol_mm <= 0.1 (``ssfm.*``, ``tfcm.*``)."""
+        out = {}
+        for i, neck in enumerate(self.neck):
+            old = getattr(neck, 'legacy_prefix', None)
+            if old is not None:
+                out.update({f'neck.{i}.{k}': f'{old}{k}' for k in neck.state_dict()})
+        return out

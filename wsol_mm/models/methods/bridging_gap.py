@@ -1,30 +1,29 @@
 """Bridging the gap between classification and localization (Kim et al., CVPR 2022)."""
-from typing import Tuple
-
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
+from wsol_mm.structures import ForwardPass
 from wsol_mm.utils.typing_utils import ConfigType, SampleList
 
 
 @MODELS.register_module()
 class BridgingGap(nn.Module):
-    """Bridging-the-gap losses as a ``CAMLocalizer(methods=[...])`` component.
+    """Bridging-the-gap losses as a training-method component (``model.methods``).
 
     Needs a split backbone (``ResNetBridCAM``, ``VGG16BridCAM``) that returns
-    ``(split-point map, final map)`` and offers ``forward_tail``. The split map is
-    attentively dropped (:class:`AttentiveDrop`) and run through the tail again;
-    the terms added to the head's ``loss_cls`` are::
+    ``(split-point map, final map)`` and offers ``forward_tail`` (the pass'
+    ``backbone_tail``). The split map is attentively dropped (:class:`AttentiveDrop`)
+    and run through the tail again; its own terms, beside the head's ``loss_cls``::
 
-        loss_drop       = drop_weight * L1(final, final_from_dropped)
-        loss_align_sim  = sim_weight  * L_sim     (only when ``align_enabled``)
-        loss_align_norm = norm_weight * L_norm    (only when ``align_enabled``)
+        loss_brid_drop       = drop_weight * L1(final, final_from_dropped)
+        loss_brid_align_sim  = sim_weight  * L_sim     (only when ``align_enabled``)
+        loss_brid_align_norm = norm_weight * L_norm    (only when ``align_enabled``)
 
-    (:class:`FeatureAlignmentLoss`; the cosines are the head's
-    ``cosine_maps``). ``BridgingGapWarmupHook`` switches the alignment on after
-    the warm-up epochs. The CAM uses the unerased map; inference is the head's.
+    (:class:`FeatureAlignmentLoss`; the cosines are the pass' ``class_similarity``,
+    the head's ``cosine_maps``). ``BridgingGapWarmupHook`` switches the alignment on
+    after the warm-up epochs (epoch switch ``bridging_gap_alignment``). The CAM uses
+    the unerased map; inference is the localizer's.
 
     Args:
         drop_threshold (float): attentive-drop threshold. Defaults to 0.8.
@@ -35,6 +34,9 @@ class BridgingGap(nn.Module):
         alignment (dict): :class:`FeatureAlignmentLoss` config.
         align_enabled (bool): alignment terms on. Defaults to True.
     """
+
+    #: Epoch switches this component offers (``EpochSwitchHook``): name -> attribute.
+    epoch_switches = dict(bridging_gap_alignment='align_enabled')
 
     def __init__(self,
                  drop_threshold: float = 0.8,
@@ -55,29 +57,20 @@ class BridgingGap(nn.Module):
         return (f'drop_weight={self.drop_weight}, sim_weight={self.sim_weight}, '
                 f'norm_weight={self.norm_weight}, align_enabled={self.align_enabled}')
 
-    def method_loss(self, localizer: nn.Module, inputs: torch.Tensor,
-                    data_samples: SampleList, feats: Tuple[torch.Tensor, ...]) -> dict:
+    def loss(self, fp: ForwardPass, data_samples: SampleList) -> dict:
         """Drop and (after warm-up) alignment terms of one pass."""
-        backbone = localizer.backbone
-        if localizer.neck is not None or not hasattr(backbone, 'forward_tail') \
-                or len(feats) < 2:
+        if fp.backbone_tail is None or len(fp.feats) < 2:
             raise TypeError('BridgingGap needs a split backbone without neck that returns '
                             '(split map, final map) and has `forward_tail` (ResNetBridCAM, '
-                            f'VGG16BridCAM); got {type(backbone).__name__} (key '
-                            '`model.backbone.type`)')
-        final = feats[-1]
-        erased = backbone.forward_tail(self.drop(feats[-2]))
-        terms = dict(loss_drop=self.drop_weight * F.l1_loss(final, erased))
+                            'VGG16BridCAM); check `model.backbone.type`')
+        final = fp.feats[-1]
+        erased = fp.backbone_tail(self.drop(fp.feats[-2]))
+        terms = dict(loss_brid_drop=self.drop_weight * F.l1_loss(final, erased))
         if self.align_enabled:
-            labels = torch.cat([s.gt_label for s in data_samples]).to(inputs.device)
-            loss_sim, loss_norm = self.alignment(final, localizer.head.cosine_maps(final),
-                                                 labels)
-            terms.update(loss_align_sim=self.sim_weight * loss_sim,
-                         loss_align_norm=self.norm_weight * loss_norm)
+            if fp.class_similarity is None:
+                raise TypeError('BridgingGap alignment needs a linear CAM head (CAMHead)')
+            labels = fp.require_labels('BridgingGap')
+            loss_sim, loss_norm = self.alignment(final, fp.class_similarity(final), labels)
+            terms.update(loss_brid_align_sim=self.sim_weight * loss_sim,
+                         loss_brid_align_norm=self.norm_weight * loss_norm)
         return terms
-
-    def loss(self, localizer: nn.Module, inputs: torch.Tensor, data_samples: SampleList,
-             feats: Tuple[torch.Tensor, ...], losses: dict) -> dict:
-        """Add the Bridging-gap terms to ``losses``."""
-        losses.update(self.method_loss(localizer, inputs, data_samples, feats))
-        return losses

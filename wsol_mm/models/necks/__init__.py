@@ -1,5 +1,4 @@
-from .cross_patch_activation_block import CrossPatchActivationBlock
 from .ssfm import SSFM
 from .tfcm import TFCM
 
-__all__ = ['CrossPatchActivationBlock', 'SSFM', 'TFCM']
+__all__ = ['SSFM', 'TFCM']

@@ -8,8 +8,8 @@ from mmengine.model import BaseModule
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import OptMultiConfig
 
+from ..layers.cross_patch_activation_block import CrossPatchActivationBlock
 from ..utils.patch_graph import GRAPH_KINDS, build_patch_laplacian
-from .cross_patch_activation_block import CrossPatchActivationBlock
 
 
 @MODELS.register_module()
@@ -18,9 +18,9 @@ class SSFM(BaseModule):
 
     ``num_layers`` :class:`CrossPatchActivationBlock` s share one static graph
     Laplacian of the patch grid (built on first use for each grid size, not
-    saved in the state dict). As released, the localizers apply it **in
-    training only**: logits of the refined map drive the classification loss,
-    inference uses the plain class map.
+    saved in the state dict). A training-time neck of :class:`TSCAMLocalizer`
+    (``forward_train``): as released, the logits of the refined map drive the
+    classification loss, inference uses the plain class map.
 
     Defaults are LCA-MD's (40-offset graph, 2 blocks, 16/4 steps, threshold 0.7).
     SCM: ``graph='four_neighbour', num_layers=4, threshold_init=0.5``.
@@ -37,6 +37,9 @@ class SSFM(BaseModule):
         on_divergence (str): ``'fallback'`` or ``'raise'`` (see the block).
         init_cfg (dict, optional): mmengine init config.
     """
+
+    #: Key prefix of this module in wsol_mm <= 0.1 checkpoints (SCM / LCA-MD localizers).
+    legacy_prefix = 'ssfm.'
 
     def __init__(self, graph: str = 'multi_direction', cross: int = 3, num_layers: int = 2,
                  num_iters: Optional[Sequence[int]] = None, threshold_init: float = 0.7,
@@ -85,3 +88,18 @@ class SSFM(BaseModule):
         for layer in self.layers:
             class_map, act = layer(class_map, act, lap)
         return class_map, act
+
+    def forward_train(self, maps: torch.Tensor, attention: torch.Tensor,
+                      raw_attention: Optional[torch.Tensor] = None
+                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Neck interface: the refined class maps and, logged (no ``loss`` in the key),
+        the number of images x blocks whose Newton-Schulz iteration fell back.
+
+        Args:
+            maps (Tensor): ``(B, C, h, w)`` class maps.
+            attention (Tensor): ``(B, 1, h, w)`` min-max normalised attention.
+            raw_attention (Tensor, optional): unused.
+        """
+        refined, _ = self(maps, attention.flatten(1))
+        fallbacks = torch.tensor(float(self.last_num_fallbacks), device=maps.device)
+        return refined, dict(ssfm_ns_fallbacks=fallbacks)

@@ -1,17 +1,17 @@
-"""TFCM: the token feature contrast module of LCA-MD (training only)."""
-from typing import Tuple
+"""TFCM: the token feature contrast module of LCA-MD (a training-time neck)."""
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
-from wsol_mm.utils.typing_utils import OptMultiConfig
+from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
 
 @MODELS.register_module()
 class TFCM(BaseModule):
-    """Soft foreground / background pooling of the projected class map.
+    """Soft foreground / background pooling of the projected class map, and its contrast.
 
     LCA-MD's adaptation of CCAM's disentangler: ``S' = conv3x3(S)`` (C -> C) and,
     with ``a`` the raw cls-attention summed over the layers (not normalised, so
@@ -19,12 +19,19 @@ class TFCM(BaseModule):
 
         f_fg = mean_n a_n S'_n        f_bg = mean_n (1 - a_n) S'_n
 
-    The pair feeds the CCAM ``SimMaxLoss`` (fg and bg) and ``SimMinLoss`` (bg vs fg).
-    The released code hard-codes 200 channels (CUB only); here it is ``num_classes``.
-    Its two unused layers (a 1 -> 1 conv and a BatchNorm) are not rebuilt.
+    As a training-time neck of :class:`TSCAMLocalizer` it returns its own terms
+    ``loss_tfcm_sim_max_fg = SimMax(f_fg)``, ``loss_tfcm_sim_max_bg = SimMax(f_bg)`` and
+    ``loss_tfcm_sim_min = SimMin(f_bg, f_fg)`` (the 0.4 of LCA-MD is the losses'
+    ``loss_weight``) and leaves the class maps unchanged. The released code hard-codes
+    200 channels (CUB only); here it is ``num_classes`` (the head's when omitted). Its
+    two unused layers (a 1 -> 1 conv and a BatchNorm) are not rebuilt.
 
     Args:
         num_classes (int): channels of the class map.
+        loss_sim_max (dict): applied to ``f_fg`` and to ``f_bg``. Defaults to LCA-MD's
+            ``SimMaxLoss(alpha=0.75, loss_weight=0.4)``.
+        loss_sim_min (dict): applied to ``(f_bg, f_fg)``. Defaults to
+            ``SimMinLoss(loss_weight=0.4)``.
         init_cfg (dict, optional): mmengine init config (PyTorch default conv init
             as released when None).
 
@@ -35,12 +42,21 @@ class TFCM(BaseModule):
         ((2, 3), (2, 3))
     """
 
-    def __init__(self, num_classes: int, init_cfg: OptMultiConfig = None) -> None:
+    #: Key prefix of this module in wsol_mm <= 0.1 checkpoints (the LCAMD localizer).
+    legacy_prefix = 'tfcm.'
+
+    def __init__(self, num_classes: int,
+                 loss_sim_max: ConfigType = dict(type='SimMaxLoss', alpha=0.75,
+                                                 loss_weight=0.4),
+                 loss_sim_min: ConfigType = dict(type='SimMinLoss', loss_weight=0.4),
+                 init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'TFCM: num_classes must be positive, got {num_classes}')
         self.num_classes = num_classes
         self.conv = nn.Conv2d(num_classes, num_classes, kernel_size=3, padding=1)
+        self.loss_sim_max = MODELS.build(loss_sim_max)
+        self.loss_sim_min = MODELS.build(loss_sim_min)
 
     def forward(self, class_map: torch.Tensor,
                 attention: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -52,10 +68,27 @@ class TFCM(BaseModule):
         """
         if class_map.shape[1] != self.num_classes:
             raise ValueError(f'TFCM: class map has {class_map.shape[1]} channels, '
-                             f'num_classes={self.num_classes}')
+                             f'num_classes={self.num_classes} (key `model.neck`)')
         proj = self.conv(class_map).flatten(2)  # (B, C, N)
         weight = attention.reshape(proj.shape[0], 1, -1).to(proj.dtype)
         if weight.shape[-1] != proj.shape[-1]:
             raise ValueError(f'TFCM: attention has {weight.shape[-1]} patches, class map '
                              f'{proj.shape[-1]}')
         return (proj * weight).mean(dim=-1), (proj * (1 - weight)).mean(dim=-1)
+
+    def forward_train(self, maps: torch.Tensor, attention: torch.Tensor,
+                      raw_attention: Optional[torch.Tensor] = None
+                      ) -> Tuple[None, Dict[str, torch.Tensor]]:
+        """Neck interface: no refined maps, the three contrast terms.
+
+        Args:
+            maps (Tensor): ``(B, C, h, w)`` class maps.
+            attention (Tensor): fusion attention (unused: TFCM pools with the raw one).
+            raw_attention (Tensor): ``(B, 1, h, w)`` summed, un-normalised attention.
+        """
+        if raw_attention is None:
+            raise ValueError('TFCM needs the raw cls attention (a TSCAMLocalizer neck)')
+        fg, bg = self(maps, raw_attention.flatten(1))
+        return None, dict(loss_tfcm_sim_max_fg=self.loss_sim_max(fg),
+                          loss_tfcm_sim_max_bg=self.loss_sim_max(bg),
+                          loss_tfcm_sim_min=self.loss_sim_min(bg, fg))

@@ -1,0 +1,3 @@
+from .target_sampling_assigner import TargetSamplingAssigner
+
+__all__ = ['TargetSamplingAssigner']

@@ -1,0 +1,3 @@
+from .cam_post_processor import CAMPostProcessor
+
+__all__ = ['CAMPostProcessor']
