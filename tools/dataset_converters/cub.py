@@ -8,11 +8,8 @@ wsolevaluation / Small-Object-Matters (see data/README.md).
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from wsol_mm.datasets.converters import cub_to_wsol  # noqa: E402
+from wsol_mm.datasets.converters import cub_to_wsol
 
 
 def parse_args():

@@ -10,12 +10,8 @@ The ``val`` split (ImageNetV2 with boxes) and ``image_ids_proxy.txt`` come from
 wsolevaluation's metadata (see data/README.md).
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from wsol_mm.datasets.converters import imagenet_train_to_wsol, imagenet_val_to_wsol  # noqa: E402
+from wsol_mm.datasets.converters import imagenet_train_to_wsol, imagenet_val_to_wsol
 
 
 def parse_args():
