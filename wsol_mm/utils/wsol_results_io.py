@@ -22,6 +22,7 @@ _META_KEYS = ('img_id', 'img_path', 'sample_idx', 'ori_shape', 'img_shape', 'sca
 _SAFE_GLOBALS = {
     ('numpy._core.multiarray', '_reconstruct'), ('numpy.core.multiarray', '_reconstruct'),
     ('numpy._core.multiarray', 'scalar'), ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.numeric', '_frombuffer'), ('numpy.core.numeric', '_frombuffer'),
     ('numpy', 'ndarray'), ('numpy', 'dtype'),
 }
 

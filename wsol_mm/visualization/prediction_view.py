@@ -86,7 +86,8 @@ class PredictionView:
             sample: a sample with ``pred_cam`` (and metainfo), or a record of
                 ``tools/test.py --out``.
             cam_thr (float): threshold of the predicted boxes. Defaults to 0.2.
-            multi_contour (bool): draw every contour's box. Defaults to False.
+            multi_contour (bool): boxes of every contour (MaxBoxAccV2): with GT
+                boxes only the best-matching one is kept. Defaults to False.
             topk (int): also map the first ``topk`` of ``pred_cams``. Defaults to 0.
         """
         meta = _meta(sample)
@@ -98,7 +99,10 @@ class PredictionView:
         boxes_in = cam_boxes(raw, cam_thr, multi_contour)  # uint8 maps stay exact
         iou = None
         if gt_in is not None and len(gt_in.reshape(-1, 4)):
-            iou = float(box_iou(boxes_in, gt_in.reshape(-1, 4)).max())
+            pair = box_iou(boxes_in, gt_in.reshape(-1, 4))
+            iou = float(pair.max())
+            if multi_contour:  # the one box MaxBoxAccV2 scores: the best-matching contour's
+                boxes_in = boxes_in[[int(pair.max(1).argmax())]]
         gt_label, pred_label = _label(_get(sample, 'gt_label')), _label(
             _get(sample, 'pred_label'))
         cam_label = _label(_get(sample, 'cam_label'))
