@@ -103,10 +103,11 @@ class CAMVisualizationHook(Hook):
                                       wait_time=self.wait_time, out_file=out_file,
                                       cam_thr=self.cam_thr, topk=self.topk, step=runner.iter)
 
-    def before_val_epoch(self, runner) -> None:
+    # before_val/test, not *_epoch: the line must come before the progress bar starts
+    def before_val(self, runner) -> None:
         self._start(runner, runner.val_dataloader, 'val')
 
-    def before_test_epoch(self, runner) -> None:
+    def before_test(self, runner) -> None:
         self._start(runner, runner.test_dataloader, 'test')
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
