@@ -5,6 +5,7 @@ from typing import Optional, Sequence, Union
 
 import mmcv
 import numpy as np
+from matplotlib.figure import Figure
 from mmengine.dist import is_main_process
 from mmengine.visualization import Visualizer
 
@@ -85,6 +86,13 @@ class WSOLVisualizer(Visualizer):
             multi_contour (bool): draw every contour's box. Defaults to False.
             img_name (str): shown in the title.
         """
+        return figure_to_rgb(self.prediction_figure(image, sample, cam_thr, topk,
+                                                    multi_contour, img_name))
+
+    def prediction_figure(self, image: np.ndarray, sample: Union[PredictionView, object],
+                          cam_thr: float = 0.2, topk: int = 0, multi_contour: bool = False,
+                          img_name: str = '') -> Figure:
+        """The matplotlib figure of :meth:`draw_prediction` (same arguments)."""
         view = sample if isinstance(sample, PredictionView) else PredictionView.from_sample(
             sample, cam_thr, multi_contour, topk)
         if image.shape[:2] != view.cam.shape:
@@ -125,7 +133,7 @@ class WSOLVisualizer(Visualizer):
                            f'top-{i + 1}: {class_name(label, classes)}'
                            + (f', p={score:.2f}' if score is not None else ''), fontsize=10)
         fig.suptitle(self._headline(view, img_name), fontsize=12, y=1 - 0.12 / height)
-        return figure_to_rgb(fig)
+        return fig
 
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None,
                        show: bool = False, wait_time: float = 0, out_file: Optional[str] = None,
