@@ -3,8 +3,8 @@ import csv
 import json
 import os.path as osp
 
-from wsol_mm.utils.wsol_results_io import save_wsol_results
 from tests.test_tools.vis_tool_utils import png_size, run_tool, shifted_box_records, write_config
+from wsol_mm.utils.wsol_results_io import save_wsol_results
 
 
 def test_failure_browser_writes_table_gallery_and_scatter(tiny_synthetic, tmp_path):

@@ -1,10 +1,10 @@
 """Per-image IoU, best threshold and size-bin split agree with the metrics."""
 import numpy as np
 
+from tests.test_tools.vis_tool_utils import ratio_percent, shifted_box_records, write_config
 from wsol_mm.apis import per_image_localization, split_by_size
 from wsol_mm.evaluation.functional import SIZE_BINS
 from wsol_mm.evaluation.metrics import MaxBoxAccV2Metric
-from tests.test_tools.vis_tool_utils import ratio_percent, shifted_box_records, write_config
 
 
 def test_per_image_iou_matches_maxboxaccv2_and_bins_match_sizes(tiny_synthetic, tmp_path):
