@@ -36,6 +36,8 @@ def get_class_names(cfg: Config, num_classes: Optional[int] = None,
     err: Union[Exception, str] = f'{dataloader}.dataset is not set'
     if ds_cfg:
         ds_cfg['lazy_init'] = True
+        if str(ds_cfg.get('type', '')).endswith('SyntheticWSOLDataset'):
+            ds_cfg['auto_generate'] = False  # names only: never generate a benchmark for them
         try:
             with DefaultScope.overwrite_default_scope('wsol_mm'):
                 dataset = DATASETS.build(ds_cfg)
