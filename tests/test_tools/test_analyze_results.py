@@ -3,7 +3,13 @@ import csv
 import json
 import os.path as osp
 
-from tests.test_tools.vis_tool_utils import png_size, run_tool, shifted_box_records, write_config
+from tests.test_tools.vis_tool_utils import (
+    png_size,
+    run_tool,
+    shifted_box_records,
+    tool_error,
+    write_config,
+)
 from wsol_mm.utils.wsol_results_io import save_wsol_results
 
 
@@ -39,11 +45,10 @@ def test_failure_browser_writes_table_gallery_and_scatter(tiny_synthetic, tmp_pa
     assert f'{summary["accuracy"]:.2f} % of 8 images' in proc.stdout
 
 
-def test_wrong_file_is_one_message(tiny_synthetic, tmp_path):
+def test_wrong_file_is_one_message(tiny_synthetic, tmp_path, monkeypatch):
     cfg = write_config(str(tmp_path / 'cfg.py'), tiny_synthetic)
     bad = tmp_path / 'bad.pkl'
     bad.write_bytes(b'not a pickle')
-    proc = run_tool(['tools/analysis_tools/analyze_results.py', cfg, str(bad), '--out-dir',
-                     str(tmp_path / 'o')])
-    assert proc.returncode != 0
-    assert proc.stderr.strip().startswith('analyze_results.py:') and 'Traceback' not in proc.stderr
+    message = tool_error(['tools/analysis_tools/analyze_results.py', cfg, str(bad), '--out-dir',
+                          str(tmp_path / 'o')], monkeypatch)
+    assert message.startswith('analyze_results.py:') and 'not a wsol_mm results file' in message

@@ -1,16 +1,21 @@
 """browse_dataset.py: one panel per pipeline step, boxes and masks moved with the pixels."""
 import glob
 
-from tests.test_tools.vis_tool_utils import build_test_dataset, png_size, run_tool, write_config
+from tests.test_tools.vis_tool_utils import (
+    build_test_dataset,
+    png_size,
+    run_inprocess,
+    write_config,
+)
 
 
-def test_every_step_is_drawn_with_boxes_and_masks(tiny_synthetic, tmp_path):
+def test_every_step_is_drawn_with_boxes_and_masks(tiny_synthetic, tmp_path, monkeypatch):
     from wsol_mm.visualization.pipeline_browser import pipeline_steps
     cfg = write_config(str(tmp_path / 'cfg.py'), tiny_synthetic)
     out = str(tmp_path / 'browse')
-    proc = run_tool(['tools/visualization/browse_dataset.py', cfg, '-o', out, '-n', '3',
-                     '--phase', 'train', '--cfg-options', 'train_dataloader.dataset.ann_kind=mask'])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_inprocess(['tools/visualization/browse_dataset.py', cfg, '-o', out, '-n', '3',
+                   '--phase', 'train', '--cfg-options', 'train_dataloader.dataset.ann_kind=mask'],
+                  monkeypatch)
     files = sorted(glob.glob(out + '/*.png'))
     assert len(files) == 3 and files[0].endswith('00000_train_c0_disc_train_00000.png')
     # 5 steps (load, annotations, RandomResizedCrop, RandomFlip, pack) in one row of panels
@@ -24,12 +29,11 @@ def test_every_step_is_drawn_with_boxes_and_masks(tiny_synthetic, tmp_path):
     assert abs(resized['boxes'][0, 2] - loaded['boxes'][0, 2] * 112 / 64) <= 1
 
 
-def test_transformed_mode_draws_only_the_model_input(tiny_synthetic, tmp_path):
+def test_transformed_mode_draws_only_the_model_input(tiny_synthetic, tmp_path, monkeypatch):
     cfg = write_config(str(tmp_path / 'cfg.py'), tiny_synthetic)
     out = str(tmp_path / 'browse')
-    proc = run_tool(['tools/visualization/browse_dataset.py', cfg, '-o', out, '-n', '1',
-                     '--phase', 'test', '--mode', 'transformed'])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_inprocess(['tools/visualization/browse_dataset.py', cfg, '-o', out, '-n', '1',
+                   '--phase', 'test', '--mode', 'transformed'], monkeypatch)
     assert png_size(glob.glob(out + '/*.png')[0]) == (460, 370)
 
 

@@ -23,6 +23,6 @@ def test_flops_and_params_of_the_quickstart_model():
 def test_default_input_is_the_test_pipeline_size():
     from mmengine.config import Config
 
-    from tools.analysis_tools.get_flops import test_input_size
-    assert test_input_size(Config.fromfile('configs/cam/resnet18_synthetic.py')) == (112, 112)
-    assert test_input_size(Config.fromfile('configs/tscam/deit_s_cub.py')) == (224, 224)
+    from tools.analysis_tools.get_flops import pipeline_input_size
+    assert pipeline_input_size(Config.fromfile('configs/cam/resnet18_synthetic.py')) == (112, 112)
+    assert pipeline_input_size(Config.fromfile('configs/tscam/deit_s_cub.py')) == (224, 224)

@@ -84,3 +84,33 @@ def png_size(path: str) -> tuple:
 def ratio_percent(box: np.ndarray, ori_shape: tuple) -> float:
     """GT box area over image area in percent (no +1, as the size bins define it)."""
     return 100.0 * (box[2] - box[0]) * (box[3] - box[1]) / (ori_shape[0] * ori_shape[1])
+
+
+def tool_error(args: list, monkeypatch) -> str:
+    """Run a tool in this process and return the one-line message it exits with.
+
+    The tools turn user errors into ``sys.exit(message)`` (printed without a traceback);
+    running them in-process keeps these checks fast.
+    """
+    import runpy
+
+    import pytest
+    monkeypatch.setattr(sys, 'argv', [args[0]] + list(args[1:]))
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(osp.join(REPO_ROOT, args[0]), run_name='__main__')
+    assert isinstance(exc.value.code, str), f'{args[0]} exited with {exc.value.code!r}'
+    return exc.value.code
+
+
+def run_inprocess(args: list, monkeypatch) -> None:
+    """Run ``tools/<script> args`` as ``__main__`` in this process (read output with capsys).
+
+    Subprocesses pay the whole import time again; most tool tests run in-process and one
+    test per tool family keeps a real subprocess.
+    """
+    import runpy
+    monkeypatch.setattr(sys, 'argv', [args[0]] + list(args[1:]))
+    try:
+        runpy.run_path(osp.join(REPO_ROOT, args[0]), run_name='__main__')
+    except SystemExit as exc:
+        assert exc.code in (None, 0), f'{args[0]} exited with {exc.code!r}'

@@ -15,7 +15,7 @@ import wsol_mm  # noqa: F401  (compat shims first)
 from wsol_mm.apis import init_localizer
 
 
-def test_input_size(cfg: Config) -> Tuple[int, int]:
+def pipeline_input_size(cfg: Config) -> Tuple[int, int]:
     """``(H, W)`` the test pipeline produces (its last Resize / crop), else 224 x 224."""
     size = (224, 224)
     for step in cfg.test_dataloader.dataset.get('pipeline', []):
@@ -47,7 +47,7 @@ def main() -> None:
             raise ValueError(f'--shape takes H W or one side, got {args.shape}')
         h, w = (args.shape * 2)[:2]
     else:
-        h, w = test_input_size(cfg)
+        h, w = pipeline_input_size(cfg)
     for key in ('backbone', 'neck'):  # no weight download just to count operations
         if isinstance(cfg.model.get(key), dict) and 'pretrained' in cfg.model[key]:
             cfg.model[key]['pretrained'] = False
