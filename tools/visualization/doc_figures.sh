@@ -17,7 +17,10 @@ python tools/visualization/vis_cam.py "$IMAGE" "$CONFIG" "$CKPT" --topk 3 \
     --out "$OUT/cam_topk.png"
 python tools/analysis_tools/analyze_results.py "$CONFIG" "$WORK_DIR/test_results.pkl" \
     --out-dir "$WORK_DIR/analysis" --topk 3
-cp "$WORK_DIR/analysis/gallery.png" "$OUT/size_gallery.png"
+# the gallery is many photo-like thumbnails: JPEG keeps it a few hundred kB
+python -c "import mmcv, sys; mmcv.imwrite(mmcv.imread(sys.argv[1]), sys.argv[2], \
+[int(__import__('cv2').IMWRITE_JPEG_QUALITY), 88])" "$WORK_DIR/analysis/gallery.png" \
+    "$OUT/size_gallery.jpg"
 cp "$WORK_DIR/analysis/iou_vs_size.png" "$OUT/iou_vs_size.png"
 python tools/analysis_tools/analyze_logs.py plot_curve "$WORK_DIR" \
     --keys loss maxboxaccv2/mean cls/top1 --title resnet18_synthetic --out "$OUT/curves.png"

@@ -92,9 +92,10 @@ def plot_curves(logs: Sequence[Dict[str, List[dict]]], keys: Sequence[str],
             best = int(np.argmin(y) if 'loss' in name else np.argmax(y))
             ax.scatter([x[best]], [y[best]], s=90, facecolors='none',
                        edgecolors=line.get_color(), linewidths=2, zorder=3)
+            right = best >= len(y) / 2  # keep the note inside the axes
             ax.annotate(f'best {y[best]:.2f} @ {x[best]:g}', (x[best], y[best]),
-                        textcoords='offset points', xytext=(6, 8), fontsize=8,
-                        color=line.get_color())
+                        textcoords='offset points', xytext=(-8 if right else 8, 8),
+                        ha='right' if right else 'left', fontsize=8, color=line.get_color())
     for axis, ax in axes.items():
         ax.set_xlabel(axis)
         names = sorted({k for k in keys if any(n.endswith(k) and a == axis

@@ -137,7 +137,8 @@ class WSOLVisualizer(Visualizer):
 
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None,
                        show: bool = False, wait_time: float = 0, out_file: Optional[str] = None,
-                       cam_thr: float = 0.2, topk: int = 0, step: int = 0) -> None:
+                       cam_thr: float = 0.2, topk: int = 0, step: int = 0,
+                       img_name: Optional[str] = None) -> None:
         """Draw one sample; show it, save it to ``out_file`` or send it to the backends.
 
         Every process may save files; windows and backends are rank 0's.
@@ -152,10 +153,12 @@ class WSOLVisualizer(Visualizer):
             cam_thr (float): threshold of the predicted boxes. Defaults to 0.2.
             topk (int): maps of the top-k classes too. Defaults to 0.
             step (int): global step for the backends. Defaults to 0.
+            img_name (str, optional): image name in the title. Defaults to ``name``.
         """
         if out_file is None and not show and not is_main_process():
             return
-        drawn = self.draw_prediction(image, data_sample, cam_thr, topk, img_name=name)
+        drawn = self.draw_prediction(image, data_sample, cam_thr, topk,
+                                     img_name=name if img_name is None else img_name)
         self.set_image(drawn)
         if show and is_main_process():
             self.show(drawn, win_name=name, wait_time=wait_time)

@@ -101,7 +101,8 @@ class CAMVisualizationHook(Hook):
                 out_file = osp.join(self._folder, name.replace('/', '_') + '.png')
             visualizer.add_datasample(f'{mode}_{name}', img, sample, show=self.show,
                                       wait_time=self.wait_time, out_file=out_file,
-                                      cam_thr=self.cam_thr, topk=self.topk, step=runner.iter)
+                                      cam_thr=self.cam_thr, topk=self.topk, step=runner.iter,
+                                      img_name=sample.get('img_id') or name)
 
     # before_val/test, not *_epoch: the line must come before the progress bar starts
     def before_val(self, runner) -> None:
