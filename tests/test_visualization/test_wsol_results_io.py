@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from wsol_mm.evaluation.metrics import DumpWSOLResults, MaxBoxAccV2Metric
-from wsol_mm.utils.wsol_results_io import compact_record, load_wsol_results
+from wsol_mm.evaluation.metrics import DumpWSOLResults, FixedThresholdLocMetric, MaxBoxAccV2Metric
+from wsol_mm.utils.wsol_results_io import compact_record, decode_maps, load_wsol_results
 
 
 def _samples(n: int = 12, size: int = 96) -> list:
@@ -38,7 +38,11 @@ def test_dump_is_compact_and_metrics_recompute_exactly(tmp_path):
     assert records[0]['pred_score'].dtype == np.float16
     online, offline = MaxBoxAccV2Metric(), MaxBoxAccV2Metric()
     online.process([], samples)
-    offline.process([], records)
+    offline.process([], records)  # reads the uint8 maps as they are
+    assert online.compute_metrics(online.results) == offline.compute_metrics(offline.results)
+    online, offline = FixedThresholdLocMetric(cam_thr=0.3), FixedThresholdLocMetric(cam_thr=0.3)
+    online.process([], samples)
+    offline.process([], [dict(r, pred_cam=decode_maps(r['pred_cam'])) for r in records])
     assert online.compute_metrics(online.results) == offline.compute_metrics(offline.results)
 
 

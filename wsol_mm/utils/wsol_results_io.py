@@ -3,9 +3,11 @@
 A file is a pickled ``list`` of plain dicts holding only builtins and contiguous numpy
 arrays, so it is small and :func:`load_wsol_results` can read it without running
 arbitrary pickled code. Score maps are stored as uint8 ``floor(255 * s)`` by default:
-exactly the quantisation the box metrics apply (MaxBoxAcc, MaxBoxAccV2, fixed-threshold
-and sweep localisation recompute identically from the file); PxAP, which thresholds the
-float map, needs ``cam_dtype='float16'`` (within 1e-3 of the online value).
+exactly the quantisation the box metrics apply. MaxBoxAcc / MaxBoxAccV2 read the uint8 maps
+as they are; :func:`decode_maps` (``u / 255``) gives float maps that every box metric
+quantises back to the same ``u``, so all box keys recompute identically from the file. PxAP
+thresholds the float map itself: write ``cam_dtype='float16'`` (steps of at most 5e-4) or
+``'float32'`` for it.
 """
 import os
 import os.path as osp
@@ -14,17 +16,14 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['compact_record', 'save_wsol_results', 'load_wsol_results', 'CAM_DTYPES']
+from .arrays_only_unpickler import ArraysOnlyUnpickler
+
+__all__ = ['compact_record', 'save_wsol_results', 'load_wsol_results', 'decode_maps',
+           'CAM_DTYPES']
 
 CAM_DTYPES = ('uint8', 'float16', 'float32')
 _META_KEYS = ('img_id', 'img_path', 'sample_idx', 'ori_shape', 'img_shape', 'scale_factor',
               'flip', 'flip_direction', 'crop_bbox', 'homography_matrix', 'ori_gt_bboxes')
-_SAFE_GLOBALS = {
-    ('numpy._core.multiarray', '_reconstruct'), ('numpy.core.multiarray', '_reconstruct'),
-    ('numpy._core.multiarray', 'scalar'), ('numpy.core.multiarray', 'scalar'),
-    ('numpy._core.numeric', '_frombuffer'), ('numpy.core.numeric', '_frombuffer'),
-    ('numpy', 'ndarray'), ('numpy', 'dtype'),
-}
 
 
 def _array(value: Any, dtype: Optional[str] = None) -> np.ndarray:
@@ -53,6 +52,13 @@ def encode_maps(maps: Any, cam_dtype: str) -> np.ndarray:
     if cam_dtype == 'uint8':
         return np.ascontiguousarray((maps.clip(0, 1) * 255).astype(np.uint8))
     return _array(maps, cam_dtype)
+
+
+def decode_maps(maps: np.ndarray) -> np.ndarray:
+    """Stored maps as float32 in [0, 1]; uint8 ``u`` becomes ``u / 255``, which
+    ``floor(255 s)`` maps back to ``u`` exactly (checked for all 256 values)."""
+    maps = np.asarray(maps)
+    return maps.astype(np.float32) / 255.0 if maps.dtype == np.uint8 else maps.astype(np.float32)
 
 
 def compact_record(sample: Any, cam_dtype: str = 'uint8', topk_cams: bool = False) -> dict:
@@ -103,14 +109,6 @@ def save_wsol_results(records: Sequence[dict], path: str) -> None:
     os.replace(tmp, path)
 
 
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f'{module}.{name} is not allowed in a results file')
-
-
 def load_wsol_results(path: str) -> List[dict]:
     """Read a ``tools/test.py --out`` file (builtins and numpy arrays only).
 
@@ -122,7 +120,7 @@ def load_wsol_results(path: str) -> List[dict]:
         raise FileNotFoundError(f'results file {path} not found')
     try:
         with open(path, 'rb') as f:
-            records = _ArraysOnlyUnpickler(f).load()
+            records = ArraysOnlyUnpickler(f).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
         raise ValueError(f'{path} is not a wsol_mm results file of tools/test.py --out '
                          f'(written by an older version, or another pickle): {err}') from None

@@ -6,6 +6,7 @@ import numpy as np
 
 from wsol_mm.evaluation.functional import box_iou, contour_boxes, quantize_cam, threshold_cutoffs
 from wsol_mm.utils.frames import boxes_to_original, gt_boxes_original, map_to_original
+from wsol_mm.utils.wsol_results_io import decode_maps
 
 
 def _numpy(value: Any) -> Optional[np.ndarray]:
@@ -23,11 +24,6 @@ def _get(sample: Any, key: str) -> Any:
 
 def _meta(sample: Any) -> Mapping:
     return sample.metainfo if hasattr(sample, 'metainfo') else sample
-
-
-def _as_unit_map(cam: np.ndarray) -> np.ndarray:
-    """Maps stored as uint8 (``floor(255 s)``) read back to [0, 1]."""
-    return cam.astype(np.float32) / 255.0 if cam.dtype == np.uint8 else cam.astype(np.float32)
 
 
 def cam_boxes(cam: np.ndarray, cam_thr: float, multi_contour: bool = False) -> np.ndarray:
@@ -94,7 +90,7 @@ class PredictionView:
         raw = _numpy(_get(sample, 'pred_cam'))
         if raw is None:
             raise KeyError('the sample has no pred_cam: draw samples returned by predict')
-        cam_in = _as_unit_map(raw)
+        cam_in = decode_maps(raw)
         gt_in = _numpy(_get(sample, 'gt_bboxes'))
         boxes_in = cam_boxes(raw, cam_thr, multi_contour)  # uint8 maps stay exact
         iou = None
@@ -112,7 +108,7 @@ class PredictionView:
         maps = _numpy(_get(sample, 'pred_cams'))
         if topk > 0 and maps is not None and len(maps):
             k = min(topk, len(maps))
-            topk_cams = map_to_original(_as_unit_map(maps[:k]), meta)
+            topk_cams = map_to_original(decode_maps(maps[:k]), meta)
             topk_labels = tuple(int(v) for v in _numpy(_get(sample, 'pred_cam_labels'))[:k])
         scores = _numpy(_get(sample, 'pred_score'))
         return cls(cam=np.clip(map_to_original(cam_in, meta), 0, 1),

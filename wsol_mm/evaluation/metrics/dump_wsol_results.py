@@ -15,8 +15,8 @@ class DumpWSOLResults(BaseMetric):
     Unlike mmengine's ``DumpResults`` (which pickles whole data samples, each map a
     view of its batch's storage), each record holds small contiguous arrays: the
     GT-class map as uint8 ``floor(255 s)`` (the box metrics' own quantisation, so
-    they recompute exactly), ``pred_score`` as float16, boxes, masks and the
-    metainfo needed to map back to the original image. See
+    they recompute exactly; PxAP needs ``cam_dtype='float16'``), ``pred_score`` as
+    float16, boxes, masks and the metainfo needed to map back to the original image. See
     :mod:`wsol_mm.utils.wsol_results_io`; read it with ``load_wsol_results``.
 
     Args:
