@@ -19,14 +19,19 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a WSOL model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='dump all predictions (samples with CAMs) to a .pkl')
+    parser.add_argument('--out', help='save compact per-image predictions (uint8 GT-class '
+                        'maps, scores, boxes) to a .pkl read by analyze_results.py')
+    parser.add_argument('--out-topk-cams', action='store_true',
+                        help='with --out, keep the top-k predicted classes\' maps too')
     parser.add_argument('--out-scoremaps', help='save GT-class score maps as '
                         'DIR/<image_id>.npy (the wsolevaluation layout read by '
                         'tools/analysis_tools/eval_cams.py)')
     parser.add_argument('--metrics-json', help='also write the metrics to this JSON file')
-    parser.add_argument('--show-dir', help='save CAM overlays under WORK_DIR/TIMESTAMP/DIR')
-    parser.add_argument('--show', action='store_true', help='show overlays in a window')
-    parser.add_argument('--interval', type=int, default=1, help='draw every N-th image')
+    parser.add_argument('--show-dir', help='save CAM figures under WORK_DIR/TIMESTAMP/DIR')
+    parser.add_argument('--show', action='store_true', help='show CAM figures in a window')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='draw the images whose dataset index is a multiple of N')
+    parser.add_argument('--show-max', type=int, help='draw at most N images (default: all)')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -37,7 +42,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = None  # loaded strictly below: mismatched keys must fail, not warn
     if args.show_dir or args.show:
         vis = cfg.default_hooks.visualization
-        vis.update(enable=True, show=args.show, interval=args.interval)
+        vis.update(enable=True, show=args.show, interval=args.interval,
+                   max_images=args.show_max)
         if args.show_dir:
             vis.out_dir = args.show_dir
     evaluators = cfg.test_evaluator
@@ -45,7 +51,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out}: the file must end with .pkl')
-        evaluators.append(dict(type='DumpResults', out_file_path=args.out))
+        evaluators.append(dict(type='DumpWSOLResults', out_file_path=args.out,
+                               topk_cams=args.out_topk_cams))
     if args.out_scoremaps:
         evaluators.append(dict(type='DumpScoremaps', out_dir=args.out_scoremaps))
     cfg.test_evaluator = evaluators

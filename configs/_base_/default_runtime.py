@@ -12,6 +12,8 @@ default_hooks = dict(
     # DDP: average BatchNorm running statistics (and other buffers) over the ranks after each
     # epoch, so every rank evaluates, and rank 0 saves, the same model.
     sync_buffers=dict(type='SyncBuffersHook'),
+    # CAM figures of val/test images; tools/test.py --show-dir [--interval N] [--show-max M]
+    # switches it on (docs/visualization.md).
     visualization=dict(type='CAMVisualizationHook', enable=False),
     progress_bar=dict(type='ProgressBarHook'),
 )
@@ -23,6 +25,8 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
+# Add dict(type='TensorboardVisBackend') for TensorBoard (pip install -r
+# requirements/optional.txt): scalars, and CAM figures when the hook has no out_dir.
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='WSOLVisualizer', vis_backends=vis_backends)
 

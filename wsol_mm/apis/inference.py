@@ -9,7 +9,6 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.runner import load_checkpoint
 
-from wsol_mm.models.utils import largest_box_from_cam
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
@@ -37,18 +36,25 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
 
 @torch.no_grad()
 def inference_localizer(model: nn.Module, image: Union[str, np.ndarray],
-                        cam_thr: float = 0.2) -> dict:
-    """Classify one image and localise its top-1 class.
+                        cam_thr: float = 0.2, target_class: Optional[int] = None) -> dict:
+    """Classify one image and localise its top-1 class (or ``target_class``).
 
     Args:
         model (nn.Module): a model from :func:`init_localizer`.
         image (str | np.ndarray): an image path or a BGR array.
         cam_thr (float): CAM threshold of the returned box. Defaults to 0.2.
+        target_class (int, optional): class whose map ``cam`` is; the top-1
+            prediction when None. The model's ``test_cfg`` (normalisation,
+            ``topk_cams``) applies as in testing.
 
     Returns:
-        dict: ``logits`` (C,), ``scores`` (C,), ``label`` (int), ``cam`` ((H, W)
-        in [0, 1] at the network input size) and ``box`` (x0, y0, x1, y1) in the
-        same frame, plus ``img_shape``.
+        dict: in ORIGINAL-image coordinates: ``cam`` ((H0, W0) in [0, 1], of
+        class ``cam_label``), ``box`` (x0, y0, x1, y1, inclusive pixels, largest
+        contour of ``cam > cam_thr``), ``topk_cams`` ((K, H0, W0)) of
+        ``topk_labels``, ``ori_shape``; in the network-input frame:
+        ``input_cam`` ((H, W)), ``input_box``, ``input_topk_cams``,
+        ``img_shape``; and ``logits`` (C,), ``scores`` (C,), ``label`` (top-1,
+        int) and ``sample`` (the predicted :class:`WSOLDataSample`).
     """
     steps = [t for t in model.cfg.test_dataloader.dataset.pipeline
              if t['type'] not in ('LoadImageFromFile', 'LoadWSOLAnnotations')]
@@ -62,11 +68,31 @@ def inference_localizer(model: nn.Module, image: Union[str, np.ndarray],
         img = image
     data = pipeline(dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
                          img_path=image if isinstance(image, str) else ''))
+    if target_class is not None:  # predict() writes pred_cam for the sample's label
+        data['data_samples'].set_gt_label(int(target_class))
     batch = model.data_preprocessor(
         dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
     logits = model(batch['inputs'], mode='tensor')[0][0]
     sample = model(**batch, mode='predict')[0]
-    cam = sample.pred_cam
+    return _original_frame_result(sample, logits, cam_thr)
+
+
+def _original_frame_result(sample, logits: torch.Tensor, cam_thr: float) -> dict:
+    """The returned mapping: maps and boxes in original-image pixels (input frame kept)."""
+    from wsol_mm.utils.frames import boxes_to_original, map_to_original
+    from wsol_mm.visualization import cam_boxes
+    meta = sample.metainfo
+    cam = sample.pred_cam.float().cpu().numpy()
+    input_box = tuple(int(v) for v in cam_boxes(cam, cam_thr)[0])
+    topk = sample.get('pred_cams')
+    topk = np.zeros((0, ) + cam.shape, np.float32) if topk is None else topk.cpu().numpy()
+    labels = sample.get('pred_cam_labels')
     return dict(logits=logits.cpu(), scores=sample.pred_score.cpu(),
-                label=int(sample.pred_label), cam=cam.cpu(),
-                box=largest_box_from_cam(cam, cam_thr), img_shape=tuple(cam.shape))
+                label=int(sample.pred_label), cam_label=int(sample.gt_label)
+                if 'gt_label' in sample else int(sample.pred_label),
+                cam=np.clip(map_to_original(cam, meta), 0, 1),
+                box=tuple(int(v) for v in boxes_to_original([input_box], meta)[0]),
+                topk_cams=np.clip(map_to_original(topk, meta), 0, 1) if len(topk) else topk,
+                topk_labels=[] if labels is None else [int(v) for v in labels],
+                ori_shape=tuple(meta['ori_shape'][:2]), input_cam=cam, input_box=input_box,
+                input_topk_cams=topk, img_shape=tuple(cam.shape), sample=sample)

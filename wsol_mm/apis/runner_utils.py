@@ -5,6 +5,7 @@ import os.path as osp
 from typing import Dict, Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from wsol_mm.compat import setup_cpu_distributed
@@ -59,7 +60,11 @@ def validate_cfg_options(cfg: Config, options: dict) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Register modules, prepare CPU DDP if needed, fix dataloader defaults, build."""
+    """Register modules, prepare CPU DDP if needed, fix dataloader defaults, build.
+
+    The runner is a :class:`~wsol_mm.engine.runner.WSOLRunner` (short console start-up
+    summary) unless the config names a ``runner_type``.
+    """
     register_all_modules(init_default_scope=False)
     setup_cpu_distributed(cfg, cfg.get('launcher', 'none'))
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -68,7 +73,11 @@ def build_runner(cfg: Config) -> Runner:
             # persistent_workers=True with num_workers=0 raises inside torch
             loader.persistent_workers = bool(loader.get('persistent_workers', False)
                                              and loader.get('num_workers', 0) > 0)
-    return Runner.from_cfg(cfg)
+    if cfg.get('runner_type'):
+        from wsol_mm.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    from wsol_mm.engine.runner import WSOLRunner
+    return WSOLRunner.from_cfg(cfg)
 
 
 def load_checkpoint_strict(runner: Runner, filename: str) -> None:
@@ -86,7 +95,9 @@ def load_checkpoint_strict(runner: Runner, filename: str) -> None:
 def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
                   baselines: Optional[Dict[str, Dict[str, float]]] = None,
                   first_name: str = 'model') -> None:
-    """Print metrics as a table (one column per model/baseline)."""
+    """Print metrics as a table (one column per model/baseline), once: on rank 0."""
+    if not is_main_process():
+        return
     columns = {first_name: metrics, **(baselines or {})}
     keys = [k for k in metrics if not isinstance(metrics[k], (list, dict))]
     width = max([len(k) for k in keys] + [6])

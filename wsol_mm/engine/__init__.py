@@ -1,5 +1,6 @@
 from .atomic_local_backend import AtomicLocalBackend
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403
 
 __all__ = ['AtomicLocalBackend']

@@ -1,3 +1,5 @@
+from .arrays_only_unpickler import ArraysOnlyUnpickler
+from .console_log_filter import ConsoleLogFilter
 from .setup_env import register_all_modules
 from .typing_utils import (
                            ConfigType,
@@ -10,5 +12,5 @@ from .typing_utils import (
 
 __all__ = [
     'register_all_modules', 'ConfigType', 'OptConfigType', 'MultiConfig', 'OptMultiConfig',
-    'SampleList', 'OptSampleList'
+    'SampleList', 'OptSampleList', 'ArraysOnlyUnpickler', 'ConsoleLogFilter'
 ]

@@ -2,6 +2,11 @@
 
 Boxes are ``xyxy`` inclusive pixel corners (wsolevaluation convention): a box
 covers columns ``x0..x1``. Masks are ``(H, W)`` uint8 arrays.
+
+Each operation also composes ``results['homography_matrix']`` (as mmdet does): the
+3x3 matrix mapping continuous original-image coordinates (pixel ``i`` spans
+``[i, i + 1)``) to the current frame, so predictions can be mapped back to the
+original image (``wsol_mm.utils.frames``).
 """
 from typing import Sequence, Tuple, Union
 
@@ -24,6 +29,13 @@ def interp_code(name: str) -> int:
     if name not in _INTERP:
         raise ValueError(f'interpolation must be one of {sorted(_INTERP)}, got {name!r}')
     return _INTERP[name]
+
+
+def _compose(results: dict, step: np.ndarray) -> None:
+    """Left-multiply the pipeline's ``homography_matrix`` by one step."""
+    prev = results.get('homography_matrix')
+    prev = np.eye(3) if prev is None else np.asarray(prev, np.float64)
+    results['homography_matrix'] = step @ prev
 
 
 def resize_results(results: dict, new_w: int, new_h: int, interpolation: str = 'bilinear') -> None:
@@ -49,6 +61,7 @@ def resize_results(results: dict, new_w: int, new_h: int, interpolation: str = '
     old = results.get('scale_factor', (1.0, 1.0))
     results['scale_factor'] = (old[0] * sx, old[1] * sy)
     results['img_shape'] = (new_h, new_w)
+    _compose(results, np.diag([sx, sy, 1.0]))
 
 
 def crop_results(results: dict, x0: int, y0: int, crop_w: int, crop_h: int) -> None:
@@ -71,6 +84,7 @@ def crop_results(results: dict, x0: int, y0: int, crop_w: int, crop_h: int) -> N
             results[key] = results[key][y0:y0 + crop_h, x0:x0 + crop_w]
     results['crop_bbox'] = (x0, y0, x0 + crop_w - 1, y0 + crop_h - 1)
     results['img_shape'] = (crop_h, crop_w)
+    _compose(results, np.array([[1.0, 0, -x0], [0, 1.0, -y0], [0, 0, 1.0]]))
 
 
 def hflip_results(results: dict) -> None:
@@ -86,3 +100,4 @@ def hflip_results(results: dict) -> None:
     for key in MASK_KEYS:
         if results.get(key) is not None:
             results[key] = np.ascontiguousarray(results[key][:, ::-1])
+    _compose(results, np.array([[-1.0, 0, w], [0, 1.0, 0], [0, 0, 1.0]]))

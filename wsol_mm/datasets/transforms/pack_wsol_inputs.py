@@ -16,7 +16,8 @@ class PackWSOLInputs(BaseTransform):
     """
 
     DEFAULT_META_KEYS = ('img_path', 'img_id', 'sample_idx', 'ori_shape', 'img_shape',
-                         'scale_factor', 'flip', 'flip_direction', 'crop_bbox', 'ori_gt_bboxes')
+                         'scale_factor', 'flip', 'flip_direction', 'crop_bbox', 'ori_gt_bboxes',
+                         'homography_matrix')
 
     def __init__(self, meta_keys: tuple = DEFAULT_META_KEYS) -> None:
         self.meta_keys = tuple(meta_keys)

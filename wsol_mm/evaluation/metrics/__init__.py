@@ -1,11 +1,12 @@
 """mmengine metric adapters of wsol_mm (math lives in ``..functional``)."""
 from .cls_accuracy_metric import ClsAccuracyMetric
 from .dump_scoremaps import DumpScoremaps
+from .dump_wsol_results import DumpWSOLResults
 from .fixed_threshold_loc_metric import FixedThresholdLocMetric
 from .max_box_acc_metric import MaxBoxAccMetric
 from .max_box_acc_v2_metric import MaxBoxAccV2Metric
 from .pxap_metric import PxAPMetric
 from .threshold_sweep_loc_metric import ThresholdSweepLocMetric
 
-__all__ = ['DumpScoremaps', 'ClsAccuracyMetric', 'MaxBoxAccMetric', 'MaxBoxAccV2Metric',
-           'PxAPMetric', 'FixedThresholdLocMetric', 'ThresholdSweepLocMetric']
+__all__ = ['DumpScoremaps', 'DumpWSOLResults', 'ClsAccuracyMetric', 'MaxBoxAccMetric',
+           'MaxBoxAccV2Metric', 'PxAPMetric', 'FixedThresholdLocMetric', 'ThresholdSweepLocMetric']

@@ -1,0 +1,3 @@
+from .wsol_runner import WSOLRunner
+
+__all__ = ['WSOLRunner']
