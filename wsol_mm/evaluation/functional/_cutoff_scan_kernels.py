@@ -104,7 +104,7 @@ def _window_tables():
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 
 @njit(cache=True)
-def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
+def _foreground_pass(u, gts, wanted, multi, clip, ebox, order, starts, parent, rec, iou, live,
                      ious, gidx, status, holed):
     """Scores of the outer contours at every wanted cut-off (see the module docstring)."""
     h, w = u.shape
@@ -112,7 +112,8 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
     parent[:] = -1
     act = np.zeros(len(parent), np.uint8)  # byte flags: the neighbour mask reads fewer lines
     ring = np.array([-w2, -w2 + 1, 1, w2 + 1, w2, w2 - 1, -1, -w2 - 1])
-    e_iou, e_gt = _best_iou(0.0, 0.0, 0.0, 0.0, gts)  # no contour: box (0, 0, 0, 0)
+    e_iou, e_gt = _best_iou(ebox[0], ebox[1], ebox[2], ebox[3], gts)  # no contour
+    xmax, ymax = (w - 1, h - 1) if clip else (w, h)  # x + w may reach W without clipping
     n_live = 0
     euler4 = 0
     changed = True
@@ -177,7 +178,7 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                     if rec[r, _DIRTY]:
                         iou[r], rec[r, _GT] = _best_iou(
                             rec[r, _X0] * 1.0, rec[r, _Y0] * 1.0,
-                            min(rec[r, _X1] + 1, w - 1) * 1.0, min(rec[r, _Y1] + 1, h - 1) * 1.0,
+                            min(rec[r, _X1] + 1, xmax) * 1.0, min(rec[r, _Y1] + 1, ymax) * 1.0,
                             gts)
                         rec[r, _DIRTY] = 0
                     if iou[r] > best or (iou[r] == best and rec[r, _GT] < best_g):
@@ -247,12 +248,13 @@ def _v1_decided(c, rec, live, n_live):
 
 
 @njit(cache=True)
-def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live, esc):
+def scan_map(u, gts, wanted, multi, clip, ebox, order, starts, parent, rec, iou, live, esc):
     """Best IoU, GT index and status (OK / OPENCV) at each wanted cut-off of ``u``.
 
     Args:
         u: uint8 ``(H, W)`` map. gts: float64 ``(N, 4)`` GT boxes. wanted:
-        bool ``(256,)``. multi: V2 (True) or v1. The rest are work buffers
+        bool ``(256,)``. multi: V2 (True) or v1. clip: clip x1/y1 to W-1/H-1.
+        ebox: float64 ``(4,)`` box of an empty mask. The rest are work buffers
         (``order`` int32 2*H*W, ``starts`` int64 257, ``parent`` int32 and
         ``rec`` int32 ``(P, 16)``, ``iou`` float64, ``live`` and ``esc`` int32 of P =
         (H+2)*(W+2) entries).
@@ -266,7 +268,7 @@ def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live, esc):
     status = np.zeros(_NCUT, np.int8)
     holed = np.zeros(_NCUT, np.int64)
     _sort_pixels(u, order, starts)
-    _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
+    _foreground_pass(u, gts, wanted, multi, clip, ebox, order, starts, parent, rec, iou, live,
                      ious, gidx, status, holed)
     if multi:
         _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious, gidx,

@@ -47,7 +47,10 @@ def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
 
 def rescale_boxes(boxes: np.ndarray, src_wh: Tuple[int, int],
                   dst_wh: Tuple[int, int] = (224, 224)) -> np.ndarray:
-    """Scale boxes per axis and truncate to int, as wsolevaluation's ``resize_bbox``.
+    """Scale boxes per axis and truncate to int, exactly as wsolevaluation's ``resize_bbox``.
+
+    Each coordinate is ``int(x * dst / src)`` in float64, multiplied before dividing
+    (``x * (dst / src)`` rounds differently for a few coordinates).
 
     Args:
         boxes (np.ndarray): ``(N, 4)`` xyxy boxes in the source frame.
@@ -58,9 +61,10 @@ def rescale_boxes(boxes: np.ndarray, src_wh: Tuple[int, int],
         np.ndarray: ``(N, 4)`` int64 boxes (x0 and x1 use the same formula, no +1 handling).
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    sx, sy = dst_wh[0] / src_wh[0], dst_wh[1] / src_wh[1]
-    scale = np.array([sx, sy, sx, sy])
-    return (boxes * scale).astype(np.int64)
+    out = np.empty_like(boxes)
+    out[:, 0::2] = boxes[:, 0::2] * float(dst_wh[0]) / float(src_wh[0])
+    out[:, 1::2] = boxes[:, 1::2] * float(dst_wh[1]) / float(src_wh[1])
+    return out.astype(np.int64)
 
 
 def check_scoremap(cam: np.ndarray, name: str = 'score map') -> np.ndarray:

@@ -68,14 +68,14 @@ def _workspace(h: int, w: int) -> tuple:
     return _WORKSPACES[key]
 
 
-def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray,
-                   multi_contour: bool) -> Tuple[float, int]:
-    return _iou_gt(contour_boxes(u, cutoff, multi_contour), gts)
+def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray, multi_contour: bool,
+                   clip: bool = True, empty_box: Sequence[int] = (0, 0, 0, 0)) -> Tuple[float, int]:
+    return _iou_gt(contour_boxes(u, cutoff, multi_contour, clip, empty_box), gts)
 
 
 def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
-                 cutoffs: Sequence[int] = None,
-                 use_numba: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+                 cutoffs: Sequence[int] = None, use_numba: bool = True, clip: bool = True,
+                 empty_box: Sequence[int] = (0, 0, 0, 0)) -> Tuple[np.ndarray, np.ndarray]:
     """Best IoU (and the GT index reaching it) of the boxes at each integer cut-off.
 
     Args:
@@ -86,6 +86,10 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         cutoffs (Sequence[int], optional): the cut-offs that will be read; the
             OpenCV paths only score these. Defaults to all 256.
         use_numba (bool): use the union-find kernels when available. Defaults to True.
+        clip (bool): clip x1/y1 to W-1/H-1 (wsolevaluation; TS-CAM's ``fixed``
+            protocol does not clip). Defaults to True.
+        empty_box (Sequence[int]): the box of an empty mask (TS-CAM: (0, 0, 1, 1)).
+            Defaults to (0, 0, 0, 0).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: ``(256,)`` float64 IoUs and int64 GT
@@ -101,14 +105,18 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
     gt_idx = np.zeros(NUM_CUTOFFS, np.int64)
     if not (HAS_NUMBA and use_numba):
         for t in wanted:
-            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
         return ious, gt_idx
     want = np.zeros(NUM_CUTOFFS, np.bool_)
     want[wanted] = True
-    ious, gt_idx, status = scan_map(u, gts, want, multi_contour, *_workspace(*u.shape))
+    if multi_contour and not clip:
+        raise ValueError('unclipped boxes are only supported for v1 (largest contour)')
+    ebox = np.asarray(empty_box, np.float64)
+    ious, gt_idx, status = scan_map(u, gts, want, multi_contour, clip, ebox,
+                                    *_workspace(*u.shape))
     # v1 cut-offs with holes whose largest contour the area bounds cannot decide
     for t in np.flatnonzero(want & (status == OPENCV)):
-        ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
+        ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
     return ious, gt_idx
 
 

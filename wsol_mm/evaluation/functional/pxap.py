@@ -5,7 +5,8 @@ import numpy as np
 
 from .box_ops import check_scoremap
 
-__all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms']
+__all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms',
+           'pr_curve_from_histograms']
 
 
 def histogram_edges(thresholds: np.ndarray) -> np.ndarray:
@@ -92,3 +93,15 @@ def piou_from_histograms(fg_hist: np.ndarray, bg_hist: np.ndarray) -> float:
     """
     tp, fp, num_fg = _tp_fp(fg_hist, bg_hist)
     return float(100.0 * (tp / (fp + num_fg)).max())
+
+
+def pr_curve_from_histograms(fg_hist: np.ndarray,
+                             bg_hist: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Pooled pixel precision and recall, one point per histogram edge from high to low.
+
+    Precision is 0 where nothing is predicted (no pixel above the edge).
+    """
+    tp, fp, num_fg = _tp_fp(fg_hist, bg_hist)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+    return precision, tp / num_fg
