@@ -137,7 +137,8 @@ def metadata_samples(root: str, split_dir: str, ann_kind: str,
     sizes_file = osp.join(split_dir, 'image_sizes.txt')
     for rec in records:
         if ann_kind == 'box' and rec['ori_size'] is None:
-            raise MetadataError(f'{sizes_file}: no line for image id {rec["img_id"]!r}; box '
+            raise MetadataError(f'{osp.join(split_dir, "image_ids.txt")}:{rec["line"]}: image '
+                                f'id {rec["img_id"]!r} has no line in {sizes_file}; box '
                                 'evaluation rescales boxes from the original image size')
     missing = [r['img_id'] for r in records
                if not osp.isfile(scoremap_path(root, r['img_id']))]
@@ -210,7 +211,9 @@ def specs_from_names(names: Sequence[str], recorded: Sequence[dict] = ()) -> Lis
 
     ``'size'`` among the names turns on size bins for every metric that has them.
     """
-    by_type = {s['type']: s for s in recorded}
+    by_type: Dict[str, dict] = {}
+    for spec in recorded:  # the first recorded config of each type
+        by_type.setdefault(spec['type'], spec)
     specs = [dict(by_type.get(METRIC_NAMES[n], dict(type=METRIC_NAMES[n])))
              for n in names if n != 'size']
     if 'size' in names:
