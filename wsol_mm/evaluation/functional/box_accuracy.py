@@ -32,13 +32,18 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         IoU >= iou_thrs[i] / 100) and, with ``box_bins``, ``bin`` (int8 ``(256,)``).
     """
     u = quantize_cam(cam)
-    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, use_numba=use_numba)
-    correct = np.zeros(NUM_CUTOFFS, np.uint8)
-    for i, thr in enumerate(iou_thrs):
-        correct |= (ious >= thr / 100).astype(np.uint8) << i
+    floors = np.asarray(iou_thrs, np.float64) / 100
+    # only the bits are kept: IoUs need to be exact only around the IoU thresholds,
+    # unless the best GT box decides a size bin (several boxes in different bins)
+    exact = box_bins is not None and len(np.unique(box_bins)) > 1
+    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, use_numba=use_numba,
+                                iou_floors=None if exact else floors)
+    correct = ((ious[:, None] >= floors) << np.arange(len(floors), dtype=np.uint8)).sum(
+        1, dtype=np.uint8)
     record = dict(max_u=int(u.max()), correct=correct)
     if box_bins is not None:
-        record['bin'] = np.asarray(box_bins, np.int8)[gt_idx]
+        bins = np.asarray(box_bins, np.int8)
+        record['bin'] = bins[gt_idx] if exact else np.full(NUM_CUTOFFS, bins[0], np.int8)
     return record
 
 

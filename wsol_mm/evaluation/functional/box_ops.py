@@ -3,6 +3,11 @@ from typing import Tuple
 
 import numpy as np
 
+try:  # numba is optional: the numpy path gives the same map
+    from ._union_find_kernels import quantize_map as _quantize_map
+except ImportError:  # pragma: no cover - depends on the environment
+    _quantize_map = None
+
 __all__ = ['box_iou', 'check_box_convention', 'rescale_boxes', 'quantize_cam', 'check_scoremap']
 
 
@@ -91,11 +96,17 @@ def quantize_cam(cam: np.ndarray) -> np.ndarray:
     """uint8 map by truncation ``floor(255 * s)`` as wsolevaluation (s = 1 -> 255).
 
     Args:
-        cam (np.ndarray): map in [0, 1] (validated).
+        cam (np.ndarray): map in [0, 1] (validated: 2-D, no NaN); uint8 maps pass through.
 
     Returns:
         np.ndarray: uint8 ``(H, W)`` map.
     """
+    cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
     if cam.dtype == np.uint8:
         return cam
+    if _quantize_map is not None and cam.ndim == 2 and cam.dtype in (np.float32, np.float64):
+        out = np.empty(cam.shape, np.uint8)
+        if _quantize_map(np.ascontiguousarray(cam), out):  # one pass: check and quantise
+            check_scoremap(cam)  # raises the precise message
+        return out
     return (check_scoremap(cam) * 255).astype(np.uint8)
