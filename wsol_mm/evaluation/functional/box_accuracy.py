@@ -16,7 +16,7 @@ __all__ = ['box_record', 'box_correct_counts', 'maxboxacc', 'binned_counts', 'si
 
 def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
                iou_thrs: Sequence[float], box_bins: Optional[np.ndarray] = None,
-               use_numba: bool = True) -> dict:
+               use_numba: bool = True, thresholds: Optional[Sequence[float]] = None) -> dict:
     """Summarise one image for box metrics.
 
     Args:
@@ -26,6 +26,8 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         iou_thrs (Sequence[float]): IoU thresholds in percent.
         box_bins (np.ndarray, optional): size bin of each GT box.
         use_numba (bool): use the compiled scan if available. Defaults to True.
+        thresholds (Sequence[float], optional): the CAM thresholds that will be
+            read; only their cut-offs are scored (the others stay 0). Defaults to all.
 
     Returns:
         dict: ``max_u`` (int), ``correct`` (uint8 ``(256,)`` bitmask, bit i =
@@ -36,8 +38,9 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
     # only the bits are kept: IoUs need to be exact only around the IoU thresholds,
     # unless the best GT box decides a size bin (several boxes in different bins)
     exact = box_bins is not None and len(np.unique(box_bins)) > 1
-    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, use_numba=use_numba,
-                                iou_floors=None if exact else floors)
+    cutoffs = None if thresholds is None else threshold_cutoffs(thresholds, int(u.max()))
+    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, cutoffs=cutoffs,
+                                use_numba=use_numba, iou_floors=None if exact else floors)
     correct = ((ious[:, None] >= floors) << np.arange(len(floors), dtype=np.uint8)).sum(
         1, dtype=np.uint8)
     record = dict(max_u=int(u.max()), correct=correct)

@@ -112,15 +112,18 @@ def literal_mask_histograms(items: Sequence[Tuple[np.ndarray, np.ndarray, np.nda
     return fg_hist, bg_hist
 
 
-def literal_fixed_counts(items: Sequence[Tuple[np.ndarray, np.ndarray, int]], cam_thr: float,
-                         iou_thr: float = 50) -> Dict[str, int]:
-    """TS-CAM's per-image loop over ``(gt-class map, gt_boxes, GT class rank)`` items.
+def literal_fixed_counts(items: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray, int]],
+                         cam_thr: float, iou_thr: float = 50) -> Dict[str, int]:
+    """TS-CAM's per-image loop over ``(gt-class map, gt_boxes, class scores, label)`` items.
 
-    Largest contour of ``u > int(cam_thr * max(u))`` (THRESH_TOZERO), unclipped box,
-    ``[0, 0, 1, 1]`` when empty; top-1/top-5 need IoU > 0.5, GT-known IoU >= 0.5.
+    Top-5 classes by score; largest contour of ``u > int(cam_thr * max(u))``
+    (THRESH_TOZERO), unclipped box, ``[0, 0, 1, 1]`` when empty; top-1/top-5 need
+    IoU > 0.5, GT-known IoU >= 0.5.
     """
     counts = dict(top1=0, top5=0, gt_known=0)
-    for cam, gt_boxes, rank in items:
+    for cam, gt_boxes, scores, label in items:
+        top5 = list(np.argsort(-np.asarray(scores, np.float64), kind='stable')[:5])
+        rank = top5.index(label) if label in top5 else 5
         image = (np.asarray(cam, np.float64) * 255).astype(np.uint8)
         box = _boxes_at(image, int(cam_thr * np.max(image)), False, clip=False,
                         mode=cv2.THRESH_TOZERO, empty=(0, 0, 1, 1))

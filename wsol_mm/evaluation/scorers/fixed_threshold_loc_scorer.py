@@ -66,7 +66,7 @@ class FixedThresholdLocScorer(SizeBinsMixin, BaseScorer):
         """Append the IoU of the fixed-threshold box and the GT class rank."""
         name = type(self).__name__
         for sample in data_samples:
-            u = quantize_cam(np.asarray(get_field(sample, 'pred_cam', name), np.float64))
+            u = quantize_cam(get_field(sample, 'pred_cam', name))
             gts = get_field(sample, 'gt_bboxes', name)
             box = contour_boxes(u, int(self.cam_thr * np.max(u)), multi_contour=False,
                                 clip=False, empty_box=_TSCAM_EMPTY_BOX)

@@ -79,8 +79,8 @@ class MaxBoxAccScorer(SizeBinsMixin, BaseScorer):
                 if len(ratios) != len(np.asarray(boxes).reshape(-1, 4)):
                     raise ValueError(f'{name}: ori_gt_bboxes and gt_bboxes differ in length')
                 box_bins = size_bin_index(ratios, self.size_bin_edges)
-            self.results.append(
-                box_record(cam, boxes, self.multi_contour, self.iou_thrs, box_bins))
+            self.results.append(box_record(cam, boxes, self.multi_contour, self.iou_thrs,
+                                           box_bins, thresholds=self.thresholds))
 
     def _accuracy(self, results: List[dict]) -> Dict[str, np.ndarray]:
         counts = box_correct_counts(results, self.thresholds, len(self.iou_thrs))

@@ -76,10 +76,20 @@ class ThresholdSweepLocScorer(SizeBinsMixin, BaseScorer):
             k = min(self.topk, len(cams))
             hits = np.zeros((k, len(self.cutoffs)), bool)
             top1_gt = None
+            bins = None
+            if self.size_bins:
+                ratios = box_size_ratios(get_field(sample, 'ori_gt_bboxes', name),
+                                         get_field(sample, 'ori_shape', name))
+                bins = size_bin_index(ratios, self.size_bin_edges).astype(np.int8)
+            floor = self.iou_thr / 100
             for j in range(k):
-                ious, gt_idx = scan_cutoffs(quantize_cam(np.asarray(cams[j], np.float64)), boxes,
-                                            multi_contour=False, cutoffs=self.cutoffs)
-                hits[j] = ious[self.cutoffs] >= self.iou_thr / 100
+                # only the hit bits are kept: exact IoUs are needed only around the IoU
+                # threshold, unless the top-1 map's best GT box decides a size bin
+                exact = j == 0 and bins is not None and len(np.unique(bins)) > 1
+                ious, gt_idx = scan_cutoffs(quantize_cam(cams[j]), boxes, multi_contour=False,
+                                            cutoffs=self.cutoffs,
+                                            iou_floors=None if exact else (floor, ))
+                hits[j] = ious[self.cutoffs] >= floor
                 if j == 0:
                     top1_gt = gt_idx[self.cutoffs]
             correct = labels[:k] == gt
@@ -88,11 +98,9 @@ class ThresholdSweepLocScorer(SizeBinsMixin, BaseScorer):
             for i, f in enumerate(flags):
                 packed |= f.astype(np.uint8) << i
             record = dict(flags=packed)
-            if self.size_bins:
-                ratios = box_size_ratios(get_field(sample, 'ori_gt_bboxes', name),
-                                         get_field(sample, 'ori_shape', name))
-                record['bin'] = size_bin_index(ratios, self.size_bin_edges)[top1_gt].astype(
-                    np.int8)
+            if bins is not None:
+                record['bin'] = bins[top1_gt] if len(np.unique(bins)) > 1 else np.full(
+                    len(self.cutoffs), bins[0], np.int8)
             self.results.append(record)
 
     def _curves(self, results: List[dict]) -> np.ndarray:
