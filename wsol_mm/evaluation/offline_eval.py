@@ -262,6 +262,9 @@ def evaluate_scoremaps(scoremap_root: str, names: Optional[Sequence[str]] = None
         specs = (specs_from_names(names, recorded) if names else recorded
                  or default_specs(ann_kind))
     specs = [_apply(spec, overrides or {}) for spec in specs]
+    if not specs:
+        raise OfflineEvalError(f'no metric to run: choose some of {sorted(METRIC_NAMES)} '
+                               "('size' only adds size bins to them)")
     scorers = build_scorers(specs)
     if split_dir is None:
         _check_fields(specs, meta)
