@@ -28,18 +28,22 @@ def check_box_convention(boxes: np.ndarray) -> np.ndarray:
     return boxes
 
 
-def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray, check: bool = True) -> np.ndarray:
     """All-pairs IoU with the inclusive (+1) pixel convention of wsolevaluation.
 
     Args:
         boxes_a (np.ndarray): ``(N, 4)`` xyxy boxes.
         boxes_b (np.ndarray): ``(M, 4)`` xyxy boxes.
+        check (bool): check the box convention (skip for boxes already checked).
+            Defaults to True.
 
     Returns:
         np.ndarray: ``(N, M)`` IoUs; 0 where the union is not positive.
     """
-    a = check_box_convention(boxes_a)[:, None, :]
-    b = check_box_convention(boxes_b)[None, :, :]
+    if check:
+        boxes_a, boxes_b = check_box_convention(boxes_a), check_box_convention(boxes_b)
+    a = np.asarray(boxes_a, np.float64).reshape(-1, 4)[:, None, :]
+    b = np.asarray(boxes_b, np.float64).reshape(-1, 4)[None, :, :]
     iw = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1, 0)
     ih = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1, 0)
     inter = iw * ih

@@ -8,6 +8,7 @@ from ..functional import (
     binned_counts,
     box_iou,
     box_size_ratios,
+    check_box_convention,
     contour_boxes,
     quantize_cam,
     scan_cutoffs,
@@ -67,10 +68,10 @@ class FixedThresholdLocScorer(SizeBinsMixin, BaseScorer):
         name = type(self).__name__
         for sample in data_samples:
             u = quantize_cam(get_field(sample, 'pred_cam', name))
-            gts = get_field(sample, 'gt_bboxes', name)
-            box = contour_boxes(u, int(self.cam_thr * np.max(u)), multi_contour=False,
+            gts = check_box_convention(get_field(sample, 'gt_bboxes', name))
+            box = contour_boxes(u, int(self.cam_thr * u.max()), multi_contour=False,
                                 clip=False, empty_box=_TSCAM_EMPTY_BOX)
-            per_gt = box_iou(box, gts).max(0)
+            per_gt = box_iou(box, gts, check=False).max(0)
             score = np.asarray(get_field(sample, 'pred_score', name), np.float64)
             label = as_label(get_field(sample, 'gt_label', name))
             rank = int(np.nonzero(np.argsort(-score, kind='stable') == label)[0][0])
