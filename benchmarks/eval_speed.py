@@ -1,18 +1,28 @@
-"""Speed and exactness of the fast box / mask evaluators against the literal reference.
+"""Speed of wsol_mm's evaluators against the released per-threshold loops, counts checked.
 
-Generates seeded realistic score maps (low-resolution blobs upsampled bicubically
-+ noise, one to three modes) with GT boxes and masks, scores them with the fast
-path (``wsol_mm.evaluation.functional``) and with the straightforward
-per-threshold OpenCV implementation that follows wsolevaluation literally
-(``functional/reference.py``), checks that per-threshold counts agree (exit 1
-otherwise) and prints the speed ratio measured in this run.
+Part 1, per metric (start-up excluded: both sides warmed up, then timed on the
+same in-memory maps): the scorer that online metrics and eval_cams.py run
+(``wsol_mm.evaluation.scorers``) against the literal released loop
+(``functional/literal_protocols.py``: one ``cv2.findContours`` per threshold).
+Every per-threshold count must be identical, else the script exits 1.
+
+Part 2, whole processes on maps stored in wsolevaluation's layout: ``python
+tools/analysis_tools/eval_cams.py`` against ``benchmarks/eval_reference_process.py``
+(a literal ``evaluate_wsol`` that imports only numpy and OpenCV), same metric
+values required; and each tool's start-up (the same command on a one-image split).
+
+Maps: seeded 224 x 224 float32, low-resolution blobs (one to three modes) upsampled
+bicubically plus pixel noise, with one to three GT boxes and their masks.
 
 Usage:
-    python benchmarks/eval_speed.py [--num-images 100] [--size 224] [--seed 0]
-        [--pixel-noise 0.002]
+    python benchmarks/eval_speed.py [--num-images 100] [--process-images 500] [--seed 0]
 """
 import argparse
+import os
+import os.path as osp
+import subprocess
 import sys
+import tempfile
 import time
 
 import cv2
@@ -20,97 +30,233 @@ import numpy as np
 
 from wsol_mm.evaluation.functional import (
     HAS_NUMBA,
-    best_ious_at_thresholds,
-    pixel_histograms,
-    reference_best_ious,
-    reference_histograms,
+    box_correct_counts,
+    save_scoremap,
     threshold_list,
 )
+from wsol_mm.evaluation.functional.literal_protocols import (
+    literal_box_counts,
+    literal_fixed_counts,
+    literal_mask_histograms,
+    literal_sweep_counts,
+)
+from wsol_mm.evaluation.scorers import (
+    FixedThresholdLocScorer,
+    MaxBoxAccScorer,
+    MaxBoxAccV2Scorer,
+    PxAPScorer,
+    ThresholdSweepLocScorer,
+)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def make_data(num: int, size: int, seed: int, pixel_noise: float = 0.002) -> list:
-    """Seeded (map, GT boxes, GT mask) triples."""
-    rng = np.random.default_rng(seed)
+def _blob_map(rng, size: int, pixel_noise: float):
     yy, xx = np.mgrid[:14, :14]
-    data = []
+    low = 0.3 * rng.random((14, 14))
+    boxes, mask = [], np.zeros((size, size), bool)
+    for _ in range(int(rng.integers(1, 4))):
+        cy, cx = rng.uniform(2, 12, size=2)
+        sy, sx = rng.uniform(0.7, 4, size=2)
+        low += rng.uniform(0.5, 1) * np.exp(-((yy - cy) / sy) ** 2 - ((xx - cx) / sx) ** 2)
+        s = size / 14
+        x0, x1 = max(0, int((cx - 1.5 * sx) * s)), min(size - 1, int((cx + 1.5 * sx) * s))
+        y0, y1 = max(0, int((cy - 1.5 * sy) * s)), min(size - 1, int((cy + 1.5 * sy) * s))
+        boxes.append((x0, y0, x1, y1))
+        mask[y0:y1 + 1, x0:x1 + 1] = True
+    cam = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
+    # CAM structure lives at feature resolution; pixel noise makes level sets jagged
+    cam += pixel_noise * rng.random((size, size))
+    cam = (cam - cam.min()) / (cam.max() - cam.min())
+    return cam.astype(np.float32), np.array(boxes, np.float64), mask
+
+
+def make_samples(num: int, size: int = 224, seed: int = 0, pixel_noise: float = 0.002) -> list:
+    """Seeded samples (dicts as the metrics receive them) with top-5 maps and scores."""
+    rng = np.random.default_rng(seed)
+    samples = []
     for _ in range(num):
-        low = 0.3 * rng.random((14, 14))
-        boxes, mask = [], np.zeros((size, size), bool)
-        for _ in range(int(rng.integers(1, 4))):
-            cy, cx = rng.uniform(2, 12, size=2)
-            sy, sx = rng.uniform(0.7, 4, size=2)
-            low += rng.uniform(0.5, 1) * np.exp(-((yy - cy) / sy) ** 2 - ((xx - cx) / sx) ** 2)
-            s = size / 14
-            x0, x1 = max(0, int((cx - 1.5 * sx) * s)), min(size - 1, int((cx + 1.5 * sx) * s))
-            y0, y1 = max(0, int((cy - 1.5 * sy) * s)), min(size - 1, int((cy + 1.5 * sy) * s))
-            boxes.append((x0, y0, x1, y1))
-            mask[y0:y1 + 1, x0:x1 + 1] = True
-        cam = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
-        # CAM noise lives at feature resolution (above); a little pixel noise
-        # on top makes level sets jagged and creates small holes
-        cam += pixel_noise * rng.random((size, size))
-        cam = (cam - cam.min()) / (cam.max() - cam.min())
-        data.append((cam, np.array(boxes, np.float64), mask))
-    return data
+        cam, boxes, mask = _blob_map(rng, size, pixel_noise)
+        others = [_blob_map(rng, size, pixel_noise)[0] for _ in range(4)]
+        label = int(rng.integers(0, 10))
+        score = rng.random(10).astype(np.float32)
+        order = np.argsort(-score.astype(np.float64), kind='stable')
+        top = order[:5]
+        cams = np.stack([cam if c == label else others.pop() if others else cam for c in top])
+        samples.append(dict(pred_cam=cam, gt_bboxes=boxes, gt_mask=mask, gt_label=label,
+                            pred_score=score, pred_cams=cams, pred_cam_labels=top))
+    return samples
 
 
-def _timed(fn, items):
+def _clock(fn):
     t0, c0 = time.perf_counter(), time.process_time()
-    out = [fn(*it) for it in items]
+    out = fn()
     return out, time.perf_counter() - t0, time.process_time() - c0
 
 
-def bench_boxes(data, interval: float, multi_contour: bool):
-    thrs = threshold_list(interval)
-    items = [(cam, boxes) for cam, boxes, _ in data]
-    fast, tf, cf = _timed(lambda c, b: best_ious_at_thresholds(c, b, thrs, multi_contour), items)
-    ref, tr, cr = _timed(lambda c, b: reference_best_ious(c, b, thrs, multi_contour), items)
-    ok = True
-    for delta in (30, 50, 70):  # per-threshold correct counts, as BoxEvaluator accumulates
-        cf_ = np.sum([f[0] >= delta / 100 for f in fast], 0)
-        cr_ = np.sum([r[0] >= delta / 100 for r in ref], 0)
-        ok &= bool(np.array_equal(cf_, cr_))
-    ok &= all(np.array_equal(f[0], r[0]) for f, r in zip(fast, ref))
-    return ok, tf, tr, cf, cr
+def _scored(scorer, samples):
+    scorer.results.clear()
+    scorer.process(None, samples)
+    return scorer
 
 
-def bench_pxap(data, interval: float):
-    thrs = threshold_list(interval)
-    items = [(cam, mask) for cam, _, mask in data]
-    fast, tf, cf = _timed(lambda c, m: pixel_histograms(c, m, None, thrs), items)
-    ref, tr, cr = _timed(lambda c, m: reference_histograms(c, m, np.zeros_like(m), thrs), items)
-    ok = all(np.array_equal(f[0], r[0]) and np.array_equal(f[1], r[1])
-             for f, r in zip(fast, ref))
-    return ok, tf, tr, cf, cr
+def per_metric_rows(samples: list) -> list:
+    """(name, interval, fast wall, ref wall, fast cpu, ref cpu, counts equal) per metric."""
+    rows = []
+    for interval in (0.01, 0.001):
+        thrs = threshold_list(interval)
+        for name, cls, multi, ious in (('v1', MaxBoxAccScorer, False, (50, )),
+                                       ('V2', MaxBoxAccV2Scorer, True, (30, 50, 70))):
+            scorer = cls(cam_curve_interval=interval)
+            _scored(scorer, samples[:2])  # warm-up: JIT / cache load not timed
+            fast, tf, cf = _clock(lambda: box_correct_counts(
+                _scored(scorer, samples).results, thrs, len(ious)))
+            ref, tr, cr = _clock(lambda: literal_box_counts(
+                [(s['pred_cam'], s['gt_bboxes']) for s in samples], thrs, ious, multi))
+            rows.append((name, interval, tf, tr, cf, cr, np.array_equal(fast, ref)))
+        scorer = PxAPScorer(cam_curve_interval=interval)
+        _scored(scorer, samples[:2])
+
+        def pooled():
+            res = _scored(scorer, samples).results
+            return np.sum([r['fg'] for r in res], 0), np.sum([r['bg'] for r in res], 0)
+
+        fast, tf, cf = _clock(pooled)
+        ref, tr, cr = _clock(lambda: literal_mask_histograms(
+            [(s['pred_cam'], s['gt_mask'], np.zeros_like(s['gt_mask'])) for s in samples], thrs))
+        same = np.array_equal(fast[0], ref[0]) and np.array_equal(fast[1], ref[1])
+        rows.append(('PxAP', interval, tf, tr, cf, cr, same))
+    sweep = ThresholdSweepLocScorer(cam_curve_interval=0.01)
+    _scored(sweep, samples[:2])
+
+    def sweep_counts():
+        flags = np.stack([r['flags'] for r in _scored(sweep, samples).results])
+        return np.stack([((flags >> i) & 1).sum(0) for i in range(4)])
+
+    fast, tf, cf = _clock(sweep_counts)
+    ref, tr, cr = _clock(lambda: literal_sweep_counts(
+        [(s['pred_cams'], s['pred_cam_labels'], s['gt_bboxes'], s['gt_label'])
+         for s in samples], threshold_list(0.01)))
+    rows.append(('sweep', 0.01, tf, tr, cf, cr, np.array_equal(fast, ref)))
+    fixed = FixedThresholdLocScorer(cam_thr=0.1)
+    _scored(fixed, samples[:2])
+
+    def fixed_counts():
+        m = fixed.compute_metrics(_scored(fixed, samples).results)
+        return {k: int(round(m[k] * len(samples) / 100)) for k in ('top1', 'top5', 'gt_known')}
+
+    fast, tf, cf = _clock(fixed_counts)
+    ref, tr, cr = _clock(lambda: literal_fixed_counts(
+        [(s['pred_cam'], s['gt_bboxes'], s['pred_score'], s['gt_label']) for s in samples], 0.1))
+    rows.append(('fixed', 0.1, tf, tr, cf, cr, fast == ref))
+    return rows
+
+
+def write_split(root: str, samples: list, kind: str) -> tuple:
+    """wsolevaluation layout: ILSVRC-style boxes or OpenImages-style mask files."""
+    rng = np.random.default_rng(1)
+    meta = osp.join(root, 'metadata', 'ILSVRC' if kind == 'box' else 'OpenImages', 'test')
+    os.makedirs(meta, exist_ok=True)
+    ids, labels, sizes, loc = [], [], [], []
+    for i, s in enumerate(samples):
+        img_id = f'val/{i:05d}.JPEG'
+        w, h = int(rng.integers(300, 500)), int(rng.integers(240, 400))
+        ids.append(img_id)
+        labels.append(f'{img_id},{s["gt_label"]}')
+        sizes.append(f'{img_id},{w},{h}')
+        save_scoremap(osp.join(root, 'cams'), img_id, s['pred_cam'])
+        if kind == 'box':
+            for x0, y0, x1, y1 in s['gt_bboxes']:
+                loc.append(f'{img_id},{x0 * w / 224:.1f},{y0 * h / 224:.1f},'
+                           f'{min(x1 * w / 224, w - 1):.1f},{min(y1 * h / 224, h - 1):.1f}')
+        else:
+            rel = f'test/{i:05d}.png'
+            os.makedirs(osp.join(root, 'masks', 'OpenImages', 'test'), exist_ok=True)
+            cv2.imwrite(osp.join(root, 'masks', 'OpenImages', rel),
+                        s['gt_mask'].astype(np.uint8) * 255)
+            loc.append(f'{img_id},{rel},')
+    for name, lines in (('image_ids', ids), ('class_labels', labels),
+                        ('image_sizes', sizes), ('localization', loc)):
+        with open(osp.join(meta, f'{name}.txt'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return meta, osp.join(root, 'cams')
+
+
+def _run(cmd: list) -> tuple:
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return time.perf_counter() - t0, out.stdout
+
+
+def process_rows(samples: list, tmp: str) -> list:
+    """Whole-process wall times of eval_cams.py and the literal reference, and start-ups."""
+    rows = []
+    for kind, metric, key in (('box', 'maxboxaccv2', 'maxboxaccv2/mean'),
+                              ('mask', 'pxap', 'pxap/pxap')):
+        for n, sub in ((len(samples), 'all'), (1, 'one')):
+            root = osp.join(tmp, f'{kind}_{sub}')
+            meta, cams = write_split(root, samples[:n], kind)
+            dataset = 'ILSVRC' if kind == 'box' else 'OpenImages'
+            ours = [sys.executable, 'tools/analysis_tools/eval_cams.py', '--scoremap-root',
+                    cams, '--metadata-root', osp.join(root, 'metadata'), '--dataset', dataset,
+                    '--split', 'test', '--metrics', metric, '--no-progress',
+                    '--cam-curve-interval', '0.001', '--mask-root', osp.join(root, 'masks')]
+            ref = [sys.executable, 'benchmarks/eval_reference_process.py', meta, cams, kind,
+                   '0.001', osp.join(root, 'masks', 'OpenImages')]
+            t_ours, out = _run(ours)
+            t_ref, ref_out = _run(ref)
+            value = [line.split()[1] for line in out.splitlines() if line.startswith(key + ' ')]
+            same = bool(value) and abs(float(value[0]) - float(ref_out)) < 5e-3
+            rows.append((metric, n, t_ours, t_ref, same))
+    return rows
+
+
+def _cpu_model() -> str:
+    try:
+        out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+        model = [line.split(':', 1)[1].strip() for line in out.splitlines()
+                 if line.startswith('Model name')]
+        return f'{model[0] if model else "unknown CPU"}, {os.cpu_count()} CPUs visible'
+    except OSError:
+        return 'unknown CPU'
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-images', type=int, default=100)
-    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--process-images', type=int, default=500)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--pixel-noise', type=float, default=0.002,
-                        help='uniform noise added after upsampling (0.02: stress case)')
     args = parser.parse_args()
-    data = make_data(args.num_images, args.size, args.seed, args.pixel_noise)
-    best_ious_at_thresholds(data[0][0], data[0][1], [0.5], True)  # JIT warm-up (not timed)
-    print(f'{args.num_images} maps of {args.size}x{args.size}, pixel noise {args.pixel_noise}, '
-          f'numba={HAS_NUMBA}; '
-          'ms per image (wall), ratio = reference / fast (wall; CPU-time ratio in brackets)')
-    print(f"{'metric':<8}{'interval':>9}{'fast ms':>10}{'ref ms':>10}{'ratio':>9}{'cpu':>9}"
-          f"{'counts':>9}")
-    all_ok = True
-    n = len(data)
-    for interval in (0.01, 0.001):
-        for name, run in (('v1', lambda: bench_boxes(data, interval, False)),
-                          ('V2', lambda: bench_boxes(data, interval, True)),
-                          ('PxAP', lambda: bench_pxap(data, interval))):
-            ok, tf, tr, cf, cr = run()
-            all_ok &= ok
-            print(f'{name:<8}{interval:>9}{1e3 * tf / n:>10.2f}{1e3 * tr / n:>10.2f}'
-                  f'{tr / tf:>8.1f}x[{cr / max(cf, 1e-9):>6.1f}x]{"match" if ok else "DIFFER":>8}')
-    print('all per-threshold counts match' if all_ok else 'MISMATCH between fast and reference')
-    return 0 if all_ok else 1
+    samples = make_samples(max(args.num_images, args.process_images), seed=args.seed)
+    print(f'CPU: {_cpu_model()}; numba={HAS_NUMBA}; load average {os.getloadavg()[0]:.1f}')
+    print(f'Part 1: {args.num_images} maps 224x224 in memory, start-up excluded; '
+          'ms per image, ratio = reference / wsol_mm (wall; CPU time in brackets)')
+    print(f"{'metric':<7}{'interval':>9}{'wsol_mm':>9}{'ref':>9}{'ratio':>8}{'[cpu]':>9}"
+          f"{'counts':>8}")
+    ok = True
+    n = args.num_images
+    for name, interval, tf, tr, cf, cr, same in per_metric_rows(samples[:n]):
+        ok &= bool(same)
+        print(f'{name:<7}{interval:>9g}{1e3 * tf / n:>9.3f}{1e3 * tr / n:>9.2f}'
+              f'{tr / tf:>7.1f}x[{cr / max(cf, 1e-9):>6.1f}x]{"same" if same else "DIFFER":>8}')
+    print('Part 2: whole processes at interval 0.001, wall seconds (eval_cams.py vs '
+          'benchmarks/eval_reference_process.py)')
+    with tempfile.TemporaryDirectory() as tmp:
+        for metric, num, t_ours, t_ref, same in process_rows(samples[:args.process_images], tmp):
+            ok &= same
+            what = 'start-up (1 map)' if num == 1 else f'{num} maps'
+            print(f'{metric:<12}{what:>18}  eval_cams {t_ours:7.2f} s  reference {t_ref:7.2f} s'
+                  f'  ratio {t_ref / t_ours:6.1f}x  {"same value" if same else "DIFFERENT"}')
+    t_pkg, _ = _run([sys.executable, '-c', 'import wsol_mm'])
+    t_base, _ = _run([sys.executable, '-c', 'import numpy, cv2, numba'])
+    print(f'start-up share: `import wsol_mm` alone {t_pkg:.2f} s (its __init__ imports '
+          f'wsol_mm.compat: torch, torchvision, mmengine.runner); numpy + cv2 + numba '
+          f'{t_base:.2f} s')
+    print('all counts identical' if ok else 'MISMATCH between wsol_mm and the reference')
+    return 0 if ok else 1
 
 
 if __name__ == '__main__':

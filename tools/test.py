@@ -24,8 +24,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out-topk-cams', action='store_true',
                         help='with --out, keep the top-k predicted classes\' maps too')
     parser.add_argument('--out-scoremaps', help='save GT-class score maps as '
-                        'DIR/<image_id>.npy (the wsolevaluation layout read by '
-                        'tools/analysis_tools/eval_cams.py)')
+                        'DIR/<image_id>.npy (wsolevaluation layout) plus '
+                        'DIR/wsol_mm_samples.npz, for tools/analysis_tools/eval_cams.py')
     parser.add_argument('--metrics-json', help='also write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='save CAM figures under WORK_DIR/TIMESTAMP/DIR')
     parser.add_argument('--show', action='store_true', help='show CAM figures in a window')
@@ -54,7 +54,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         evaluators.append(dict(type='DumpWSOLResults', out_file_path=args.out,
                                topk_cams=args.out_topk_cams))
     if args.out_scoremaps:
-        evaluators.append(dict(type='DumpScoremaps', out_dir=args.out_scoremaps))
+        # the sidecar records the metrics and the run, so eval_cams.py reproduces them
+        run_info = dict(config=args.config, checkpoint=args.checkpoint,
+                        split=cfg.test_dataloader.dataset.get('split'))
+        evaluators.append(dict(type='DumpScoremaps', out_dir=args.out_scoremaps,
+                               metrics=list(evaluators), run_info=run_info))
     cfg.test_evaluator = evaluators
     return cfg
 

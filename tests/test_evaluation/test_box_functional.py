@@ -151,3 +151,17 @@ def test_large_hole_beats_outer_box_small_hole_does_not():
     fast = best_ious_at_thresholds(cam, gt, thrs, True)
     assert np.array_equal(fast[0], reference_best_ious(cam, gt, thrs, True)[0])
     assert fast[0][50] == 1.0
+
+
+@pytest.mark.parametrize('multi_contour', [True, False])
+def test_iou_floors_keep_every_bit(multi_contour):
+    """With IoU floors (box_record's bits) holes and undecided v1 cut-offs are skipped
+    only where they cannot change which floors are reached."""
+    rng = np.random.default_rng(11 + multi_contour)
+    floors = np.array([0.3, 0.5, 0.7])
+    for i in range(100):
+        cam = _nested_rings(rng) if i % 4 == 0 else random_map(rng, KINDS[i % len(KINDS)])
+        gt = random_boxes(rng, *cam.shape)
+        exact = scan_cutoffs(cam, gt, multi_contour, use_numba=False)[0]
+        fast = scan_cutoffs(cam, gt, multi_contour, iou_floors=floors)[0]
+        assert np.array_equal(exact[:, None] >= floors, fast[:, None] >= floors), i

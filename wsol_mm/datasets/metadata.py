@@ -1,4 +1,4 @@
-"""Reader of wsolevaluation split metadata with line-precise errors.
+"""The one reader of wsolevaluation split metadata (datasets and eval_cams.py), line-precise errors.
 
 A split folder holds ``image_ids.txt``, ``class_labels.txt`` (``id,label``),
 ``image_sizes.txt`` (``id,W,H``; may be empty, as for OpenImages) and
@@ -69,7 +69,12 @@ def read_wsol_metadata(split_dir: str, ann_kind: str = 'box',
 
     Returns:
         list[dict]: ``img_id``, ``gt_label``, ``ori_size`` (``(W, H)`` or None),
-        ``gt_bboxes`` (list of 4-lists) or ``mask_paths`` / ``ignore_path``.
+        ``gt_bboxes`` (list of 4-lists) or ``mask_paths`` / ``ignore_path``, and
+        ``line`` (the id's line in ``image_ids.txt``).
+
+    Raises:
+        MetadataError: on any bad line or missing entry; the message names the
+            file and, where there is one, the line.
     """
     if ann_kind not in ('box', 'mask'):
         raise ValueError(f"ann_kind must be 'box' or 'mask', got {ann_kind!r}")
@@ -79,7 +84,7 @@ def read_wsol_metadata(split_dir: str, ann_kind: str = 'box',
         if img_id in records:
             raise MetadataError(f'{ids_file}:{lineno}: duplicate image id {img_id!r}')
         records[img_id] = dict(img_id=img_id, gt_label=None, ori_size=None, gt_bboxes=[],
-                               mask_paths=[], ignore_path=None)
+                               mask_paths=[], ignore_path=None, line=lineno)
     if not records:
         raise MetadataError(f'{ids_file}: the split is empty (no image id); check the '
                             'metadata path or regenerate the split')
@@ -103,12 +108,13 @@ def read_wsol_metadata(split_dir: str, ann_kind: str = 'box',
     _read_localization(loc_file, ann_kind, lookup, require_localization)
 
     for rec in records.values():
+        where = f'{ids_file}:{rec["line"]}: image id {rec["img_id"]!r}'
         if rec['gt_label'] is None:
-            raise MetadataError(f'{labels_file}: image id {rec["img_id"]!r} of {ids_file} has '
-                                'no class label line')
+            raise MetadataError(f'{where} of this split has no class label line in '
+                                f'{labels_file}')
         if require_localization and not (rec['gt_bboxes'] or rec['mask_paths']):
-            raise MetadataError(f'{loc_file}: image id {rec["img_id"]!r} has no '
-                                f'{ann_kind} annotation; evaluation splits need one per image')
+            raise MetadataError(f'{where} has no {ann_kind} annotation in {loc_file}; '
+                                'evaluation splits need one per image')
     return list(records.values())
 
 

@@ -1,179 +1,321 @@
-"""Offline evaluation of stored score maps (wsolevaluation layout); used by eval_cams.py."""
-import os
-import os.path as osp
-from typing import Dict, List, Optional, Sequence
+"""Offline evaluation of stored score maps with the metrics' own scorers (used by eval_cams.py).
 
-import cv2
+Two sources of ground truth, both feeding the same sample dicts to the scorers
+that the registered metrics run online:
+
+* the sidecar ``wsol_mm_samples.npz`` that ``tools/test.py --out-scoremaps``
+  writes next to the maps: the GT of every image in the network-input frame,
+  class scores and the run's metric configs (any config, any input size, any
+  test pipeline: identical numbers to the online run);
+* wsolevaluation split metadata (maps from other code, or without a sidecar):
+  the frame is each map's own ``(H, W)``; boxes are rescaled from
+  ``image_sizes.txt`` as wsolevaluation's ``resize_bbox``, masks with nearest
+  neighbour, as its ``MaskEvaluator``.
+
+Nothing here imports torch or mmengine.
+"""
+import os.path as osp
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+
 import numpy as np
 
 from .functional import (
-    SIZE_BINS,
-    box_correct_counts,
-    box_record,
-    box_size_ratios,
-    group_bin_indices,
+    SIDECAR_NAME,
     load_scoremap,
-    maxboxacc,
-    piou_from_histograms,
-    pixel_histograms,
-    pxap_from_histograms,
-    read_wsol_split,
+    load_sidecar,
     rescale_boxes,
-    size_bin_accuracy,
-    size_bin_index,
-    size_bin_names,
-    threshold_list,
+    scoremap_path,
 )
+from .scorers import SCORERS, BaseScorer
 
-__all__ = ['evaluate_scoremaps', 'plot_results']
-_SIZE = 224
+__all__ = ['OfflineEvalError', 'DATASETS', 'METRIC_NAMES', 'build_scorers', 'default_specs',
+           'specs_from_names', 'sidecar_samples', 'metadata_samples', 'evaluate_samples',
+           'evaluate_scoremaps', 'run_title']
 
-
-def _load_mask(path: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise FileNotFoundError(f'Cannot read mask {path}')
-    img = cv2.resize(img.astype(np.float64) / 255.0, (_SIZE, _SIZE),
-                     interpolation=cv2.INTER_NEAREST)
-    return img > 0.5
-
-
-def _box_summary(prefix: str, records: List[dict], thrs: np.ndarray, iou_thrs: Sequence[int],
-                 out: dict, size: bool) -> None:
-    acc = maxboxacc(box_correct_counts(records, thrs, len(iou_thrs)), len(records))
-    for i, t in enumerate(iou_thrs):
-        out[f'{prefix}/iou{t}'] = float(acc['max'][i])
-        out[f'{prefix}/best_thr_iou{t}'] = float(thrs[acc['best_idx'][i]])
-        out.setdefault('curves', {})[f'{prefix}/iou{t}'] = acc['curves'][i].tolist()
-    if len(iou_thrs) > 1:
-        out[f'{prefix}/mean'] = float(acc['max'].mean())
-    if size:
-        st = size_bin_accuracy(records, thrs, len(iou_thrs), len(SIZE_BINS) - 1, acc['best_idx'])
-        c, k = st['count'], st['correct']
-
-        def score(bins: List[int]) -> float:
-            cc, kk = c[:, bins].sum(1), k[:, bins].sum(1)
-            return float(np.mean(np.where(cc > 0, 100.0 * kk / np.maximum(cc, 1), 0.0)))
-
-        vals = []
-        for b, name in enumerate(size_bin_names()):
-            out[f'{prefix}/{name}'] = score([b])
-            if c[:, b].min() > 0:
-                vals.append(out[f'{prefix}/{name}'])
-        for g, bins in group_bin_indices().items():
-            out[f'{prefix}/{g}'] = score(bins)
-        out[f'{prefix}/size_mean'] = float(np.mean(vals)) if vals else 0.0
+#: ``--dataset`` -> (folder of the split under the metadata root, annotation kind)
+DATASETS = {'CUB': ('CUB/{split}', 'box'), 'ILSVRC': ('ILSVRC/{split}', 'box'),
+            'OpenImages': ('OpenImages/{split}', 'mask'),
+            'SyntheticWSOL': ('metadata/{split}', 'box')}
+#: short metric names (the key prefixes) -> registered metric type
+METRIC_NAMES = {'cls': 'ClsAccuracyMetric', 'maxboxacc': 'MaxBoxAccMetric',
+                'maxboxaccv2': 'MaxBoxAccV2Metric', 'pxap': 'PxAPMetric',
+                'loc': 'FixedThresholdLocMetric', 'sweep': 'ThresholdSweepLocMetric'}
+_MAP_ONLY = ('MaxBoxAccMetric', 'MaxBoxAccV2Metric', 'PxAPMetric')  # need no class scores
+_BASE_METRIC_ARGS = ('collect_device', 'collect_dir', 'prefix', 'type', '_scope_')
 
 
-def evaluate_scoremaps(metadata_root: str, dataset: str, split: str, scoremap_root: str,
-                       mask_root: Optional[str] = None, interval: float = 0.001,
-                       metrics: Sequence[str] = ('maxboxacc', 'maxboxaccv2', 'pxap', 'size'),
-                       progress: bool = True) -> Dict:
-    """Evaluate ``<scoremap_root>/<image_id>.npy`` maps against a wsolevaluation split.
+class OfflineEvalError(ValueError):
+    """Inputs that offline evaluation cannot use; the message says what to change."""
+
+
+def build_scorers(specs: Sequence[dict]) -> List[BaseScorer]:
+    """Scorers from metric configs (``dict(type='MaxBoxAccV2Metric', size_bins=True)``).
+
+    mmengine-only arguments (``collect_device`` ...) are dropped; ``prefix`` is kept.
+    """
+    scorers = []
+    for spec in specs:
+        if spec.get('type') not in SCORERS:
+            raise OfflineEvalError(f'metric type {spec.get("type")!r} cannot run offline; '
+                                   f'known: {sorted(SCORERS)}')
+        kwargs = {k: v for k, v in spec.items() if k not in _BASE_METRIC_ARGS}
+        try:
+            scorer = SCORERS[spec['type']](**kwargs)
+        except TypeError as err:
+            raise OfflineEvalError(f'{spec["type"]}: {err}') from None
+        if spec.get('prefix'):
+            scorer.default_prefix = spec['prefix']
+        scorers.append(scorer)
+    return scorers
+
+
+def default_specs(ann_kind: str, names: Optional[Sequence[str]] = None,
+                  interval: Optional[float] = None) -> List[dict]:
+    """Metric configs of the wsolevaluation protocol for a box or mask split.
 
     Args:
-        metadata_root (str): folder with ``<dataset>/<split>/*.txt``.
-        dataset (str): ``CUB``, ``ILSVRC`` or ``OpenImages``.
-        split (str): ``val`` or ``test``.
-        scoremap_root (str): score-map folder (224 x 224 maps in [0, 1]).
-        mask_root (str, optional): mask root (OpenImages; ``OpenImages/`` is appended).
-        interval (float): CAM threshold step. Defaults to 0.001.
-        metrics (Sequence[str]): subset of maxboxacc, maxboxaccv2, pxap, size.
-        progress (bool): show a tqdm bar. Defaults to True.
+        ann_kind (str): ``'box'`` or ``'mask'``.
+        names (Sequence[str], optional): short names (``maxboxacc``, ``maxboxaccv2``,
+            ``pxap``, ``size``); defaults to all that apply to ``ann_kind``.
+        interval (float, optional): CAM threshold step. Defaults to the metrics' 0.001.
+    """
+    names = list(names or (['maxboxacc', 'maxboxaccv2', 'size'] if ann_kind == 'box'
+                           else ['pxap', 'size']))
+    specs = []
+    for name in names:
+        if name == 'size':
+            continue
+        spec = dict(type=METRIC_NAMES[name])
+        if name in ('maxboxaccv2', 'pxap') and 'size' in names:
+            spec['size_bins'] = True
+        if interval is not None:
+            spec['cam_curve_interval'] = interval
+        specs.append(spec)
+    return specs
+
+
+def _check_frame(path: str, cam: np.ndarray, shape: Sequence[int]) -> None:
+    if cam.shape[-2:] != tuple(int(v) for v in shape):
+        raise OfflineEvalError(f'{path}: map shape {cam.shape} but {SIDECAR_NAME} says the '
+                               f'image was {tuple(shape)}; the maps and the sidecar come from '
+                               'different runs: rerun tools/test.py --out-scoremaps')
+
+
+def sidecar_samples(root: str, records: List[dict], topk: bool) -> Iterator[dict]:
+    """Samples (as the metrics receive them) from the sidecar records and the stored maps."""
+    for rec in records:
+        sample = dict(rec)
+        sample['pred_cam'] = load_scoremap(root, rec['img_id'])
+        _check_frame(scoremap_path(root, rec['img_id']), sample['pred_cam'], rec['img_shape'])
+        if topk:
+            sample['pred_cams'] = load_scoremap(root, rec['img_id'], topk=True)
+        yield sample
+
+
+def _read_mask(path: str, shape: Sequence[int]) -> np.ndarray:
+    import cv2
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'mask {path} not found (listed in localization.txt)')
+    mask = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise OfflineEvalError(f'mask {path} cannot be decoded (corrupt or not an image)')
+    # as wsolevaluation's load_mask_image: float resize with nearest neighbour, > 0.5
+    mask = cv2.resize(mask.astype(np.float32), (int(shape[1]), int(shape[0])),
+                      interpolation=cv2.INTER_NEAREST)
+    return mask > 0.5
+
+
+def metadata_samples(root: str, split_dir: str, ann_kind: str,
+                     mask_root: Optional[str] = None) -> Iterator[dict]:
+    """Samples from wsolevaluation metadata; the frame is each map's own ``(H, W)``.
+
+    The whole split is validated first (every metadata line, every map file), so
+    a bad input stops the run before any work, with one message naming it.
+    """
+    from wsol_mm.datasets.metadata import MetadataError, read_wsol_metadata
+    records = read_wsol_metadata(split_dir, ann_kind, require_localization=True)
+    sizes_file = osp.join(split_dir, 'image_sizes.txt')
+    for rec in records:
+        if ann_kind == 'box' and rec['ori_size'] is None:
+            raise MetadataError(f'{osp.join(split_dir, "image_ids.txt")}:{rec["line"]}: image '
+                                f'id {rec["img_id"]!r} has no line in {sizes_file}; box '
+                                'evaluation rescales boxes from the original image size')
+    missing = [r['img_id'] for r in records
+               if not osp.isfile(scoremap_path(root, r['img_id']))]
+    if missing:
+        raise FileNotFoundError(f'{len(missing)} of {len(records)} score maps missing, e.g. '
+                                f'{scoremap_path(root, missing[0])} (image id {missing[0]!r})')
+    if ann_kind == 'mask' and mask_root is None:
+        raise OfflineEvalError('mask metadata needs --mask-root (the folder the mask paths '
+                               'of localization.txt are relative to)')
+    for rec in records:
+        cam = load_scoremap(root, rec['img_id'])
+        sample = dict(img_id=rec['img_id'], pred_cam=cam, gt_label=rec['gt_label'])
+        if ann_kind == 'box':
+            w, h = rec['ori_size']
+            ori = np.asarray(rec['gt_bboxes'], np.float64).reshape(-1, 4)
+            sample.update(gt_bboxes=rescale_boxes(ori, (w, h), (cam.shape[1], cam.shape[0])),
+                          ori_gt_bboxes=ori, ori_shape=(h, w))
+        else:
+            gt = np.zeros(cam.shape, bool)
+            for rel in rec['mask_paths']:
+                gt |= _read_mask(osp.join(mask_root, rel), cam.shape)
+            ignore = None
+            if rec['ignore_path']:
+                ignore = _read_mask(osp.join(mask_root, rec['ignore_path']), cam.shape) & ~gt
+            sample.update(gt_mask=gt, ignore_mask=ignore)
+        yield sample
+
+
+def evaluate_samples(samples: Iterable[dict], scorers: Sequence[BaseScorer],
+                     progress: bool = False, total: Optional[int] = None) -> Dict[str, Any]:
+    """Run the scorers over the samples.
 
     Returns:
-        dict: metric keys as in the design doc, plus ``curves`` and ``num_images``.
+        dict: the prefixed metric keys, plus ``curves`` (``<prefix>/<name>`` -> list),
+        ``thresholds`` (``<prefix>`` -> list), ``settings`` (``<prefix>`` -> the
+        scorer's threshold options) and ``num_images``.
     """
-    meta = read_wsol_split(metadata_root, dataset, split)
-    thrs = threshold_list(interval)
-    size = 'size' in metrics
-    is_mask = dataset == 'OpenImages'
-    ids = meta.image_ids
     if progress:
         from tqdm import tqdm
-        ids = tqdm(ids, desc='scoring', unit='img')
-    v1, v2, fgs, bgs, mask_bins = [], [], [], [], []
-    for img_id in ids:
-        cam = load_scoremap(scoremap_root, img_id)
-        if is_mask:
-            if mask_root is None:
-                raise ValueError('OpenImages needs --mask-root')
-            root = osp.join(mask_root, 'OpenImages')
-            gt = np.zeros((_SIZE, _SIZE), bool)
-            for p in meta.mask_paths.get(img_id, []):
-                gt |= _load_mask(osp.join(root, p))
-            ign_path = meta.ignore_paths.get(img_id)
-            ignore = _load_mask(osp.join(root, ign_path)) if ign_path else None
-            fg, bg = pixel_histograms(cam, gt, ignore, thrs)
-            fgs.append(fg)
-            bgs.append(bg)
-            mask_bins.append(size_bin_index([100.0 * gt.mean()])[0])
-            continue
-        if img_id not in meta.boxes or img_id not in meta.sizes:
-            raise ValueError(f'No box or image size for {img_id!r} in the {dataset} metadata')
-        ori = np.array(meta.boxes[img_id])
-        w, h = meta.sizes[img_id]
-        boxes = rescale_boxes(ori, (w, h), (_SIZE, _SIZE))
-        bins = size_bin_index(box_size_ratios(ori, (h, w))) if size else None
-        if 'maxboxacc' in metrics:
-            v1.append(box_record(cam, boxes, False, (50, ), bins))
-        if 'maxboxaccv2' in metrics or size:
-            v2.append(box_record(cam, boxes, True, (30, 50, 70), bins))
-    out = dict(num_images=len(meta.image_ids), cam_curve_interval=interval,
-               thresholds=thrs.tolist(), curves={})
-    if v1:
-        _box_summary('maxboxacc', v1, thrs, (50, ), out, False)
-    if v2:
-        _box_summary('maxboxaccv2', v2, thrs, (30, 50, 70), out, size)
-    if fgs:
-        fg, bg = np.sum(fgs, 0), np.sum(bgs, 0)
-        out['pxap/pxap'] = pxap_from_histograms(fg, bg)
-        out['pxap/piou'] = piou_from_histograms(fg, bg)
-        tp, fp = np.cumsum(fg[::-1]), np.cumsum(bg[::-1])
-        with np.errstate(divide='ignore', invalid='ignore'):
-            out['curves']['pxap/precision'] = np.nan_to_num(tp / (tp + fp)).tolist()
-        out['curves']['pxap/recall'] = (tp / tp[-1]).tolist()
-        if size:
-            mb = np.array(mask_bins)
-            for b, name in enumerate(size_bin_names()):
-                sel = mb == b
-                ok = sel.any() and np.sum(np.array(fgs)[sel]) > 0
-                out[f'pxap/{name}'] = pxap_from_histograms(
-                    np.sum(np.array(fgs)[sel], 0), np.sum(np.array(bgs)[sel], 0)) if ok else 0.0
+        samples = tqdm(samples, total=total, desc='scoring', unit='img')
+    num = 0
+    for sample in samples:
+        for scorer in scorers:
+            scorer.process(None, [sample])
+        num += 1
+    if num == 0:
+        raise OfflineEvalError('no image to evaluate')
+    out: Dict[str, Any] = dict(num_images=num, curves={}, thresholds={}, settings={})
+    for scorer in scorers:
+        try:
+            out.update(scorer.evaluate_offline())
+            curves = scorer.curves(scorer.results)
+        except RuntimeError as err:  # e.g. PxAP of a split without foreground pixels
+            raise OfflineEvalError(f'{scorer.default_prefix}: {err}') from None
+        out['curves'].update({f'{scorer.default_prefix}/{k}': v for k, v in curves.items()})
+        thresholds = getattr(scorer, 'thresholds', None)
+        if getattr(scorer, 'curve_interval', None):  # fixed protocol curves
+            from .functional import threshold_list
+            thresholds = threshold_list(scorer.curve_interval)
+        if curves and thresholds is not None:
+            out['thresholds'][scorer.default_prefix] = np.asarray(thresholds).tolist()
+        out['settings'][scorer.default_prefix] = dict(type=scorer.metric_type, **{
+            k: getattr(scorer, k) for k in ('cam_thr', 'cam_curve_interval', 'size_bin_rule')
+            if hasattr(scorer, k)})
     return out
 
 
-def plot_results(results: Dict, plot_dir: str) -> List[str]:
-    """Write BoxAcc-vs-threshold, pixel PR and size-bin PNGs (matplotlib Agg)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    os.makedirs(plot_dir, exist_ok=True)
-    thrs, curves, paths = results['thresholds'], results['curves'], []
-    box_keys = [k for k in curves if k.startswith('maxbox')]
-    if box_keys:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for k in box_keys:
-            ax.plot(thrs, curves[k], label=k)
-        ax.set(xlabel='CAM threshold', ylabel='BoxAcc (%)', title='BoxAcc vs CAM threshold')
-        ax.legend()
-        paths.append(osp.join(plot_dir, 'boxacc_vs_threshold.png'))
-        fig.savefig(paths[-1], dpi=80)
-        plt.close(fig)
-    if 'pxap/precision' in curves:
-        fig, ax = plt.subplots(figsize=(5, 4))
-        ax.plot(curves['pxap/recall'], curves['pxap/precision'])
-        ax.set(xlabel='recall', ylabel='precision', title=f"PxAP {results['pxap/pxap']:.2f}")
-        paths.append(osp.join(plot_dir, 'pixel_pr_curve.png'))
-        fig.savefig(paths[-1], dpi=80)
-        plt.close(fig)
-    names = size_bin_names()
-    for prefix in ('maxboxaccv2', 'pxap'):
-        if f'{prefix}/{names[0]}' in results:
-            fig, ax = plt.subplots(figsize=(7, 4))
-            ax.bar([n[5:] for n in names], [results[f'{prefix}/{n}'] for n in names])
-            ax.set(xlabel='GT size (% of image)', ylabel='accuracy (%)', title=prefix)
-            paths.append(osp.join(plot_dir, f'{prefix}_size_bins.png'))
-            fig.savefig(paths[-1], dpi=80)
-            plt.close(fig)
-    return paths
+def specs_from_names(names: Sequence[str], recorded: Sequence[dict] = ()) -> List[dict]:
+    """Metric configs for short names: the recorded config of that type, else its defaults.
+
+    ``'size'`` among the names turns on size bins for every metric that has them.
+    """
+    by_type: Dict[str, dict] = {}
+    for spec in recorded:  # the first recorded config of each type
+        by_type.setdefault(spec['type'], spec)
+    specs = [dict(by_type.get(METRIC_NAMES[n], dict(type=METRIC_NAMES[n])))
+             for n in names if n != 'size']
+    if 'size' in names:
+        for spec in specs:
+            if spec['type'] != 'ClsAccuracyMetric':
+                spec['size_bins'] = True
+    return specs
+
+
+def evaluate_scoremaps(scoremap_root: str, names: Optional[Sequence[str]] = None,
+                       split_dir: Optional[str] = None, ann_kind: str = 'box',
+                       mask_root: Optional[str] = None, progress: bool = False,
+                       overrides: Optional[dict] = None,
+                       specs: Optional[Sequence[dict]] = None) -> Dict[str, Any]:
+    """Evaluate a score-map folder (sidecar when ``split_dir`` is None, else metadata).
+
+    Args:
+        scoremap_root (str): folder of ``<image_id>.npy`` maps.
+        names (Sequence[str], optional): short metric names (see :data:`METRIC_NAMES`,
+            plus ``size``); default: the metrics the sidecar records (the online
+            run's) or :func:`default_specs`.
+        split_dir (str, optional): wsolevaluation split folder (metadata mode).
+        ann_kind (str): ``'box'`` or ``'mask'`` (metadata mode). Defaults to 'box'.
+        mask_root (str, optional): root of the mask paths (metadata mode, masks).
+        progress (bool): show a progress bar. Defaults to False.
+        overrides (dict, optional): arguments set on every spec that takes them
+            (e.g. ``cam_curve_interval``, ``size_bin_rule``, ``curve_interval``).
+        specs (Sequence[dict], optional): explicit metric configs (instead of ``names``).
+
+    Returns:
+        dict: see :func:`evaluate_samples`, plus ``run`` (what the sidecar says about the run).
+    """
+    recorded: List[dict] = []
+    run: dict = {}
+    if split_dir is None:
+        try:
+            records, meta = load_sidecar(scoremap_root)
+        except FileNotFoundError:
+            raise OfflineEvalError(
+                f'{osp.join(scoremap_root, SIDECAR_NAME)} not found: maps written by '
+                'tools/test.py --out-scoremaps have it (an interrupted run does not); for '
+                'maps from elsewhere pass --metadata-root, --dataset and --split') from None
+        recorded, run = list(meta['metrics']), dict(meta.get('run') or {})
+        ann_kind = 'mask' if 'gt_mask' in meta['fields'] else 'box'
+    if specs is None:
+        specs = (specs_from_names(names, recorded) if names else recorded
+                 or default_specs(ann_kind))
+    specs = [_apply(spec, overrides or {}) for spec in specs]
+    if not specs:
+        raise OfflineEvalError(f'no metric to run: choose some of {sorted(METRIC_NAMES)} '
+                               "('size' only adds size bins to them)")
+    scorers = build_scorers(specs)
+    if split_dir is None:
+        _check_fields(specs, meta)
+        samples = sidecar_samples(scoremap_root, records, topk=any(
+            s['type'] == 'ThresholdSweepLocMetric' for s in specs))
+        total = len(records)
+    else:
+        needs_scores = [s['type'] for s in specs if s['type'] not in _MAP_ONLY]
+        if needs_scores:
+            raise OfflineEvalError(f'{needs_scores} need class scores, which only the sidecar '
+                                   'of tools/test.py --out-scoremaps has; with metadata use '
+                                   'maxboxacc, maxboxaccv2, pxap')
+        samples, total = metadata_samples(scoremap_root, split_dir, ann_kind, mask_root), None
+    out = evaluate_samples(samples, scorers, progress, total)
+    out['run'] = run
+    return out
+
+
+def run_title(run: dict, fallback: str = '') -> str:
+    """``config | checkpoint | split`` of a sidecar's run description (plot titles)."""
+    parts = [osp.basename(str(run[k])) for k in ('config', 'checkpoint') if run.get(k)]
+    if run.get('split'):
+        parts.append(f"split {run['split']}")
+    return ' | '.join(parts) or fallback
+
+
+def _apply(spec: dict, overrides: dict) -> dict:
+    spec = dict(spec)
+    cls = SCORERS.get(spec.get('type'))
+    if cls is None:
+        return spec
+    import inspect
+    params = inspect.signature(cls.__init__).parameters
+    spec.update({k: v for k, v in overrides.items() if k in params and v is not None})
+    return spec
+
+
+def _check_fields(specs: Sequence[dict], meta: dict) -> None:
+    fields = set(meta['fields'])
+    need = {'ClsAccuracyMetric': ('pred_score', 'gt_label'),
+            'FixedThresholdLocMetric': ('pred_score', 'gt_label', 'gt_bboxes'),
+            'ThresholdSweepLocMetric': ('pred_cam_labels', 'gt_label', 'gt_bboxes'),
+            'MaxBoxAccMetric': ('gt_bboxes', ), 'MaxBoxAccV2Metric': ('gt_bboxes', ),
+            'PxAPMetric': ('gt_mask', )}
+    for spec in specs:
+        lacking = [f for f in need.get(spec['type'], ()) if f not in fields]
+        if spec.get('size_bins'):
+            lacking += [f for f in ('ori_gt_bboxes', 'ori_shape')
+                        if f not in fields and spec['type'] != 'PxAPMetric']
+        if spec['type'] == 'ThresholdSweepLocMetric' and not meta.get('topk_maps'):
+            lacking.append('top-K maps (<image_id>.topk.npy)')
+        if lacking:
+            raise OfflineEvalError(f'{spec["type"]} needs {lacking}, which the stored '
+                                   f'{SIDECAR_NAME} lacks; choose other --metrics')

@@ -104,15 +104,22 @@ def _window_tables():
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 
 @njit(cache=True)
-def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
-                     ious, gidx, status, holed):
-    """Scores of the outer contours at every wanted cut-off (see the module docstring)."""
+def _foreground_pass(u, gts, wanted, multi, clip, ebox, floors, order, starts, parent, rec, iou,
+                     live, ious, gidx, status, holed):
+    """Scores of the outer contours at every wanted cut-off (see the module docstring).
+
+    With ``floors`` (sorted IoU thresholds), only ``iou >= floor`` must be exact:
+    holes are looked at only if they could cross the next floor above the best
+    outer IoU, and v1 cut-offs go to OpenCV only if the possible largest
+    contours disagree on some floor.
+    """
     h, w = u.shape
     w2 = w + 2
     parent[:] = -1
     act = np.zeros(len(parent), np.uint8)  # byte flags: the neighbour mask reads fewer lines
     ring = np.array([-w2, -w2 + 1, 1, w2 + 1, w2, w2 - 1, -1, -w2 - 1])
-    e_iou, e_gt = _best_iou(0.0, 0.0, 0.0, 0.0, gts)  # no contour: box (0, 0, 0, 0)
+    e_iou, e_gt = _best_iou(ebox[0], ebox[1], ebox[2], ebox[3], gts)  # no contour
+    xmax, ymax = (w - 1, h - 1) if clip else (w, h)  # x + w may reach W without clipping
     n_live = 0
     euler4 = 0
     changed = True
@@ -177,7 +184,7 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                     if rec[r, _DIRTY]:
                         iou[r], rec[r, _GT] = _best_iou(
                             rec[r, _X0] * 1.0, rec[r, _Y0] * 1.0,
-                            min(rec[r, _X1] + 1, w - 1) * 1.0, min(rec[r, _Y1] + 1, h - 1) * 1.0,
+                            min(rec[r, _X1] + 1, xmax) * 1.0, min(rec[r, _Y1] + 1, ymax) * 1.0,
                             gts)
                         rec[r, _DIRTY] = 0
                     if iou[r] > best or (iou[r] == best and rec[r, _GT] < best_g):
@@ -187,13 +194,39 @@ def _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, liv
                         c_star, c_a2, c_first = r, a2, rec[r, _FIRST]
                 if multi:
                     cur_iou, cur_gt = best, best_g
-                    if cur_holes > 0 and not _holes_cannot_win(best, rec, live, n_live, gts):
+                    target = _next_floor(best, floors)
+                    if cur_holes > 0 and target <= 1.0 and not _holes_cannot_win(
+                            target, rec, live, n_live, gts):
                         cur_status = HOLES
                 else:
                     cur_iou, cur_gt = iou[c_star], rec[c_star, _GT]
-                    if cur_holes > 0 and not _v1_decided(c_star, rec, live, n_live):
+                    if cur_holes > 0 and not _v1_decided(c_star, rec, live, n_live, iou,
+                                                         floors):
                         cur_status = OPENCV
         ious[t], gidx[t], status[t], holed[t] = cur_iou, cur_gt, cur_status, cur_holes
+
+
+@njit(cache=True)
+def _next_floor(best, floors):
+    """The IoU a hole box must reach to matter: ``best`` (exact mode) or the next floor.
+
+    Returns 2.0 when ``best`` is at or above every floor (nothing can change).
+    """
+    if len(floors) == 0:
+        return best
+    for f in floors:
+        if f > best:
+            return f
+    return 2.0
+
+
+@njit(cache=True)
+def _same_side(a, b, floors):
+    """Whether IoUs ``a`` and ``b`` are on the same side of every floor."""
+    for f in floors:
+        if (a >= f) != (b >= f):
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -228,8 +261,13 @@ def _holes_cannot_win(best, rec, live, n_live, gts):
 
 
 @njit(cache=True)
-def _v1_decided(c, rec, live, n_live):
-    """Whether component ``c`` surely has the largest contour when holes exist."""
+def _v1_decided(c, rec, live, n_live, iou, floors):
+    """Whether the box of component ``c`` surely scores as the largest contour's.
+
+    True when ``c`` surely has the largest contour (holes make areas inexact), or,
+    with ``floors``, when every component that might be larger is on the same
+    side of every floor as ``c``.
+    """
     a2 = rec[c, _AREA2]
     c_holed = rec[c, _EUL4] != 4
     for li in range(n_live):
@@ -237,22 +275,26 @@ def _v1_decided(c, rec, live, n_live):
         if d == c:
             continue
         if rec[d, _EUL4] == 4:  # exact area; a holed c has area > a2
-            if rec[d, _AREA2] > a2 or (rec[d, _AREA2] == a2 and not c_holed):
-                return False
+            rival = rec[d, _AREA2] > a2 or (rec[d, _AREA2] == a2 and not c_holed)
         else:  # holed: only the bbox bounds its contour area
             ub = 2 * (rec[d, _X1] - rec[d, _X0]) * (rec[d, _Y1] - rec[d, _Y0])
-            if ub > a2 or (ub == a2 and not c_holed):
-                return False
+            rival = ub > a2 or (ub == a2 and not c_holed)
+        if rival and (len(floors) == 0 or not _same_side(iou[c], iou[d], floors)):
+            return False
     return True
 
 
 @njit(cache=True)
-def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live, esc):
+def scan_map(u, gts, wanted, multi, clip, ebox, floors, order, starts, parent, rec, iou, live,
+             esc):
     """Best IoU, GT index and status (OK / OPENCV) at each wanted cut-off of ``u``.
 
     Args:
         u: uint8 ``(H, W)`` map. gts: float64 ``(N, 4)`` GT boxes. wanted:
-        bool ``(256,)``. multi: V2 (True) or v1. The rest are work buffers
+        bool ``(256,)``. multi: V2 (True) or v1. clip: clip x1/y1 to W-1/H-1.
+        ebox: float64 ``(4,)`` box of an empty mask. floors: float64 sorted IoU
+        thresholds; when not empty, IoUs are exact only in which floors they reach
+        (and GT indices are not guaranteed). The rest are work buffers
         (``order`` int32 2*H*W, ``starts`` int64 257, ``parent`` int32 and
         ``rec`` int32 ``(P, 16)``, ``iou`` float64, ``live`` and ``esc`` int32 of P =
         (H+2)*(W+2) entries).
@@ -266,8 +308,8 @@ def scan_map(u, gts, wanted, multi, order, starts, parent, rec, iou, live, esc):
     status = np.zeros(_NCUT, np.int8)
     holed = np.zeros(_NCUT, np.int64)
     _sort_pixels(u, order, starts)
-    _foreground_pass(u, gts, wanted, multi, order, starts, parent, rec, iou, live,
-                     ious, gidx, status, holed)
+    _foreground_pass(u, gts, wanted, multi, clip, ebox, floors, order, starts, parent, rec, iou,
+                     live, ious, gidx, status, holed)
     if multi:
         _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious, gidx,
                    status)

@@ -31,58 +31,80 @@ from ._union_find_kernels import (
 def _escape_levels(u, last, esc, links, stack):
     """``esc[p]``: the lowest T at which pixel p is 4-connected to the border in ``u <= T``.
 
-    Priority flood from the border with one bucket per value (linked lists in
-    ``links``), stopped after level ``last``; pixels not reached keep 256 and
-    padding gets -1. Background pixel p is inside a hole at T iff
-    ``u[p] <= T < esc[p]``.
+    That is the grayscale hole filling of ``u`` (reconstruction by erosion from
+    the border), computed with the hybrid algorithm of Vincent (1993): a
+    forward and a backward raster scan, then a FIFO for what they missed.
+    Padding holds -1, so border pixels escape at their own value. ``last`` is
+    unused (every level is exact); ``links`` and ``stack`` are the FIFO.
     """
     h, w = u.shape
     w2 = w + 2
     esc[:] = -1
-    up = np.empty(len(esc), np.uint8)  # u in the padded frame
+    up = links  # u in the padded frame (int32), reusing the buffer
     for y in range(h):
         row = (y + 1) * w2 + 1
         for x in range(w):
             up[row + x] = u[y, x]
             esc[row + x] = 256
-    head = np.full(257, -1, np.int32)
-    border = np.empty(2 * (h + w), np.int64)  # border pixels join the outside at their value
-    for x in range(w):
-        border[2 * x] = w2 + 1 + x
-        border[2 * x + 1] = h * w2 + 1 + x
-    for y in range(h):
-        border[2 * w + 2 * y] = (y + 1) * w2 + 1
-        border[2 * w + 2 * y + 1] = (y + 1) * w2 + w
-    for p in border:
-        if esc[p] == 256:  # corners appear twice
-            v = up[p]
-            esc[p] = v
-            links[p] = head[v]
-            head[v] = p
-    offs = np.array([-w2, -1, 1, w2])
-    for b in range(last + 1):
-        n_st = 0
-        q = head[b]
-        while q >= 0:
-            stack[n_st] = q
-            n_st += 1
-            q = links[q]
-        while n_st > 0:
-            n_st -= 1
-            q = stack[n_st]
-            for o in range(4):
-                nb = q + offs[o]
-                if esc[nb] != 256:
-                    continue
-                v = up[nb]
-                if v <= b:  # reached at this level
-                    esc[nb] = b
-                    stack[n_st] = nb
-                    n_st += 1
-                else:  # reached once the level gets to its value
-                    esc[nb] = v
-                    links[nb] = head[v]
-                    head[v] = nb
+    for y in range(h):  # forward: up and left neighbours
+        row = (y + 1) * w2 + 1
+        for x in range(w):
+            p = row + x
+            f = min(esc[p], esc[p - w2], esc[p - 1])
+            esc[p] = max(f, up[p])
+    n = len(stack)
+    tail = 0
+    for y in range(h - 1, -1, -1):  # backward: down and right, then seed the FIFO
+        row = (y + 1) * w2 + 1
+        for x in range(w - 1, -1, -1):
+            p = row + x
+            f = max(min(esc[p], esc[p + w2], esc[p + 1]), up[p])
+            esc[p] = f
+            if (esc[p + w2] > f and esc[p + w2] > up[p + w2]) or (
+                    esc[p + 1] > f and esc[p + 1] > up[p + 1]):
+                stack[tail] = p
+                tail += 1
+    head, count = 0, tail
+    tail %= n
+    while count > 0:  # ring buffer; a pixel re-enters only when its level drops
+        p = stack[head]
+        head = head + 1 if head + 1 < n else 0
+        count -= 1
+        f = esc[p]
+        for q in (p - w2, p - 1, p + 1, p + w2):
+            if esc[q] > f and esc[q] != up[q]:
+                esc[q] = max(f, up[q])
+                if count == n:  # full: finish with raster scans (rare, still exact)
+                    _scan_until_stable(esc, up, h, w)
+                    return
+                stack[tail] = q
+                tail = tail + 1 if tail + 1 < n else 0
+                count += 1
+
+
+@njit(cache=True)
+def _scan_until_stable(esc, up, h, w):
+    """Forward and backward raster scans until nothing changes (FIFO overflow fallback)."""
+    w2 = w + 2
+    changed = True
+    while changed:
+        changed = False
+        for y in range(h):
+            row = (y + 1) * w2 + 1
+            for x in range(w):
+                p = row + x
+                f = max(min(esc[p], esc[p - w2], esc[p - 1]), up[p])
+                if f != esc[p]:
+                    esc[p] = f
+                    changed = True
+        for y in range(h - 1, -1, -1):
+            row = (y + 1) * w2 + 1
+            for x in range(w - 1, -1, -1):
+                p = row + x
+                f = max(min(esc[p], esc[p + w2], esc[p + 1]), up[p])
+                if f != esc[p]:
+                    esc[p] = f
+                    changed = True
 
 
 @njit(cache=True)

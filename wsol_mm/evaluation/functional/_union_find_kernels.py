@@ -4,6 +4,7 @@ Component data live in one int32 record per root (one 64-byte row per padded
 pixel); pixels live in a frame padded by one pixel on each side, so
 neighbour offsets need no bounds checks.
 """
+import numpy as np
 from numba import njit
 
 _NCUT = 256  # index T = cut-off; T = 255 is the empty mask
@@ -107,3 +108,22 @@ def _union(ra, rb, parent, rec, live, n_live):
         rec[rb, _POS] = -1
         n_live -= 1
     return ra, n_live
+
+
+@njit(cache=True)
+def quantize_map(cam, out):
+    """``out = (cam * 255).astype(np.uint8)`` in float64, after checking every value.
+
+    Returns:
+        int: 0, or 1 when the map holds NaN, 2 when a value is outside [0, 1].
+    """
+    h, w = cam.shape
+    for y in range(h):
+        for x in range(w):
+            s = np.float64(cam[y, x])
+            if s != s:
+                return 1
+            if s < 0.0 or s > 1.0:
+                return 2
+            out[y, x] = np.uint8(s * 255.0)  # truncation, as numpy's astype
+    return 0

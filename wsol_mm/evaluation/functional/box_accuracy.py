@@ -4,19 +4,19 @@ A record holds, per integer cut-off, a bitmask of the IoU thresholds met and
 the size bin of the GT box giving the best IoU; thresholds are mapped to
 cut-offs only at the end, so records are small (2 x 256 bytes) and exact.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .box_ops import quantize_cam
 from .cutoff_scan import NUM_CUTOFFS, scan_cutoffs, threshold_cutoffs
 
-__all__ = ['box_record', 'box_correct_counts', 'maxboxacc', 'size_bin_accuracy']
+__all__ = ['box_record', 'box_correct_counts', 'maxboxacc', 'binned_counts', 'size_bin_counts']
 
 
 def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
                iou_thrs: Sequence[float], box_bins: Optional[np.ndarray] = None,
-               use_numba: bool = True) -> dict:
+               use_numba: bool = True, thresholds: Optional[Sequence[float]] = None) -> dict:
     """Summarise one image for box metrics.
 
     Args:
@@ -26,19 +26,27 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         iou_thrs (Sequence[float]): IoU thresholds in percent.
         box_bins (np.ndarray, optional): size bin of each GT box.
         use_numba (bool): use the compiled scan if available. Defaults to True.
+        thresholds (Sequence[float], optional): the CAM thresholds that will be
+            read; only their cut-offs are scored (the others stay 0). Defaults to all.
 
     Returns:
         dict: ``max_u`` (int), ``correct`` (uint8 ``(256,)`` bitmask, bit i =
         IoU >= iou_thrs[i] / 100) and, with ``box_bins``, ``bin`` (int8 ``(256,)``).
     """
     u = quantize_cam(cam)
-    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, use_numba=use_numba)
-    correct = np.zeros(NUM_CUTOFFS, np.uint8)
-    for i, thr in enumerate(iou_thrs):
-        correct |= (ious >= thr / 100).astype(np.uint8) << i
+    floors = np.asarray(iou_thrs, np.float64) / 100
+    # only the bits are kept: IoUs need to be exact only around the IoU thresholds,
+    # unless the best GT box decides a size bin (several boxes in different bins)
+    exact = box_bins is not None and len(np.unique(box_bins)) > 1
+    cutoffs = None if thresholds is None else threshold_cutoffs(thresholds, int(u.max()))
+    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, cutoffs=cutoffs,
+                                use_numba=use_numba, iou_floors=None if exact else floors)
+    correct = ((ious[:, None] >= floors) << np.arange(len(floors), dtype=np.uint8)).sum(
+        1, dtype=np.uint8)
     record = dict(max_u=int(u.max()), correct=correct)
     if box_bins is not None:
-        record['bin'] = np.asarray(box_bins, np.int8)[gt_idx]
+        bins = np.asarray(box_bins, np.int8)
+        record['bin'] = bins[gt_idx] if exact else np.full(NUM_CUTOFFS, bins[0], np.int8)
     return record
 
 
@@ -70,29 +78,51 @@ def maxboxacc(counts: np.ndarray, num_images: int) -> Dict[str, np.ndarray]:
     return dict(curves=curves, max=curves.max(1), best_idx=curves.argmax(1))
 
 
-def size_bin_accuracy(records: List[dict], thresholds: np.ndarray, num_iou: int,
-                      num_bins: int, best_idx: np.ndarray) -> Dict[str, np.ndarray]:
-    """Per-bin counts and accuracy read at each IoU threshold's global best CAM threshold.
+def binned_counts(bins: np.ndarray, hits: np.ndarray,
+                  num_bins: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Images and hits per (bin, threshold) cell.
+
+    Args:
+        bins (np.ndarray): ``(N, T)`` bin of each image at each threshold.
+        hits (np.ndarray): ``(I, N, T)`` 0/1 hit flags (one plane per IoU threshold or key).
+        num_bins (int): number of bins.
+
+    Returns:
+        tuple: ``count`` ``(num_bins, T)`` and ``correct`` ``(I, num_bins, T)`` (int64).
+    """
+    bins = np.asarray(bins, np.int64)
+    t = bins.shape[1] if bins.ndim == 2 else 0
+    cells = num_bins * t
+    count = np.zeros((num_bins, t), np.int64)
+    correct = np.zeros((len(hits), num_bins, t), np.int64)
+    if bins.size == 0:
+        return count, correct
+    cell = (bins * t + np.arange(t)).ravel()  # one bincount over (bin, threshold) cells
+    count[:] = np.bincount(cell, minlength=cells)[:cells].reshape(num_bins, t)
+    for i, plane in enumerate(hits):
+        correct[i] = np.bincount(cell, weights=np.asarray(plane).ravel(),
+                                 minlength=cells)[:cells].reshape(num_bins, t)
+    return count, correct
+
+
+def size_bin_counts(records: List[dict], thresholds: np.ndarray, num_iou: int,
+                    num_bins: int) -> Dict[str, np.ndarray]:
+    """Images and correct images per size bin at every CAM threshold (box records).
 
     Args:
         records (list[dict]): records with a ``bin`` entry.
         thresholds (np.ndarray): CAM thresholds.
         num_iou (int): number of IoU thresholds.
         num_bins (int): number of size bins.
-        best_idx (np.ndarray): ``(num_iou,)`` global best threshold index.
 
     Returns:
-        dict: ``count`` and ``correct`` ``(num_iou, num_bins)`` at the chosen thresholds.
+        dict: ``count`` ``(num_bins, T)`` and ``correct`` ``(num_iou, num_bins, T)``.
     """
-    count = np.zeros((num_iou, num_bins), np.int64)
-    correct = np.zeros((num_iou, num_bins), np.int64)
     if not records:
-        return dict(count=count, correct=correct)
-    bins = _per_threshold(records, 'bin', thresholds).astype(np.int64)
+        t = len(thresholds)
+        return dict(count=np.zeros((num_bins, t), np.int64),
+                    correct=np.zeros((num_iou, num_bins, t), np.int64))
+    bins = _per_threshold(records, 'bin', thresholds)
     ok = _per_threshold(records, 'correct', thresholds)
-    for i in range(num_iou):
-        b = bins[:, best_idx[i]]
-        count[i] = np.bincount(b, minlength=num_bins)[:num_bins]
-        correct[i] = np.bincount(b, weights=(ok[:, best_idx[i]] >> i) & 1,
-                                 minlength=num_bins)[:num_bins]
+    count, correct = binned_counts(bins, [(ok >> i) & 1 for i in range(num_iou)], num_bins)
     return dict(count=count, correct=correct)

@@ -8,7 +8,7 @@ numba, a union-find pass gives all cut-offs at once (see
 from exact area bounds (maps with holes and close contenders) fall back to
 OpenCV. Without numba every distinct cut-off is scored with OpenCV.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -52,6 +52,8 @@ def _iou_gt(boxes: np.ndarray, gts: np.ndarray) -> Tuple[float, int]:
 
 
 _WORKSPACES = {}
+_NO_FLOORS = np.zeros(0)
+_EMPTY_BOXES = {(0, 0, 0, 0): np.zeros(4), (0, 0, 1, 1): np.array([0., 0., 1., 1.])}
 
 
 def _workspace(h: int, w: int) -> tuple:
@@ -68,14 +70,15 @@ def _workspace(h: int, w: int) -> tuple:
     return _WORKSPACES[key]
 
 
-def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray,
-                   multi_contour: bool) -> Tuple[float, int]:
-    return _iou_gt(contour_boxes(u, cutoff, multi_contour), gts)
+def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray, multi_contour: bool,
+                   clip: bool = True, empty_box: Sequence[int] = (0, 0, 0, 0)) -> Tuple[float, int]:
+    return _iou_gt(contour_boxes(u, cutoff, multi_contour, clip, empty_box), gts)
 
 
 def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
-                 cutoffs: Sequence[int] = None,
-                 use_numba: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+                 cutoffs: Sequence[int] = None, use_numba: bool = True, clip: bool = True,
+                 empty_box: Sequence[int] = (0, 0, 0, 0),
+                 iou_floors: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Best IoU (and the GT index reaching it) of the boxes at each integer cut-off.
 
     Args:
@@ -86,6 +89,15 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         cutoffs (Sequence[int], optional): the cut-offs that will be read; the
             OpenCV paths only score these. Defaults to all 256.
         use_numba (bool): use the union-find kernels when available. Defaults to True.
+        clip (bool): clip x1/y1 to W-1/H-1 (wsolevaluation; TS-CAM's ``fixed``
+            protocol does not clip). Defaults to True.
+        empty_box (Sequence[int]): the box of an empty mask (TS-CAM: (0, 0, 1, 1)).
+            Defaults to (0, 0, 0, 0).
+        iou_floors (Sequence[float], optional): IoU thresholds (0..1) the caller
+            compares with. Given, each returned IoU is on the same side of every
+            floor as the exact one but may differ otherwise, and GT indices may
+            differ: holes and undecided v1 cut-offs are only resolved when they
+            could cross a floor. Defaults to None (exact IoUs and indices).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: ``(256,)`` float64 IoUs and int64 GT
@@ -96,19 +108,25 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
     gts = check_box_convention(gt_boxes)
     if len(gts) == 0:
         raise ValueError('At least one GT box is needed to score a map')
-    wanted = np.unique(np.arange(NUM_CUTOFFS) if cutoffs is None else np.asarray(cutoffs))
-    ious = np.full(NUM_CUTOFFS, -1.0)
-    gt_idx = np.zeros(NUM_CUTOFFS, np.int64)
-    if not (HAS_NUMBA and use_numba):
-        for t in wanted:
-            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
-        return ious, gt_idx
     want = np.zeros(NUM_CUTOFFS, np.bool_)
-    want[wanted] = True
-    ious, gt_idx, status = scan_map(u, gts, want, multi_contour, *_workspace(*u.shape))
+    want[slice(None) if cutoffs is None else np.asarray(cutoffs)] = True
+    if not (HAS_NUMBA and use_numba):
+        ious = np.full(NUM_CUTOFFS, -1.0)
+        gt_idx = np.zeros(NUM_CUTOFFS, np.int64)
+        for t in np.flatnonzero(want):
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
+        return ious, gt_idx
+    if multi_contour and not clip:
+        raise ValueError('unclipped boxes are only supported for v1 (largest contour)')
+    ebox = _EMPTY_BOXES.get(tuple(empty_box))
+    if ebox is None:
+        ebox = np.asarray(empty_box, np.float64)
+    floors = _NO_FLOORS if iou_floors is None else np.sort(np.asarray(iou_floors, np.float64))
+    ious, gt_idx, status = scan_map(u, gts, want, multi_contour, clip, ebox, floors,
+                                    *_workspace(*u.shape))
     # v1 cut-offs with holes whose largest contour the area bounds cannot decide
     for t in np.flatnonzero(want & (status == OPENCV)):
-        ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour)
+        ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
     return ious, gt_idx
 
 

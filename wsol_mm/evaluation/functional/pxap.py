@@ -5,7 +5,14 @@ import numpy as np
 
 from .box_ops import check_scoremap
 
-__all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms']
+try:  # numba is optional: the numpy path below gives the same counts
+    from ._histogram_kernels import score_histograms as _score_histograms
+except ImportError:  # pragma: no cover - depends on the environment
+    _score_histograms = None
+_EDGES = {}  # edges and work buffers per threshold list
+
+__all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms',
+           'pr_curve_from_histograms']
 
 
 def histogram_edges(thresholds: np.ndarray) -> np.ndarray:
@@ -40,10 +47,27 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         tuple[np.ndarray, np.ndarray]: int64 histograms with ``len(thresholds) + 2``
         bins, identical to ``np.histogram(s, thresholds + [1, 2, 3])``.
     """
-    cam = check_scoremap(cam)
+    cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
     gt = np.asarray(gt_mask, dtype=bool)
     if gt.shape != cam.shape:
         raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
+    if (_score_histograms is not None and cam.ndim == 2
+            and cam.dtype in (np.float32, np.float64)):
+        key = np.asarray(thresholds, np.float64).tobytes()
+        if key not in _EDGES:
+            if len(_EDGES) > 16:
+                _EDGES.clear()
+            edges = histogram_edges(thresholds)
+            _EDGES[key] = (edges, np.empty((8, len(edges) - 1), np.int32))
+        edges, sub = _EDGES[key]
+        fg, bg = np.empty(len(edges) - 1, np.int64), np.empty(len(edges) - 1, np.int64)
+        use_ignore = ignore_mask is not None
+        ignore = np.ascontiguousarray(ignore_mask, dtype=bool) if use_ignore else gt
+        if _score_histograms(np.ascontiguousarray(cam), np.ascontiguousarray(gt), ignore,
+                             use_ignore, edges, sub, fg, bg):
+            check_scoremap(cam)  # raises the precise message
+        return fg, bg
+    cam = check_scoremap(cam)
     keep = ~np.asarray(ignore_mask, dtype=bool) | gt if ignore_mask is not None else None
     edges = histogram_edges(thresholds)
     scores, labels = cam.ravel(), gt.ravel()
@@ -92,3 +116,15 @@ def piou_from_histograms(fg_hist: np.ndarray, bg_hist: np.ndarray) -> float:
     """
     tp, fp, num_fg = _tp_fp(fg_hist, bg_hist)
     return float(100.0 * (tp / (fp + num_fg)).max())
+
+
+def pr_curve_from_histograms(fg_hist: np.ndarray,
+                             bg_hist: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Pooled pixel precision and recall, one point per histogram edge from high to low.
+
+    Precision is 0 where nothing is predicted (no pixel above the edge).
+    """
+    tp, fp, num_fg = _tp_fp(fg_hist, bg_hist)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+    return precision, tp / num_fg

@@ -1,4 +1,4 @@
-"""mmengine metric adapters of wsol_mm (math lives in ``..functional``)."""
+"""mmengine metrics of wsol_mm: scorers (``..scorers``) over ``BaseMetric``."""
 from .cls_accuracy_metric import ClsAccuracyMetric
 from .dump_scoremaps import DumpScoremaps
 from .dump_wsol_results import DumpWSOLResults

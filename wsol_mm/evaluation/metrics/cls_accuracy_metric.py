@@ -1,42 +1,32 @@
 """Top-k classification accuracy."""
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Optional
 
-import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ._sample_fields import as_label, get_field
+from ..scorers import ClsAccuracyScorer
 
 
 @METRICS.register_module()
-class ClsAccuracyMetric(BaseMetric):
-    """Top-1 / top-5 classification accuracy (percent), protocol-independent.
+class ClsAccuracyMetric(ClsAccuracyScorer, BaseMetric):
+    """The registered metric of :class:`~wsol_mm.evaluation.scorers.ClsAccuracyScorer`.
+
+    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
+    (``cls/`` by default).
+
+    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
+    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
+    same numbers.
 
     Args:
-        topk (Sequence[int]): the k values. Defaults to (1, 5).
+        *args: the scorer's arguments.
         collect_device (str): device for collecting results. Defaults to 'cpu'.
         prefix (str, optional): key prefix. Defaults to ``default_prefix``.
+        **kwargs: the scorer's keyword arguments.
     """
-    default_prefix: Optional[str] = 'cls'
 
-    def __init__(self, topk: Sequence[int] = (1, 5), collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.topk = tuple(topk)
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Append the rank of the GT class among the predicted scores."""
-        name = type(self).__name__
-        for sample in data_samples:
-            score = np.asarray(get_field(sample, 'pred_score', name), np.float64)
-            label = as_label(get_field(sample, 'gt_label', name))
-            # stable descending order: tied scores keep the lower class index first
-            order = np.argsort(-score, kind='stable')
-            self.results.append(dict(rank=int(np.nonzero(order == label)[0][0])))
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Accuracy for each k."""
-        ranks = np.array([r['rank'] for r in results])
-        return {f'top{k}': float(100.0 * np.mean(ranks < k)) if len(ranks) else 0.0
-                for k in self.topk}
+    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
+        ClsAccuracyScorer.__init__(self, *args, **kwargs)

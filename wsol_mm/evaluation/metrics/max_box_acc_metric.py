@@ -1,117 +1,32 @@
 """MaxBoxAcc (v1, CVPR 2020) metric of wsolevaluation."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Optional
 
-import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ..functional import (
-    SIZE_BINS,
-    box_correct_counts,
-    box_record,
-    box_size_ratios,
-    maxboxacc,
-    size_bin_accuracy,
-    size_bin_index,
-    threshold_list,
-)
-from ._sample_fields import get_field
-from ._size_bins import SizeBinsMixin
+from ..scorers import MaxBoxAccScorer
 
 
 @METRICS.register_module()
-class MaxBoxAccMetric(SizeBinsMixin, BaseMetric):
-    """MaxBoxAcc, protocol ``wsolevaluation`` (v1: largest contour, IoU 50).
+class MaxBoxAccMetric(MaxBoxAccScorer, BaseMetric):
+    """The registered metric of :class:`~wsol_mm.evaluation.scorers.MaxBoxAccScorer`.
 
-    GT-class score maps (``pred_cam``) are quantised to uint8 by truncation, cut
-    at every CAM threshold of ``np.arange(0, 1, cam_curve_interval)`` (strict
-    ``>`` on ``int(tau * max)``), turned into boxes from OpenCV RETR_TREE
-    contours (v1: the largest by ``cv2.contourArea``), and scored with the
-    inclusive IoU against the best-matching GT box. Each IoU threshold gets its
-    own best CAM threshold on the evaluated split. Results are identical to
-    wsolevaluation's ``BoxEvaluator``; see ``docs/evaluation.md``.
+    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
+    (``maxboxacc/`` by default).
+
+    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
+    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
+    same numbers.
 
     Args:
-        iou_thrs (Sequence[float]): IoU thresholds in percent. Defaults to (50,).
-        cam_curve_interval (float): CAM threshold step. Defaults to 0.001.
-        multi_contour (bool): boxes of all contours (V2). Defaults to False.
-        size_bins (bool): add size-binned keys (needs ``ori_gt_bboxes`` and
-            ``ori_shape``). Defaults to False.
-        size_bin_edges (Sequence[float]): bin edges in percent of the image
-            area. Defaults to (0, 1, 4, ..., 81, 100).
-        size_groups (dict, optional): ``name -> (lo, hi)`` percent ranges of
-            the grouped keys. Defaults to small [0, 4), medium [4, 36), large [36, 100].
+        *args: the scorer's arguments.
         collect_device (str): device for collecting results. Defaults to 'cpu'.
         prefix (str, optional): key prefix. Defaults to ``default_prefix``.
-
-    Examples:
-        >>> import torch
-        >>> metric = MaxBoxAccMetric(cam_curve_interval=0.01)
-        >>> cam = torch.zeros(8, 8); cam[2:5, 2:5] = 1
-        >>> metric.process([], [dict(pred_cam=cam, gt_bboxes=torch.tensor([[2., 2., 5., 5.]]))])
-        >>> metric.compute_metrics(metric.results)['iou50']
-        100.0
+        **kwargs: the scorer's keyword arguments.
     """
-    default_prefix: Optional[str] = 'maxboxacc'
-    protocol = 'wsolevaluation'
 
-    def __init__(self, iou_thrs: Sequence[float] = (50, ), cam_curve_interval: float = 0.001,
-                 multi_contour: bool = False, size_bins: bool = False,
-                 size_bin_edges: Sequence[float] = SIZE_BINS,
-                 size_groups: Optional[Dict[str, Tuple[float, float]]] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.iou_thrs = tuple(iou_thrs)
-        if len(self.iou_thrs) > 8:
-            raise ValueError('At most 8 IoU thresholds are supported (one bit each)')
-        self.cam_curve_interval = cam_curve_interval
-        self.thresholds = threshold_list(cam_curve_interval)
-        self.multi_contour = multi_contour
-        self._init_size_bins(size_bins, size_bin_edges, size_groups)
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Append one small record per image (see :func:`box_record`)."""
-        name = type(self).__name__
-        for sample in data_samples:
-            cam = get_field(sample, 'pred_cam', name)
-            boxes = get_field(sample, 'gt_bboxes', name)
-            box_bins = None
-            if self.size_bins:
-                ori = get_field(sample, 'ori_gt_bboxes', name)
-                ratios = box_size_ratios(ori, get_field(sample, 'ori_shape', name))
-                if len(ratios) != len(np.asarray(boxes).reshape(-1, 4)):
-                    raise ValueError(f'{name}: ori_gt_bboxes and gt_bboxes differ in length')
-                box_bins = size_bin_index(ratios, self.size_bin_edges)
-            self.results.append(
-                box_record(cam, boxes, self.multi_contour, self.iou_thrs, box_bins))
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """MaxBoxAcc per IoU threshold, their mean, best thresholds (and size bins)."""
-        counts = box_correct_counts(results, self.thresholds, len(self.iou_thrs))
-        acc = maxboxacc(counts, len(results))
-        metrics = {}
-        for i, thr in enumerate(self.iou_thrs):
-            metrics[f'iou{thr:g}'] = float(acc['max'][i])
-        metrics['mean'] = float(np.mean(acc['max']))
-        for i, thr in enumerate(self.iou_thrs):
-            metrics[f'best_thr_iou{thr:g}'] = float(self.thresholds[acc['best_idx'][i]])
-        if self.size_bins:
-            metrics.update(self._size_metrics(results, acc['best_idx']))
-        return metrics
-
-    def _size_metrics(self, results: List[dict], best_idx: np.ndarray) -> Dict[str, float]:
-        # the CAM threshold is chosen once on the whole split per IoU threshold
-        # and every bin is read there; bin scores average the IoU thresholds
-        num_bins = len(self.size_bin_edges) - 1
-        stats = size_bin_accuracy(results, self.thresholds, len(self.iou_thrs), num_bins,
-                                  best_idx)
-        count, correct = stats['count'], stats['correct']
-
-        def score(bins: List[int]) -> Tuple[float, bool]:
-            c, k = count[:, bins].sum(1), correct[:, bins].sum(1)
-            # an empty bin (group) scores 0, as the reference prints it
-            value = float(np.mean(np.where(c > 0, 100.0 * k / np.maximum(c, 1), 0.0)))
-            return value, bool(c.min() > 0)
-
-        return self._size_bin_report(score)
+    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
+        MaxBoxAccScorer.__init__(self, *args, **kwargs)

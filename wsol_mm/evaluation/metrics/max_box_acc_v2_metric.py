@@ -1,40 +1,32 @@
 """MaxBoxAccV2 (TPAMI) metric of wsolevaluation."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Optional
+
+from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ..functional import SIZE_BINS
-from .max_box_acc_metric import MaxBoxAccMetric
+from ..scorers import MaxBoxAccV2Scorer
 
 
 @METRICS.register_module()
-class MaxBoxAccV2Metric(MaxBoxAccMetric):
-    """MaxBoxAccV2, protocol ``wsolevaluation``: all contours, IoU 30/50/70, mean.
+class MaxBoxAccV2Metric(MaxBoxAccV2Scorer, BaseMetric):
+    """The registered metric of :class:`~wsol_mm.evaluation.scorers.MaxBoxAccV2Scorer`.
 
-    Same pipeline as :class:`MaxBoxAccMetric` but the boxes of ALL RETR_TREE
-    contours (hole contours included) are kept and the best match counts; each
-    IoU threshold uses its own best CAM threshold and ``mean`` averages them.
-    With ``size_bins=True`` it adds ``size_<a>-<b>`` for each bin plus
-    ``small``, ``medium``, ``large`` and ``size_mean`` (Small Object Matters).
+    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
+    (``maxboxaccv2/`` by default).
+
+    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
+    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
+    same numbers.
 
     Args:
-        iou_thrs (Sequence[float]): IoU thresholds in percent. Defaults to (30, 50, 70).
-        cam_curve_interval (float): CAM threshold step. Defaults to 0.001.
-        size_bins (bool): add the size keys. Defaults to False.
-        size_bin_edges (Sequence[float]): bin edges (percent). Defaults to SIZE_BINS.
-        size_groups (dict, optional): grouped keys' percent ranges. Defaults to
-            small [0, 4), medium [4, 36), large [36, 100].
+        *args: the scorer's arguments.
         collect_device (str): device for collecting results. Defaults to 'cpu'.
         prefix (str, optional): key prefix. Defaults to ``default_prefix``.
+        **kwargs: the scorer's keyword arguments.
     """
-    default_prefix: Optional[str] = 'maxboxaccv2'
 
-    def __init__(self, iou_thrs: Sequence[float] = (30, 50, 70),
-                 cam_curve_interval: float = 0.001, size_bins: bool = False,
-                 size_bin_edges: Sequence[float] = SIZE_BINS,
-                 size_groups: Optional[Dict[str, Tuple[float, float]]] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
-        super().__init__(iou_thrs=iou_thrs, cam_curve_interval=cam_curve_interval,
-                         multi_contour=True, size_bins=size_bins,
-                         size_bin_edges=size_bin_edges, size_groups=size_groups,
-                         collect_device=collect_device, prefix=prefix)
+    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
+        MaxBoxAccV2Scorer.__init__(self, *args, **kwargs)

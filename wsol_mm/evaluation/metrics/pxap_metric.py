@@ -1,88 +1,32 @@
 """PxAP / pIoU metric for mask datasets (OpenImages)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Optional
 
-import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ..functional import (
-    SIZE_BINS,
-    mask_size_ratio,
-    piou_from_histograms,
-    pixel_histograms,
-    pxap_from_histograms,
-    size_bin_index,
-    threshold_list,
-)
-from ._sample_fields import get_field
-from ._size_bins import SizeBinsMixin
+from ..scorers import PxAPScorer
 
 
 @METRICS.register_module()
-class PxAPMetric(SizeBinsMixin, BaseMetric):
-    """Pixel average precision, protocol ``wsolevaluation`` (MaskEvaluator).
+class PxAPMetric(PxAPScorer, BaseMetric):
+    """The registered metric of :class:`~wsol_mm.evaluation.scorers.PxAPScorer`.
 
-    Scores of the GT-class map (``pred_cam``, float, no quantisation) are
-    histogrammed per image at the ``np.arange(0, 1, interval) + [1, 2, 3]``
-    edges for foreground and background pixels (ignore pixels dropped) and
-    pooled over the split. ``pxap`` is the right-endpoint area under the pixel
-    PR curve; ``piou`` the best pooled pixel IoU over thresholds (TPAMI PxIoU).
-    With ``size_bins=True`` each image goes to the bin of its mask's pixel
-    fraction and ``size_<a>-<b>`` is the PxAP of that bin's pooled histograms;
-    ``small``/``medium``/``large`` pool their bins; ``size_mean`` averages the
-    non-empty bins.
+    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
+    (``pxap/`` by default).
+
+    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
+    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
+    same numbers.
 
     Args:
-        cam_curve_interval (float): threshold step. Defaults to 0.001.
-        size_bins (bool): add per-size keys. Defaults to False.
-        size_bin_edges (Sequence[float]): bin edges (percent). Defaults to SIZE_BINS.
-        size_groups (dict, optional): grouped keys' percent ranges.
+        *args: the scorer's arguments.
         collect_device (str): device for collecting results. Defaults to 'cpu'.
         prefix (str, optional): key prefix. Defaults to ``default_prefix``.
+        **kwargs: the scorer's keyword arguments.
     """
-    default_prefix: Optional[str] = 'pxap'
-    protocol = 'wsolevaluation'
 
-    def __init__(self, cam_curve_interval: float = 0.001, size_bins: bool = False,
-                 size_bin_edges: Sequence[float] = SIZE_BINS,
-                 size_groups: Optional[Dict[str, Tuple[float, float]]] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.thresholds = threshold_list(cam_curve_interval)
-        self._init_size_bins(size_bins, size_bin_edges, size_groups)
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Append the two score histograms (and size bin) of each image."""
-        name = type(self).__name__
-        for sample in data_samples:
-            cam = get_field(sample, 'pred_cam', name)
-            gt = get_field(sample, 'gt_mask', name)
-            ignore = get_field(sample, 'ignore_mask', name, required=False)
-            fg, bg = pixel_histograms(cam, gt, ignore, self.thresholds)
-            # counts fit uint16 for maps up to 65535 pixels: keeps records small
-            dtype = np.uint16 if np.asarray(gt).size < 65536 else np.int64
-            record = dict(fg=fg.astype(dtype), bg=bg.astype(dtype))
-            if self.size_bins:
-                record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
-            self.results.append(record)
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """PxAP and pIoU of the pooled histograms (and per size bin)."""
-        if not results:
-            raise RuntimeError('PxAPMetric got no samples')
-        fg = np.stack([r['fg'] for r in results]).astype(np.int64)
-        bg = np.stack([r['bg'] for r in results]).astype(np.int64)
-        metrics = dict(pxap=pxap_from_histograms(fg.sum(0), bg.sum(0)),
-                       piou=piou_from_histograms(fg.sum(0), bg.sum(0)))
-        if self.size_bins:
-            bins = np.array([r['bin'] for r in results])
-
-            def score(sel: List[int]) -> Tuple[float, bool]:
-                mask = np.isin(bins, sel)
-                if not mask.any() or fg[mask].sum() == 0:
-                    return 0.0, False
-                return pxap_from_histograms(fg[mask].sum(0), bg[mask].sum(0)), True
-
-            metrics.update(self._size_bin_report(score))
-        return metrics
+    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
+        PxAPScorer.__init__(self, *args, **kwargs)

@@ -1,8 +1,13 @@
-"""Reading fields of data samples (dicts after ``to_dict()``) with clear errors."""
+"""Reading fields of data samples (dicts after ``to_dict()``) with clear errors.
+
+Torch-free: tensors are recognised by duck typing (``detach``), so offline
+evaluation never imports torch.
+"""
 from typing import Any, Optional
 
 import numpy as np
-import torch
+
+__all__ = ['FIELD_HINTS', 'get_field', 'as_label']
 
 #: what to configure when a field is missing
 FIELD_HINTS = {
@@ -38,7 +43,7 @@ def get_field(sample: dict, name: str, metric: str, required: bool = True) -> Op
             return None
         hint = FIELD_HINTS.get(name, f'provide {name!r} in the data samples')
         raise KeyError(f'{metric}: {name} missing: {hint}')
-    if isinstance(value, torch.Tensor):
+    if hasattr(value, 'detach'):  # a torch tensor
         value = value.detach().cpu().numpy()
     return value
 
