@@ -118,7 +118,7 @@ def _signature_keys(func, skip_first: bool = False) -> Tuple[Optional[Set[str]],
     return (None if var_kw and not skip_first else names), var_kw
 
 
-def _resolve_type(type_name, path: str):
+def resolve_type(type_name, path: str):
     """The class registered as ``type_name`` for a node at ``path`` (None if unknown)."""
     if not isinstance(type_name, str):
         return type_name, ''
@@ -134,7 +134,7 @@ def _valid_keys(node: dict, orig, path: str) -> Tuple[Optional[Set[str]], str]:
     """Keys that may be set in ``node`` at ``path`` (None = anything) and who reads them."""
     existing = set(orig) if isinstance(orig, dict) else set()
     if 'type' in node:
-        found = _resolve_type(node['type'], path)
+        found = resolve_type(node['type'], path)
         if found is None:
             return None, ''  # unknown type: the build reports it with the registry's words
         cls, reg_name = found
