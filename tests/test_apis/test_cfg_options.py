@@ -15,6 +15,7 @@ from wsol_mm.apis.cfg_options import (
     accepted_arguments,
     apply_overrides,
     check_cfg_options,
+    check_config_keys,
     set_data_root,
 )
 from wsol_mm.registry import DATASETS, MODELS
@@ -140,6 +141,16 @@ def test_every_key_of_every_config_is_accepted(config):
     options = {k: v for k, v in leaves(loaded.to_dict(), '')
                if k.split('.')[0] in top_level_keys()}
     check_cfg_options(loaded, options)
+    check_config_keys(loaded)  # and no key of the file itself is unknown to its class
+
+
+def test_a_key_left_over_from_a_base_is_one_message(cfg):
+    """Replacing the dataset type keeps the base's other keys: named before any build."""
+    with pytest.raises(ConfigOptionError) as err:
+        apply_overrides(cfg, {'test_dataloader.dataset.type': 'COCOWSOLDataset',
+                              'test_dataloader.dataset.ann_file': 'test.json'})
+    assert "test_dataloader.dataset has no key 'generator'" in str(err.value)
+    assert 'arguments of COCOWSOLDataset' in str(err.value) and '_delete_=True' in str(err.value)
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda p: osp.relpath(p, REPO_ROOT))

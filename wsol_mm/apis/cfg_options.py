@@ -88,7 +88,8 @@ def accepted_arguments(obj) -> Optional[Set[str]]:
         cannot be inspected (then any key is accepted).
     """
     if not inspect.isclass(obj):
-        return _signature_keys(obj)[0] if callable(obj) else None
+        names, var_kw = _signature_keys(obj) if callable(obj) else (None, True)
+        return None if var_kw else names
     keys: Set[str] = set()
     for klass in obj.__mro__:
         if klass in (object, nn.Module):
@@ -114,12 +115,11 @@ def _signature_keys(func, skip_first: bool = False) -> Tuple[Optional[Set[str]],
         params = params[1:]
     names = {p.name for p in params
              if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
-    return (None if var_kw and not skip_first else names), var_kw
+    return names, any(p.kind == p.VAR_KEYWORD for p in params)
 
 
 def resolve_type(type_name, path: str):
-    """The class registered as ``type_name`` for a node at ``path`` (None if unknown)."""
+    """``(class, registry name)`` of ``type_name`` for a node at ``path``; None if unknown."""
     if not isinstance(type_name, str):
         return type_name, ''
     order = [reg for pattern, reg in _PATH_REGISTRIES if re.search(pattern, path)]
@@ -245,6 +245,38 @@ def check_cfg_options(cfg: Config, options: Dict[str, object]) -> None:
             orig = orig.get(part) if isinstance(orig, dict) else None
 
 
+def check_config_keys(cfg: Config) -> None:
+    """Raise :class:`ConfigOptionError` for a key no constructor takes (the first one found).
+
+    Run on the merged config before the Runner builds anything, so that a key left
+    over from a base config (``split`` of a dataset replaced by another type) or a
+    typo in a config file gets one message instead of a TypeError deep in a build.
+    """
+    from wsol_mm.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            if path:
+                valid, who = _valid_keys(node, None, path)
+                extra = sorted(set(node) - valid) if valid is not None else []
+                if extra:
+                    close = difflib.get_close_matches(extra[0], sorted(valid), n=1)
+                    hint = f' (did you mean {close[0]!r}?)' if close else ''
+                    raise ConfigOptionError(
+                        f'config key {path}.{extra[0]}: {path} has no key {extra[0]!r}{hint}; '
+                        f'valid keys ({who}): {sorted(valid - {"_scope_"})}. If a base config '
+                        f'sets it, replace the whole {path} dict (_delete_=True) or inherit '
+                        'other bases')
+            for key, value in node.items():
+                walk(value, f'{path}.{key}' if path else str(key))
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f'{path}.{i}')
+
+    walk({k: v for k, v in cfg.to_dict().items() if k in top_level_keys()}, '')
+
+
 def _datasets(cfg_node) -> Iterator[dict]:
     """Dataset dicts of a dataloader's ``dataset``, through wrappers."""
     if not isinstance(cfg_node, dict):
@@ -306,11 +338,15 @@ def set_data_root(cfg: Config, root: str) -> List[str]:
 
 def apply_overrides(cfg: Config, options: Optional[dict] = None,
                     data_root: Optional[str] = None) -> Config:
-    """Apply ``--data-root`` then ``--cfg-options`` (checked first) to ``cfg`` in place."""
+    """Apply ``--data-root`` then ``--cfg-options`` (checked first) to ``cfg`` in place.
+
+    The result is checked as a whole (:func:`check_config_keys`) before it is returned.
+    """
     if options:
         check_cfg_options(cfg, options)
     if data_root:
         set_data_root(cfg, osp.normpath(data_root) if data_root != '' else data_root)
     if options:
         cfg.merge_from_dict(options)
+    check_config_keys(cfg)
     return cfg
