@@ -45,6 +45,24 @@ class _Closed(_Base):
         super().__init__(alpha=delta)
 
 
+def _factory(**kwargs) -> dict:
+    return kwargs
+
+
+class _Elsewhere(_Base):
+
+    def __init__(self, arch: str = 'a', **extra) -> None:
+        super().__init__(alpha=1)
+        self.net = _factory(**extra)  # e.g. timm.create_model(arch, **kwargs)
+
+
+class _Popping(_Base):
+
+    def __init__(self, **kwargs) -> None:
+        self.meta = dict(kwargs.pop('meta', None) or {})
+        super().__init__(**kwargs)
+
+
 class _Module(nn.Module):
 
     def __init__(self, width: int = 1, **kwargs) -> None:
@@ -56,6 +74,8 @@ def test_accepted_arguments_follow_kwargs_through_the_mro():
     assert accepted_arguments(_Closed) == {'delta'}  # no **kwargs: the base's are not reachable
     assert accepted_arguments(_Module) == {'width'}  # nn.Module takes no config keys
     assert accepted_arguments(lambda a, **kw: a) is None  # opaque **kwargs: anything goes
+    assert accepted_arguments(_Elsewhere) is None  # **kwargs go to a factory, not the base
+    assert accepted_arguments(_Popping) == {'meta', 'alpha', 'beta'}  # read, then to the base
 
 
 @pytest.fixture

@@ -17,11 +17,13 @@ Typos get the valid keys and the closest match. ``set_data_root`` implements
 ``--data-root``: every dataloader's dataset root, and every path derived from
 the old root, moves to the new one.
 """
+import ast
 import copy
 import difflib
 import inspect
 import os.path as osp
 import re
+import textwrap
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import torch.nn as nn
@@ -81,11 +83,12 @@ def accepted_arguments(obj) -> Optional[Set[str]]:
     """Keyword arguments a registered class (or function) accepts from a config.
 
     Walks the MRO: a class's ``__init__`` arguments, plus those of the next base
-    while ``**kwargs`` forwards to it. ``nn.Module`` and ``object`` take none.
+    while its ``**kwargs`` go to ``super().__init__`` (read from the source).
+    ``**kwargs`` handed to anything else (``timm.create_model(**kwargs)``) accept
+    any key; ``nn.Module`` and ``object`` take none.
 
     Returns:
-        set[str] | None: the names, or None when ``**kwargs`` reaches code that
-        cannot be inspected (then any key is accepted).
+        set[str] | None: the names, or None when any key may be meaningful.
     """
     if not inspect.isclass(obj):
         names, var_kw = _signature_keys(obj) if callable(obj) else (None, True)
@@ -101,9 +104,47 @@ def accepted_arguments(obj) -> Optional[Set[str]]:
         if names is None:
             return None
         keys |= names
-        if not var_kw:
+        target, popped = _kwargs_target(init) if var_kw else ('none', set())
+        keys |= popped
+        if target == 'other':
+            return None
+        if target == 'none':
             return keys
     return None
+
+
+def _kwargs_target(init) -> Tuple[str, Set[str]]:
+    """Where ``__init__`` passes its ``**kwargs`` (``'base'``, ``'other'`` or ``'none'``),
+    and the keys it reads from them itself (``kwargs.pop('key')``)."""
+    varkw = next(p.name for p in inspect.signature(init).parameters.values()
+                 if p.kind == p.VAR_KEYWORD)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError):
+        return 'other', set()  # no source (C code): assume anything may be read
+    targets, read = set(), set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id == varkw and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            read.add(node.args[0].value)
+        passed = any(k.arg is None and isinstance(k.value, ast.Name) and k.value.id == varkw
+                     for k in node.keywords)
+        uses = any(isinstance(v, ast.Name) and v.id == varkw
+                   for v in list(node.args) + [k.value for k in node.keywords if k.arg])
+        is_super_init = isinstance(node.func, ast.Attribute) and node.func.attr == '__init__'
+        if passed:
+            targets.add('base' if is_super_init else 'other')
+        elif uses and not (isinstance(node.func, ast.Attribute)
+                           and node.func.attr in ('pop', 'get', 'setdefault', 'update')):
+            targets.add('other')
+    if 'other' in targets:
+        return 'other', read
+    return ('base' if targets else 'none'), read
+
 
 
 def _signature_keys(func, skip_first: bool = False) -> Tuple[Optional[Set[str]], bool]:
