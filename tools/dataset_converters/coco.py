@@ -11,11 +11,9 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from wsol_mm.datasets.converters import coco_to_wsol  # noqa: E402
-from wsol_mm.datasets.converters.coco import MULTI_LABEL_RULES  # noqa: E402
-from wsol_mm.datasets.metadata import MetadataError  # noqa: E402
+from wsol_mm.datasets.converters import coco_to_wsol
+from wsol_mm.datasets.converters.coco import MULTI_LABEL_RULES
+from wsol_mm.datasets.metadata import MetadataError
 
 
 def parse_args():

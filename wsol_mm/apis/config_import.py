@@ -29,6 +29,7 @@ from .release_formats import (
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _MISSING = object()
+_COMBINED = ('@yaml_steps', '@som_norm')  # computed from several options: applied once
 
 
 @dataclass
@@ -209,12 +210,40 @@ def _handle(planner: _Planner, target: str, option: str, value, opts: dict) -> N
     elif target == '@som_lr_groups':
         rule = 'wsolevaluation' if value else 'small_object_matters'
         planner.set(option, value, 'optim_wrapper.paramwise_cfg.rule', rule)
+    elif target == '@som_norm':
+        _som_norm(planner, option, value, opts)
     elif target == '@yaml_data_root':
         _yaml_data_root(planner, option, value)
     elif target == '@som_data_root':
         _som_data_root(planner, option, value, opts)
     else:
         raise KeyError(f'release_key_map: unknown computed target {target}')
+
+
+def _som_norm(planner: _Planner, option: str, shown, opts: dict) -> None:
+    """``--norm_method`` / ``--percentile``: the normaliser of the final maps."""
+    method, pct = opts['norm_method'], opts['percentile']
+    if base_value(planner.base, 'model.consistency.norm_method') is not _MISSING:
+        planner.set(option, shown, 'model.consistency.norm_method', method)  # first round
+        planner.set(option, shown, 'model.consistency.percentile', pct)
+        return
+    norm = dict(type=K.NORM_TYPES[method], **({'percentile': pct} if method == 'ivr' else {}))
+    current = base_value(planner.base, 'model.test_cfg.norm')
+    current = dict(type='MinMax') if current in (_MISSING, None) else dict(current)
+    if _norm_key(current) == _norm_key(norm):
+        planner.note(option, shown, 'same as the base: model.test_cfg.norm')
+        return
+    if set(current) - set(norm):  # a merged dict would keep the old arguments
+        norm = dict(_delete_=True, **norm)
+    planner.result.overrides['model.test_cfg.norm'] = norm
+    planner.note(option, shown, f'set model.test_cfg.norm={norm!r}')
+
+
+def _norm_key(norm: dict) -> tuple:
+    """Comparable form of a normaliser config (``IVRNorm`` = ``IVR``)."""
+    rest = dict(norm)
+    name = str(rest.pop('type', 'MinMax')).replace('Norm', '')
+    return name, sorted(rest.items())
 
 
 def _yaml_data_root(planner: _Planner, option: str, root: str) -> None:
@@ -269,11 +298,13 @@ def _apply_table(planner: _Planner, table, ignored: dict, given: dict, defaults:
         targets = target if isinstance(target, tuple) else (target, )
         for path in targets:
             if path.startswith('@'):
-                if (path, option) in done or (path == '@yaml_steps' and path in done):
+                if (path, option) in done or (path in _COMBINED and path in done):
                     continue
                 done.update({(path, option), path})
                 _handle(planner, path, option, value, effective)
                 continue
+            path = next((p for p in path.split('|') if base_value(planner.base, p)
+                         is not _MISSING), path.split('|')[0])
             if crop_base and option in K.CROP_KEYS and base_value(planner.base,
                                                                     path) is _MISSING:
                 raise ReleasedConfigError(

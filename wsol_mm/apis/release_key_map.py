@@ -139,22 +139,28 @@ SOM_DEFAULTS = {
     'crop_with_norm': False, 'norm_method': 'minmax', 'percentile': 0.6, 'drop_threshold': 0.7,
     'drop_prob': 1.0,
 }
-# Where the crop-consistency hyper-parameters live (update here when the model redesign
-# moves them).
+# Where the crop-consistency hyper-parameters live. ``a|b``: the first path the base
+# config has -- ``model.X`` of the CropConsistency wrapper (method-layer redesign), then
+# ``model.consistency.X`` (first-round layout; drop these alternatives once merged).
+# ``@som_norm`` sets the normaliser (``model.test_cfg.norm`` / ``model.consistency``).
 CROP_KEYS = {
-    'crop_threshold': 'model.consistency.crop_threshold',
-    'crop_ratio': 'model.consistency.crop_ratio',
-    'loss_pos': 'model.consistency.loss_pos',
-    'loss_neg': 'model.consistency.loss_neg',
-    'loss_ratio': 'model.consistency.loss_ratio',
-    'attention_cam': 'model.consistency.class_agnostic',
-    'norm_method': 'model.consistency.norm_method',
-    'percentile': 'model.consistency.percentile',
-    'crop_with_norm': 'model.consistency.crop_with_norm',
-    'other_method_loss_ratio': 'model.consistency.other_method_loss_ratio',
-    'crop_method_loss_ratio': 'model.consistency.crop_method_loss_ratio',
+    'crop_threshold': 'model.crop_threshold|model.consistency.crop_threshold',
+    'crop_ratio': 'model.crop_ratio|model.consistency.crop_ratio',
+    'loss_pos': 'model.loss_pos|model.consistency.loss_pos',
+    'loss_neg': 'model.loss_neg|model.consistency.loss_neg',
+    'loss_ratio': 'model.loss_ratio|model.consistency.loss_ratio',
+    'attention_cam': 'model.class_agnostic|model.consistency.class_agnostic',
+    'crop_with_norm': 'model.crop_with_norm|model.consistency.crop_with_norm',
+    'other_method_loss_ratio':
+        'model.other_method_loss_ratio|model.consistency.other_method_loss_ratio',
+    'crop_method_loss_ratio':
+        'model.crop_method_loss_ratio|model.consistency.crop_method_loss_ratio',
+    'norm_method': '@som_norm',
+    'percentile': '@som_norm',
     'crop_start_epoch': 'custom_hooks[type=CropConsistencyHook].start_epoch',
 }
+# --norm_method -> registered normaliser (model.test_cfg.norm.type)
+NORM_TYPES = {'minmax': 'MinMax', 'max': 'Max', 'pas': 'PaS', 'ivr': 'IVR'}
 SOM_MAP = tuple((opt, key, True) for opt, key in CROP_KEYS.items()) + (
     ('data_root', '@som_data_root', False),
     ('metadata_root', '@som_data_root', False),
