@@ -7,15 +7,16 @@
 
 The model column is tools/test.py on the checkpoint (never a stored number); the baselines are
 scored by the config's own evaluators. --repeats N trains N times (same seed unless
---vary-seed; CPU kernels are not bitwise deterministic) and reports mean ± std (min-max): each
-training takes as long as the quickstart's (about 4-5 min on 2 CPU cores).
+--vary-seed) and reports mean ± std (min-max): each training takes as long as the quickstart's
+(about 4-5 min on 2 idle CPU cores, 15-18 min on 2 busy shared ones), so --repeats 5 takes
+about 25 min on an idle 2-core machine.
 """
 import argparse
 import json
 import os.path as osp
 import sys
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 import wsol_mm  # noqa: F401
 from wsol_mm.apis.baselines import evaluate_box_baselines
@@ -53,6 +54,8 @@ def parse_args():
 def main() -> int:
     args = parse_args()
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, _, v in
+                         (o.partition('=') for o in args.cfg_options)})
     epochs = cfg.train_cfg.get('max_epochs')
     name = args.model_name or f'{osp.splitext(osp.basename(args.config))[0]}, {epochs} epochs'
     runs = None
