@@ -11,52 +11,33 @@ from mmengine.runner import Runner
 from wsol_mm.compat import setup_cpu_distributed
 from wsol_mm.utils import register_all_modules
 
+from .cfg_options import ConfigOptionError, apply_overrides
+
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``tools/train.py`` and ``tools/test.py``."""
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. train_cfg.max_epochs=2')
+                        help='override config keys, e.g. train_cfg.max_epochs=2 (checked '
+                        'against the arguments of the classes they configure)')
+    parser.add_argument('--data-root', help='dataset root of every dataloader (and the '
+                        'paths derived from it), e.g. --data-root /datasets/CUB_200_2011')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Merge ``--cfg-options`` (typos rejected), launcher and work dir into ``cfg``."""
+    """Merge ``--data-root``, ``--cfg-options`` (checked), launcher and work dir into ``cfg``."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        apply_overrides(cfg, args.cfg_options, args.data_root)
+    except ConfigOptionError as err:  # a user's mistake: one message, no traceback
+        raise SystemExit(f'error: {err}') from None
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
-
-
-def validate_cfg_options(cfg: Config, options: dict) -> None:
-    """Reject ``--cfg-options`` keys whose parent exists but the key does not (typos).
-
-    A brand-new top-level key is allowed; ``model.hed.num_classes`` is not.
-    """
-    for dotted in options:
-        parts = dotted.split('.')
-        node = cfg.to_dict()
-        for depth, part in enumerate(parts[:-1]):
-            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-                continue
-            if not isinstance(node, dict) or part not in node:
-                where = '.'.join(parts[:depth]) or 'the config'
-                keys = sorted(node.keys()) if isinstance(node, dict) else []
-                raise KeyError(f'--cfg-options {dotted}: {where} has no key {part!r}; '
-                               f'valid keys there: {keys}')
-            node = node[part]
-        if isinstance(node, dict) and len(parts) > 1 and parts[-1] not in node \
-                and node.get('type') is not None:
-            raise KeyError(f'--cfg-options {dotted}: {".".join(parts[:-1])} '
-                           f'(type {node["type"]}) has no key {parts[-1]!r}; valid keys: '
-                           f'{sorted(node.keys())}')
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -1,3 +1,5 @@
+from .class_folder_dataset import ClassFolderDataset
+from .coco_wsol_dataset import COCOWSOLDataset
 from .cub_dataset import CUBDataset
 from .imagenet_dataset import ImageNetDataset
 from .metadata import MetadataError, read_wsol_metadata
@@ -8,5 +10,5 @@ from .wsol_dataset import WSOLDataset
 
 __all__ = [
     'WSOLDataset', 'CUBDataset', 'ImageNetDataset', 'OpenImagesDataset', 'SyntheticWSOLDataset',
-    'MetadataError', 'read_wsol_metadata'
+    'MetadataError', 'read_wsol_metadata', 'COCOWSOLDataset', 'ClassFolderDataset'
 ]
