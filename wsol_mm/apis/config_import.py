@@ -223,10 +223,6 @@ def _handle(planner: _Planner, target: str, option: str, value, opts: dict) -> N
 def _som_norm(planner: _Planner, option: str, shown, opts: dict) -> None:
     """``--norm_method`` / ``--percentile``: the normaliser of the final maps."""
     method, pct = opts['norm_method'], opts['percentile']
-    if base_value(planner.base, 'model.consistency.norm_method') is not _MISSING:
-        planner.set(option, shown, 'model.consistency.norm_method', method)  # first round
-        planner.set(option, shown, 'model.consistency.percentile', pct)
-        return
     norm = dict(type=K.NORM_TYPES[method], **({'percentile': pct} if method == 'ivr' else {}))
     current = base_value(planner.base, 'model.test_cfg.norm')
     current = dict(type='MinMax') if current in (_MISSING, None) else dict(current)

@@ -1,7 +1,6 @@
 """What the released codes' options mean in wsol_mm: the table ``import_config`` follows.
 
-Keep this file in step with the configs: when a config key moves (for example
-the crop-consistency keys under ``model.consistency``), change its target here.
+Keep this file in step with the configs: when a config key moves, change its target here.
 A target is a dotted wsol_mm key; ``[type=X]`` selects the element of a list
 whose ``type`` is ``X`` (``custom_hooks[type=CropConsistencyHook].start_epoch``);
 a tuple of targets sets each one. ``@name`` targets are computed in
@@ -139,22 +138,20 @@ SOM_DEFAULTS = {
     'crop_with_norm': False, 'norm_method': 'minmax', 'percentile': 0.6, 'drop_threshold': 0.7,
     'drop_prob': 1.0,
 }
-# Where the crop-consistency hyper-parameters live. ``a|b``: the first path the base
-# config has -- ``model.X`` of the CropConsistency wrapper (method-layer redesign), then
-# ``model.consistency.X`` (first-round layout; drop these alternatives once merged).
-# ``@som_norm`` sets the normaliser (``model.test_cfg.norm`` / ``model.consistency``).
+# Where the crop-consistency hyper-parameters live: ``model.X`` of the CropConsistency
+# wrapper. ``@som_norm`` sets the localizer's normaliser (``model.test_cfg.norm``).
 CROP_KEYS = {
-    'crop_threshold': 'model.crop_threshold|model.consistency.crop_threshold',
-    'crop_ratio': 'model.crop_ratio|model.consistency.crop_ratio',
-    'loss_pos': 'model.loss_pos|model.consistency.loss_pos',
-    'loss_neg': 'model.loss_neg|model.consistency.loss_neg',
-    'loss_ratio': 'model.loss_ratio|model.consistency.loss_ratio',
-    'attention_cam': 'model.class_agnostic|model.consistency.class_agnostic',
-    'crop_with_norm': 'model.crop_with_norm|model.consistency.crop_with_norm',
+    'crop_threshold': 'model.crop_threshold',
+    'crop_ratio': 'model.crop_ratio',
+    'loss_pos': 'model.loss_pos',
+    'loss_neg': 'model.loss_neg',
+    'loss_ratio': 'model.loss_ratio',
+    'attention_cam': 'model.class_agnostic',
+    'crop_with_norm': 'model.crop_with_norm',
     'other_method_loss_ratio':
-        'model.other_method_loss_ratio|model.consistency.other_method_loss_ratio',
+        'model.other_method_loss_ratio',
     'crop_method_loss_ratio':
-        'model.crop_method_loss_ratio|model.consistency.crop_method_loss_ratio',
+        'model.crop_method_loss_ratio',
     'norm_method': '@som_norm',
     'percentile': '@som_norm',
     'crop_start_epoch': 'custom_hooks[type=CropConsistencyHook].start_epoch',
