@@ -6,5 +6,6 @@ model = dict(
     backbone=dict(type='InceptionV3CAM', large_feature_map=True, pretrained='torchvision'),
     head=dict(type='ConvClassMapHead', num_classes=200, in_channels=768, mid_channels=1024,
               dropout=0.5, loss=dict(type='CrossEntropyLoss')),
-    test_cfg=dict(topk_cams=5),
+    # the post-processor of every prediction: score-map normaliser, resize, top-k maps
+    test_cfg=dict(norm=dict(type='MinMax'), interpolation='bicubic', topk_cams=5),
 )

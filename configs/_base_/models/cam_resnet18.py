@@ -4,5 +4,6 @@ model = dict(
     backbone=dict(type='ResNetCAM', depth=18, large_feature_map=False),
     head=dict(type='CAMHead', num_classes=4, in_channels=512,
               loss=dict(type='CrossEntropyLoss')),
-    test_cfg=dict(topk_cams=5),
+    # the post-processor of every prediction: score-map normaliser, resize, top-k maps
+    test_cfg=dict(norm=dict(type='MinMax'), interpolation='bicubic', topk_cams=5),
 )

@@ -6,5 +6,6 @@ model = dict(
     backbone=dict(type='ResNetCAM', depth=50, large_feature_map=True, pretrained='torchvision'),
     head=dict(type='CAMHead', num_classes=200, in_channels=2048,
               loss=dict(type='CrossEntropyLoss')),
-    test_cfg=dict(topk_cams=5),
+    # the post-processor of every prediction: score-map normaliser, resize, top-k maps
+    test_cfg=dict(norm=dict(type='MinMax'), interpolation='bicubic', topk_cams=5),
 )

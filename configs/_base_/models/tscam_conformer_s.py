@@ -10,5 +10,5 @@ model = dict(
     head=dict(type='ConformerCAMHead', num_classes=200, in_channels=384, cnn_channels=1024,
               loss=dict(type='CrossEntropyLoss')),
     normalize_attention=False,
-    test_cfg=dict(topk_cams=5, interpolation='bilinear'),
+    test_cfg=dict(norm=dict(type='MinMax'), interpolation='bilinear', topk_cams=5),
 )

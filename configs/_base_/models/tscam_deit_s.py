@@ -9,5 +9,5 @@ model = dict(
               loss=dict(type='CrossEntropyLoss')),
     normalize_attention=False,
     # GT + top-5 maps so the fixed, sweep and wsolevaluation protocols can all be evaluated.
-    test_cfg=dict(topk_cams=5, interpolation='bilinear'),
+    test_cfg=dict(norm=dict(type='MinMax'), interpolation='bilinear', topk_cams=5),
 )
