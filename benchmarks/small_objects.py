@@ -8,7 +8,8 @@ mmengine Runner, evaluates each on the test split with
     python benchmarks/small_objects.py --methods cam --epochs 2
 
 A method is a function in ``METHODS`` returning config overrides (model keys and
-extra custom hooks). ``da`` / ``brid``: DA-WSOL / Bridging the gap; ``tscam``: TS-CAM on a
+extra custom hooks). ``da`` / ``brid``: DA-WSOL / Bridging the gap; ``has`` / ``cutmix`` /
+``adl``: wsolevaluation's Hide-and-Seek, CutMix, ADL; ``tscam``: TS-CAM on a
 from-scratch DeiT-Tiny (7x7 patches at 112 px) instead of the ResNet18; ``*+crop``: the
 method throughout plus crop consistency (the ``CropConsistency`` wrapper around the same
 localizer, joint with its own terms) from half of the budget on, like ``crop``.
@@ -77,6 +78,28 @@ def tscam_method(epochs: int) -> dict:
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05)))
 
 
+def has_method(epochs: int) -> dict:
+    """Hide-and-Seek on the input batch (wsolevaluation defaults: 4 px patches, rate 0.5)."""
+    return dict(model=dict(data_preprocessor=dict(batch_augments=[
+        dict(type='HideAndSeek', grid_size=4, drop_rate=0.5)])),
+        custom_hooks=[dict(type='MethodSeedHook')])
+
+
+def cutmix_method(epochs: int) -> dict:
+    """CutMix (wsolevaluation defaults: beta 1, prob 1); classes filled in by build_cfg."""
+    return dict(model=dict(data_preprocessor=dict(batch_augments=[
+        dict(type='CutMix', num_classes=None, beta=1.0, prob=1.0)])),
+        custom_hooks=[dict(type='MethodSeedHook')])
+
+
+def adl_method(epochs: int) -> dict:
+    """ADL (wsolevaluation defaults: rate 0.75, gamma 0.9) after ResNet18's layer3 block 0
+    and layer4 blocks 0 and 1 (the ResNet50 pattern: first and last block of layer4)."""
+    return dict(model=dict(backbone=dict(adl=dict(drop_rate=0.75, drop_threshold=0.9),
+                                         adl_positions=dict(layer3=(0, ), layer4=(0, 1)))),
+                custom_hooks=[dict(type='MethodSeedHook')])
+
+
 def _with_crop(method: Callable[[int], dict]) -> Callable[[int], dict]:
     """``method`` throughout, crop consistency jointly from half of the budget on."""
 
@@ -101,6 +124,12 @@ METHODS: Dict[str, Callable[[int], dict]] = {
     'brid+crop': _with_crop(brid_method),
     'tscam': tscam_method,
     'tscam+crop': _with_crop(tscam_method),
+    'has': has_method,
+    'has+crop': _with_crop(has_method),
+    'cutmix': cutmix_method,
+    'cutmix+crop': _with_crop(cutmix_method),
+    'adl': adl_method,
+    'adl+crop': _with_crop(adl_method),
 }
 
 
@@ -139,6 +168,9 @@ def build_cfg(method: str, args: argparse.Namespace) -> Config:
     for component in cfg.model.get('methods', []):
         if component.get('type') == 'DomainAdaptation':
             component.update(num_classes=num_classes, feat_channels=cfg.model.head.in_channels)
+    for augment in cfg.model.get('data_preprocessor', {}).get('batch_augments', []):
+        if augment.get('type') == 'CutMix':
+            augment.update(num_classes=num_classes)
     return cfg
 
 

@@ -1,5 +1,6 @@
 from .assigners import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
+from .batch_augments import *  # noqa: F401,F403
 from .data_preprocessor import WSOLDataPreprocessor
 from .heads import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403

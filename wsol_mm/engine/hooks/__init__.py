@@ -3,9 +3,10 @@ from .cam_visualization_hook import CAMVisualizationHook
 from .class_num_check_hook import ClassNumCheckHook
 from .crop_consistency_hook import CropConsistencyHook
 from .epoch_switch_hook import EpochSwitchHook
+from .method_seed_hook import MethodSeedHook
 from .progress_bar_hook import ProgressBarHook
 
 __all__ = [
     'CAMVisualizationHook', 'ClassNumCheckHook', 'ProgressBarHook', 'CropConsistencyHook',
-    'BridgingGapWarmupHook', 'EpochSwitchHook'
+    'BridgingGapWarmupHook', 'EpochSwitchHook', 'MethodSeedHook'
 ]

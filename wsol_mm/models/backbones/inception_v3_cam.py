@@ -9,6 +9,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionC
 
 from wsol_mm.registry import MODELS
 
+from ..layers import AttentionBasedDropout
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights
@@ -51,6 +52,10 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
             Mixed_7*, AuxLogits and fc are dropped. Defaults to None.
         init_cfg (dict, optional): mmengine init config, applied by
             ``init_weights`` only when ``pretrained`` is None.
+        adl (dict, optional): :class:`AttentionBasedDropout` arguments: ADL after
+            Mixed_5d (before the extra pool) and after Mixed_6e, as wsolevaluation's
+            ``InceptionAdl`` (its third ADL sits in the head:
+            :class:`ADLConvClassMapHead`). Parameter-free. Defaults to None.
 
     Examples:
         >>> m = InceptionV3CAM()
@@ -64,9 +69,11 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
     out_channels = 768
 
     def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None, adl: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.large_feature_map = large_feature_map
+        self.adl_layers = None if adl is None else nn.ModuleDict(
+            {name: AttentionBasedDropout(**adl) for name in ('Mixed_5d', 'Mixed_6e')})
         self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel_size=3, stride=2, padding=1)
         self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel_size=3)
         self.Conv2d_2b_3x3 = BasicConv2d(32, 64, kernel_size=3, padding=1)
@@ -92,9 +99,13 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
-        x = self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x)))
+        x = self._adl('Mixed_5d', self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x))))
         if not self.large_feature_map:
             x = F.max_pool2d(x, kernel_size=3, stride=2, ceil_mode=True)
         x = self.Mixed_6a(x)
         x = self.Mixed_6e(self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(x))))
-        return (x, )
+        return (self._adl('Mixed_6e', x), )
+
+    def _adl(self, after: str, x: torch.Tensor) -> torch.Tensor:
+        """ADL after block ``after`` when enabled, else ``x``."""
+        return x if self.adl_layers is None else self.adl_layers[after](x)

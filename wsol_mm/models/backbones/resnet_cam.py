@@ -1,5 +1,5 @@
 """torchvision ResNet trunk with wsolevaluation's CAM strides."""
-from typing import Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -8,8 +8,13 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 
+from ..layers import AttentionBasedDropout
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights
+
+#: wsolevaluation ResNet50-ADL (``_ADL_POSITION``): ADL after these blocks of each stage.
+ADL_POSITIONS = dict(layer3=(0, ), layer4=(0, 2))
+_STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
 
 _ARCHS = {18: ('resnet18', 'ResNet18_Weights'), 34: ('resnet34', 'ResNet34_Weights'),
           50: ('resnet50', 'ResNet50_Weights'), 101: ('resnet101', 'ResNet101_Weights')}
@@ -38,6 +43,13 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
             ``'torchvision'`` to download the ImageNet weights (needs internet).
             The ``fc`` entries are dropped. Defaults to None (random init).
         init_cfg (dict, optional): mmengine init config.
+        adl (dict, optional): :class:`AttentionBasedDropout` arguments (``drop_rate``,
+            ``drop_threshold``): insert ADL after the blocks of ``adl_positions``
+            (wsolevaluation ``ResNetAdl``). Parameter-free: checkpoint keys are those
+            of the plain model. Defaults to None (no ADL).
+        adl_positions (dict, optional): ``{stage: block indices}`` after which ADL
+            runs. Defaults to ``ADL_POSITIONS`` (ResNet50: layer3 block 0, layer4
+            blocks 0 and 2).
 
     Examples:
         >>> m = ResNetCAM(depth=18)
@@ -51,7 +63,9 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
                      small_object_matters=('features', ('stem.1.', )))
 
     def __init__(self, depth: int = 50, large_feature_map: bool = False,
-                 pretrained: Optional[str] = None, init_cfg: Optional[dict] = None) -> None:
+                 pretrained: Optional[str] = None, init_cfg: Optional[dict] = None,
+                 adl: Optional[dict] = None,
+                 adl_positions: Optional[Dict[str, Sequence[int]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth not in _ARCHS:
             raise ValueError(f'ResNetCAM depth must be one of {sorted(_ARCHS)}, got {depth}')
@@ -65,13 +79,42 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
         _set_stride(self.layer3, 1 if large_feature_map else 2)
         _set_stride(self.layer4, 1)
         self.out_channels = net.fc.in_features
+        self.adl_layers = self._build_adl(adl, adl_positions) if adl is not None else None
         if pretrained:
             load_torchvision_weights(self, pretrained, arch, weights_enum,
                                      key_map=dict(conv1='stem.0', bn1='stem.1'))
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
+    def _build_adl(self, adl: dict, positions: Optional[Dict[str, Sequence[int]]]
+                   ) -> nn.ModuleDict:
+        """One ADL per ``(stage, block)`` position, keyed ``'<stage>_<block>'``."""
+        if type(self).forward is not ResNetCAM.forward:
+            raise TypeError(f'{type(self).__name__} does not support `adl`; use ResNetCAM')
+        layers = nn.ModuleDict()
+        for stage, blocks in (ADL_POSITIONS if positions is None else positions).items():
+            size = len(getattr(self, stage)) if stage in _STAGES else 0
+            for block in blocks:
+                if stage not in _STAGES or not 0 <= block < size:
+                    raise ValueError(f'ResNetCAM(depth={self.depth}): ADL position {stage}.'
+                                     f'{block} does not exist; `adl_positions` takes stages '
+                                     f'{_STAGES} and block indices < their block count')
+                layers[f'{stage}_{block}'] = AttentionBasedDropout(**adl)
+        return layers
+
+    def _stage(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """Run one stage, with ADL after the blocks that have one."""
+        stage = getattr(self, name)
+        if self.adl_layers is None:
+            return stage(x)
+        for i, block in enumerate(stage):
+            x = block(x)
+            if f'{name}_{i}' in self.adl_layers:
+                x = self.adl_layers[f'{name}_{i}'](x)
+        return x
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         """Return a 1-tuple with the layer4 map."""
         x = self.stem(x)
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for name in _STAGES:
+            x = self._stage(name, x)
         return (x, )

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 
+from ..layers import AttentionBasedDropout
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights
@@ -18,6 +19,8 @@ _LAYERS_28 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 512
 # torchvision indices of conv5_1..conv5_3; without pool4 they move one slot up.
 _CONV5_RENAMES = {'features.24': 'features.23', 'features.26': 'features.25',
                   'features.28': 'features.27'}
+# wsolevaluation VGG16-ADL ('A' in its layer lists): after pool3, conv4_3 and conv5_3 (+ReLU).
+_ADL_AFTER = dict(pool3=('pool', 3), conv4_3=('conv', 10), conv5_3=('conv', 13))
 
 
 def _make_features(layers: List[Union[int, str]]) -> nn.Sequential:
@@ -49,6 +52,11 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
             random. Defaults to None (random init).
         init_cfg (dict, optional): mmengine init config, applied by
             ``init_weights`` only when ``pretrained`` is None.
+        adl (dict, optional): :class:`AttentionBasedDropout` arguments: ADL after
+            pool3, after conv4_3 (+ReLU, before pool4) and after conv5_3 (+ReLU,
+            before conv6), as wsolevaluation's VGG16-ADL. Parameter-free: the
+            checkpoint keys stay those of the plain model (the released ADL model
+            shifts the ``features`` indices; the converter maps them). Defaults to None.
 
     Examples:
         >>> m = VGG16CAM()
@@ -62,10 +70,11 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
     out_channels = 1024
 
     def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None, adl: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.large_feature_map = large_feature_map
         self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
+        self.adl_layers = self._build_adl(adl) if adl is not None else None
         self.conv6 = nn.Conv2d(512, 1024, kernel_size=3, padding=1)
         self.relu = nn.ReLU(inplace=False)
         init_wsol_weights(self, 'he')
@@ -75,6 +84,28 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
                                      drop_prefixes=('classifier.', ))
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
+    def _build_adl(self, adl: dict) -> nn.ModuleDict:
+        """ADL modules keyed by the ``features`` index they follow."""
+        if type(self).forward is not VGG16CAM.forward:
+            raise TypeError(f'{type(self).__name__} does not support `adl`; use VGG16CAM')
+        seen = dict(pool=0, conv=0)
+        after = {}
+        for idx, module in enumerate(self.features):
+            kind = 'pool' if isinstance(module, nn.MaxPool2d) else \
+                'conv' if isinstance(module, nn.Conv2d) else None
+            if kind:
+                seen[kind] += 1
+                # a conv's ADL follows its ReLU (idx + 1)
+                after.update({(kind, seen[kind]): idx + (kind == 'conv')})
+        return nn.ModuleDict({str(after[pos]): AttentionBasedDropout(**adl)
+                              for pos in _ADL_AFTER.values()})
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         """Return a 1-tuple with the conv6 (+ReLU) map ``(B, 1024, h, w)``."""
-        return (self.relu(self.conv6(self.features(x))), )
+        if self.adl_layers is None:
+            return (self.relu(self.conv6(self.features(x))), )
+        for idx, module in enumerate(self.features):
+            x = module(x)
+            if str(idx) in self.adl_layers:
+                x = self.adl_layers[str(idx)](x)
+        return (self.relu(self.conv6(x)), )

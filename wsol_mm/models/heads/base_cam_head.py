@@ -69,6 +69,10 @@ class BaseCAMHead(BaseModule):
 
     def loss_by_logits(self, logits: torch.Tensor,
                        data_samples: List[WSOLDataSample]) -> dict:
-        """``{'loss_cls': ...}`` of given logits (methods may refine the maps first)."""
-        labels = torch.cat([s.gt_label for s in data_samples]).to(logits.device)
-        return dict(loss_cls=self.loss_module(logits, labels))
+        """``{'loss_cls': ...}`` of given logits (methods may refine the maps first), against
+        ``gt_label``, or the soft ``gt_score`` a batch augment (CutMix) gave every sample."""
+        if data_samples and all('gt_score' in s for s in data_samples):
+            target = torch.stack([s.gt_score for s in data_samples]).to(logits.device)
+        else:
+            target = torch.cat([s.gt_label for s in data_samples]).to(logits.device)
+        return dict(loss_cls=self.loss_module(logits, target))
