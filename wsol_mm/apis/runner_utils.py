@@ -35,9 +35,18 @@ def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     except ConfigOptionError as err:  # a user's mistake: one message, no traceback
         raise SystemExit(f'error: {err}') from None
     cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     return cfg
+
+
+def default_work_dir(config: str) -> str:
+    """``work_dirs/<method folder>/<config name>`` (config names repeat across method folders:
+    ``cam/resnet50_cub.py``, ``has/resnet50_cub.py``); ``work_dirs/<name>`` outside ``configs/``."""
+    name = osp.splitext(osp.basename(config))[0]
+    parent = osp.basename(osp.dirname(osp.abspath(config)))
+    grand = osp.basename(osp.dirname(osp.dirname(osp.abspath(config))))
+    return osp.join('./work_dirs', parent, name) if grand == 'configs' else osp.join(
+        './work_dirs', name)
 
 
 def build_runner(cfg: Config) -> Runner:
