@@ -8,10 +8,15 @@ The released files hold ``{'state_dict': ...}`` (or ``model``, or a plain dict) 
 conversion with their names.
 """
 import argparse
+import os.path as osp
+import sys
 from collections import OrderedDict
 from typing import Dict, Optional, Tuple
 
 import torch
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from wsol_mm.fileio import load_checkpoint_file  # noqa: E402
 
 # (released prefix, wsol_mm prefix); first match wins, everything else goes to `backbone.`.
 HEAD_KEYS = {
@@ -55,7 +60,7 @@ def convert(state: Dict[str, torch.Tensor], backbone: str = 'deit',
 
 def load_released(path: str) -> Dict[str, torch.Tensor]:
     """The state dict inside a released checkpoint file."""
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)  # trusted file: pickled meta
+    ckpt = load_checkpoint_file(path, map_location='cpu')  # weights_only, errors name the file
     for key in ('state_dict', 'model'):
         if isinstance(ckpt, dict) and key in ckpt:
             return ckpt[key]

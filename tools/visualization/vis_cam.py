@@ -5,6 +5,8 @@ import mmcv
 
 import wsol_mm  # noqa: F401
 from wsol_mm.apis import inference_localizer, init_localizer
+from wsol_mm.apis.runner_utils import report_user_errors
+from wsol_mm.fileio import read_image
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.visualization import WSOLVisualizer
 
@@ -18,9 +20,11 @@ def main() -> None:
     parser.add_argument('--cam-thr', type=float, default=0.2, help='threshold of the box')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
-    model = init_localizer(args.config, args.checkpoint, device=args.device)
-    result = inference_localizer(model, args.image, cam_thr=args.cam_thr)
-    img = mmcv.imresize(mmcv.imread(args.image, channel_order='rgb'), result['img_shape'][::-1])
+    with report_user_errors('vis_cam.py'):
+        bgr = read_image(args.image)  # errors name the file
+        model = init_localizer(args.config, args.checkpoint, device=args.device)
+    result = inference_localizer(model, bgr, cam_thr=args.cam_thr)
+    img = mmcv.imresize(mmcv.bgr2rgb(bgr), result['img_shape'][::-1])
     sample = WSOLDataSample(metainfo=dict(img_shape=result['img_shape']))
     sample.pred_cam = result['cam']
     vis = WSOLVisualizer(name='vis_cam')

@@ -1,14 +1,27 @@
 """Runner construction and reporting shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import contextlib
+import glob
 import os
 import os.path as osp
-from typing import Dict, Optional
+import re
+import signal
+import sys
+import threading
+from typing import Dict, Iterator, Optional
 
+import torch.nn as nn
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.logging import print_log
+from mmengine.runner import Runner, load_checkpoint
 
 from wsol_mm.compat import setup_cpu_distributed
-from wsol_mm.utils import register_all_modules
+from wsol_mm.datasets.metadata import MetadataError
+from wsol_mm.utils import CheckpointError, UserError, register_all_modules
+
+# Exceptions whose message is the whole story: tools print it without a traceback.
+# (MetadataError predates UserError; it names the file and line as well.)
+USER_ERRORS = (UserError, MetadataError)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +61,14 @@ def validate_cfg_options(cfg: Config, options: dict) -> None:
             if not isinstance(node, dict) or part not in node:
                 where = '.'.join(parts[:depth]) or 'the config'
                 keys = sorted(node.keys()) if isinstance(node, dict) else []
-                raise KeyError(f'--cfg-options {dotted}: {where} has no key {part!r}; '
-                               f'valid keys there: {keys}')
+                raise UserError(f'--cfg-options {dotted}: {where} has no key {part!r}; '
+                                f'valid keys there: {keys}')
             node = node[part]
         if isinstance(node, dict) and len(parts) > 1 and parts[-1] not in node \
                 and node.get('type') is not None:
-            raise KeyError(f'--cfg-options {dotted}: {".".join(parts[:-1])} '
-                           f'(type {node["type"]}) has no key {parts[-1]!r}; valid keys: '
-                           f'{sorted(node.keys())}')
+            raise UserError(f'--cfg-options {dotted}: {".".join(parts[:-1])} '
+                            f'(type {node["type"]}) has no key {parts[-1]!r}; valid keys: '
+                            f'{sorted(node.keys())}')
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -71,16 +84,98 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def load_checkpoint_strict(runner: Runner, filename: str) -> None:
-    """Load model weights, failing with the missing/unexpected keys on any mismatch."""
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} not found')
+def load_checkpoint_strict(model: nn.Module, filename: str) -> None:
+    """Load model weights, failing with the missing/unexpected keys on any mismatch.
+
+    The file is read by wsol_mm's safe loader (``weights_only=True``, see
+    :func:`wsol_mm.fileio.load_checkpoint_file`), so a corrupt, truncated or untrusted file
+    fails with its own message before any key is compared.
+
+    Args:
+        model (nn.Module): the model (DDP wrappers are unwrapped by mmengine).
+        filename (str): checkpoint path or URL.
+    """
     try:
-        runner.load_checkpoint(filename, map_location='cpu', strict=True)
+        load_checkpoint(model, filename, map_location='cpu', strict=True, logger='current')
     except RuntimeError as err:
-        raise RuntimeError(f'checkpoint {filename} does not match the model of this config '
-                           f'(wrong config, or convert it with tools/model_converters/):\n'
-                           f'{err}') from None
+        raise CheckpointError(f'checkpoint {filename} does not match the model of this config '
+                              f'(wrong config, or convert it with tools/model_converters/):\n'
+                              f'{err}') from None
+
+
+def resolve_auto_resume(work_dir: str) -> Optional[str]:
+    """The checkpoint that ``--resume`` without a path continues from, or None.
+
+    ``last_checkpoint`` names it; when that file is missing, empty or names a file that is
+    gone (a run killed while writing it), the newest ``epoch_N.pth`` / ``iter_N.pth`` of
+    ``work_dir`` is used instead (checkpoints are written atomically, so any that exists is
+    complete).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+    found = []
+    for path in glob.glob(osp.join(work_dir, '*_[0-9]*.pth')):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if match:
+            found.append((int(match[2]), path))
+    if not found:
+        print_log(f'no checkpoint in {work_dir} to resume from: training from scratch',
+                  logger='current')
+        return None
+    path = max(found)[1]
+    print_log(f'{pointer} is missing or names no file: resuming from {path}', logger='current')
+    return path
+
+
+def user_error_message(err: BaseException) -> str:
+    """The user-facing text of ``err`` (the original message if a DataLoader worker raised it)."""
+    text = str(err)
+    if 'Original Traceback' in text:  # torch re-raises worker errors with their traceback
+        marker = f'{type(err).__module__}.{type(err).__qualname__}: '
+        text = text.rsplit(marker, 1)[1] if marker in text else text.strip().splitlines()[-1]
+    return text.strip()
+
+
+def _exit_on_signal(signum: int, frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def report_user_errors(tool: str) -> Iterator[None]:
+    """Run a tool's work: user mistakes print one line, SIGTERM exits cleanly.
+
+    A :data:`USER_ERRORS` exception is printed as ``<tool>: error: <message>`` (exit 1);
+    other errors keep their traceback. SIGTERM becomes ``SystemExit(143)``, so cleanup
+    runs as on a normal exit: dataloader workers are stopped with the main process and
+    unfinished atomic writes remove their temporary files.
+
+    Args:
+        tool (str): the script name printed before the message.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    except USER_ERRORS as err:
+        rank = os.environ.get('RANK')
+        where = f'{tool} (rank {rank})' if rank not in (None, '0') else tool
+        print(f'{where}: error: {user_error_message(err)}', file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with one-line errors for a missing or unreadable config file."""
+    if not osp.isfile(path):
+        raise UserError(f'config file {path} not found')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        raise UserError(f'config {err.filename or path}, line {err.lineno}: {err.msg}') from None
 
 
 def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
@@ -101,14 +196,3 @@ def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
             v = values.get(key)
             cells.append(f'{v:>14.2f}' if isinstance(v, (int, float)) else f'{"-":>14}')
         print(f'{key:<{width}} | ' + ' | '.join(cells))
-
-
-def save_json_atomic(obj: dict, path: str) -> None:
-    """Write JSON through a temporary file so a killed run leaves no half file."""
-    import json
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)

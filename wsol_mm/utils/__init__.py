@@ -1,3 +1,8 @@
+from .checkpoint_error import CheckpointError
+from .data_file_error import DataFileError
+from .missing_file_error import MissingFileError
+from .non_finite_loss_error import NonFiniteLossError
+from .seeding import derive_seed, seed_all, seeded_rng
 from .setup_env import register_all_modules
 from .typing_utils import (
                            ConfigType,
@@ -7,8 +12,10 @@ from .typing_utils import (
                            OptSampleList,
                            SampleList,
 )
+from .user_error import UserError
 
 __all__ = [
     'register_all_modules', 'ConfigType', 'OptConfigType', 'MultiConfig', 'OptMultiConfig',
-    'SampleList', 'OptSampleList'
+    'SampleList', 'OptSampleList', 'UserError', 'CheckpointError', 'DataFileError',
+    'MissingFileError', 'NonFiniteLossError', 'derive_seed', 'seed_all', 'seeded_rng'
 ]
