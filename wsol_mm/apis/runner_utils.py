@@ -1,5 +1,6 @@
 """Runner construction and reporting shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import ast
 import contextlib
 import glob
 import os
@@ -8,6 +9,7 @@ import re
 import signal
 import sys
 import threading
+import traceback
 from typing import Dict, Iterator, Optional
 
 import torch.nn as nn
@@ -131,6 +133,28 @@ def resolve_auto_resume(work_dir: str) -> Optional[str]:
     return path
 
 
+def config_mistake(err: BaseException) -> Optional[str]:
+    """The message of an error that a config key caused while mmengine built an object, or None.
+
+    A misspelt argument (``TypeError: X.__init__() got an unexpected keyword argument``) or
+    type (``KeyError: 'X is not in the wsol_mm::model registry'``) raised while
+    ``build_from_cfg`` runs is a user's mistake; the same exception types elsewhere are not.
+    """
+    text = str(err.args[0]) if err.args else ''
+    if isinstance(err, TypeError):
+        mistake = re.search(r'unexpected keyword argument|required (positional|keyword)', text)
+    elif isinstance(err, KeyError):
+        mistake = re.search(r'is not in the \S+ registry', text)
+    else:
+        return None
+    built = any(frame.f_code.co_name == 'build_from_cfg'
+                for frame, _ in traceback.walk_tb(err.__traceback__))
+    if not (mistake and built):
+        return None
+    return (f'config: {text.split(". Please check")[0]}; check the spelling of that key or type '
+            'in the config (or --cfg-options)')
+
+
 def user_error_message(err: BaseException) -> str:
     """The user-facing text of ``err`` (the original message if a DataLoader worker raised it)."""
     text = str(err)
@@ -149,10 +173,11 @@ def _exit_on_signal(signum: int, frame) -> None:
 def report_user_errors(tool: str) -> Iterator[None]:
     """Run a tool's work: user mistakes print one line, SIGTERM exits cleanly.
 
-    A :data:`USER_ERRORS` exception is printed as ``<tool>: error: <message>`` (exit 1);
-    other errors keep their traceback. SIGTERM becomes ``SystemExit(143)``, so cleanup
-    runs as on a normal exit: dataloader workers are stopped with the main process and
-    unfinished atomic writes remove their temporary files.
+    A :data:`USER_ERRORS` exception, or a config key mistake (:func:`config_mistake`), is
+    printed as ``<tool>: error: <message>`` (exit 1); other errors keep their traceback.
+    SIGTERM becomes ``SystemExit(143)``, so cleanup runs as on a normal exit: dataloader
+    workers are stopped with the main process and unfinished atomic writes remove their
+    temporary files.
 
     Args:
         tool (str): the script name printed before the message.
@@ -161,21 +186,48 @@ def report_user_errors(tool: str) -> Iterator[None]:
         signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         yield
-    except USER_ERRORS as err:
+    except (*USER_ERRORS, TypeError, KeyError) as err:
+        message = user_error_message(err) if isinstance(err, USER_ERRORS) \
+            else config_mistake(err)
+        if message is None:
+            raise  # an internal error: keep the traceback
         rank = os.environ.get('RANK')
         where = f'{tool} (rank {rank})' if rank not in (None, '0') else tool
-        print(f'{where}: error: {user_error_message(err)}', file=sys.stderr, flush=True)
+        sys.stderr.write(f'{where}: error: {message}\n')  # one write: ranks do not interleave
+        sys.stderr.flush()
         sys.exit(1)
 
 
+def _syntax_error_in(path: str) -> Optional[str]:
+    """``'<file>, line N: <msg>'`` for the first file of ``path``'s ``_base_`` tree that fails."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read(), filename=path)
+    except SyntaxError as err:
+        return f'{path}, line {err.lineno}: {err.msg}'
+    except OSError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '_base_'
+                                                for t in node.targets):
+            with contextlib.suppress(ValueError):
+                bases = ast.literal_eval(node.value)
+                for base in [bases] if isinstance(bases, str) else bases:
+                    found = _syntax_error_in(osp.join(osp.dirname(path), base))
+                    if found:
+                        return found
+    return None
+
+
 def load_config(path: str) -> Config:
-    """``Config.fromfile`` with one-line errors for a missing or unreadable config file."""
+    """``Config.fromfile`` with one-line errors for a missing or unparsable config file."""
     if not osp.isfile(path):
         raise UserError(f'config file {path} not found')
     try:
         return Config.fromfile(path)
     except SyntaxError as err:
-        raise UserError(f'config {err.filename or path}, line {err.lineno}: {err.msg}') from None
+        where = _syntax_error_in(path) or f'{path}: {err.msg}'
+        raise UserError(f'config {where}') from None
 
 
 def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,

@@ -98,13 +98,15 @@ def is_trusted_checkpoint(source: str) -> bool:
     return any('://' not in p and osp.realpath(osp.expanduser(p)) == real for p in listed)
 
 
-def _untrusted_message(name: str, unsafe: List[str], torch_message: str) -> str:
-    if not unsafe:  # legacy (non-zip) files cannot be scanned: take torch's reason
-        unsafe = re.findall(r'GLOBAL (\S+)', torch_message)[:1] or ['an object torch refused']
-    listed = name if '://' in name else osp.abspath(name)
+def _opt_in(name: str) -> str:
+    """The setting that lets the user load ``name`` with full unpickling."""
+    return f'{TRUST_ENV}={name if "://" in name else osp.abspath(name)}'
+
+
+def _untrusted_message(name: str, unsafe: List[str]) -> str:
     return (f'checkpoint {name} is not a plain weights file: loading it needs full unpickling '
             f'(of {", ".join(unsafe)}), which can run arbitrary code, so it was not loaded. '
-            f'Only if you trust this file, allow it explicitly: {TRUST_ENV}={listed} (several '
+            f'Only if you trust this file, allow it explicitly: {_opt_in(name)} (several '
             f'files separated by "{os.pathsep}"); see docs/reliability.md')
 
 
@@ -167,12 +169,17 @@ def load_checkpoint_file(source: Union[str, BinaryIO], map_location: Any = 'cpu'
         with _allow_checkpoint_globals():
             return torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if 'weights only' not in str(err).lower() and 'weights_only' not in str(err):
-            raise CheckpointError(f'checkpoint {name} is corrupt ({err}); use an earlier '
-                                  'checkpoint or copy the file again') from None
         if not isinstance(source, str):
             source.seek(0)
-        raise CheckpointError(_untrusted_message(name, _unsafe_globals(source), str(err))) from None
+        # Zip checkpoints can be scanned; for legacy ones torch's message names the global.
+        unsafe = _unsafe_globals(source) or re.findall(r'GLOBAL (\S+)', str(err))[:1]
+        if unsafe:
+            raise CheckpointError(_untrusted_message(name, unsafe)) from None
+        found = re.search(r'WeightsUnpickler error:\s*(.+)', str(err))
+        reason = (found[1] if found else str(err).strip().splitlines()[-1])[:200]
+        raise CheckpointError(
+            f'checkpoint {name} cannot be read safely ({reason}): it is corrupt or was not '
+            f'written by torch.save. Only if you trust this file: {_opt_in(name)}') from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, io.UnsupportedOperation) as err:
         text = str(err)
         if isinstance(err, RuntimeError) and 'PytorchStreamReader' not in text \
