@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from wsol_mm.engine.hooks import ExactResumeHook
 
@@ -15,10 +16,11 @@ class _Dataset:
         self.keys.append((seed, epoch))
 
 
-def _runner(seed=7, epoch=0, iteration=0):
-    loader = SimpleNamespace(dataset=_Dataset(), sampler=SimpleNamespace(seed=123))
-    return SimpleNamespace(seed=seed, epoch=epoch, iter=iteration,
-                           train_loop=SimpleNamespace(dataloader=loader))
+def _runner(seed=7, epoch=0, iteration=0, loop=EpochBasedTrainLoop):
+    train_loop = loop.__new__(loop)  # only its type and dataloader matter here
+    train_loop.dataloader = SimpleNamespace(dataset=_Dataset(),
+                                            sampler=SimpleNamespace(seed=123))
+    return SimpleNamespace(seed=seed, epoch=epoch, iter=iteration, train_loop=train_loop)
 
 
 def _draws():
@@ -48,4 +50,12 @@ def test_dataset_and_sampler_follow_the_run_seed():
     off.before_train(runner)
     off.before_train_epoch(runner)
     assert runner.train_loop.dataloader.sampler.seed == 123
+    assert runner.train_loop.dataloader.dataset.keys == []
+
+
+def test_iteration_based_loops_keep_mmengine_data_seeding():
+    """Without epochs every revisit of a sample would get the same augmentation."""
+    hook, runner = ExactResumeHook(), _runner(loop=IterBasedTrainLoop)
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
     assert runner.train_loop.dataloader.dataset.keys == []

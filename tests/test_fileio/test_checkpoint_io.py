@@ -26,8 +26,10 @@ def _mmengine_like_checkpoint() -> dict:
     hub.update_scalar('train/lr', np.float64(0.1))
     hub.update_info('eta', np.float64(12.5))
     hub.update_info('keep_ckpt_ids', [1, 2])
+    state = hub.state_dict()
+    state['log_scalars']['val/unused'] = HistoryBuffer()  # empty array data pickles as bytes()
     return dict(meta=dict(epoch=2, seed=0, dataset_meta=dict(classes=('a', 'b'))),
-                state_dict={'w': torch.arange(3.)}, message_hub=hub.state_dict(),
+                state_dict={'w': torch.arange(3.)}, message_hub=state,
                 optimizer=dict(state={}, param_groups=[dict(lr=0.1, params=[0])]))
 
 
@@ -39,6 +41,7 @@ def test_mmengine_checkpoint_loads_without_full_unpickling(tmp_path):
     ckpt = load_checkpoint_file(path)
     buffer = ckpt['message_hub']['log_scalars']['train/loss']
     assert isinstance(buffer, HistoryBuffer) and buffer.mean() == 1.5
+    assert len(ckpt['message_hub']['log_scalars']['val/unused'].data[0]) == 0
     assert ckpt['message_hub']['runtime_info']['eta'] == 12.5
     assert torch.equal(ckpt['state_dict']['w'], torch.arange(3.))
     # The allow-list is scoped to the load: a bare torch.load still refuses HistoryBuffer.

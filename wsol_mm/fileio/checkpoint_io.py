@@ -62,6 +62,7 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     entries: List[Union[Callable, Tuple[Callable, str]]] = [
         HistoryBuffer, np.ndarray, np.dtype,
         (_history_buffer_attribute, 'builtins.getattr'),
+        bytes,  # the data of an empty array (an unused HistoryBuffer) pickles as bytes()
     ]
     for core in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         entries += [(multiarray._reconstruct, f'{core}._reconstruct'),

@@ -3,6 +3,7 @@ import logging
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.runner import EpochBasedTrainLoop
 
 from wsol_mm.registry import HOOKS
 from wsol_mm.utils import derive_seed, seed_all
@@ -31,7 +32,8 @@ class ExactResumeHook(Hook):
     the same weights and metrics as a run that was never interrupted, on the same hardware
     and thread count. The data part needs the train dataset to be a ``WSOLDataset`` itself:
     inside mmengine's dataset wrappers (Repeat, Concat ...) one index would stand for
-    several samples, so those keep mmengine's seeding (a warning says so).
+    several samples, so those keep mmengine's seeding (a warning says so); so does an
+    iteration-based loop, which has no epochs.
 
     Args:
         enable (bool): apply the seeding. Defaults to True.
@@ -41,17 +43,26 @@ class ExactResumeHook(Hook):
 
     def __init__(self, enable: bool = True) -> None:
         self.enable = enable
+        self._per_sample = True
         self._warned = False
 
     def before_train(self, runner) -> None:
         """Shuffle with the run's seed (after ``--resume`` it is the checkpoint's seed)."""
+        if not self.enable:
+            return
         sampler = getattr(runner.train_loop.dataloader, 'sampler', None)
-        if self.enable and hasattr(sampler, 'seed'):
+        if hasattr(sampler, 'seed'):
             sampler.seed = runner.seed
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
+            # Revisits of a sample have no epoch to tell them apart: keep mmengine's seeding.
+            self._per_sample = False
+            print_log('ExactResumeHook: not an epoch-based loop; augmentation keeps '
+                      "mmengine's seeding, so a resumed run can differ",
+                      logger='current', level=logging.WARNING)
 
     def before_train_epoch(self, runner) -> None:
         """Key each sample's augmentation by ``(seed, epoch, index)``."""
-        if not self.enable:
+        if not (self.enable and self._per_sample):
             return
         dataset = runner.train_loop.dataloader.dataset
         if hasattr(dataset, 'set_epoch_seed'):
