@@ -10,7 +10,7 @@ its own (see ``docs/environment.md``); each is a no-op where the problem is abse
 (b) mmengine 0.10.x calls ``torch.load`` without ``weights_only``: torch >= 2.6 refuses
     mmengine's own checkpoints (``HistoryBuffer``), and with ``weights_only=False`` a
     checkpoint could run code. Every scheme of mmengine's ``CheckpointLoader`` (local,
-    http(s) and the zoo schemes built on it, s3/petrel, pavi) is routed to
+    http(s) and the zoo schemes built on it, s3/petrel, pavi, open-mmlab) is routed to
     :func:`wsol_mm.fileio.load_checkpoint_file`: ``weights_only=True`` with an allow-list
     of the types mmengine checkpoints carry. No environment switch is set.
 (c) CPU distributed training: mmengine's ``init_dist`` calls ``torch.cuda.set_device``
@@ -100,7 +100,9 @@ def install_checkpoint_loader() -> None:
     loader.register_scheme([r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], remote.load_from_ceph,
                            force=True)
     loader.register_scheme('pavi://', remote.load_from_pavi, force=True)
-    # torchvision://, modelzoo://, open-mmlab:// and mmcls:// resolve a URL, then call this.
+    loader.register_scheme(('open-mmlab://', 'openmmlab://'), remote.load_from_openmmlab,
+                           force=True)
+    # torchvision://, modelzoo:// and mmcls:// resolve a URL, then call this.
     mm_checkpoint.load_from_http = remote.load_from_http
 
 

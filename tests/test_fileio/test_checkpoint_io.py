@@ -65,8 +65,8 @@ def test_malicious_checkpoint_is_refused_by_every_loader(malicious_checkpoint):
 
 def test_every_mmengine_scheme_ends_in_the_safe_loader():
     ours = {remote.load_from_local, remote.load_from_http, remote.load_from_ceph,
-            remote.load_from_pavi}
-    via_http = {'modelzoo://', 'torchvision://', 'open-mmlab://', 'openmmlab://', 'mmcls://'}
+            remote.load_from_pavi, remote.load_from_openmmlab}
+    via_http = {'modelzoo://', 'torchvision://', 'mmcls://'}
     for prefix, loader in mm_checkpoint.CheckpointLoader._schemes.items():
         assert loader in ours or prefix in via_http, prefix
     assert mm_checkpoint.load_from_http is remote.load_from_http  # what those schemes call
@@ -152,4 +152,14 @@ def test_http_checkpoints_are_not_unpickled(malicious_checkpoint, tmp_path):
     finally:
         torch.hub.set_dir(hub_dir)
         server.shutdown()
+    assert not osp.exists(marker)
+
+
+def test_open_mmlab_zoo_files_are_not_unpickled(malicious_checkpoint, tmp_path, monkeypatch):
+    """A model-zoo name that maps to a file in MMENGINE_HOME goes through the safe loader."""
+    path, marker = malicious_checkpoint
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path))
+    (tmp_path / 'open_mmlab.json').write_text('{"my_backbone": "evil.pth"}')
+    with pytest.raises(CheckpointError, match='open-mmlab://my_backbone is not a plain'):
+        mm_checkpoint.CheckpointLoader.load_checkpoint('open-mmlab://my_backbone')
     assert not osp.exists(marker)

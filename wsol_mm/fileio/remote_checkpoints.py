@@ -17,7 +17,8 @@ from mmengine.fileio import get_file_backend
 
 from .checkpoint_io import load_checkpoint_file
 
-__all__ = ['load_from_local', 'load_from_http', 'load_from_ceph', 'load_from_pavi']
+__all__ = ['load_from_local', 'load_from_http', 'load_from_ceph', 'load_from_pavi',
+           'load_from_openmmlab']
 
 
 def load_from_local(filename: str, map_location: Any = None) -> Any:
@@ -71,3 +72,15 @@ def load_from_pavi(filename: str, map_location: Any = None) -> Any:
         local = osp.join(tmp_dir, model.name)
         model.download(local)
         return load_checkpoint_file(local, map_location, name=filename)
+
+
+def load_from_openmmlab(filename: str, map_location: Any = None) -> Any:
+    """Schemes ``open-mmlab://`` and ``openmmlab://`` (names of mmengine's model zoo list)."""
+    from mmengine.runner import checkpoint as mm_checkpoint
+    name = filename.split('://', 1)[1]
+    name = mm_checkpoint.get_deprecated_model_names().get(name, name)
+    url = mm_checkpoint.get_external_models()[name]
+    if url.startswith(('http://', 'https://')):
+        return load_from_http(url, map_location)
+    local = osp.join(mm_checkpoint._get_mmengine_home(), url)
+    return load_checkpoint_file(local, map_location, name=filename)
