@@ -29,7 +29,7 @@ def test_auto_resume_survives_a_broken_last_checkpoint(tmp_path):
     assert resolve_auto_resume(work) == str(tmp_path / 'epoch_10.pth')
 
 
-def test_init_localizer_refuses_malicious_and_truncated_checkpoints(malicious_checkpoint,
+def test_init_localizer_refuses_malicious_truncated_and_text_checkpoints(malicious_checkpoint,
                                                                     tmp_path):
     evil, marker = malicious_checkpoint
     with pytest.raises(CheckpointError, match='is not a plain weights file'):
@@ -45,6 +45,10 @@ def test_init_localizer_refuses_malicious_and_truncated_checkpoints(malicious_ch
     with pytest.raises(CheckpointError, match='cut.pth is truncated or corrupt') as err:
         init_localizer(CONFIG, cut)
     assert 'does not match the model' not in str(err.value)
+    text = tmp_path / 'notes.pth'
+    text.write_text('best epoch: 3\n')
+    with pytest.raises(CheckpointError, match=f'{text} is not a PyTorch checkpoint'):
+        init_localizer(CONFIG, str(text))
 
 
 def test_user_errors_print_one_line_and_exit_1(capsys):
