@@ -183,8 +183,8 @@ def test_sigterm_stops_the_dataloader_workers_too(setup, tmp_path):
         proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM
     assert not [w for w in workers if osp.exists(f'/proc/{w}')], 'dataloader workers survived'
+    assert proc.returncode == 128 + signal.SIGTERM
 
 
 @pytest.mark.parametrize('entry', ['test.py', 'resume', 'load_from', 'tscam', 'lca_md', 'scm',
