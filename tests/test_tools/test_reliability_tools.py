@@ -17,6 +17,8 @@ import pytest
 import torch
 from tools_test_utils import REPO_ROOT, run_tool, tool_env, write_config
 
+from wsol_mm.apis import init_localizer
+
 # Test-only hooks: a real SIGKILL at an iteration / half-way through a checkpoint write, and
 # a learning rate of 1e6 from a given epoch on; all switched by environment variables.
 _FAULTS = textwrap.dedent('''
@@ -222,7 +224,10 @@ def test_bad_data_and_config_print_one_line(setup, tiny_synthetic, tmp_path):
     out = _train(setup, str(tmp_path / 'run'), '--cfg-options',  # raised in a worker process
                  f'train_dataloader.dataset.data_root={data}', 'train_dataloader.num_workers=2')
     assert f'image {broken} is empty (0 bytes)' in _one_line_error(out, 'train.py')
-    out = run_tool(['tools/visualization/vis_cam.py', broken, cfg, 'unused.pth', '--out',
+    plain_cfg = osp.join(REPO_ROOT, 'configs', 'cam', 'resnet18_synthetic.py')
+    weights = str(tmp_path / 'weights.pth')  # a valid checkpoint: only the image is bad
+    torch.save(dict(state_dict=init_localizer(plain_cfg).state_dict()), weights)
+    out = run_tool(['tools/visualization/vis_cam.py', broken, plain_cfg, weights, '--out',
                     str(tmp_path / 'o.png')])
     assert f'image {broken} is empty (0 bytes)' in _one_line_error(out, 'vis_cam.py')
     typo = tmp_path / 'typo.py'
