@@ -26,3 +26,22 @@ def tiny_synthetic(tmp_path_factory) -> str:
 def tiny_synthetic_256(tmp_path_factory) -> str:
     """SyntheticWSOL at 256 px with 4/4/4 images, for configs with 224 crops."""
     return _make(str(tmp_path_factory.mktemp('synthetic256') / 'data'), 256, 4, 4, 4)
+
+
+class _Payload:
+    """Unpickling this object creates ``marker``: it stands for arbitrary code execution."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (self.marker, 'w')
+
+
+@pytest.fixture
+def malicious_checkpoint(tmp_path):
+    """A torch checkpoint whose unpickling would create a marker file: ``(path, marker)``."""
+    import torch
+    path, marker = str(tmp_path / 'evil.pth'), str(tmp_path / 'PWNED')
+    torch.save({'state_dict': {}, 'meta': {'note': _Payload(marker)}}, path)
+    return path, marker

@@ -10,9 +10,12 @@ from wsol_mm.apis.runner_utils import (
     apply_common_args,
     build_runner,
     load_checkpoint_strict,
+    load_config,
     print_metrics,
-    save_json_atomic,
+    report_user_errors,
 )
+from wsol_mm.fileio import atomic_write_json
+from wsol_mm.utils import UserError
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,7 +53,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out {args.out}: the file must end with .pkl')
+            raise UserError(f'--out {args.out}: the file must end with .pkl')
         evaluators.append(dict(type='DumpWSOLResults', out_file_path=args.out,
                                topk_cams=args.out_topk_cams))
     if args.out_scoremaps:
@@ -65,14 +68,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
-    load_checkpoint_strict(runner, args.checkpoint)
-    metrics = runner.test()
+    with report_user_errors('test.py'):
+        cfg = merge_args(load_config(args.config), args)
+        runner = build_runner(cfg)
+        load_checkpoint_strict(runner.model, args.checkpoint)
+        metrics = runner.test()
     print_metrics(metrics, title=f'{osp.basename(args.config)}: {args.checkpoint}')
     if args.metrics_json:
-        save_json_atomic({k: v for k, v in metrics.items() if isinstance(v, (int, float))},
-                         args.metrics_json)
+        atomic_write_json(args.metrics_json,
+                          {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
 
 
 if __name__ == '__main__':

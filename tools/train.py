@@ -9,8 +9,12 @@ from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
     build_runner,
+    load_config,
     print_metrics,
+    report_user_errors,
+    resolve_auto_resume,
 )
+from wsol_mm.utils import UserError
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,11 +39,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper, got {wrapper}')
+            raise UserError(f'--amp needs optim_wrapper.type OptimWrapper, got {wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.load_from = resolve_auto_resume(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None  # nothing saved yet: start from scratch
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.no_validate:
@@ -52,11 +57,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
-    runner.train()
-    if args.test:
-        print_metrics(runner.test(), title=f'test split: {osp.basename(args.config)}')
+    with report_user_errors('train.py'):
+        cfg = merge_args(load_config(args.config), args)
+        runner = build_runner(cfg)
+        runner.train()
+        if args.test:
+            print_metrics(runner.test(), title=f'test split: {osp.basename(args.config)}')
 
 
 if __name__ == '__main__':

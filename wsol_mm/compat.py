@@ -7,15 +7,21 @@ its own (see ``docs/environment.md``); each is a no-op where the problem is abse
     (CPU torch 2.13 + the ``+cu130`` torchvision 0.28 wheel): ``import torchvision``
     raises ``operator torchvision::nms does not exist``. We register a pure-torch
     ``nms`` so torchvision (and timm, and mmengine's ``collect_env``) import.
-(b) mmengine 0.10.x calls ``torch.load`` without ``weights_only``; torch >= 2.6
-    defaults to ``True`` and refuses mmengine's own checkpoints (``HistoryBuffer``).
-    We re-register mmengine's local-file loader with ``weights_only=False``.
+(b) mmengine 0.10.x calls ``torch.load`` without ``weights_only``: torch >= 2.6 refuses
+    mmengine's own checkpoints (``HistoryBuffer``), and with ``weights_only=False`` a
+    checkpoint could run code. Every scheme of mmengine's ``CheckpointLoader`` (local,
+    http(s) and the zoo schemes built on it, s3/petrel, pavi, open-mmlab) is routed to
+    :func:`wsol_mm.fileio.load_checkpoint_file`: ``weights_only=True`` with an allow-list
+    of the types mmengine checkpoints carry. No environment switch is set.
 (c) CPU distributed training: mmengine's ``init_dist`` calls ``torch.cuda.set_device``
     and DDP defaults to ``device_ids=[rank]``; both fail without CUDA. See
     :func:`setup_cpu_distributed`.
+(d) mmengine 0.10.x ``CheckpointHook`` (also ``LoggerHook(out_dir)`` and
+    ``save_checkpoint``) builds a deprecated ``FileClient`` even when it uses
+    ``backend_args``, which logs two deprecation warnings on every run; it only uses that
+    client for the deprecated ``file_client_args``, so it is now built only then.
 """
 import importlib.util
-import os
 import os.path as osp
 from typing import Optional
 
@@ -84,19 +90,40 @@ def install_torchvision_shim() -> bool:
 
 
 def install_checkpoint_loader() -> None:
-    """Let mmengine load local checkpoints under torch >= 2.6 (trusted files only)."""
-    from mmengine.runner.checkpoint import CheckpointLoader
+    """Route every mmengine checkpoint scheme to wsol_mm's safe loader (see (b))."""
+    from mmengine.runner import checkpoint as mm_checkpoint
 
-    @CheckpointLoader.register_scheme(prefixes='', force=True)
-    def load_from_local(filename: str, map_location=None) -> dict:
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'checkpoint {filename} can not be found.')
-        # mmengine checkpoints pickle HistoryBuffer and numpy scalars in `message_hub`.
-        return torch.load(filename, map_location=map_location, weights_only=False)
+    from wsol_mm.fileio import remote_checkpoints as remote
+    loader = mm_checkpoint.CheckpointLoader
+    loader.register_scheme('', remote.load_from_local, force=True)
+    loader.register_scheme(('http://', 'https://'), remote.load_from_http, force=True)
+    loader.register_scheme([r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], remote.load_from_ceph,
+                           force=True)
+    loader.register_scheme('pavi://', remote.load_from_pavi, force=True)
+    loader.register_scheme(('open-mmlab://', 'openmmlab://'), remote.load_from_openmmlab,
+                           force=True)
+    # torchvision://, modelzoo:// and mmcls:// resolve a URL, then call this.
+    mm_checkpoint.load_from_http = remote.load_from_http
 
-    # Paths that call torch.load directly (e.g. hub helpers) honour this switch.
-    os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+
+class _FileClientOnlyWhenAsked:
+    """``FileClient.infer_client`` that builds the deprecated client only for its own args."""
+
+    @staticmethod
+    def infer_client(file_client_args: Optional[dict] = None, uri=None):
+        """The deprecated ``FileClient`` if ``file_client_args`` are given, else None."""
+        if file_client_args is None:
+            return None  # unused by mmengine in that case (it uses get_file_backend)
+        from mmengine.fileio import FileClient
+        return FileClient.infer_client(file_client_args, uri)
+
+
+def silence_file_client_deprecation() -> None:
+    """Stop mmengine 0.10 from building an unused deprecated ``FileClient`` (see (d))."""
+    from mmengine.hooks import checkpoint_hook, logger_hook
+    from mmengine.runner import checkpoint as mm_checkpoint
+    for module in (checkpoint_hook, logger_hook, mm_checkpoint):
+        module.FileClient = _FileClientOnlyWhenAsked
 
 
 def setup_cpu_distributed(cfg, launcher: str) -> None:
@@ -129,3 +156,4 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
 
 install_torchvision_shim()
 install_checkpoint_loader()
+silence_file_client_deprecation()

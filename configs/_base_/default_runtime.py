@@ -16,6 +16,11 @@ default_hooks = dict(
     # switches it on (docs/visualization.md).
     visualization=dict(type='CAMVisualizationHook', enable=False),
     progress_bar=dict(type='ProgressBarHook'),
+    # Stop at the first NaN/Inf loss term, before a checkpoint stores it (`enable=False`: off).
+    non_finite_loss=dict(type='NonFiniteLossHook'),
+    # Seed augmentation per (seed, epoch, sample) and the model per iteration: a resumed run
+    # equals an uninterrupted one bitwise (docs/reliability.md).
+    exact_resume=dict(type='ExactResumeHook'),
 )
 custom_hooks = [dict(type='ClassNumCheckHook')]
 

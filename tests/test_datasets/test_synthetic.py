@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from wsol_mm.datasets import SyntheticWSOLDataset
 from wsol_mm.datasets.synthetic import (
     SyntheticConfig,
     generate_synthetic,
@@ -19,6 +21,7 @@ from wsol_mm.datasets.synthetic import (
     synthetic_is_complete,
 )
 from wsol_mm.datasets.synthetic import generator as gen_mod
+from wsol_mm.utils import DataFileError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(num_classes=3, image_size=48, splits={'train': 8, 'val': 4}, max_objects=3)
@@ -193,9 +196,16 @@ def test_atomic_and_existing(tmp_path, monkeypatch):
     assert synthetic_is_complete(root, other) and not synthetic_is_complete(root, cfg)
     assert not [p for p in os.listdir(tmp_path) if '.old-' in p]
 
-    # Deleting files makes the dataset incomplete.
-    next(Path(root, 'images', 'val').rglob('*.png')).unlink()
+    # Deleting files makes the dataset incomplete; the error names the missing file.
+    gone = next(Path(root, 'images', 'val').rglob('*.png'))
+    gone.unlink()
     assert not synthetic_is_complete(root, other)
+    missing = f'images/{gone.relative_to(Path(root, "images")).as_posix()} is missing'
+    with pytest.raises(DataFileError, match=re.escape(missing)):
+        generate_synthetic(root, other, progress=False)
+    Path(root, 'images', 'val', 'stray.png').write_bytes(b'')
+    with pytest.raises(DataFileError, match=r'images/val/stray.png is not in metadata/val'):
+        SyntheticWSOLDataset(data_root=root, split='val', generator=other.to_dict())
 
     # Never delete a directory the generator did not write.
     foreign = tmp_path / 'foreign'

@@ -6,9 +6,11 @@ import shutil
 import cv2
 import numpy as np
 import pytest
+import torch
+from mmengine.dataset import pseudo_collate
 
 from wsol_mm.datasets import MetadataError, SyntheticWSOLDataset, WSOLDataset
-from wsol_mm.utils import register_all_modules
+from wsol_mm.utils import DataFileError, register_all_modules
 
 register_all_modules()
 
@@ -101,6 +103,53 @@ def test_missing_and_corrupt_images_name_the_file(tmp_path):
     os.remove(tmp_path / 'b.png')
     with pytest.raises(FileNotFoundError, match=r"b.png not found \(image id 'b.png'"):
         ds[1]
+    (tmp_path / 'b.png').write_bytes(b'')  # zero bytes: cv2 alone says only "!buf.empty()"
+    with pytest.raises(DataFileError, match=r'image \S*b.png is empty \(0 bytes\)'):
+        ds[1]
+
+
+def test_zero_byte_mask_names_the_file(tmp_path):
+    lines = _good_lines()
+    lines['localization.txt'] = ['a.png,m.png,', 'b.png,m.png,']
+    _write_split(tmp_path, lines)
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((10, 20, 3), np.uint8))
+    (tmp_path / 'm.png').write_bytes(b'')
+    ds = _dataset(tmp_path, ann_kind='mask', pipeline=_pipeline(),
+                  data_prefix=dict(img_path='', mask_path=''))
+    with pytest.raises(DataFileError, match=r'image \S*m.png is empty'):
+        ds[0]
+
+
+def _random_pipeline():
+    return [dict(type='LoadImageFromFile'), dict(type='LoadWSOLAnnotations'),
+            dict(type='RandomResizedCrop', scale=24), dict(type='RandomFlip', prob=0.5),
+            dict(type='PackWSOLInputs')]
+
+
+def _epoch_batches(ds, num_workers: int) -> list:
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=num_workers,
+                                         collate_fn=pseudo_collate)
+    return [torch.stack(b['inputs']) for b in loader]
+
+
+def test_augmentation_is_keyed_by_seed_epoch_and_index(tiny_synthetic):
+    """Same (seed, epoch) -> same augmented samples, whatever the workers or global RNG."""
+    ds = SyntheticWSOLDataset(data_root=tiny_synthetic, generator=dict(
+        image_size=64, num_classes=4, splits=dict(train=16, val=8, test=8), seed=1),
+        pipeline=_random_pipeline())
+    ds.set_epoch_seed(seed=3, epoch=1)
+    torch.manual_seed(0)
+    in_process = _epoch_batches(ds, num_workers=0)
+    torch.manual_seed(1)  # the global streams do not matter ...
+    np.random.seed(123)
+    in_workers = _epoch_batches(ds, num_workers=2)
+    assert all(torch.equal(a, b) for a, b in zip(in_process, in_workers))
+    state = torch.get_rng_state(), np.random.get_state()[1].copy()
+    ds[0]  # ... and are not consumed (the model's dropout stream stays the same)
+    assert torch.equal(state[0], torch.get_rng_state())
+    assert np.array_equal(state[1], np.random.get_state()[1])
+    ds.set_epoch_seed(seed=3, epoch=2)
+    assert not all(torch.equal(a, b) for a, b in zip(in_process, _epoch_batches(ds, 0)))
 
 
 def test_image_size_disagreeing_with_metadata(tmp_path):

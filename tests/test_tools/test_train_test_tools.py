@@ -1,43 +1,17 @@
 """tools/train.py, tools/test.py and dist_train.sh end to end, in subprocesses."""
 import glob
-import os
 import os.path as osp
 import pickle
-import re
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _write_config(path: str, data_root: str, epochs: int = 1) -> str:
-    gen = "dict(image_size=64, num_classes=4, splits=dict(train=16, val=8, test=8), seed=1)"
-    loader = ("dict(batch_size=8, num_workers=0, persistent_workers=False, "
-              f"dataset=dict(data_root={data_root!r}, generator={gen}))")
-    with open(path, 'w') as f:
-        f.write(f"_base_ = [{osp.join(REPO_ROOT, 'configs/cam/resnet18_synthetic.py')!r}]\n"
-                f"train_dataloader = {loader}\nval_dataloader = {loader}\n"
-                f"test_dataloader = {loader}\n"
-                f"train_cfg = dict(max_epochs={epochs}, val_interval=1)\n"
-                "default_hooks = dict(logger=dict(interval=1))\n"
-                "param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]\n")
-    return path
-
-
-def _run(args, **kwargs) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
-    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=600, **kwargs)
-
-
-def _metrics(stdout: str) -> dict:
-    rows = re.findall(r'^(\S+)\s+\|\s+([-\d.]+)', stdout, flags=re.M)
-    return {k: float(v) for k, v in rows}
+# The helpers are shared with the other subprocess tests of the tools.
+from tools_test_utils import run_tool as _run
+from tools_test_utils import table_metrics as _metrics
+from tools_test_utils import write_config as _write_config
 
 
 @pytest.fixture(scope='module')

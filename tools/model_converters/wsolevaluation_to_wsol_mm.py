@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from wsol_mm.fileio import load_checkpoint_file
 from wsol_mm.models.converters import convert_wsolevaluation
 
 
@@ -26,7 +27,7 @@ def parse_args():
 def main():
     args = parse_args()
     # official checkpoints hold an optimizer state and plain Python values only
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
     converted = convert_wsolevaluation(checkpoint, args.arch)
     torch.save(converted, args.dst)
     print(f'{converted["meta"]["architecture"]}: {len(converted["state_dict"])} tensors -> '

@@ -6,14 +6,14 @@ with class names and scores; ``--topk K`` adds the maps of the K best classes.
 """
 import argparse
 import os.path as osp
-import sys
 
-import mmcv
 import numpy as np
 from mmengine.config import Config, DictAction
 
 import wsol_mm  # noqa: F401  (compat shims first)
 from wsol_mm.apis import get_class_names, inference_localizer, init_localizer, resolve_class
+from wsol_mm.apis.runner_utils import report_user_errors
+from wsol_mm.fileio import read_image
 from wsol_mm.visualization import PredictionView, WSOLVisualizer, save_rgb
 
 
@@ -41,19 +41,22 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.topk > cfg.model.get('test_cfg', {}).get('topk_cams', 0):
-        cfg.merge_from_dict({'model.test_cfg.topk_cams': args.topk})
-    classes = get_class_names(cfg)
-    target = None if args.target_class is None else resolve_class(args.target_class, classes)
-    model = init_localizer(cfg, args.checkpoint, device=args.device)
-    result = inference_localizer(model, args.image, args.cam_thr, target_class=target)
+    with report_user_errors('vis_cam.py'):
+        bgr = read_image(args.image)  # errors name the file
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        if args.topk > cfg.model.get('test_cfg', {}).get('topk_cams', 0):
+            cfg.merge_from_dict({'model.test_cfg.topk_cams': args.topk})
+        classes = get_class_names(cfg)
+        target = (None if args.target_class is None
+                  else resolve_class(args.target_class, classes))
+        model = init_localizer(cfg, args.checkpoint, device=args.device)
+    result = inference_localizer(model, bgr, args.cam_thr, target_class=target)
     view = PredictionView.from_sample(result['sample'], args.cam_thr, topk=args.topk)
     view.gt_label = None  # a --target-class label is not a ground truth
     view.gt_boxes = np.asarray(args.gt_box, np.float64).reshape(-1, 4)
-    image = mmcv.imread(args.image, channel_order='rgb')
+    image = np.ascontiguousarray(bgr[..., ::-1])
     vis = WSOLVisualizer(name='vis_cam')
     vis.dataset_meta = dict(classes=classes)
     save_rgb(vis.draw_prediction(image, view, args.cam_thr, img_name=osp.basename(args.image)),
@@ -65,7 +68,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as err:  # user input: one message, no traceback
-        sys.exit(f'vis_cam.py: {err}')
+    main()

@@ -31,6 +31,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from wsol_mm import registry as R
+from wsol_mm.utils.user_error import UserError
 
 # Keys read from the config outside ``Runner.__init__``'s arguments (mmengine's
 # Runner reads them from ``self.cfg``; ``classes``/``notes`` by wsol_mm tools).
@@ -69,8 +70,8 @@ _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _ALL_REGISTRIES = [getattr(R, name) for name in R.__all__]
 
 
-class ConfigOptionError(ValueError):
-    """A command-line override that would be ignored or cannot apply."""
+class ConfigOptionError(UserError, ValueError):
+    """A command-line override that would be ignored or cannot apply (a user's mistake)."""
 
 
 def top_level_keys() -> Set[str]:

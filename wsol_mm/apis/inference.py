@@ -7,10 +7,11 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.runner import load_checkpoint
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
+
+from .runner_utils import load_checkpoint_strict
 
 
 def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -28,8 +29,8 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    if checkpoint is not None:  # safe loading (weights_only); errors name the file
+        load_checkpoint_strict(model, checkpoint)
     model.cfg = cfg
     return model.to(device).eval()
 

@@ -1,17 +1,32 @@
 """Runner construction and reporting shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import ast
+import contextlib
+import glob
 import os
 import os.path as osp
-from typing import Dict, Optional
+import re
+import signal
+import sys
+import threading
+import traceback
+from typing import Dict, Iterator, Optional
 
+import torch.nn as nn
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner
+from mmengine.logging import print_log
+from mmengine.runner import Runner, load_checkpoint
 
 from wsol_mm.compat import setup_cpu_distributed
-from wsol_mm.utils import register_all_modules
+from wsol_mm.datasets.metadata import MetadataError
+from wsol_mm.utils import CheckpointError, UserError, register_all_modules
 
-from .cfg_options import ConfigOptionError, apply_overrides
+from .cfg_options import apply_overrides
+
+# Exceptions whose message is the whole story: tools print it without a traceback.
+# (MetadataError predates UserError; it names the file and line as well.)
+USER_ERRORS = (UserError, MetadataError)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -30,10 +45,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge ``--data-root``, ``--cfg-options`` (checked), launcher and work dir into ``cfg``."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    try:
-        apply_overrides(cfg, args.cfg_options, args.data_root)
-    except ConfigOptionError as err:  # a user's mistake: one message, no traceback
-        raise SystemExit(f'error: {err}') from None
+    apply_overrides(cfg, args.cfg_options, args.data_root)  # ConfigOptionError: a UserError
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     return cfg
@@ -70,16 +82,158 @@ def build_runner(cfg: Config) -> Runner:
     return WSOLRunner.from_cfg(cfg)
 
 
-def load_checkpoint_strict(runner: Runner, filename: str) -> None:
-    """Load model weights, failing with the missing/unexpected keys on any mismatch."""
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} not found')
+def load_checkpoint_strict(model: nn.Module, filename: str) -> None:
+    """Load model weights, failing with the missing/unexpected keys on any mismatch.
+
+    The file is read by wsol_mm's safe loader (``weights_only=True``, see
+    :func:`wsol_mm.fileio.load_checkpoint_file`), so a corrupt, truncated or untrusted file
+    fails with its own message before any key is compared.
+
+    Args:
+        model (nn.Module): the model (DDP wrappers are unwrapped by mmengine).
+        filename (str): checkpoint path or URL.
+    """
     try:
-        runner.load_checkpoint(filename, map_location='cpu', strict=True)
+        load_checkpoint(model, filename, map_location='cpu', strict=True, logger='current')
     except RuntimeError as err:
-        raise RuntimeError(f'checkpoint {filename} does not match the model of this config '
-                           f'(wrong config, or convert it with tools/model_converters/):\n'
-                           f'{err}') from None
+        raise CheckpointError(f'checkpoint {filename} does not match the model of this config '
+                              f'(wrong config, or convert it with tools/model_converters/):\n'
+                              f'{err}') from None
+
+
+def resolve_auto_resume(work_dir: str) -> Optional[str]:
+    """The checkpoint that ``--resume`` without a path continues from, or None.
+
+    ``last_checkpoint`` names it; when that file is missing, empty or names a file that is
+    gone (a run killed while writing it), the newest ``epoch_N.pth`` / ``iter_N.pth`` of
+    ``work_dir`` is used instead (checkpoints are written atomically, so any that exists is
+    complete).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+    found = []
+    for path in glob.glob(osp.join(work_dir, '*_[0-9]*.pth')):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if match:
+            found.append((int(match[2]), path))
+    if not found:
+        print_log(f'no checkpoint in {work_dir} to resume from: training from scratch',
+                  logger='current')
+        return None
+    path = max(found)[1]
+    print_log(f'{pointer} is missing or names no file: resuming from {path}', logger='current')
+    return path
+
+
+def config_mistake(err: BaseException) -> Optional[str]:
+    """The message of an error that a config key caused while mmengine built an object, or None.
+
+    A misspelt argument (``TypeError: X.__init__() got an unexpected keyword argument``) or
+    type (``KeyError: 'X is not in the wsol_mm::model registry'``) raised while
+    ``build_from_cfg`` runs is a user's mistake; the same exception types elsewhere are not.
+    """
+    text = str(err.args[0]) if err.args else ''
+    if isinstance(err, TypeError):
+        mistake = re.search(r'unexpected keyword argument|required (positional|keyword)', text)
+    elif isinstance(err, KeyError):
+        mistake = re.search(r'is not in the \S+ registry', text)
+    else:
+        return None
+    built = any(frame.f_code.co_name == 'build_from_cfg'
+                for frame, _ in traceback.walk_tb(err.__traceback__))
+    if not (mistake and built):
+        return None
+    return (f'config: {text.split(". Please check")[0]}; check the spelling of that key or type '
+            'in the config (or --cfg-options)')
+
+
+def user_error_message(err: BaseException) -> str:
+    """The user-facing text of ``err`` (the original message if a DataLoader worker raised it)."""
+    text = str(err)
+    if 'Original Traceback' in text:  # torch re-raises worker errors with their traceback
+        marker = f'{type(err).__module__}.{type(err).__qualname__}: '
+        text = text.rsplit(marker, 1)[1] if marker in text else text.strip().splitlines()[-1]
+    return text.strip()
+
+
+def _exit_on_signal(signum: int, frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def report_user_errors(tool: str) -> Iterator[None]:
+    """Run a tool's work: user mistakes print one line, SIGTERM exits cleanly.
+
+    A :data:`USER_ERRORS` exception, or a config key mistake (:func:`config_mistake`), is
+    printed as ``<tool>: error: <message>`` (exit 1); other errors keep their traceback.
+    SIGTERM becomes ``SystemExit(143)``, so cleanup runs as on a normal exit: dataloader
+    workers are stopped with the main process and unfinished atomic writes remove their
+    temporary files. A distributed process group is destroyed on the way out.
+
+    Args:
+        tool (str): the script name printed before the message.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    except (*USER_ERRORS, TypeError, KeyError) as err:
+        message = user_error_message(err) if isinstance(err, USER_ERRORS) \
+            else config_mistake(err)
+        if message is None:
+            raise  # an internal error: keep the traceback
+        rank = os.environ.get('RANK')
+        where = f'{tool} (rank {rank})' if rank not in (None, '0') else tool
+        sys.stderr.write(f'{where}: error: {message}\n')  # one write: ranks do not interleave
+        sys.stderr.flush()
+        sys.exit(1)
+    finally:
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Destroy the process group before exit: gloo's threads, torn down by the interpreter's
+    exit instead, can abort a rank ("terminate called without an active exception")."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _syntax_error_in(path: str) -> Optional[str]:
+    """``'<file>, line N: <msg>'`` for the first file of ``path``'s ``_base_`` tree that fails."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read(), filename=path)
+    except SyntaxError as err:
+        return f'{path}, line {err.lineno}: {err.msg}'
+    except OSError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '_base_'
+                                                for t in node.targets):
+            with contextlib.suppress(ValueError):
+                bases = ast.literal_eval(node.value)
+                for base in [bases] if isinstance(bases, str) else bases:
+                    found = _syntax_error_in(osp.join(osp.dirname(path), base))
+                    if found:
+                        return found
+    return None
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with one-line errors for a missing or unparsable config file."""
+    if not osp.isfile(path):
+        raise UserError(f'config file {path} not found')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        where = _syntax_error_in(path) or f'{path}: {err.msg}'
+        raise UserError(f'config {where}') from None
 
 
 def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
@@ -102,14 +256,3 @@ def print_metrics(metrics: Dict[str, float], title: Optional[str] = None,
             v = values.get(key)
             cells.append(f'{v:>14.2f}' if isinstance(v, (int, float)) else f'{"-":>14}')
         print(f'{key:<{width}} | ' + ' | '.join(cells))
-
-
-def save_json_atomic(obj: dict, path: str) -> None:
-    """Write JSON through a temporary file so a killed run leaves no half file."""
-    import json
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)

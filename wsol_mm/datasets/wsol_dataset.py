@@ -3,9 +3,11 @@ import os.path as osp
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 from mmengine.dataset import BaseDataset
 
 from wsol_mm.registry import DATASETS
+from wsol_mm.utils import seeded_rng
 
 from .metadata import MetadataError, read_wsol_metadata
 
@@ -30,6 +32,11 @@ class WSOLDataset(BaseDataset):
             Defaults to ``test_mode``.
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`.
 
+    Random transforms draw from streams seeded by ``(seed, epoch, index)`` once
+    :meth:`set_epoch_seed` was called (``ExactResumeHook`` does it before every training
+    epoch): a resumed run sees exactly the augmentations of an uninterrupted one, whatever
+    the number of dataloader workers.
+
     Examples:
         >>> ds = WSOLDataset(ann_file='metadata/test', data_root='data/synthetic',
         ...                  data_prefix=dict(img_path='images'), num_classes=4,
@@ -48,6 +55,8 @@ class WSOLDataset(BaseDataset):
                  require_localization: Optional[bool] = None,
                  test_mode: bool = False,
                  **kwargs) -> None:
+        # (seed, epoch) in shared memory: persistent dataloader workers see every update.
+        self._epoch_seed = torch.full((2, ), -1, dtype=torch.int64).share_memory_()
         self.ann_kind = ann_kind
         self.require_localization = test_mode if require_localization is None \
             else require_localization
@@ -101,6 +110,23 @@ class WSOLDataset(BaseDataset):
                                        if rec['ignore_path'] else None)
             data_list.append(info)
         return data_list
+
+    def set_epoch_seed(self, seed: int, epoch: int) -> None:
+        """Seed the random transforms of each sample by ``(seed, epoch, index)``.
+
+        Args:
+            seed (int): the run's seed (non-negative).
+            epoch (int): the epoch about to start.
+        """
+        self._epoch_seed[0], self._epoch_seed[1] = int(seed), int(epoch)
+
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Run the pipeline on sample ``idx`` (seeded per sample after :meth:`set_epoch_seed`)."""
+        seed, epoch = self._epoch_seed.tolist()
+        if seed < 0:
+            return super().prepare_data(idx)
+        with seeded_rng(seed, epoch, idx):
+            return super().prepare_data(idx)
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Class ids of one image (used by class-aware samplers)."""

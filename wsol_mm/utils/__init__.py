@@ -1,5 +1,10 @@
 from .arrays_only_unpickler import ArraysOnlyUnpickler
+from .checkpoint_error import CheckpointError
 from .console_log_filter import ConsoleLogFilter
+from .data_file_error import DataFileError
+from .missing_file_error import MissingFileError
+from .non_finite_loss_error import NonFiniteLossError
+from .seeding import derive_seed, seed_all, seeded_rng
 from .setup_env import register_all_modules
 from .typing_utils import (
                            ConfigType,
@@ -9,8 +14,11 @@ from .typing_utils import (
                            OptSampleList,
                            SampleList,
 )
+from .user_error import UserError
 
 __all__ = [
     'register_all_modules', 'ConfigType', 'OptConfigType', 'MultiConfig', 'OptMultiConfig',
-    'SampleList', 'OptSampleList', 'ArraysOnlyUnpickler', 'ConsoleLogFilter'
+    'SampleList', 'OptSampleList', 'ArraysOnlyUnpickler', 'ConsoleLogFilter', 'UserError',
+    'CheckpointError', 'DataFileError', 'MissingFileError', 'NonFiniteLossError', 'derive_seed',
+    'seed_all', 'seeded_rng'
 ]

@@ -10,7 +10,8 @@ Layout written under ``root`` (see ``specs/wsolevaluation_metrics.md`` §1.2)::
     class_names.txt
     meta.json                                              config + stats, written last
 
-Generation is atomic (a ``.tmp-<pid>`` sibling renamed into place) and deterministic (one
+Generation is atomic (a ``<root>.tmp-<pid>@<host>-<token>`` sibling renamed into place; those
+of killed runs are removed by :func:`wsol_mm.fileio.clean_stale_temps`) and deterministic (one
 ``numpy`` Generator per image seeded by ``(seed, split, idx)``).
 """
 import json
@@ -18,7 +19,6 @@ import math
 import os
 import os.path as osp
 import shutil
-import time
 import zlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Optional
@@ -26,13 +26,14 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from wsol_mm.fileio import clean_stale_temps, temp_sibling
+
+from .integrity import FORMAT_VERSION, GENERATOR_NAME, check_existing, synthetic_is_complete
 from .shapes import add_pixel_noise, class_appearance, render_background, render_object
 
-__all__ = ['SyntheticConfig', 'preset_config', 'generate_synthetic', 'synthetic_is_complete',
-           'synthetic_class_names', 'size_histogram', 'SIZE_BINS', 'FORMAT_VERSION']
+__all__ = ['SyntheticConfig', 'preset_config', 'generate_synthetic', 'synthetic_class_names',
+           'size_histogram', 'SIZE_BINS']
 
-FORMAT_VERSION = 1
-GENERATOR_NAME = 'wsol_mm.SyntheticWSOL'
 # Percent-of-image-area bins of the Small Object Matters size evaluation.
 SIZE_BINS = (0, 1, 4, 9, 16, 25, 36, 49, 64, 81, 100)
 # Box-area fraction ranges per preset: (low, high, break, fraction of objects below break).
@@ -43,7 +44,6 @@ _PRESETS = {
     'large': (0.15, 0.65, None, None),
 }
 _IGNORE_PROB = 0.1
-_STALE_TMP_AGE_S = 3600.0
 
 
 @dataclass
@@ -264,91 +264,6 @@ def _write_split(tmp: str, cfg: SyntheticConfig, split: str, names: list[str],
     return ratios
 
 
-def _read_meta(root: str) -> Optional[dict]:
-    try:
-        with open(osp.join(root, 'meta.json')) as f:
-            meta = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) and meta.get('generator') == GENERATOR_NAME else None
-
-
-def synthetic_is_complete(root: str, cfg: SyntheticConfig) -> bool:
-    """Whether ``root`` holds a finished dataset generated with exactly ``cfg``.
-
-    Args:
-        root (str): dataset directory.
-        cfg (SyntheticConfig): expected configuration.
-
-    Returns:
-        bool: True if ``meta.json`` matches (format version and config) and every split has
-        the expected number of images and metadata lines.
-    """
-    meta = _read_meta(root)
-    if meta is None or meta.get('format_version') != FORMAT_VERSION \
-            or meta.get('config') != cfg.to_dict():
-        return False
-    for split, n in cfg.splits.items():
-        for sub in ('metadata', 'metadata_masks'):
-            try:
-                with open(osp.join(root, sub, split, 'image_ids.txt')) as f:
-                    if sum(1 for line in f if line.strip()) != n:
-                        return False
-            except OSError:
-                return False
-        img_dir = osp.join(root, 'images', split)
-        if n and not osp.isdir(img_dir):
-            return False
-        if n and sum(len(files) for _, _, files in os.walk(img_dir)) != n:
-            return False
-    return True
-
-
-def _clean_stale_tmp(root: str) -> None:
-    """Removes our own leftover temp dir and old ones whose writer process is gone."""
-    parent, base = osp.split(osp.abspath(root))
-    for entry in os.listdir(parent):
-        if not entry.startswith(base + '.tmp-'):
-            continue
-        path = osp.join(parent, entry)
-        try:
-            pid = int(entry.rsplit('-', 1)[1])
-        except ValueError:
-            continue
-        if pid != os.getpid():
-            # Another live writer (possibly on another host sharing the disk) may own it:
-            # only delete dirs that are both old and from a pid that is dead here.
-            if time.time() - osp.getmtime(path) < _STALE_TMP_AGE_S:
-                continue
-            try:
-                os.kill(pid, 0)
-                continue
-            except ProcessLookupError:
-                pass
-            except PermissionError:
-                continue
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _check_existing(root: str, cfg: SyntheticConfig, overwrite: bool) -> None:
-    """Raises unless ``root`` is absent, empty or (with ``overwrite``) a SyntheticWSOL dir."""
-    if not osp.exists(root) or (osp.isdir(root) and not os.listdir(root)):
-        return
-    meta = _read_meta(root)
-    if meta is None:
-        # Never delete a directory we did not generate, even with overwrite=True.
-        raise ValueError(f'{root} exists and is not a SyntheticWSOL dataset (no valid '
-                         'meta.json); choose another directory or delete it yourself')
-    if overwrite:
-        return
-    old = meta.get('config', {})
-    diff = sorted(k for k, v in cfg.to_dict().items() if old.get(k) != v)
-    what = (f'a different config (differs in {", ".join(diff)})' if diff
-            else 'missing or extra files (incomplete or modified)')
-    raise ValueError(f'{root} holds a SyntheticWSOL dataset with {what}; delete it or pass '
-                     'overwrite=True (--overwrite) to regenerate it')
-
-
 def generate_synthetic(root: str, cfg: SyntheticConfig, progress: bool = True,
                        overwrite: bool = False) -> str:
     """Generates the benchmark under ``root`` atomically; a no-op if already complete.
@@ -370,10 +285,11 @@ def generate_synthetic(root: str, cfg: SyntheticConfig, progress: bool = True,
     root = osp.normpath(root)
     if not overwrite and synthetic_is_complete(root, cfg):
         return root
-    _check_existing(root, cfg, overwrite)
-    os.makedirs(osp.dirname(osp.abspath(root)), exist_ok=True)
-    _clean_stale_tmp(root)
-    tmp = f'{root}.tmp-{os.getpid()}'
+    check_existing(root, cfg, overwrite)
+    parent, base = osp.split(osp.abspath(root))
+    os.makedirs(parent, exist_ok=True)
+    clean_stale_temps(parent, prefix=base, force=True)  # dirs of killed generator runs
+    tmp = temp_sibling(root, hidden=False)
     done = False
     try:
         os.makedirs(tmp)

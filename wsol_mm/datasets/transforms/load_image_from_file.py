@@ -1,10 +1,11 @@
 """Image loading with errors that name the file."""
-import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from wsol_mm.fileio import decode_image
 from wsol_mm.registry import TRANSFORMS
+from wsol_mm.utils import DataFileError, MissingFileError
 
 
 @TRANSFORMS.register_module()
@@ -28,20 +29,17 @@ class LoadImageFromFile(BaseTransform):
         try:
             img_bytes = fileio.get(path)
         except FileNotFoundError:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'image {path} not found (image id {results.get("img_id")!r} of the split '
                 'metadata); check `data_root` / `data_prefix.img_path`') from None
-        img = mmcv.imfrombytes(img_bytes, flag=self.color_type, backend=self.imdecode_backend)
-        if img is None or img.size == 0:
-            raise ValueError(f'image {path} cannot be decoded (corrupt or not an image); '
-                             'replace the file or drop its id from the metadata')
+        img = decode_image(img_bytes, path, flag=self.color_type, backend=self.imdecode_backend)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
         h, w = img.shape[:2]
         ori_size = results.get('ori_size')
         if ori_size is not None and tuple(ori_size) != (w, h):
-            raise ValueError(f'image {path} is {w}x{h} but image_sizes.txt says '
-                             f'{ori_size[0]}x{ori_size[1]}; fix the metadata line')
+            raise DataFileError(f'image {path} is {w}x{h} but image_sizes.txt says '
+                                f'{ori_size[0]}x{ori_size[1]}; fix the metadata line')
         results.update(img=img, img_shape=(h, w), ori_shape=(h, w))
         return results
 

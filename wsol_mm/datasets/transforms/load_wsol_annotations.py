@@ -1,23 +1,22 @@
 """Loading of GT boxes and instance / ignore masks."""
 import os.path as osp
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from wsol_mm.fileio import read_image
 from wsol_mm.registry import TRANSFORMS
+from wsol_mm.utils import DataFileError, MissingFileError
 
 
 def _read_mask(path: str, shape: tuple) -> np.ndarray:
     if not osp.isfile(path):
-        raise FileNotFoundError(f'mask {path} not found (listed in localization.txt); '
-                                'check `data_prefix.mask_path`')
-    mask = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ValueError(f'mask {path} cannot be decoded (corrupt or not an image)')
+        raise MissingFileError(f'mask {path} not found (listed in localization.txt); '
+                               'check `data_prefix.mask_path`')
+    mask = read_image(path, flag='grayscale')
     if mask.shape != tuple(shape):
-        raise ValueError(f'mask {path} is {mask.shape[1]}x{mask.shape[0]} but its image is '
-                         f'{shape[1]}x{shape[0]}; masks must have the image resolution')
+        raise DataFileError(f'mask {path} is {mask.shape[1]}x{mask.shape[0]} but its image is '
+                            f'{shape[1]}x{shape[0]}; masks must have the image resolution')
     return mask
 
 

@@ -1,6 +1,5 @@
 """Conformer (CNN + transformer branches) returning the patch map, cls attention and CNN map."""
 import os.path as osp
-import pickle
 from functools import partial
 from typing import Optional, Tuple
 
@@ -12,6 +11,7 @@ from mmengine.model import BaseModule
 from timm.layers import trunc_normal_
 from timm.models.vision_transformer import Block
 
+from wsol_mm.fileio import load_checkpoint_file
 from wsol_mm.registry import MODELS
 
 from ..utils.cls_attention import block_with_cls_attention
@@ -126,10 +126,7 @@ class Conformer(BackboneLRMixin, BaseModule):
         if not osp.isfile(path):
             raise FileNotFoundError(f'pretrained weights {path} not found (key '
                                     '`backbone.pretrained`: a local Conformer checkpoint)')
-        try:
-            state = torch.load(path, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as err:
-            raise ValueError(f'{path} holds more than tensors ({err})') from None
+        state = load_checkpoint_file(path, map_location='cpu')
         state = state.get('model', state.get('state_dict', state))
         state = {(k[7:] if k.startswith('module.') else k): v for k, v in state.items()}
         state = {k: v for k, v in state.items() if not k.startswith(_HEAD_PREFIXES)}

@@ -7,6 +7,8 @@ import torch.nn as nn
 import torchvision
 from mmengine.logging import MMLogger
 
+from wsol_mm.fileio import load_checkpoint_file
+
 
 def read_torchvision_state(pretrained: str, weights_enum: str) -> Dict[str, torch.Tensor]:
     """Return a torchvision state dict from a local file or the torchvision hub.
@@ -22,7 +24,7 @@ def read_torchvision_state(pretrained: str, weights_enum: str) -> Dict[str, torc
     if not osp.isfile(pretrained):
         raise FileNotFoundError(f'pretrained weights {pretrained} not found (key '
                                 "`pretrained`: a local torchvision .pth file or 'torchvision')")
-    state = torch.load(pretrained, map_location='cpu', weights_only=True)
+    state = load_checkpoint_file(pretrained, map_location='cpu')
     return state.get('state_dict', state)
 
 

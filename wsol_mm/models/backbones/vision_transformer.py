@@ -1,7 +1,6 @@
 """DeiT / ViT backbone over timm that returns the patch map and the cls-attention rows."""
 import math
 import os.path as osp
-import pickle
 from typing import Dict, Optional, Tuple, Union
 
 import timm
@@ -11,6 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from timm.layers import resample_abs_pos_embed
 
+from wsol_mm.fileio import load_checkpoint_file
 from wsol_mm.registry import MODELS
 
 from ..utils.cls_attention import block_with_cls_attention
@@ -141,11 +141,7 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         if not osp.isfile(path):
             raise FileNotFoundError(f'pretrained weights {path} not found (key '
                                     '`backbone.pretrained`: True, False or a local file)')
-        try:
-            ckpt = torch.load(path, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as err:
-            raise ValueError(f'{path} holds more than tensors ({err}); save only '
-                             '`{"model": state_dict}`') from None
+        ckpt = load_checkpoint_file(path, map_location='cpu')
         state = ckpt
         for key in ('model', 'state_dict'):
             if isinstance(state, dict) and key in state:

@@ -1,0 +1,76 @@
+"""Checkpoint resolution, safe strict loading and one-line user errors of the tools."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from wsol_mm.apis import init_localizer
+from wsol_mm.apis.runner_utils import (
+    load_config,
+    report_user_errors,
+    resolve_auto_resume,
+    user_error_message,
+)
+from wsol_mm.utils import CheckpointError, DataFileError, UserError
+
+CONFIG = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                  'configs', 'cam', 'resnet18_synthetic.py')
+
+
+def test_auto_resume_survives_a_broken_last_checkpoint(tmp_path):
+    work = str(tmp_path)
+    assert resolve_auto_resume(work) is None  # nothing saved yet: train from scratch
+    for n in (2, 10):
+        (tmp_path / f'epoch_{n}.pth').write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    assert resolve_auto_resume(work) == str(tmp_path / 'epoch_2.pth')
+    (tmp_path / 'last_checkpoint').write_text('')  # killed while mmengine rewrote it
+    assert resolve_auto_resume(work) == str(tmp_path / 'epoch_10.pth')
+
+
+def test_init_localizer_refuses_malicious_truncated_and_text_checkpoints(malicious_checkpoint,
+                                                                    tmp_path):
+    evil, marker = malicious_checkpoint
+    with pytest.raises(CheckpointError, match='is not a plain weights file'):
+        init_localizer(CONFIG, evil)
+    assert not osp.exists(marker)
+    model = init_localizer(CONFIG)
+    full = str(tmp_path / 'full.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), full)
+    init_localizer(CONFIG, full)  # a weights-only checkpoint loads
+    cut = str(tmp_path / 'cut.pth')
+    with open(full, 'rb') as src, open(cut, 'wb') as dst:
+        dst.write(src.read()[:os.path.getsize(full) // 3])
+    with pytest.raises(CheckpointError, match='cut.pth is truncated or corrupt') as err:
+        init_localizer(CONFIG, cut)
+    assert 'does not match the model' not in str(err.value)
+    text = tmp_path / 'notes.pth'
+    text.write_text('best epoch: 3\n')
+    with pytest.raises(CheckpointError, match=f'{text} is not a PyTorch checkpoint'):
+        init_localizer(CONFIG, str(text))
+
+
+def test_user_errors_print_one_line_and_exit_1(capsys):
+    with pytest.raises(SystemExit) as code:
+        with report_user_errors('tool.py'):
+            raise DataFileError('image a.png is empty (0 bytes)')
+    assert code.value.code == 1
+    assert capsys.readouterr().err == 'tool.py: error: image a.png is empty (0 bytes)\n'
+    with pytest.raises(ZeroDivisionError):  # internal errors keep their traceback
+        with report_user_errors('tool.py'):
+            1 / 0
+    # As torch re-raises an error of a DataLoader worker: the original message is kept.
+    wrapped = DataFileError('Caught DataFileError in DataLoader worker process 1.\nOriginal '
+                            'Traceback (most recent call last):\n  File "x.py", line 3\n'
+                            'wsol_mm.utils.data_file_error.DataFileError: image b.png is empty')
+    assert user_error_message(wrapped) == 'image b.png is empty'
+
+
+def test_config_file_errors_name_file_and_line(tmp_path):
+    with pytest.raises(UserError, match='config file .*nope.py not found'):
+        load_config(str(tmp_path / 'nope.py'))
+    (tmp_path / 'base.py').write_text('a = 1\nb = (2,\n')
+    (tmp_path / 'child.py').write_text("_base_ = ['base.py']\nc = 3\n")
+    with pytest.raises(UserError, match=r'base.py, line 2: '):
+        load_config(str(tmp_path / 'child.py'))

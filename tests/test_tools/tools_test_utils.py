@@ -1,0 +1,49 @@
+"""Helpers of the subprocess tests of tools/*.py: a tiny SyntheticWSOL config and a runner."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from typing import Optional, Sequence
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def write_config(path: str, data_root: str, epochs: int = 1, batch_size: int = 8,
+                 val_interval: int = 1, extra: str = '') -> str:
+    """A CAM ResNet-18 config on the 64 px SyntheticWSOL fixture (16/8/8 images)."""
+    gen = "dict(image_size=64, num_classes=4, splits=dict(train=16, val=8, test=8), seed=1)"
+    loader = (f"dict(batch_size={batch_size}, num_workers=0, persistent_workers=False, "
+              f"dataset=dict(data_root={data_root!r}, generator={gen}))")
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(REPO_ROOT, 'configs/cam/resnet18_synthetic.py')!r}]\n"
+                f"train_dataloader = {loader}\nval_dataloader = {loader}\n"
+                f"test_dataloader = {loader}\n"
+                f"train_cfg = dict(max_epochs={epochs}, val_interval={val_interval})\n"
+                "default_hooks = dict(logger=dict(interval=1))\n"
+                "param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]\n"
+                + extra)
+    return path
+
+
+def tool_env(extra_path: Optional[str] = None, **env: str) -> dict:
+    """The environment of a tool subprocess: repo on PYTHONPATH, offline, one thread."""
+    paths = [REPO_ROOT] + ([extra_path] if extra_path else []) + [os.environ.get('PYTHONPATH',
+                                                                                '')]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), HF_HUB_OFFLINE='1',
+                OMP_NUM_THREADS='1', **env)
+
+
+def run_tool(args: Sequence[str], extra_path: Optional[str] = None, timeout: int = 600,
+             **env: str) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` (or a shell script) from the repository root."""
+    if args[0].endswith('.py'):
+        args = [sys.executable] + list(args)
+    return subprocess.run(list(args), cwd=REPO_ROOT, env=tool_env(extra_path, **env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def table_metrics(stdout: str) -> dict:
+    """``{key: value}`` of the metrics table printed by tools/test.py and train.py --test."""
+    rows = re.findall(r'^(\S+)\s+\|\s+([-\d.]+)', stdout, flags=re.M)
+    return {k: float(v) for k, v in rows}
