@@ -9,6 +9,7 @@ import argparse
 
 import torch
 
+from wsol_mm.apis.runner_utils import report_user_errors
 from wsol_mm.models.converters import convert_lca_md, load_released
 from wsol_mm.models.converters.tscam import HEAD_KEYS
 
@@ -19,9 +20,10 @@ def main() -> None:
     parser.add_argument('dst', help='output wsol_mm checkpoint')
     parser.add_argument('--backbone', default='deit', choices=sorted(HEAD_KEYS))
     args = parser.parse_args()
-    state, dropped = convert_lca_md(load_released(args.src), backbone=args.backbone)
-    torch.save(dict(state_dict=state, meta=dict(converted_from=args.src)), args.dst)
-    print(f'wrote {len(state)} tensors to {args.dst}; dropped unused {dropped}')
+    with report_user_errors('lca_md_to_wsol_mm.py'):
+        state, dropped = convert_lca_md(load_released(args.src), backbone=args.backbone)
+        torch.save(dict(state_dict=state, meta=dict(converted_from=args.src)), args.dst)
+        print(f'wrote {len(state)} tensors to {args.dst}; dropped unused {dropped}')
 
 
 if __name__ == '__main__':

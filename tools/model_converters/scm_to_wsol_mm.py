@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from wsol_mm.apis.runner_utils import report_user_errors
 from wsol_mm.models.converters import convert_scm, load_released
 
 
@@ -19,9 +20,10 @@ def main() -> None:
     parser.add_argument('src', help='released SCM checkpoint')
     parser.add_argument('dst', help='output wsol_mm checkpoint')
     args = parser.parse_args()
-    state = convert_scm(load_released(args.src))
-    torch.save(dict(state_dict=state, meta=dict(converted_from=args.src)), args.dst)
-    print(f'wrote {len(state)} tensors to {args.dst}')
+    with report_user_errors('scm_to_wsol_mm.py'):
+        state = convert_scm(load_released(args.src))
+        torch.save(dict(state_dict=state, meta=dict(converted_from=args.src)), args.dst)
+        print(f'wrote {len(state)} tensors to {args.dst}')
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from wsol_mm.apis.runner_utils import report_user_errors
 from wsol_mm.fileio import load_checkpoint_file
 from wsol_mm.models.converters import convert_wsolevaluation
 
@@ -26,12 +27,13 @@ def parse_args():
 
 def main():
     args = parse_args()
-    # official checkpoints hold an optimizer state and plain Python values only
-    checkpoint = load_checkpoint_file(args.src, map_location='cpu')
-    converted = convert_wsolevaluation(checkpoint, args.arch)
-    torch.save(converted, args.dst)
-    print(f'{converted["meta"]["architecture"]}: {len(converted["state_dict"])} tensors -> '
-          f'{args.dst}')
+    with report_user_errors('wsolevaluation_to_wsol_mm.py'):
+        # official checkpoints hold an optimizer state and plain Python values only
+        checkpoint = load_checkpoint_file(args.src, map_location='cpu')
+        converted = convert_wsolevaluation(checkpoint, args.arch)
+        torch.save(converted, args.dst)
+        print(f'{converted["meta"]["architecture"]}: {len(converted["state_dict"])} tensors -> '
+              f'{args.dst}')
 
 
 if __name__ == '__main__':

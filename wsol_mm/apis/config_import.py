@@ -17,6 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from wsol_mm.fileio.atomic_write import atomic_write_text
+
 from . import release_key_map as K
 from .cfg_options import ConfigOptionError, check_cfg_options, resolve_type
 from .release_formats import (
@@ -456,8 +458,4 @@ def write_config(text: str, out_path: str, overwrite: bool = False) -> None:
     """Write through a temporary file; an existing file is replaced only with ``overwrite``."""
     if osp.exists(out_path) and not overwrite:
         raise FileExistsError(f'{out_path} exists; pass --overwrite to replace it')
-    os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
-    tmp = f'{out_path}.tmp-{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(tmp, out_path)
+    atomic_write_text(out_path, text, fsync=False)

@@ -9,7 +9,6 @@ quantises back to the same ``u``, so all box keys recompute identically from the
 thresholds the float map itself: write ``cam_dtype='float16'`` (steps of at most 5e-4) or
 ``'float32'`` for it.
 """
-import os
 import os.path as osp
 import pickle
 from typing import Any, List, Optional, Sequence
@@ -101,12 +100,9 @@ def compact_record(sample: Any, cam_dtype: str = 'uint8', topk_cams: bool = Fals
 
 def save_wsol_results(records: Sequence[dict], path: str) -> None:
     """Pickle ``records`` through a temporary file (a killed run leaves no half file)."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'wb') as f:
+    from wsol_mm.fileio.atomic_write import atomic_open  # the one atomic writer
+    with atomic_open(path, 'wb', fsync=False) as f:
         pickle.dump(list(records), f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
 
 
 def load_wsol_results(path: str) -> List[dict]:

@@ -1,14 +1,14 @@
 """CAM figures: image, CAM with a colour bar, overlay with GT / predicted boxes and a legend."""
-import os
 import os.path as osp
 from typing import Optional, Sequence, Union
 
-import mmcv
+import cv2
 import numpy as np
 from matplotlib.figure import Figure
 from mmengine.dist import is_main_process
 from mmengine.visualization import Visualizer
 
+from wsol_mm.fileio.atomic_write import atomic_write_bytes
 from wsol_mm.registry import VISUALIZERS
 
 from .figures import (
@@ -170,9 +170,8 @@ class WSOLVisualizer(Visualizer):
 
 def save_rgb(image: np.ndarray, out_file: str) -> None:
     """Write an RGB array as an image file, through a temporary name (no half files)."""
-    folder = osp.dirname(osp.abspath(out_file))
-    os.makedirs(folder, exist_ok=True)
-    root, ext = osp.splitext(out_file)
-    tmp = f'{root}.tmp-{os.getpid()}{ext}'
-    mmcv.imwrite(image[..., ::-1], tmp)
-    os.replace(tmp, out_file)
+    ok, encoded = cv2.imencode(osp.splitext(out_file)[1] or '.png',
+                               np.ascontiguousarray(image[..., ::-1]))
+    if not ok:
+        raise ValueError(f'cannot encode an image as {out_file} (unknown extension?)')
+    atomic_write_bytes(out_file, encoded.tobytes(), fsync=False)

@@ -31,6 +31,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from wsol_mm.fileio.atomic_write import temp_sibling
+
 from ..metadata import MetadataError
 from .wsol_writer import write_wsol_split
 
@@ -266,7 +268,7 @@ def coco_to_wsol(path: str, out_dir: str, ann_kind: str = 'box',
                               'replace it')
     names, records = read_coco_wsol(path, classes, multi_label, require_localization=True,
                                     ann_kind=ann_kind)
-    tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
+    tmp = temp_sibling(out_dir.rstrip(os.sep), hidden=False)  # recognised by the cleanup
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         if ann_kind == 'mask':

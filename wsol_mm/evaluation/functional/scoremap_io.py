@@ -7,9 +7,7 @@ and the names and arguments of the configured metrics. It holds plain arrays
 and one JSON string, so it loads without pickle.
 """
 import json
-import os
 import os.path as osp
-import tempfile
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -41,7 +39,7 @@ def topk_scoremap_path(root: str, img_id: str) -> str:
 
 
 def atomic_write(path: str, write: Callable) -> str:
-    """Write through a temporary sibling renamed into place (readers never see half a file).
+    """Write ``path`` through the package's atomic writer (readers never see half a file).
 
     Args:
         path (str): the file to write.
@@ -50,16 +48,9 @@ def atomic_write(path: str, write: Callable) -> str:
     Returns:
         str: ``path``.
     """
-    folder = osp.dirname(path) or '.'
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    from wsol_mm.fileio.atomic_write import atomic_open  # the one atomic writer
+    with atomic_open(path, 'wb', fsync=False) as f:
+        write(f)
     return path
 
 

@@ -1,8 +1,9 @@
+from .conversion_error import ConversionError
 from .lca_md import convert_lca_md, convert_scm
 from .tscam import convert_tscam, load_released, released_state_dict
 from .wsolevaluation import KEY_MAPS, convert_wsolevaluation, detect_architecture
 
 __all__ = [
-    'KEY_MAPS', 'convert_wsolevaluation', 'detect_architecture', 'convert_tscam', 'load_released',
-    'released_state_dict', 'convert_lca_md', 'convert_scm'
+    'ConversionError', 'KEY_MAPS', 'convert_wsolevaluation', 'detect_architecture',
+    'convert_tscam', 'load_released', 'released_state_dict', 'convert_lca_md', 'convert_scm'
 ]

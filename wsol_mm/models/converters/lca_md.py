@@ -14,6 +14,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
+from .conversion_error import ConversionError
 from .tscam import convert_tscam
 
 # Defined in the released TFCM but never called in its forward (spec §2.2).
@@ -51,7 +52,7 @@ def convert_lca_md(state: Dict[str, torch.Tensor], fusion_name: str = 'ssfm',
             dropped.append(key)
         elif key.startswith(('layers.', 'tfcm.')) and not (with_tfcm
                                                           and key.startswith('tfcm.conv3x3_1.')):
-            raise KeyError(f'unexpected released key "{key}": not an SSFM/TFCM parameter '
+            raise ConversionError(f'unexpected released key "{key}": not an SSFM/TFCM parameter '
                            'this converter knows')
         else:
             plain[key] = value

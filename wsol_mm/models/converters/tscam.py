@@ -9,6 +9,8 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
+from wsol_mm.fileio import load_checkpoint_file
+
 # (released prefix, wsol_mm prefix); first match wins, everything else goes to `backbone.`.
 HEAD_KEYS = {
     'deit': (('head.', 'head.conv.'), ),
@@ -59,5 +61,6 @@ def released_state_dict(ckpt: dict) -> Dict[str, torch.Tensor]:
 
 def load_released(path: str) -> Dict[str, torch.Tensor]:
     """The state dict inside a released checkpoint file."""
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)  # trusted file: pickled meta
-    return released_state_dict(ckpt)
+    # weights_only loading (the released files are dicts of tensors and plain values);
+    # anything else fails with a message naming the file and the explicit opt-in
+    return released_state_dict(load_checkpoint_file(path, map_location='cpu'))

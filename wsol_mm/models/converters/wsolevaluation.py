@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from ..backbones.resnet_cam import ADL_POSITIONS
+from .conversion_error import ConversionError
 
 # (official prefix, wsol_mm prefix); first match wins.
 KEY_MAPS: Dict[str, Tuple[Tuple[str, str], ...]] = {
@@ -86,7 +87,7 @@ def detect_architecture(state: Dict[str, torch.Tensor]) -> str:
         return 'vgg16'
     if any(k.startswith('layer4.') for k in keys):
         return 'resnet50'
-    raise KeyError('cannot recognise the architecture from the checkpoint keys '
+    raise ConversionError('cannot recognise the architecture from the checkpoint keys '
                    f'{keys[:5]}...; pass --arch resnet50|vgg16|inception_v3')
 
 
@@ -113,7 +114,7 @@ def convert_wsolevaluation(checkpoint: dict, arch: Optional[str] = None) -> Dict
     state = checkpoint.get('state_dict', checkpoint)
     arch = arch or checkpoint.get('architecture') or detect_architecture(state)
     if arch not in KEY_MAPS:
-        raise KeyError(f'architecture {arch!r} is not one of {sorted(KEY_MAPS)}')
+        raise ConversionError(f'architecture {arch!r} is not one of {sorted(KEY_MAPS)}')
     renames = adl_renames(state, arch)
     out, unused = OrderedDict(), []
     for key, value in state.items():
@@ -127,7 +128,7 @@ def convert_wsolevaluation(checkpoint: dict, arch: Optional[str] = None) -> Dict
         else:
             unused.append(key)
     if unused:
-        raise KeyError(f'{len(unused)} {arch} checkpoint keys have no wsol_mm counterpart: '
+        raise ConversionError(f'{len(unused)} {arch} checkpoint keys have no wsol_mm counterpart: '
                        f'{unused[:8]}; only the CAM and ADL models (method cam/has/cutmix/'
                        'adl/crop) convert')
     meta = dict(source='wsolevaluation', architecture=arch, layout='adl' if renames else 'cam',
