@@ -1,7 +1,12 @@
+from .acol_head import ACoLHead
 from .base_cam_head import BaseCAMHead
 from .cam_head import CAMHead
 from .conformer_cam_head import ConformerCAMHead
+from .conv1x1_class_map_head import Conv1x1ClassMapHead
 from .conv_cam_head import ConvCAMHead
 from .conv_class_map_head import ConvClassMapHead
 
-__all__ = ['BaseCAMHead', 'CAMHead', 'ConvClassMapHead', 'ConvCAMHead', 'ConformerCAMHead']
+__all__ = [
+    'BaseCAMHead', 'CAMHead', 'ConvClassMapHead', 'ConvCAMHead', 'ConformerCAMHead',
+    'ACoLHead', 'Conv1x1ClassMapHead'
+]
