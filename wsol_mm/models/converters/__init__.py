@@ -1,8 +1,15 @@
 from .lca_md import convert_lca_md, convert_scm
 from .tscam import convert_tscam, load_released, released_state_dict
-from .wsolevaluation import KEY_MAPS, convert_wsolevaluation, detect_architecture
+from .wsolevaluation import (
+    KEY_MAPS,
+    METHOD_KEY_MAPS,
+    convert_wsolevaluation,
+    detect_architecture,
+    detect_method,
+)
 
 __all__ = [
-    'KEY_MAPS', 'convert_wsolevaluation', 'detect_architecture', 'convert_tscam', 'load_released',
+    'KEY_MAPS', 'METHOD_KEY_MAPS', 'convert_wsolevaluation', 'detect_architecture',
+    'detect_method', 'convert_tscam', 'load_released',
     'released_state_dict', 'convert_lca_md', 'convert_scm'
 ]
