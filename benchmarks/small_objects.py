@@ -80,10 +80,10 @@ def tscam_method(epochs: int) -> dict:
 
 def acol_method(epochs: int) -> dict:
     """ACoL: erased-feature second classifier (threshold 0.7, wsolevaluation config.py);
-    branches 256 wide on the ResNet18 (released 1024: a starting point); GT maps only."""
+    branches 256 wide, Xavier init (as configs/acol/resnet18_synthetic.py); GT maps only."""
     return dict(model=dict(type='ACoLLocalizer', test_cfg=dict(topk_cams=0),
                            head=dict(type='ACoLHead', mid_channels=256, drop_threshold=0.7,
-                                     init_mode='he')))
+                                     init_mode='xavier')))
 
 
 def spg_method(epochs: int) -> dict:

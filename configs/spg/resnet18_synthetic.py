@@ -1,8 +1,8 @@
 _base_ = ['../cam/resnet18_synthetic.py']
-# SPG on the CPU quickstart (SyntheticWSOL, ResNet18, 8x8 maps at 128 px): B1 / B2 read
+# SPG on the CPU quickstart (SyntheticWSOL, ResNet18, 7x7 maps at 112 px inputs): B1 / B2 read
 # layer3's first block / layer3 (256 channels), SPG_C layer4 (512); branches 256 wide
 # (starting points; released 1024 / 512 on ResNet50); thresholds of wsolevaluation config.py;
-# masks at the 128 px input size.
+# masks at the 112 px input size.
 model = dict(
     backbone=dict(type='ResNetSPGCAM'),
     head=dict(type='Conv1x1ClassMapHead'),
