@@ -26,6 +26,11 @@ class IdentityBackbone(nn.Module):
         return (x, )
 
 
+class _TupleOut(nn.Module):
+    def forward(self, x):
+        return (x, )
+
+
 def _identity_branch(branch: nn.Sequential, final_weight) -> None:
     with torch.no_grad():
         for conv in (branch[0], branch[2]):
@@ -188,3 +193,18 @@ def test_crop_consistency_on_top_of_acol():
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     assert model.head.classifier_B[0].weight.grad.abs().sum() > 0
     assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+def test_lazy_branch_b_under_autocast():
+    # A map asked for inside crop consistency's float32 region still runs branch B under the
+    # autocast state of its pass (bf16 features from a conv backbone, float32 weights).
+    torch.manual_seed(0)
+    model = CropConsistency(localizer=ACoLLocalizer(
+        backbone=nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), _TupleOut()),
+        head=dict(type='ACoLHead', num_classes=3, in_channels=4, mid_channels=8),
+        test_cfg=dict(topk_cams=1)), crop_threshold=0.5, crop_ratio=1.0).eval()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        samples = model.predict(x, _samples([0, 2], shape=(16, 16)))
+    assert all(torch.isfinite(s.pred_cam).all() and s.pred_cams.shape == (1, 16, 16)
+               for s in samples)

@@ -1,4 +1,5 @@
 """ACoL's two classifier branches (Zhang et al., CVPR 2018; wsolevaluation ``AcolBase``)."""
+from contextlib import nullcontext
 from typing import Optional, Tuple
 
 import torch
@@ -91,12 +92,18 @@ class ACoLHead(BaseCAMHead):
                 known: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> ClassMapOutput:
         """Logits of A and the released CAM of any class; ``known = (classes, B maps)``
         reuses a branch-B pass already made for those classes (training, GT)."""
+        # Branch B runs when a map is asked for, possibly inside a float32 region (crop
+        # consistency, post-processing): it runs under the autocast state of this pass.
+        device = feature.device.type
+        amp = torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device)
+        amp_dtype = torch.get_autocast_dtype(device) if amp else None
 
         def cam_of(classes: torch.Tensor) -> torch.Tensor:
             if known is not None and torch.equal(classes, known[0]):
                 maps_b = known[1]
             else:
-                maps_b = self.classifier_B(self.erase(feature, maps_a, classes))
+                with torch.autocast(device, dtype=amp_dtype) if amp else nullcontext():
+                    maps_b = self.classifier_B(self.erase(feature, maps_a, classes))
             index = classes.view(-1, 1)
             return torch.maximum(normalize_tensor(select_maps(maps_a, index)),
                                  normalize_tensor(select_maps(maps_b, index)))
