@@ -9,7 +9,8 @@ mmengine Runner, evaluates each on the test split with
 
 A method is a function in ``METHODS`` returning config overrides (model keys and
 extra custom hooks). ``da`` / ``brid``: DA-WSOL / Bridging the gap; ``has`` / ``cutmix`` /
-``adl``: wsolevaluation's Hide-and-Seek, CutMix, ADL; ``tscam``: TS-CAM on a
+``adl`` / ``acol`` / ``spg``: wsolevaluation's Hide-and-Seek, CutMix, ADL, ACoL, SPG on the same
+ResNet18; ``tscam``: TS-CAM on a
 from-scratch DeiT-Tiny (7x7 patches at 112 px) instead of the ResNet18; ``*+crop``: the
 method throughout plus crop consistency (the ``CropConsistency`` wrapper around the same
 localizer, joint with its own terms) from half of the budget on, like ``crop``.
@@ -100,6 +101,23 @@ def adl_method(epochs: int) -> dict:
                 custom_hooks=[dict(type='MethodSeedHook')])
 
 
+def acol_method(epochs: int) -> dict:
+    """ACoL: erased-feature second classifier (threshold 0.7, wsolevaluation config.py);
+    branches 256 wide, Xavier init (as configs/acol/resnet18_synthetic.py); GT maps only."""
+    return dict(model=dict(type='ACoLLocalizer', test_cfg=dict(topk_cams=0),
+                           head=dict(type='ACoLHead', mid_channels=256, drop_threshold=0.7,
+                                     init_mode='xavier')))
+
+
+def spg_method(epochs: int) -> dict:
+    """SPG: B1/B2 on layer3, C on layer4 of the ResNet18, config.py thresholds, 1x1 class-map
+    head; branch widths 256 (starting points); masks at the 112 px input size."""
+    return dict(model=dict(
+        backbone=dict(type='ResNetSPGCAM'), head=dict(type='Conv1x1ClassMapHead'),
+        methods=[dict(type='SPG', b1_channels=256, b2_channels=256, c_channels=512,
+                      branch_channels=256, c_mid_channels=256)]))
+
+
 def _with_crop(method: Callable[[int], dict]) -> Callable[[int], dict]:
     """``method`` throughout, crop consistency jointly from half of the budget on."""
 
@@ -130,6 +148,10 @@ METHODS: Dict[str, Callable[[int], dict]] = {
     'cutmix+crop': _with_crop(cutmix_method),
     'adl': adl_method,
     'adl+crop': _with_crop(adl_method),
+    'acol': acol_method,
+    'acol+crop': _with_crop(acol_method),
+    'spg': spg_method,
+    'spg+crop': _with_crop(spg_method),
 }
 
 

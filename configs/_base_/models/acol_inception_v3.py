@@ -1,0 +1,12 @@
+# wsolevaluation InceptionAcol: InceptionV3-CAM trunk to Mixed_6e (768 channels, 28x28 with
+# large_feature_map), two classifier branches (no dropout, Xavier init).
+model = dict(
+    type='ACoLLocalizer',
+    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    backbone=dict(type='InceptionV3CAM', large_feature_map=True, pretrained='torchvision'),
+    head=dict(type='ACoLHead', num_classes=200, in_channels=768, mid_channels=1024,
+              drop_threshold=0.7, init_mode='xavier', loss=dict(type='CrossEntropyLoss')),
+    # GT-class maps only: the wsolevaluation metrics read nothing else, and every extra
+    # class costs one branch-B pass (topk_cams=5 for top-k localisation metrics).
+    test_cfg=dict(topk_cams=0),
+)

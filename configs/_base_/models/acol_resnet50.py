@@ -1,0 +1,13 @@
+# wsolevaluation ResNetAcol: ResNet50-CAM trunk (28x28 maps with large_feature_map), two
+# classifier branches on layer4 (3x3 2048->1024, 3x3 1024->1024, 1x1 -> C; He init);
+# branch B sees layer4 erased where branch A's normalised class map >= acol_threshold.
+model = dict(
+    type='ACoLLocalizer',
+    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    backbone=dict(type='ResNetCAM', depth=50, large_feature_map=True, pretrained='torchvision'),
+    head=dict(type='ACoLHead', num_classes=200, in_channels=2048, mid_channels=1024,
+              drop_threshold=0.7, init_mode='he', loss=dict(type='CrossEntropyLoss')),
+    # GT-class maps only: the wsolevaluation metrics read nothing else, and every extra
+    # class costs one branch-B pass (topk_cams=5 for top-k localisation metrics).
+    test_cfg=dict(topk_cams=0),
+)

@@ -1,0 +1,12 @@
+# wsolevaluation VggAcol: VGG16 with 3x3 overlapping pools (last one stride 1), 3x3 average
+# pool, no conv6 (512 channels, 14x14 maps); two classifier branches (Xavier init).
+model = dict(
+    type='ACoLLocalizer',
+    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    backbone=dict(type='VGG16ACoLCAM', large_feature_map=False, pretrained='torchvision'),
+    head=dict(type='ACoLHead', num_classes=200, in_channels=512, mid_channels=1024,
+              drop_threshold=0.7, init_mode='xavier', loss=dict(type='CrossEntropyLoss')),
+    # GT-class maps only: the wsolevaluation metrics read nothing else, and every extra
+    # class costs one branch-B pass (topk_cams=5 for top-k localisation metrics).
+    test_cfg=dict(topk_cams=0),
+)

@@ -1,0 +1,8 @@
+_base_ = [
+    '../_base_/models/acol_vgg16.py', '../_base_/datasets/cub_bs32_224.py',
+    '../_base_/schedules/sgd_step15_50e.py', '../_base_/default_runtime.py'
+]
+# ACoL: threshold 0.7 (wsolevaluation config.py). Data,
+# schedule, evaluation, map size, lr and wd as configs/cam/vgg16_cub.py
+# (checked by tests/test_configs_acol_spg.py); the lr is a starting point.
+optim_wrapper = dict(optimizer=dict(lr=1.268269e-5, weight_decay=5e-4))

@@ -1,0 +1,9 @@
+_base_ = [
+    '../_base_/models/spg_vgg16.py', '../_base_/datasets/imagenet_bs32_224.py',
+    '../_base_/schedules/sgd_step3_10e.py', '../_base_/default_runtime.py'
+]
+# SPG: thresholds (0.7, 0.01) (0.5, 0.05) (0.7, 0.1) (wsolevaluation config.py). Data,
+# schedule, evaluation, map size, lr and wd as configs/cam/vgg16_imagenet.py
+# (checked by tests/test_configs_acol_spg.py); the lr is a starting point.
+model = dict(head=dict(num_classes=1000))
+optim_wrapper = dict(optimizer=dict(lr=6.680514664e-5))

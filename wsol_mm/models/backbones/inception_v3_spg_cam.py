@@ -1,0 +1,37 @@
+"""InceptionV3CAM that also returns the maps SPG's auxiliary branches read."""
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+
+from wsol_mm.registry import MODELS
+
+from .inception_v3_cam import InceptionV3CAM
+
+
+@MODELS.register_module()
+class InceptionV3SPGCAM(InceptionV3CAM):
+    """:class:`InceptionV3CAM` returning ``(Mixed_5d map, Mixed_6d map, Mixed_6e map)``.
+
+    As wsolevaluation's ``InceptionSpg``: branch B1 reads the Mixed_5d output after the
+    optional extra pool (288 channels), branch B2 the Mixed_6d output (768 channels, the
+    input of Mixed_6e, as released), the head the Mixed_6e output. Same layers and
+    parameter names as ``InceptionV3CAM``; arguments as it.
+
+    Examples:
+        >>> m = InceptionV3SPGCAM()
+        >>> [tuple(f.shape[1:]) for f in m(torch.rand(1, 3, 224, 224))]
+        [(288, 14, 14), (768, 14, 14), (768, 14, 14)]
+    """
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(B1 input, B2 input, Mixed_6e map)``."""
+        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
+        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        b1 = self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x)))
+        if not self.large_feature_map:
+            b1 = F.max_pool2d(b1, kernel_size=3, stride=2, ceil_mode=True)
+        b2 = self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(self.Mixed_6a(b1))))
+        return b1, b2, self.Mixed_6e(b2)

@@ -1,0 +1,75 @@
+"""VGG16 trunk of wsolevaluation's ``VggAcol`` (overlapping pools, no conv6)."""
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from wsol_mm.registry import MODELS
+
+from ..utils import init_wsol_weights
+from .backbone_lr_mixin import BackboneLRMixin
+from .pretrained import load_torchvision_weights
+
+# 'M1' = 3x3/2 max-pool (padding 1), 'M2' = 3x3/1 max-pool (padding 1). The pools sit where
+# torchvision's 2x2 pools are, so the conv indices (`features.<idx>`) are torchvision's.
+_LAYERS_14 = [64, 64, 'M1', 128, 128, 'M1', 256, 256, 256, 'M1', 512, 512, 512, 'M1',
+              512, 512, 512, 'M2']
+_LAYERS_28 = [64, 64, 'M1', 128, 128, 'M1', 256, 256, 256, 'M1', 512, 512, 512, 'M2',
+              512, 512, 512, 'M2']
+
+
+def _make_features(layers: List[Union[int, str]]) -> nn.Sequential:
+    modules: List[nn.Module] = []
+    in_channels = 3
+    for v in layers:
+        if v in ('M1', 'M2'):
+            modules.append(nn.MaxPool2d(kernel_size=3, stride=2 if v == 'M1' else 1, padding=1))
+        else:
+            modules += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            in_channels = v
+    return nn.Sequential(*modules)
+
+
+@MODELS.register_module()
+class VGG16ACoLCAM(BackboneLRMixin, BaseModule):
+    """VGG16 (no BN) as wsolevaluation's ACoL network: 512-channel map, no conv6.
+
+    Every 2x2 max-pool of VGG16 becomes a 3x3/2 (padding 1) pool; the last pool (and,
+    with ``large_feature_map``, pool4) is a 3x3/1 pool; a 3x3/1 average pool (padding 1)
+    follows. 224 inputs give 14x14 (or 28x28) maps. The classifiers are
+    :class:`ACoLHead`. Conv indices equal torchvision's ``vgg16.features``, so its
+    weights load unchanged. Xavier init (as ``VggAcol``) unless pretrained.
+
+    Args:
+        large_feature_map (bool): pool4 at stride 1 (28x28 maps). Defaults to False.
+        pretrained (str, optional): a local torchvision ``vgg16`` state-dict path, or
+            ``'torchvision'`` (downloads). ``classifier.*`` is dropped. Defaults to None.
+        init_cfg (dict, optional): mmengine init config.
+
+    Examples:
+        >>> m = VGG16ACoLCAM()
+        >>> tuple(m(torch.rand(1, 3, 224, 224))[-1].shape)
+        (1, 512, 14, 14)
+    """
+
+    # wsolevaluation main.py: VGG `features.*` at the base lr (the head is new).
+    lr_groups = dict(wsolevaluation=('classifier', ()))
+
+    out_channels = 512
+
+    def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.large_feature_map = large_feature_map
+        self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
+        init_wsol_weights(self, 'xavier')
+        if pretrained:
+            load_torchvision_weights(self, pretrained, 'vgg16', 'VGG16_Weights',
+                                     drop_prefixes=('classifier.', ))
+            self._is_init = True  # mmengine's init_weights must not overwrite them
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Return a 1-tuple with the average-pooled conv5 map ``(B, 512, h, w)``."""
+        return (F.avg_pool2d(self.features(x), kernel_size=3, stride=1, padding=1), )
