@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import Compose
 
+from wsol_mm.fileio import read_image
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
@@ -60,22 +61,15 @@ def inference_localizer(model: nn.Module, image: Union[str, np.ndarray],
     steps = [t for t in model.cfg.test_dataloader.dataset.pipeline
              if t['type'] not in ('LoadImageFromFile', 'LoadWSOLAnnotations')]
     pipeline = Compose(steps)
-    if isinstance(image, str):
-        import mmcv
-        img = mmcv.imread(image)
-        if img is None:
-            raise ValueError(f'image {image} cannot be read')
-    else:
-        img = image
+    img = read_image(image) if isinstance(image, str) else image  # errors name the file
     data = pipeline(dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
                          img_path=image if isinstance(image, str) else ''))
     if target_class is not None:  # predict() writes pred_cam for the sample's label
         data['data_samples'].set_gt_label(int(target_class))
     batch = model.data_preprocessor(
         dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
-    logits = model(batch['inputs'], mode='tensor')[0][0]
-    sample = model(**batch, mode='predict')[0]
-    return _original_frame_result(sample, logits, cam_thr)
+    sample = model(**batch, mode='predict')[0]  # one pass: the post-processor keeps the logits
+    return _original_frame_result(sample, sample.pred_logits, cam_thr)
 
 
 def _original_frame_result(sample, logits: torch.Tensor, cam_thr: float) -> dict:

@@ -27,7 +27,8 @@ class WSOLDataSample(BaseDataElement):
     Data fields:
         - ``gt_label`` (LongTensor ``(1,)``), ``gt_bboxes`` (FloatTensor ``(N, 4)``),
           ``gt_mask`` / ``ignore_mask`` (BoolTensor ``(H, W)``).
-        - ``pred_score`` (FloatTensor ``(C,)``, softmax), ``pred_label`` (LongTensor ``(1,)``).
+        - ``pred_score`` (FloatTensor ``(C,)``, softmax), ``pred_label`` (LongTensor ``(1,)``),
+          ``pred_logits`` (FloatTensor ``(C,)``, the logits of the same pass).
         - ``pred_cam`` (FloatTensor ``(H, W)``): the GT-class map in [0, 1].
         - ``pred_cams`` (FloatTensor ``(K, H, W)``) for ``pred_cam_labels``
           (LongTensor ``(K,)``): maps of the top-K predicted classes.

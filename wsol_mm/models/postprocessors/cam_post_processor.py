@@ -21,8 +21,9 @@ class CAMPostProcessor(nn.Module):
     For each image the GT-class map and the maps of the top-k predicted classes are
     resized to the sample's ``img_shape`` (network-input frame) and normalised by the
     registered normaliser ``norm``; ``pred_score`` (softmax), ``pred_label``, ``pred_cam``
-    (``(H, W)``, GT class; top-1 without a label), ``pred_cams`` (``(k, H, W)``) and
-    ``pred_cam_labels`` are written as compact contiguous tensors. Every ``predict``, the
+    (``(H, W)``, GT class; top-1 without a label), ``pred_cams`` (``(k, H, W)``),
+    ``pred_cam_labels`` and ``pred_logits`` (``(C,)``) are written as compact contiguous
+    tensors. Every ``predict``, the
     inference API and the visualiser go through it, so ``test_cfg.norm`` applies to every
     method (``--cfg-options model.test_cfg.norm.type=IVR model.test_cfg.norm.percentile=0.3``).
 
@@ -94,6 +95,7 @@ class CAMPostProcessor(nn.Module):
         labels = scores.argmax(dim=1)
         for i, sample in enumerate(data_samples):
             sample.set_pred_score(scores[i].clone())
+            sample.pred_logits = logits[i].clone()
             sample.set_pred_label(int(labels[i]))
             # .clone(): a view would pickle the whole batch's storage (--out files).
             sample.pred_cam = maps[i][0].clone()
