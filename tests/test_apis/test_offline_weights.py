@@ -171,14 +171,25 @@ def test_transformer_files_load_offline(offline):
     torch.testing.assert_close(model.pos_embed, ref.pos_embed)
     # timm's ViT-S from the Hugging Face cache (HF_HUB_OFFLINE: no request)
     vit = _tiny_vit('vit_s')
-    snapshot = offline / 'hf' / 'models--timm--vit_small_patch16_224.augreg_in21k_ft_in1k'
-    (snapshot / 'refs').mkdir(parents=True)
-    (snapshot / 'refs' / 'main').write_text('0' * 40)
-    (snapshot / 'snapshots' / ('0' * 40)).mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in vit.state_dict().items()},
-              str(snapshot / 'snapshots' / ('0' * 40) / 'model.safetensors'))
+    _save_hf_cached(offline, 'timm/vit_small_patch16_224.augreg_in21k_ft_in1k', vit)
     model = _tiny_vit('vit_s', pretrained=True)
     torch.testing.assert_close(model.blocks[0].mlp.fc1.weight, vit.blocks[0].mlp.fc1.weight)
+    # DeiT without the torch hub file: timm's Hub copy if the Hugging Face cache has it
+    deit = _tiny_vit('deit_b')
+    _save_hf_cached(offline, 'timm/deit_base_patch16_224.fb_in1k', deit)
+    model = _tiny_vit('deit_b', pretrained=True)
+    torch.testing.assert_close(model.patch_embed.proj.weight, deit.patch_embed.proj.weight)
+
+
+def _save_hf_cached(root, repo: str, model) -> None:
+    """``model``'s weights as ``model.safetensors`` of ``repo`` in the Hugging Face cache."""
+    from safetensors.torch import save_file
+    folder = root / 'hf' / ('models--' + repo.replace('/', '--'))
+    (folder / 'refs').mkdir(parents=True)
+    (folder / 'refs' / 'main').write_text('0' * 40)
+    (folder / 'snapshots' / ('0' * 40)).mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(folder / 'snapshots' / ('0' * 40) / 'model.safetensors'))
 
 
 def test_legacy_vit_small_file_without_qkv_bias(offline):

@@ -33,18 +33,22 @@ from wsol_mm.utils.pretrained_weights_error import PretrainedWeightsError
 _HASH_IN_NAME = 'SHA-256 prefix in the file name'
 # Files of the transformer backbones (the torchvision ones come from torchvision's weight
 # enums, see `weights_source`). `url`: direct download into torch hub's cache; `hf_repo`: a
-# Hugging Face Hub file; `manual`: no direct download, the user fetches it by hand.
+# Hugging Face Hub file; `hf_cache`: timm's Hub copy of the same weights, used when it is in
+# the Hugging Face cache already (never downloaded); `manual`: no direct download.
 WEIGHT_SOURCES: Dict[str, dict] = {
     # The official DeiT files that TS-CAM / SCM / LCA-MD download (`check_hash=True`).
     'deit_t': dict(title='DeiT-T/16 (ImageNet-1k)',
                    url='https://dl.fbaipublicfiles.com/deit/deit_tiny_patch16_224-a1311bcf.pth',
-                   checksum=_HASH_IN_NAME),
+                   checksum=_HASH_IN_NAME,
+                   hf_cache='timm/deit_tiny_patch16_224.fb_in1k'),
     'deit_s': dict(title='DeiT-S/16 (ImageNet-1k)',
                    url='https://dl.fbaipublicfiles.com/deit/deit_small_patch16_224-cd65a155.pth',
-                   checksum=_HASH_IN_NAME),
+                   checksum=_HASH_IN_NAME,
+                   hf_cache='timm/deit_small_patch16_224.fb_in1k'),
     'deit_b': dict(title='DeiT-B/16 (ImageNet-1k)',
                    url='https://dl.fbaipublicfiles.com/deit/deit_base_patch16_224-b5f2ef4d.pth',
-                   checksum=_HASH_IN_NAME),
+                   checksum=_HASH_IN_NAME,
+                   hf_cache='timm/deit_base_patch16_224.fb_in1k'),
     # timm's current ViT-S/16: its original is a JAX .npz, so the Hub's safetensors file.
     'vit_s': dict(title='ViT-S/16 (timm, AugReg ImageNet-21k -> 1k)',
                   hf_repo='timm/vit_small_patch16_224.augreg_in21k_ft_in1k',
@@ -175,6 +179,11 @@ def fetch_weights(name: str, key: str) -> str:
     path = hub_cache_path(src['url'])
     if osp.isfile(path):
         return path
+    if src.get('hf_cache'):  # timm's copy, e.g. from an earlier `timm.create_model(...)`
+        import huggingface_hub
+        cached = huggingface_hub.try_to_load_from_cache(src['hf_cache'], 'model.safetensors')
+        if isinstance(cached, str):
+            return cached
     if not network_reachable(src['url']):
         raise missing_weights_error(name, key, f'they are not in {osp.dirname(path)} and '
                                     f'{urlparse(src["url"]).hostname} is not reachable')
