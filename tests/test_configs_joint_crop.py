@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from test_configs import _half_resolution, _tiny_dataset  # noqa: E402
+from test_configs import _low_resolution, _tiny_dataset  # noqa: E402
 
 from wsol_mm.apis.runner_utils import build_runner  # noqa: E402
 
@@ -47,7 +47,7 @@ def test_joint_step_has_method_and_crop_terms(joint, prefix, tiny_synthetic_256,
     """With every switch on from epoch 0, one step logs the method's terms and the crop's."""
     cfg = _cfg(joint)
     cfg.model.backbone.pretrained = None
-    _half_resolution(cfg)
+    _low_resolution(cfg)
     for split, key in (('train', 'train_dataloader'), ('val', 'val_dataloader'),
                        ('test', 'test_dataloader')):
         cfg[key].dataset = _tiny_dataset(cfg[key].dataset, tiny_synthetic_256, split, 200, False)
