@@ -115,7 +115,7 @@ def scan_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         :func:`scan_cutoffs`), and ``max(u)``.
     """
     cam = _as_map(cam)
-    gts = check_box_convention(gt_boxes)
+    gts = np.ascontiguousarray(check_box_convention(gt_boxes))  # one compiled layout
     if len(gts) == 0:
         raise ValueError('At least one GT box is needed to score a map')
     if multi_contour and not clip:
@@ -136,7 +136,7 @@ def scan_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
             ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
         return ious, gt_idx, max_u
     if thresholds is not None:
-        taus, want = np.asarray(thresholds, np.float64), _ALL_CUTOFFS
+        taus, want = np.ascontiguousarray(thresholds, np.float64), _ALL_CUTOFFS
     else:
         taus, want = _NO_THRESHOLDS, _ALL_CUTOFFS
         if cutoffs is not None:
