@@ -109,7 +109,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '4adb07b0c959c083'
+CALLEES_DIGEST = '0893f8010e8a42d0'
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 # one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
 _PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
@@ -142,7 +142,6 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
     xmax, ymax = (w - 1, h - 1) if clip else (w, h)  # x + w may reach W without clipping
     n_live = 0
     n_slots = _U(0)
-    euler4 = 0
     changed = True
     cur_iou, cur_gt, cur_status = e_iou, e_gt, OK
     for t in range(255, -1, -1):
@@ -173,24 +172,24 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
                         if rq != rp:
                             rp, n_live = _union(rp, rq, parent, rec, shp, live, n_live, True)
                     _grow(rp, np.int32(x), np.int32(y), rec)
-                    if np.int32(p) < rec[rp, _FIRST]:
+                    if not multi and np.int32(p) < rec[rp, _FIRST]:  # v1 ties only
                         rec[rp, _FIRST] = p
                     shp[rp] += pack[m]
                 lab[p] = rp
-                euler4 += _D_EULER[m]
         if not wanted[t]:
             continue
         if changed:
             changed = False
             cur_status = OK
-            cur_holes = n_live - euler4 // 4
             if n_live == 0:
                 cur_iou, cur_gt = e_iou, e_gt
             else:
                 best, best_g = -1.0, 0
                 c_star, c_a2, c_first = -1, -1, -1
+                cur_holes = 0
                 for li in range(n_live):
                     r = live[li]
+                    cur_holes += 1 - (shp[r] >> 32) // 4  # holes = 1 - Euler number
                     if rec[r, _DIRTY]:
                         iou[r], rec[r, _GT] = _best_iou(
                             rec[r, _X0] * 1.0, rec[r, _Y0] * 1.0,

@@ -221,13 +221,11 @@ def quantize_map(cam, out):
     Returns:
         int: 0, or 1 when the map holds NaN, 2 when a value is outside [0, 1].
     """
-    h, w = cam.shape
-    for y in range(h):
-        for x in range(w):
-            s = np.float64(cam[y, x])
-            if s != s:
-                return 1
-            if s < 0.0 or s > 1.0:
-                return 2
-            out[y, x] = np.uint8(s * 255.0)  # truncation, as numpy's astype
+    pad_row = np.empty(cam.shape[1] + 2, np.int16)  # unused copy of _quantize_row's
+    for y in range(cam.shape[0]):
+        if not _quantize_row(cam[y], out[y], pad_row):
+            for x in range(cam.shape[1]):
+                if cam[y, x] != cam[y, x]:
+                    return NAN_VALUE
+            return OUT_OF_RANGE
     return 0

@@ -12,6 +12,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import _warmup_state
 from .box_ops import check_box_convention, check_scoremap, quantize_cam
 from .reference import contour_boxes
 
@@ -146,6 +147,8 @@ def scan_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
     if ebox is None:
         ebox = np.asarray(empty_box, np.float64)
     floors = _NO_FLOORS if iou_floors is None else np.sort(np.asarray(iou_floors, np.float64))
+    if _warmup_state.PROCESSES:  # a warm-up is compiling these kernels: wait for it
+        _warmup_state.wait_for_warmup()
     work = _workspace(*cam.shape)
     if levels:  # the kernel reads the levels from its buffer; one compiled version
         work[0][...] = cam

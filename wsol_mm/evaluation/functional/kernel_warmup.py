@@ -20,13 +20,15 @@ from typing import Optional
 
 import numpy as np
 
+from . import _warmup_state
+from .box_ops import quantize_cam
 from .cutoff_scan import HAS_NUMBA, scan_thresholds, threshold_list
 from .pxap import pixel_histograms
 
 __all__ = ['warm_up_kernels', 'kernels_cached', 'start_kernel_warmup']
 
 _DTYPES = (np.float32, np.float64)
-_STARTED = []  # the warm-up process of this process, if any
+_DONE = []  # True once a warm-up was started or the kernels were found cached
 
 
 def warm_up_kernels() -> None:
@@ -43,6 +45,7 @@ def warm_up_kernels() -> None:
         scan_thresholds(cam, gts, False, thresholds=[0.1], clip=False, empty_box=(0, 0, 1, 1))
         for ignore in (None, ~ring):
             pixel_histograms(cam, ring, ignore, threshold_list(0.001))
+        quantize_cam(cam)
 
 
 def kernels_cached() -> bool:
@@ -65,22 +68,26 @@ def start_kernel_warmup() -> Optional[subprocess.Popen]:
     """Compile the kernels in a separate process, once per process, if not cached yet.
 
     Only the first local rank starts it (``LOCAL_RANK`` unset or 0); its output is
-    discarded and nothing waits for it: a first evaluation that comes earlier compiles
-    as it would have.
+    discarded. The first evaluation of this process waits for it rather than compiling the
+    same kernels at the same time.
 
     Returns:
         subprocess.Popen or None: the process, or None when nothing was started.
     """
-    if _STARTED or os.environ.get('LOCAL_RANK', '0') != '0' or kernels_cached():
+    if _DONE or os.environ.get('LOCAL_RANK', '0') != '0':
+        return None
+    _DONE.append(True)
+    if kernels_cached():
         return None
     root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [root] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
-    _STARTED.append(subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, '-m', 'wsol_mm.evaluation.functional.kernel_warmup'], env=env,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True))
-    return _STARTED[0]
+        start_new_session=True)
+    _warmup_state.PROCESSES.append(process)
+    return process
 
 
 if __name__ == '__main__':

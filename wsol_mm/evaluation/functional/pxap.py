@@ -3,6 +3,7 @@ from typing import Tuple
 
 import numpy as np
 
+from . import _warmup_state
 from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
@@ -71,6 +72,8 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
     if (_score_histograms is not None and cam.ndim == 2
             and cam.dtype in (np.float32, np.float64)):
+        if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
+            _warmup_state.wait_for_warmup()
         key = np.asarray(thresholds, np.float64).tobytes()
         if key not in _EDGES:
             if len(_EDGES) > 16:
