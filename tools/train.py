@@ -5,6 +5,7 @@ import os.path as osp
 from mmengine.config import Config
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
+from wsol_mm.apis.preflight import check_datasets
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
@@ -59,6 +60,9 @@ def main() -> None:
     args = parse_args()
     with report_user_errors('train.py'):
         cfg = merge_args(load_config(args.config), args)
+        # the data first: building the model may mean a long weights download
+        check_datasets(cfg, ['train_dataloader', 'val_dataloader'] +
+                       (['test_dataloader'] if args.test else []))
         runner = build_runner(cfg)
         runner.train()
         if args.test:
