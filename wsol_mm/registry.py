@@ -3,7 +3,9 @@
 Every root registry gets a child (even those we register nothing in) so that
 lookups under ``default_scope='wsol_mm'`` never fall back to mmengine's root
 with a warning. ``locations`` lets a registry import the subpackage that
-defines its classes on first use.
+defines its classes on first use (the modules that register them: the package
+``__init__`` of ``datasets`` and ``evaluation`` load their classes lazily). Importing
+this module runs ``wsol_mm.compat`` first.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -29,6 +31,8 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
+from . import compat  # noqa: F401  (shims before any registered module loads)
+
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS',
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS',
@@ -52,16 +56,16 @@ OPTIM_WRAPPERS = _child('optim wrapper', MMENGINE_OPTIM_WRAPPERS, 'wsol_mm.engin
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, 'wsol_mm.engine')
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS, 'wsol_mm.engine')
-DATASETS = _child('dataset', MMENGINE_DATASETS, 'wsol_mm.datasets')
-DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'wsol_mm.datasets')
+DATASETS = _child('dataset', MMENGINE_DATASETS, 'wsol_mm.datasets.registration')
+DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'wsol_mm.datasets.registration')
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'wsol_mm.datasets.transforms')
 MODELS = _child('model', MMENGINE_MODELS, 'wsol_mm.models')
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, 'wsol_mm.models')
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS, 'wsol_mm.models')
 TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS, 'wsol_mm.models')
-METRICS = _child('metric', MMENGINE_METRICS, 'wsol_mm.evaluation')
-EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'wsol_mm.evaluation')
+METRICS = _child('metric', MMENGINE_METRICS, 'wsol_mm.evaluation.metrics')
+EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'wsol_mm.evaluation.metrics')
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'wsol_mm.visualization')
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'wsol_mm.visualization')
-FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'wsol_mm.datasets')
+FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'wsol_mm.datasets.registration')
 INFERENCERS = _child('inferencer', MMENGINE_INFERENCERS, 'wsol_mm.apis')

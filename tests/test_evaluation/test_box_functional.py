@@ -165,3 +165,25 @@ def test_iou_floors_keep_every_bit(multi_contour):
         exact = scan_cutoffs(cam, gt, multi_contour, use_numba=False)[0]
         fast = scan_cutoffs(cam, gt, multi_contour, iou_floors=floors)[0]
         assert np.array_equal(exact[:, None] >= floors, fast[:, None] >= floors), i
+
+
+@pytest.mark.parametrize('caller,callees', [
+    ('_hole_scan_kernels', ['_union_find_kernels']),
+    ('_cutoff_scan_kernels', ['_union_find_kernels', '_hole_scan_kernels'])])
+def test_kernel_cache_follows_callees(caller, callees):
+    """numba's cache key is the caller's file only: a callee change must edit the caller.
+
+    If this fails, set ``CALLEES_DIGEST`` in the caller to the value printed (that edit is
+    what makes numba recompile the caller).
+    """
+    import hashlib
+    import importlib
+    import os.path as osp
+    package = 'wsol_mm.evaluation.functional'
+    digest = hashlib.sha256()
+    for name in callees:
+        with open(osp.splitext(importlib.import_module(f'{package}.{name}').__file__)[0]
+                  + '.py', 'rb') as f:
+            digest.update(f.read())
+    expected = digest.hexdigest()[:16]
+    assert importlib.import_module(f'{package}.{caller}').CALLEES_DIGEST == expected, expected

@@ -52,3 +52,29 @@ def test_pxap_errors():
         pxap_from_histograms(*pixel_histograms(np.random.rand(8, 8), gt, None, thrs))
     with pytest.raises(RuntimeError, match='No positive ground truth'):
         piou_from_histograms(np.zeros(102), np.ones(102))
+
+
+def _nudged(thrs: np.ndarray) -> np.ndarray:
+    thrs = thrs.copy()
+    thrs[3::7] = np.nextafter(thrs[3::7], 1)  # not exactly j * step: edges read from memory
+    return thrs
+
+
+@pytest.mark.parametrize('thrs', [threshold_list(0.001), threshold_list(0.01),
+                                  _nudged(threshold_list(0.01))])
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_histograms_at_the_edges(thrs, dtype):
+    """Scores on, just below and just above every edge land in numpy's bins.
+
+    Thresholds from ``np.arange`` take the kernel's uniform path (edges recomputed as
+    ``j * step``), nudged ones its path reading the edges.
+    """
+    edges = np.concatenate([thrs, [1.0]])
+    values = np.concatenate([edges, np.nextafter(edges, -1), np.nextafter(edges, 2)])
+    values = np.clip(values, 0, 1).astype(dtype)
+    cam = np.resize(values, (7, len(values) // 7 + 1))
+    gt = np.zeros(cam.shape, bool)
+    gt[::2] = True
+    fg, bg = pixel_histograms(cam, gt, None, thrs)
+    rfg, rbg = reference_histograms(cam.astype(np.float64), gt, np.zeros_like(gt), thrs)
+    assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)

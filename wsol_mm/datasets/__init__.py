@@ -1,14 +1,22 @@
-from .class_folder_dataset import ClassFolderDataset
-from .coco_wsol_dataset import COCOWSOLDataset
-from .cub_dataset import CUBDataset
-from .imagenet_dataset import ImageNetDataset
-from .metadata import MetadataError, read_wsol_metadata
-from .openimages_dataset import OpenImagesDataset
-from .synthetic_wsol_dataset import SyntheticWSOLDataset
-from .transforms import *  # noqa: F401,F403
-from .wsol_dataset import WSOLDataset
+"""Datasets, split readers and transforms of wsol_mm.
 
-__all__ = [
-    'WSOLDataset', 'CUBDataset', 'ImageNetDataset', 'OpenImagesDataset', 'SyntheticWSOLDataset',
-    'MetadataError', 'read_wsol_metadata', 'COCOWSOLDataset', 'ClassFolderDataset'
-]
+The public names load on first use (:mod:`wsol_mm.lazy_exports`), so
+``wsol_mm.datasets.metadata`` (the split reader offline evaluation uses)
+imports without torch. The registries import
+:mod:`wsol_mm.datasets.registration`, which loads every dataset and transform.
+"""
+from ..lazy_exports import lazy_exports
+
+_NAMES = {
+    'WSOLDataset': '.wsol_dataset',
+    'CUBDataset': '.cub_dataset',
+    'ImageNetDataset': '.imagenet_dataset',
+    'OpenImagesDataset': '.openimages_dataset',
+    'SyntheticWSOLDataset': '.synthetic_wsol_dataset',
+    'MetadataError': '.metadata',
+    'read_wsol_metadata': '.metadata',
+    'COCOWSOLDataset': '.coco_wsol_dataset',
+    'ClassFolderDataset': '.class_folder_dataset',
+}
+# the transforms (``from wsol_mm.datasets import RandomFlip``) come from .transforms
+__getattr__, __dir__ = lazy_exports(__name__, _NAMES, fallback='.transforms')

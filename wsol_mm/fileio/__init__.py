@@ -1,5 +1,6 @@
 """File input/output shared by the whole package: safe checkpoint loading, atomic writes,
 images that fail with their path."""
+from .. import compat  # noqa: F401  (mmengine's checkpoint loaders routed here first)
 from .atomic_write import (
                            atomic_open,
                            atomic_write_bytes,

@@ -1,3 +1,4 @@
+from .. import compat  # noqa: F401  (shims before torchvision, timm, mmengine's Runner)
 from .assigners import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .batch_augments import *  # noqa: F401,F403

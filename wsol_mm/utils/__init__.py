@@ -1,3 +1,4 @@
+from .. import compat  # noqa: F401  (shims before torchvision, timm, mmengine's Runner)
 from .arrays_only_unpickler import ArraysOnlyUnpickler
 from .checkpoint_error import CheckpointError
 from .console_log_filter import ConsoleLogFilter

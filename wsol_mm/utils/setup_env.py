@@ -13,9 +13,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             scope, so that builds outside the Runner find our classes.
             Defaults to True.
     """
-    import wsol_mm.datasets  # noqa: F401
+    import wsol_mm.datasets.registration  # noqa: F401
     import wsol_mm.engine  # noqa: F401
-    import wsol_mm.evaluation  # noqa: F401
+    import wsol_mm.evaluation.metrics  # noqa: F401
     import wsol_mm.models  # noqa: F401
     import wsol_mm.structures  # noqa: F401
     import wsol_mm.visualization  # noqa: F401

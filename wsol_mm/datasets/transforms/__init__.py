@@ -1,3 +1,4 @@
+from ... import compat  # noqa: F401  (shims before torchvision, timm, mmengine's Runner)
 from .base_crop import BaseCrop
 from .center_crop import CenterCrop
 from .load_image_from_file import LoadImageFromFile

@@ -5,6 +5,7 @@ from .cutoff_scan import (
                           HAS_NUMBA,
                           best_ious_at_thresholds,
                           scan_cutoffs,
+                          scan_thresholds,
                           threshold_cutoffs,
                           threshold_list,
 )
@@ -40,7 +41,8 @@ from .size_bins import (
 __all__ = [
     'binned_counts', 'box_correct_counts', 'box_record', 'maxboxacc', 'size_bin_counts',
     'box_iou', 'check_box_convention', 'check_scoremap', 'quantize_cam', 'rescale_boxes',
-    'HAS_NUMBA', 'best_ious_at_thresholds', 'scan_cutoffs', 'threshold_cutoffs', 'threshold_list',
+    'HAS_NUMBA', 'best_ious_at_thresholds', 'scan_cutoffs', 'scan_thresholds', 'threshold_cutoffs',
+    'threshold_list',
     'histogram_edges', 'pixel_histograms', 'piou_from_histograms', 'pxap_from_histograms',
     'pr_curve_from_histograms', 'contour_boxes', 'reference_best_ious', 'reference_boxes',
     'reference_histograms', 'load_scoremap', 'save_scoremap', 'load_sidecar', 'save_sidecar',

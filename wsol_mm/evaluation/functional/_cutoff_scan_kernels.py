@@ -28,35 +28,40 @@ only bounded (exact area of its pixels <= contour area <= bbox area), so the
 candidate must beat every other component strictly; otherwise the cut-off is
 flagged for OpenCV.
 
-Pixels live in a frame padded by one pixel on each side, so neighbour offsets
-need no bounds checks; padding is never foreground. Work buffers are passed in and reused (fresh
-multi-MB arrays per map cost more in page faults than the scan).
+A component's records live in its slot (``_union_find_kernels``); the area
+and the perimeter (only one is needed: v1 or V2) share one int64 with the
+Euler number, so a pixel costs one addition for all three. Work buffers are
+passed in and reused (fresh multi-MB arrays per map cost more in page faults
+than the scan).
 """
 import numpy as np
 from numba import njit
 
 from ._hole_scan_kernels import _hole_pass
 from ._union_find_kernels import (
-    _AREA2,
     _DIRTY,
-    _EUL4,
+    _FG_BITS,
     _FIRST,
     _GT,
+    _LOW,
     _NCUT,
-    _PERIM,
-    _SIZE,
+    _U,
     _X0,
     _X1,
+    _X_MASK,
+    _X_SHIFT,
     _Y0,
     _Y1,
+    _Y_SHIFT,
     HOLES,
     OK,
     OPENCV,
     _best_iou,
     _find,
-    _new_root,
-    _sort_pixels,
+    _grow,
+    _new_slot,
     _union,
+    sort_pixels,
 )
 
 
@@ -101,11 +106,26 @@ def _window_tables():
     return d_area, d_euler, d_perim, finds
 
 
+#: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
+#: of the file that defines a kernel, so a change of a callee must change this line too
+#: (tests/test_evaluation/test_box_functional.py checks it).
+CALLEES_DIGEST = '0893f8010e8a42d0'
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
+# one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
+_PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
+_PACK_V2 = _D_PERIM.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
+_NFIND = (_FINDS >= 0).sum(1).astype(np.int64)  # neighbour groups to look up per mask
+# ring neighbour of each group, as an offset from the NW neighbour (unsigned indexing):
+# N, NE, E, SE, S, SW, W, NW at (dy, dx) + (1, 1), i.e. dy * (W + 2) + dx
+_RING_DY = np.array([0, 0, 1, 2, 2, 2, 1, 0], np.uint64)
+_RING_DX = np.array([1, 2, 2, 2, 1, 0, 0, 0], np.uint64)
+_FIND_DY = np.where(_FINDS >= 0, _RING_DY[np.maximum(_FINDS, 0)], 0).astype(np.uint64)
+_FIND_DX = np.where(_FINDS >= 0, _RING_DX[np.maximum(_FINDS, 0)], 0).astype(np.uint64)
+
 
 @njit(cache=True)
-def _foreground_pass(u, gts, wanted, multi, clip, ebox, floors, order, starts, parent, rec, iou,
-                     live, ious, gidx, status, holed):
+def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, starts, lab, parent,
+                     rec, shp, iou, live, ious, gidx, status):
     """Scores of the outer contours at every wanted cut-off (see the module docstring).
 
     With ``floors`` (sorted IoU thresholds), only ``iou >= floor`` must be exact:
@@ -113,74 +133,63 @@ def _foreground_pass(u, gts, wanted, multi, clip, ebox, floors, order, starts, p
     outer IoU, and v1 cut-offs go to OpenCV only if the possible largest
     contours disagree on some floor.
     """
-    h, w = u.shape
-    w2 = w + 2
-    parent[:] = -1
-    act = np.zeros(len(parent), np.uint8)  # byte flags: the neighbour mask reads fewer lines
-    ring = np.array([-w2, -w2 + 1, 1, w2 + 1, w2, w2 - 1, -1, -w2 - 1])
+    h, w = shape
+    w2 = _U(w + 2)
+    # neighbour offset of each (mask, group) from the NW neighbour of the pixel
+    offs = _FIND_DY * w2 + _FIND_DX
+    pack = _PACK_V2 if multi else _PACK_V1
     e_iou, e_gt = _best_iou(ebox[0], ebox[1], ebox[2], ebox[3], gts)  # no contour
     xmax, ymax = (w - 1, h - 1) if clip else (w, h)  # x + w may reach W without clipping
     n_live = 0
-    euler4 = 0
+    n_slots = _U(0)
     changed = True
-    cur_iou, cur_gt, cur_status, cur_holes = e_iou, e_gt, OK, 0
+    cur_iou, cur_gt, cur_status = e_iou, e_gt, OK
     for t in range(255, -1, -1):
         # pixels of value t + 1 join: the mask becomes u > t
         v = t + 1
         if v <= 255 and starts[v + 1] > starts[v]:
             changed = True
             for k in range(starts[v], starts[v + 1]):
-                p = order[2 * k]
-                yx = order[2 * k + 1]
-                m = (act[p - w2] | act[p - w2 + 1] << 1 | act[p + 1] << 2 | act[p + w2 + 1] << 3
-                     | act[p + w2] << 4 | act[p + w2 - 1] << 5 | act[p - 1] << 6
-                     | act[p - w2 - 1] << 7)
-                act[p] = 1
-                rp = -1
-                for j in range(5):
-                    i = _FINDS[m, j]
-                    if i < 0:
-                        break
-                    rq = _find(parent, p + ring[i])
-                    if rp < 0:
-                        rp = rq
-                    elif rq != rp:
-                        rp, n_live = _union(rp, rq, parent, rec, live, n_live)
-                y, x = yx >> 16, yx & 0xFFFF
-                if rp < 0:  # isolated: a new component
-                    parent[p] = p
-                    _new_root(p, x, y, rec, live, n_live)
-                    rec[p, _AREA2] = 0
-                    rec[p, _EUL4] = 4
-                    rec[p, _PERIM] = 4
-                    rec[p, _FIRST] = p
+                e = _U(order[_U(k)])
+                m = e & _FG_BITS
+                x = (e >> _X_SHIFT) & _X_MASK
+                y = e >> _Y_SHIFT
+                nw = y * w2 + x  # padded index of the NW neighbour
+                p = nw + w2 + _U(1)
+                n_find = np.int64(_NFIND[m])
+                if n_find == 0:  # isolated: a new component
+                    rp = n_slots
+                    n_slots += _U(1)
+                    parent[rp] = rp
+                    _new_slot(rp, x, y, rec, live, n_live)
+                    rec[rp, _FIRST] = p
+                    shp[rp] = pack[m]
                     n_live += 1
                 else:
-                    parent[p] = rp
-                    rec[rp, _SIZE] += 1
-                    rec[rp, _X0] = min(rec[rp, _X0], x)
-                    rec[rp, _X1] = max(rec[rp, _X1], x)
-                    rec[rp, _Y1] = max(rec[rp, _Y1], y)
-                    rec[rp, _Y0] = min(rec[rp, _Y0], y)
-                    rec[rp, _FIRST] = min(rec[rp, _FIRST], p)
-                    rec[rp, _AREA2] += _D_AREA[m]
-                    rec[rp, _EUL4] += _D_EULER[m]
-                    rec[rp, _PERIM] += _D_PERIM[m]
-                    rec[rp, _DIRTY] = 1
-                euler4 += _D_EULER[m]
+                    rp = _find(parent, _U(lab[nw + offs[m, 0]]))
+                    for j in range(1, n_find):
+                        rq = _find(parent, _U(lab[nw + offs[m, j]]))
+                        if rq != rp:
+                            rp, n_live = _union(rp, rq, parent, rec, shp, live, n_live, True)
+                    _grow(rp, np.int32(x), np.int32(y), rec)
+                    if not multi and np.int32(p) < rec[rp, _FIRST]:  # v1 ties only
+                        rec[rp, _FIRST] = p
+                    shp[rp] += pack[m]
+                lab[p] = rp
         if not wanted[t]:
             continue
         if changed:
             changed = False
-            cur_holes = n_live - euler4 // 4
             cur_status = OK
             if n_live == 0:
                 cur_iou, cur_gt = e_iou, e_gt
             else:
                 best, best_g = -1.0, 0
                 c_star, c_a2, c_first = -1, -1, -1
+                cur_holes = 0
                 for li in range(n_live):
                     r = live[li]
+                    cur_holes += 1 - (shp[r] >> 32) // 4  # holes = 1 - Euler number
                     if rec[r, _DIRTY]:
                         iou[r], rec[r, _GT] = _best_iou(
                             rec[r, _X0] * 1.0, rec[r, _Y0] * 1.0,
@@ -189,21 +198,21 @@ def _foreground_pass(u, gts, wanted, multi, clip, ebox, floors, order, starts, p
                         rec[r, _DIRTY] = 0
                     if iou[r] > best or (iou[r] == best and rec[r, _GT] < best_g):
                         best, best_g = iou[r], rec[r, _GT]
-                    a2 = rec[r, _AREA2]
+                    a2 = shp[r] & _LOW
                     if a2 > c_a2 or (a2 == c_a2 and rec[r, _FIRST] > c_first):
                         c_star, c_a2, c_first = r, a2, rec[r, _FIRST]
                 if multi:
                     cur_iou, cur_gt = best, best_g
                     target = _next_floor(best, floors)
                     if cur_holes > 0 and target <= 1.0 and not _holes_cannot_win(
-                            target, rec, live, n_live, gts):
+                            target, rec, shp, live, n_live, gts):
                         cur_status = HOLES
                 else:
                     cur_iou, cur_gt = iou[c_star], rec[c_star, _GT]
-                    if cur_holes > 0 and not _v1_decided(c_star, rec, live, n_live, iou,
+                    if cur_holes > 0 and not _v1_decided(c_star, rec, shp, live, n_live, iou,
                                                          floors):
                         cur_status = OPENCV
-        ious[t], gidx[t], status[t], holed[t] = cur_iou, cur_gt, cur_status, cur_holes
+        ious[t], gidx[t], status[t] = cur_iou, cur_gt, cur_status
 
 
 @njit(cache=True)
@@ -230,7 +239,7 @@ def _same_side(a, b, floors):
 
 
 @njit(cache=True)
-def _holes_cannot_win(best, rec, live, n_live, gts):
+def _holes_cannot_win(best, rec, shp, live, n_live, gts):
     """Whether no hole box can reach IoU ``best`` (V2), from perimeter bounds.
 
     All 4-neighbour edges of a component lead to background. Its outer part
@@ -242,11 +251,11 @@ def _holes_cannot_win(best, rec, live, n_live, gts):
     """
     for li in range(n_live):
         r = live[li]
-        if rec[r, _EUL4] == 4:  # no hole
+        if shp[r] >> 32 == 4:  # no hole
             continue
         cw = rec[r, _X1] - rec[r, _X0] + 1
         ch = rec[r, _Y1] - rec[r, _Y0] + 1
-        s_ab = rec[r, _PERIM] // 2 - cw - ch
+        s_ab = (shp[r] & _LOW) // 2 - cw - ch
         area_ub = (s_ab + 6.0) * (s_ab + 6.0) / 4.0
         x1, y1 = rec[r, _X1] + 1.0, rec[r, _Y1] + 1.0  # box of C before clipping
         for j in range(gts.shape[0]):
@@ -261,21 +270,22 @@ def _holes_cannot_win(best, rec, live, n_live, gts):
 
 
 @njit(cache=True)
-def _v1_decided(c, rec, live, n_live, iou, floors):
+def _v1_decided(c, rec, shp, live, n_live, iou, floors):
     """Whether the box of component ``c`` surely scores as the largest contour's.
 
     True when ``c`` surely has the largest contour (holes make areas inexact), or,
     with ``floors``, when every component that might be larger is on the same
     side of every floor as ``c``.
     """
-    a2 = rec[c, _AREA2]
-    c_holed = rec[c, _EUL4] != 4
+    a2 = shp[c] & _LOW
+    c_holed = shp[c] >> 32 != 4
     for li in range(n_live):
         d = live[li]
         if d == c:
             continue
-        if rec[d, _EUL4] == 4:  # exact area; a holed c has area > a2
-            rival = rec[d, _AREA2] > a2 or (rec[d, _AREA2] == a2 and not c_holed)
+        if shp[d] >> 32 == 4:  # exact area; a holed c has area > a2
+            d_a2 = shp[d] & _LOW
+            rival = d_a2 > a2 or (d_a2 == a2 and not c_holed)
         else:  # holed: only the bbox bounds its contour area
             ub = 2 * (rec[d, _X1] - rec[d, _X0]) * (rec[d, _Y1] - rec[d, _Y0])
             rival = ub > a2 or (ub == a2 and not c_holed)
@@ -285,32 +295,48 @@ def _v1_decided(c, rec, live, n_live, iou, floors):
 
 
 @njit(cache=True)
-def scan_map(u, gts, wanted, multi, clip, ebox, floors, order, starts, parent, rec, iou, live,
-             esc):
-    """Best IoU, GT index and status (OK / OPENCV) at each wanted cut-off of ``u``.
+def scan_map(cam, levels, gts, wanted, thresholds, scale, multi, clip, ebox, floors, u, order,
+             starts, pad, lab, parent, rec, shp, iou, live):
+    """Best IoU, GT index and status (OK / OPENCV) at each wanted cut-off of a map.
 
     Args:
-        u: uint8 ``(H, W)`` map. gts: float64 ``(N, 4)`` GT boxes. wanted:
-        bool ``(256,)``. multi: V2 (True) or v1. clip: clip x1/y1 to W-1/H-1.
-        ebox: float64 ``(4,)`` box of an empty mask. floors: float64 sorted IoU
-        thresholds; when not empty, IoUs are exact only in which floors they reach
-        (and GT indices are not guaranteed). The rest are work buffers
-        (``order`` int32 2*H*W, ``starts`` int64 257, ``parent`` int32 and
-        ``rec`` int32 ``(P, 16)``, ``iou`` float64, ``live`` and ``esc`` int32 of P =
-        (H+2)*(W+2) entries).
+        cam: ``(H, W)`` float map in [0, 1]; with ``levels``, ``u`` already
+        holds the uint8 map and ``cam`` is not read.
+        gts: float64 ``(N, 4)`` GT boxes. wanted: bool ``(256,)`` cut-offs to
+        score, or, when ``thresholds`` (float64) is not empty, those of
+        ``int(tau * max(u))`` (``scale`` 0) or ``int(tau * scale)``. multi: V2
+        (True) or v1. clip: clip x1/y1 to W-1/H-1. ebox: float64 ``(4,)`` box
+        of an empty mask. floors: float64 sorted IoU thresholds; when not
+        empty, IoUs are exact only in which floors they reach (and GT indices
+        are not guaranteed). The rest are work buffers (``u`` uint8 ``(H, W)``,
+        ``order`` int64 H*W, ``starts`` int64 257, ``pad`` int16 ``(H+2, W+2)``,
+        ``lab`` int32 (H+2)*(W+2), and per slot (H*W + 1): ``parent`` int32,
+        ``rec`` int32 ``(., 8)``, ``shp`` int64, ``iou`` float64, ``live`` int32).
 
     Returns:
         tuple: float64 IoUs, int64 GT indices and int8 status, each ``(256,)``
-        (IoU -1 where not wanted).
+        (IoU -1 where not wanted), ``max(u)`` and an error code (0, or
+        NAN_VALUE / OUT_OF_RANGE: nothing else is computed then).
     """
     ious = np.full(_NCUT, -1.0)
     gidx = np.zeros(_NCUT, np.int64)
     status = np.zeros(_NCUT, np.int8)
-    holed = np.zeros(_NCUT, np.int64)
-    _sort_pixels(u, order, starts)
-    _foreground_pass(u, gts, wanted, multi, clip, ebox, floors, order, starts, parent, rec, iou,
-                     live, ious, gidx, status, holed)
+    err = sort_pixels(cam, levels, u, order, starts, pad)
+    if err:
+        return ious, gidx, status, 0, err
+    max_u = 0
+    for v in range(255, -1, -1):
+        if starts[v + 1] > starts[v]:
+            max_u = v
+            break
+    if len(thresholds):
+        wanted = np.zeros(_NCUT, np.bool_)
+        mult = np.float64(max_u if scale == 0 else scale)
+        for tau in thresholds:
+            wanted[np.int64(tau * mult)] = True  # the float64 product numpy computes
+    _foreground_pass(gts, wanted, multi, clip, ebox, floors, u.shape, order, starts, lab,
+                     parent, rec, shp, iou, live, ious, gidx, status)
     if multi:
-        _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious, gidx,
-                   status)
-    return ious, gidx, status
+        _hole_pass(gts, wanted, u.shape, order, starts, lab, parent, rec, shp, iou, live, ious,
+                   gidx, status)
+    return ious, gidx, status, max_u, 0

@@ -1,133 +1,73 @@
 """Hole-contour boxes for V2 at the cut-offs the foreground pass could not settle.
 
 A hole is a 4-connected component of ``u <= T`` that does not reach the
-border (OpenCV's hole contours of RETR_TREE). A priority flood from the border
-gives each pixel the level at which it joins the outside; only pixels that are
-ever inside a hole then enter a union-find in increasing value order.
+border (OpenCV's hole contours of RETR_TREE); its contour's boundingRect is
+the hole's bbox grown by one pixel. Background grows as T rises, so pixels
+join in increasing value order; the padding ring is one fixed slot, the
+outside, and a component that touches it stops being a hole.
 """
 import numpy as np
 from numba import njit
 
 from ._union_find_kernels import (
     _DIRTY,
-    _ESC,
     _GT,
-    _POS,
-    _SIZE,
+    _HOLE_BITS,
+    _HOLE_SHIFT,
+    _U,
     _X0,
     _X1,
+    _X_MASK,
+    _X_SHIFT,
     _Y0,
     _Y1,
+    _Y_SHIFT,
     HOLES,
     OK,
     _best_iou,
     _find,
-    _new_root,
+    _grow,
+    _new_slot,
     _union,
 )
 
+#: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
+#: of the file that defines a kernel, so a change of a callee must change this line too
+#: (tests/test_evaluation/test_box_functional.py checks it).
+CALLEES_DIGEST = '037e52c630df595d'
+_OUTSIDE = _U(0)  # slot of the padding ring: the background connected to the border
+# active 4-neighbours per hole mask (bits N, W, E, S): count, then which (0..3)
+_N_ACTIVE = np.array([bin(m).count('1') for m in range(16)], np.int64)
+_ACTIVE = np.array([[b for b in range(4) if m >> b & 1] + [0] * (4 - bin(m).count('1'))
+                    for m in range(16)], np.int64)
+
 
 @njit(cache=True)
-def _escape_levels(u, last, esc, links, stack):
-    """``esc[p]``: the lowest T at which pixel p is 4-connected to the border in ``u <= T``.
+def _hole_pass(gts, wanted, shape, order, starts, lab, parent, rec, shp, iou, live, ious,
+               gidx, status):
+    """Add the best hole-contour box to V2 scores at wanted cut-offs flagged HOLES.
 
-    That is the grayscale hole filling of ``u`` (reconstruction by erosion from
-    the border), computed with the hybrid algorithm of Vincent (1993): a
-    forward and a backward raster scan, then a FIFO for what they missed.
-    Padding holds -1, so border pixels escape at their own value. ``last`` is
-    unused (every level is exact); ``links`` and ``stack`` are the FIFO.
+    Only pixels up to the last flagged cut-off are visited; slots are those of
+    the foreground pass, reused (that pass is over).
     """
-    h, w = u.shape
-    w2 = w + 2
-    esc[:] = -1
-    up = links  # u in the padded frame (int32), reusing the buffer
-    for y in range(h):
-        row = (y + 1) * w2 + 1
-        for x in range(w):
-            up[row + x] = u[y, x]
-            esc[row + x] = 256
-    for y in range(h):  # forward: up and left neighbours
-        row = (y + 1) * w2 + 1
-        for x in range(w):
-            p = row + x
-            f = min(esc[p], esc[p - w2], esc[p - 1])
-            esc[p] = max(f, up[p])
-    n = len(stack)
-    tail = 0
-    for y in range(h - 1, -1, -1):  # backward: down and right, then seed the FIFO
-        row = (y + 1) * w2 + 1
-        for x in range(w - 1, -1, -1):
-            p = row + x
-            f = max(min(esc[p], esc[p + w2], esc[p + 1]), up[p])
-            esc[p] = f
-            if (esc[p + w2] > f and esc[p + w2] > up[p + w2]) or (
-                    esc[p + 1] > f and esc[p + 1] > up[p + 1]):
-                stack[tail] = p
-                tail += 1
-    head, count = 0, tail
-    tail %= n
-    while count > 0:  # ring buffer; a pixel re-enters only when its level drops
-        p = stack[head]
-        head = head + 1 if head + 1 < n else 0
-        count -= 1
-        f = esc[p]
-        for q in (p - w2, p - 1, p + 1, p + w2):
-            if esc[q] > f and esc[q] != up[q]:
-                esc[q] = max(f, up[q])
-                if count == n:  # full: finish with raster scans (rare, still exact)
-                    _scan_until_stable(esc, up, h, w)
-                    return
-                stack[tail] = q
-                tail = tail + 1 if tail + 1 < n else 0
-                count += 1
-
-
-@njit(cache=True)
-def _scan_until_stable(esc, up, h, w):
-    """Forward and backward raster scans until nothing changes (FIFO overflow fallback)."""
-    w2 = w + 2
-    changed = True
-    while changed:
-        changed = False
-        for y in range(h):
-            row = (y + 1) * w2 + 1
-            for x in range(w):
-                p = row + x
-                f = max(min(esc[p], esc[p - w2], esc[p - 1]), up[p])
-                if f != esc[p]:
-                    esc[p] = f
-                    changed = True
-        for y in range(h - 1, -1, -1):
-            row = (y + 1) * w2 + 1
-            for x in range(w - 1, -1, -1):
-                p = row + x
-                f = max(min(esc[p], esc[p + w2], esc[p + 1]), up[p])
-                if f != esc[p]:
-                    esc[p] = f
-                    changed = True
-
-
-@njit(cache=True)
-def _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious, gidx, status):
-    """Add the best hole-contour box to V2 scores at wanted cut-offs that have holes.
-
-    A hole is a 4-connected component of ``u <= T`` not touching the border;
-    its contour's boundingRect is the hole's bbox grown by one pixel. Only
-    pixels that are ever inside a hole (``u < esc``) enter the union-find; a
-    hole's pixels share one escape level, at which it leaves the live list.
-    """
-    h, w = u.shape
-    w2 = w + 2
+    h, w = shape
+    w2 = _U(w + 2)
     last = -1
     for t in range(255):
         if wanted[t] and status[t] == HOLES:
             last = t
     if last < 0:
         return
-    _escape_levels(u, last, esc, parent, live)
-    parent[:] = -1
-    act = np.zeros(len(parent), np.uint8)
-    offs = np.array([-w2, -1, 1, w2])
+    for x in range(w + 2):  # the padding ring is the outside
+        lab[x] = _OUTSIDE
+        lab[(h + 1) * (w + 2) + x] = _OUTSIDE
+    for y in range(1, h + 1):
+        lab[y * (w + 2)] = _OUTSIDE
+        lab[y * (w + 2) + w + 1] = _OUTSIDE
+    parent[_OUTSIDE] = _OUTSIDE  # the oldest slot: always the root of a union with it
+    # N, W, E, S as offsets from the N neighbour (unsigned indexing)
+    offs = np.array([0, w2 - _U(1), w2 + _U(1), w2 + w2], np.uint64)
+    n_slots = _U(1)
     n_live = 0
     changed = True
     cur_iou, cur_gt = -1.0, 0
@@ -135,57 +75,46 @@ def _hole_pass(u, gts, wanted, order, starts, parent, rec, iou, live, esc, ious,
         if starts[t + 1] > starts[t]:  # pixels of value t join the background u <= t
             changed = True
             for k in range(starts[t], starts[t + 1]):
-                p = order[2 * k]
-                if esc[p] <= t:  # joins the outside at once
-                    continue
-                act[p] = 1
-                rp = -1
-                for o in range(4):
-                    q = p + offs[o]
-                    if not act[q] or parent[q] == rp:
-                        continue
-                    rq = _find(parent, q)
-                    if rp < 0:
-                        rp = rq
-                    elif rq != rp:
-                        rp, n_live = _union(rp, rq, parent, rec, live, n_live)
-                yx = order[2 * k + 1]
-                y, x = yx >> 16, yx & 0xFFFF
-                if rp < 0:
-                    parent[p] = p
-                    _new_root(p, x, y, rec, live, n_live)
-                    rec[p, _ESC] = esc[p]
+                e = _U(order[_U(k)])
+                m = (e >> _HOLE_SHIFT) & _HOLE_BITS  # N, W, E, S already background
+                x = (e >> _X_SHIFT) & _X_MASK
+                y = e >> _Y_SHIFT
+                p = (y + _U(1)) * w2 + x + _U(1)
+                n_act = _N_ACTIVE[m]
+                if n_act:
+                    north = p - w2
+                    first = lab[north + offs[_ACTIVE[m, 0]]]
+                    r = _find(parent, _U(first))
+                    for j in range(1, n_act):
+                        other = lab[north + offs[_ACTIVE[m, j]]]
+                        if other == first:  # same slot: same component, no lookup
+                            continue
+                        rq = _find(parent, _U(other))
+                        if rq != r:
+                            r, n_live = _union(r, rq, parent, rec, shp, live, n_live, False)
+                if n_act == 0:
+                    r = n_slots
+                    n_slots += _U(1)
+                    parent[r] = r
+                    _new_slot(r, x, y, rec, live, n_live)
                     n_live += 1
-                else:
-                    parent[p] = rp
-                    rec[rp, _SIZE] += 1
-                    rec[rp, _X0] = min(rec[rp, _X0], x)
-                    rec[rp, _X1] = max(rec[rp, _X1], x)
-                    rec[rp, _Y0] = min(rec[rp, _Y0], y)
-                    rec[rp, _Y1] = max(rec[rp, _Y1], y)
-                    rec[rp, _DIRTY] = 1
+                elif r != _OUTSIDE:
+                    _grow(r, np.int32(x), np.int32(y), rec)
+                lab[p] = r
         if not (wanted[t] and status[t] == HOLES):
             continue
         status[t] = OK
         if changed:
             changed = False
             cur_iou, cur_gt = -1.0, 0
-            li = 0
-            while li < n_live:
-                r = live[li]
-                if rec[r, _ESC] <= t:  # reached the border: no longer a hole
-                    n_live -= 1
-                    live[li] = live[n_live]
-                    rec[live[li], _POS] = li
-                    rec[r, _POS] = -1
-                    continue
-                if rec[r, _DIRTY]:
-                    iou[r], rec[r, _GT] = _best_iou(
-                        (rec[r, _X0] - 1) * 1.0, (rec[r, _Y0] - 1) * 1.0,
-                        min(rec[r, _X1] + 2, w - 1) * 1.0, min(rec[r, _Y1] + 2, h - 1) * 1.0, gts)
-                    rec[r, _DIRTY] = 0
-                if iou[r] > cur_iou or (iou[r] == cur_iou and rec[r, _GT] < cur_gt):
-                    cur_iou, cur_gt = iou[r], rec[r, _GT]
-                li += 1
+            for li in range(n_live):
+                hr = live[li]
+                if rec[hr, _DIRTY]:
+                    iou[hr], rec[hr, _GT] = _best_iou(
+                        (rec[hr, _X0] - 1) * 1.0, (rec[hr, _Y0] - 1) * 1.0,
+                        min(rec[hr, _X1] + 2, w - 1) * 1.0, min(rec[hr, _Y1] + 2, h - 1) * 1.0, gts)
+                    rec[hr, _DIRTY] = 0
+                if iou[hr] > cur_iou or (iou[hr] == cur_iou and rec[hr, _GT] < cur_gt):
+                    cur_iou, cur_gt = iou[hr], rec[hr, _GT]
         if cur_iou > ious[t] or (cur_iou == ious[t] and cur_gt < gidx[t]):
             ious[t], gidx[t] = cur_iou, cur_gt

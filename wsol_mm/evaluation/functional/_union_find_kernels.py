@@ -1,27 +1,50 @@
 """Union-find primitives shared by the cut-off scan kernels (numba, ``cache=True``).
 
-Component data live in one int32 record per root (one 64-byte row per padded
-pixel); pixels live in a frame padded by one pixel on each side, so
-neighbour offsets need no bounds checks.
+Pixels live in a frame padded by one pixel on each side, so neighbour offsets
+need no bounds checks. Each pixel stores the *slot* of the component it joined
+(``lab``); slots are numbered in order of creation and hold one int32 record
+each. A map creates few slots (one per pixel that starts a component), so
+records and the slot union-find stay in the first-level cache, whatever the
+map size; only ``lab`` is read at pixel positions.
+
+Pixels are visited in value order, so :func:`sort_pixels` packs with each
+pixel the masks of its neighbours that are already in the set when it joins
+(8-neighbourhood for the foreground pass, 4-neighbourhood for the hole pass).
+They are computed from ``u`` alone (a neighbour is in earlier if its value is
+higher / lower, or equal and earlier in raster order, the order of the
+counting sort), in one raster pass.
+
+Hot loops index with unsigned integers (``_U``): numba adds a negative-index
+check to every signed index, which costs a third of the scan.
 """
 import numpy as np
 from numba import njit
 
+_U = np.uint64
 _NCUT = 256  # index T = cut-off; T = 255 is the empty mask
-# columns of the per-root int32 record (one row per padded pixel, 16 x 4 B = one cache line)
-_X0, _Y0, _X1, _Y1, _AREA2, _EUL4, _FIRST, _SIZE, _POS, _DIRTY, _GT, _ESC, _PERIM = range(13)
-_REC = 16
+# columns of the per-slot int32 record (8 x 4 B: two slots per cache line)
+_X0, _Y0, _X1, _Y1, _FIRST, _POS, _DIRTY, _GT = range(8)
+_REC = 8
+# per-slot int64 shape terms: low 32 bits 2 x contourArea (v1) or the number of
+# 4-neighbour edges to background (V2), high 32 bits 4 x the Euler number
+_LOW = 0xFFFFFFFF
 # status per cut-off returned to the caller
 OK, OPENCV, HOLES = 0, 1, 2  # HOLES: V2 needs the hole pass here
+# packed order entries: bits 0-7 foreground mask, 8-11 hole mask, 12-35 x, 36- y
+_FG_BITS, _HOLE_SHIFT, _HOLE_BITS = _U(255), _U(8), _U(15)
+_X_SHIFT, _Y_SHIFT, _X_MASK = _U(12), _U(36), _U(0xFFFFFF)
+# sort_pixels errors
+NAN_VALUE, OUT_OF_RANGE = 1, 2
 
 
 @njit(cache=True)
 def _find(parent, i):
+    """Root slot of slot ``i`` (uint64), with path halving."""
     while True:
-        pi = parent[i]
+        pi = _U(parent[i])
         if pi == i:
             return i
-        ppi = parent[pi]
+        ppi = _U(parent[pi])
         if ppi == pi:  # one hop (the common case): no write
             return pi
         parent[i] = ppi  # path halving keeps trees flat
@@ -48,63 +71,144 @@ def _best_iou(x0, y0, x1, y1, gts):
 
 
 @njit(cache=True)
-def _sort_pixels(u, order, starts):
-    """Counting sort by value: ``order[2k]`` = padded index, ``order[2k + 1]`` = y << 16 | x.
+def _row_masks(r0, r1, r2, masks):
+    """Neighbour masks of one row (``r1``, padded, between ``r0`` above and ``r2`` below).
 
-    Level offsets (in pixels) go to ``starts``; coordinates ride along so the
-    passes need no division.
+    Foreground (decreasing values): ring bits N, NE, E, SE, S, SW, W, NW; a
+    neighbour before in raster order (N, NE, W, NW) is in at an equal value.
+    Holes (increasing values): bits 8-11 = N, W, E, S. Padding (-1) is never
+    foreground and always outside (background joined to the border).
+    """
+    for x in range(len(masks)):
+        v = r1[x + 1]
+        masks[x] = ((r0[x + 1] >= v) | (r0[x + 2] >= v) << 1 | (r1[x + 2] > v) << 2
+                    | (r2[x + 2] > v) << 3 | (r2[x + 1] > v) << 4 | (r2[x] > v) << 5
+                    | (r1[x] >= v) << 6 | (r0[x] >= v) << 7
+                    | (r0[x + 1] <= v) << 8 | (r1[x] <= v) << 9 | (r1[x + 2] < v) << 10
+                    | (r2[x + 1] < v) << 11)
+
+
+@njit(cache=True)
+def _quantize_row(src, dst, pad_row):
+    """``dst = floor(255 src)`` for one row; False if a value is NaN or outside [0, 1].
+
+    Branch-free, so the loop vectorises; invalid values are reported after it
+    (their stored level is meaningless).
+    """
+    bad = False
+    for x in range(len(src)):
+        s = np.float64(src[x])
+        bad |= ((s >= 0.0) & (s <= 1.0)) ^ True
+        v = np.uint8(np.int32(min(max(s, 0.0), 1.0) * 255.0))  # truncation, as astype
+        dst[x] = v
+        pad_row[x + 1] = v
+    return not bad
+
+
+@njit(cache=True)
+def sort_pixels(cam, levels, u, order, starts, pad):
+    """Quantise ``cam``, then counting-sort its pixels by value with their masks packed along.
+
+    ``u = floor(255 cam)`` (float64 product, as numpy's ``astype(uint8)``) after
+    checking each value; with ``levels``, ``u`` already holds the uint8 map and
+    ``cam`` is not read (one compiled version serves both). Then
+    ``order[k] = y << 36 | x << 12 | hole mask << 8 | foreground mask`` in value
+    order (raster order within a value): the pixels of value ``v`` are
+    ``order[starts[v]:starts[v + 1]]``. ``pad`` is an int16 ``(H + 2, W + 2)``
+    work buffer.
+
+    Returns:
+        int: 0, or NAN_VALUE / OUT_OF_RANGE (for the first bad row's values).
     """
     h, w = u.shape
-    starts[:] = 0
+    pad[0, :] = -1
+    pad[h + 1, :] = -1
+    hist = np.zeros((4, 257), np.int64)  # 4 interleaved histograms: no store-to-load stalls
     for y in range(h):
+        pad[y + 1, 0] = -1
+        pad[y + 1, w + 1] = -1
+        urow = u[y]
+        if levels:
+            for x in range(w):
+                pad[y + 1, x + 1] = urow[x]
+        elif not _quantize_row(cam[y], urow, pad[y + 1]):
+            for x in range(w):
+                if cam[y, x] != cam[y, x]:
+                    return NAN_VALUE
+            return OUT_OF_RANGE
         for x in range(w):
-            starts[u[y, x] + 1] += 1
+            hist[_U(x & 3), _U(urow[x]) + _U(1)] += 1
+    starts[0] = 0
     for v in range(256):
-        starts[v + 1] += starts[v]
+        starts[v + 1] = starts[v] + hist[:, v + 1].sum()
     fill = starts[:256].copy()
+    masks = np.empty(w, np.int64)
     for y in range(h):
-        row = (y + 1) * (w + 2) + 1
+        _row_masks(pad[y], pad[y + 1], pad[y + 2], masks)
+        row = np.int64(y) << 36
+        urow = u[y]
         for x in range(w):
-            v = u[y, x]
-            k = 2 * fill[v]
-            order[k] = row + x
-            order[k + 1] = (y << 16) | x
+            v = _U(urow[x])
+            order[_U(fill[v])] = row | np.int64(x) << 12 | masks[x]
             fill[v] += 1
+    return 0
 
 
 @njit(cache=True)
-def _new_root(p, x, y, rec, live, n_live):
-    rec[p, _X0] = x
-    rec[p, _X1] = x
-    rec[p, _Y0] = y
-    rec[p, _Y1] = y
-    rec[p, _SIZE] = 1
-    rec[p, _DIRTY] = 1
-    rec[p, _POS] = n_live
-    live[n_live] = p
+def _new_slot(s, x, y, rec, live, n_live):
+    rec[s, _X0] = x
+    rec[s, _X1] = x
+    rec[s, _Y0] = y
+    rec[s, _Y1] = y
+    rec[s, _DIRTY] = 1
+    rec[s, _POS] = n_live
+    live[_U(n_live)] = s
 
 
 @njit(cache=True)
-def _union(ra, rb, parent, rec, live, n_live):
-    """Merge roots (the smaller under the larger); return (new root, n_live)."""
-    if rec[ra, _SIZE] < rec[rb, _SIZE]:
+def _grow(r, x, y, rec):
+    """Add pixel (x, y) to the box of slot ``r``; its score is stale only if the box grew.
+
+    Most pixels land inside the box: compares and predictable branches, no stores.
+    """
+    if x < rec[r, _X0]:
+        rec[r, _X0] = x
+        rec[r, _DIRTY] = 1
+    elif x > rec[r, _X1]:
+        rec[r, _X1] = x
+        rec[r, _DIRTY] = 1
+    if y < rec[r, _Y0]:
+        rec[r, _Y0] = y
+        rec[r, _DIRTY] = 1
+    elif y > rec[r, _Y1]:
+        rec[r, _Y1] = y
+        rec[r, _DIRTY] = 1
+
+
+@njit(cache=True)
+def _union(ra, rb, parent, rec, shp, live, n_live, shape_terms):
+    """Merge root slots (the younger under the older); return (new root, n_live).
+
+    The older slot is usually the larger component; path halving in
+    :func:`_find` keeps the trees flat. ``shape_terms``: also merge ``shp`` and
+    the first pixel (foreground pass).
+    """
+    if rb < ra:
         ra, rb = rb, ra
     parent[rb] = ra
-    rec[ra, _SIZE] += rec[rb, _SIZE]
     rec[ra, _X0] = min(rec[ra, _X0], rec[rb, _X0])
     rec[ra, _Y0] = min(rec[ra, _Y0], rec[rb, _Y0])
     rec[ra, _X1] = max(rec[ra, _X1], rec[rb, _X1])
     rec[ra, _Y1] = max(rec[ra, _Y1], rec[rb, _Y1])
-    rec[ra, _AREA2] += rec[rb, _AREA2]
-    rec[ra, _EUL4] += rec[rb, _EUL4]
-    rec[ra, _PERIM] += rec[rb, _PERIM]
-    rec[ra, _FIRST] = min(rec[ra, _FIRST], rec[rb, _FIRST])
+    if shape_terms:
+        shp[ra] += shp[rb]
+        rec[ra, _FIRST] = min(rec[ra, _FIRST], rec[rb, _FIRST])
     rec[ra, _DIRTY] = 1
     pos_b = rec[rb, _POS]
     if pos_b >= 0:  # swap-remove rb from the live list
-        last = live[n_live - 1]
-        live[pos_b] = last
-        rec[last, _POS] = pos_b
+        last = live[_U(n_live - 1)]
+        live[_U(pos_b)] = last
+        rec[_U(last), _POS] = pos_b
         rec[rb, _POS] = -1
         n_live -= 1
     return ra, n_live
@@ -117,13 +221,11 @@ def quantize_map(cam, out):
     Returns:
         int: 0, or 1 when the map holds NaN, 2 when a value is outside [0, 1].
     """
-    h, w = cam.shape
-    for y in range(h):
-        for x in range(w):
-            s = np.float64(cam[y, x])
-            if s != s:
-                return 1
-            if s < 0.0 or s > 1.0:
-                return 2
-            out[y, x] = np.uint8(s * 255.0)  # truncation, as numpy's astype
+    pad_row = np.empty(cam.shape[1] + 2, np.int16)  # unused copy of _quantize_row's
+    for y in range(cam.shape[0]):
+        if not _quantize_row(cam[y], out[y], pad_row):
+            for x in range(cam.shape[1]):
+                if cam[y, x] != cam[y, x]:
+                    return NAN_VALUE
+            return OUT_OF_RANGE
     return 0

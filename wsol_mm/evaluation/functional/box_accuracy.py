@@ -8,8 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .box_ops import quantize_cam
-from .cutoff_scan import NUM_CUTOFFS, scan_cutoffs, threshold_cutoffs
+from .cutoff_scan import NUM_CUTOFFS, scan_thresholds, threshold_cutoffs
 
 __all__ = ['box_record', 'box_correct_counts', 'maxboxacc', 'binned_counts', 'size_bin_counts']
 
@@ -33,17 +32,17 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         dict: ``max_u`` (int), ``correct`` (uint8 ``(256,)`` bitmask, bit i =
         IoU >= iou_thrs[i] / 100) and, with ``box_bins``, ``bin`` (int8 ``(256,)``).
     """
-    u = quantize_cam(cam)
     floors = np.asarray(iou_thrs, np.float64) / 100
     # only the bits are kept: IoUs need to be exact only around the IoU thresholds,
     # unless the best GT box decides a size bin (several boxes in different bins)
     exact = box_bins is not None and len(np.unique(box_bins)) > 1
-    cutoffs = None if thresholds is None else threshold_cutoffs(thresholds, int(u.max()))
-    ious, gt_idx = scan_cutoffs(u, gt_boxes, multi_contour, cutoffs=cutoffs,
-                                use_numba=use_numba, iou_floors=None if exact else floors)
-    correct = ((ious[:, None] >= floors) << np.arange(len(floors), dtype=np.uint8)).sum(
-        1, dtype=np.uint8)
-    record = dict(max_u=int(u.max()), correct=correct)
+    ious, gt_idx, max_u = scan_thresholds(cam, gt_boxes, multi_contour, thresholds=thresholds,
+                                          use_numba=use_numba,
+                                          iou_floors=None if exact else floors)
+    correct = np.zeros(NUM_CUTOFFS, np.uint8)
+    for i, floor in enumerate(floors):
+        correct |= (ious >= floor).astype(np.uint8) << i
+    record = dict(max_u=max_u, correct=correct)
     if box_bins is not None:
         bins = np.asarray(box_bins, np.int8)
         record['bin'] = bins[gt_idx] if exact else np.full(NUM_CUTOFFS, bins[0], np.int8)

@@ -12,7 +12,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .box_ops import check_box_convention, quantize_cam
+from . import _warmup_state
+from .box_ops import check_box_convention, check_scoremap, quantize_cam
 from .reference import contour_boxes
 
 try:  # numba is optional: the fallback is exact too, only slower
@@ -21,8 +22,8 @@ try:  # numba is optional: the fallback is exact too, only slower
 except ImportError:  # pragma: no cover - depends on the environment
     HAS_NUMBA = False
 
-__all__ = ['threshold_list', 'threshold_cutoffs', 'scan_cutoffs', 'best_ious_at_thresholds',
-           'HAS_NUMBA', 'NUM_CUTOFFS']
+__all__ = ['threshold_list', 'threshold_cutoffs', 'scan_cutoffs', 'scan_thresholds',
+           'best_ious_at_thresholds', 'HAS_NUMBA', 'NUM_CUTOFFS']
 
 NUM_CUTOFFS = 256
 
@@ -47,32 +48,123 @@ def threshold_cutoffs(thresholds: Sequence[float], max_u: int) -> np.ndarray:
 
 def _iou_gt(boxes: np.ndarray, gts: np.ndarray) -> Tuple[float, int]:
     from .box_ops import box_iou
-    per_gt = box_iou(boxes, gts).max(axis=0)
+    per_gt = box_iou(boxes, gts, check=False).max(axis=0)
     return float(per_gt.max()), int(np.argmax(per_gt))
 
 
 _WORKSPACES = {}
 _NO_FLOORS = np.zeros(0)
+_NO_THRESHOLDS = np.zeros(0)
+_NO_MAP = np.zeros((0, 0))  # the map argument when the kernel reads uint8 levels
+_ALL_CUTOFFS = np.ones(NUM_CUTOFFS, np.bool_)
 _EMPTY_BOXES = {(0, 0, 0, 0): np.zeros(4), (0, 0, 1, 1): np.array([0., 0., 1., 1.])}
 
 
 def _workspace(h: int, w: int) -> tuple:
     # Buffers are reused across calls: fresh multi-MB arrays per map cost more
-    # in page faults than the scan itself.
+    # in page faults than the scan itself. Per-slot arrays are sized for the
+    # worst case (every pixel its own component) but only their first rows are used.
     key = (h, w)
     if key not in _WORKSPACES:
         if len(_WORKSPACES) > 8:
             _WORKSPACES.clear()
-        n = (h + 2) * (w + 2)  # the kernels work in a frame padded by one pixel
-        _WORKSPACES[key] = (np.empty(2 * h * w, np.int32), np.empty(NUM_CUTOFFS + 1, np.int64),
-                            np.empty(n, np.int32), np.empty((n, 16), np.int32), np.empty(n),
-                            np.empty(n, np.int32), np.empty(n, np.int32))
+        n = h * w + 1
+        _WORKSPACES[key] = (np.empty((h, w), np.uint8), np.empty(h * w, np.int64),
+                            np.empty(NUM_CUTOFFS + 1, np.int64),
+                            np.empty((h + 2, w + 2), np.int16),
+                            np.empty((h + 2) * (w + 2), np.int32), np.empty(n, np.int32),
+                            np.empty((n, 8), np.int32), np.empty(n, np.int64), np.empty(n),
+                            np.empty(n, np.int32))
     return _WORKSPACES[key]
 
 
 def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray, multi_contour: bool,
                    clip: bool = True, empty_box: Sequence[int] = (0, 0, 0, 0)) -> Tuple[float, int]:
     return _iou_gt(contour_boxes(u, cutoff, multi_contour, clip, empty_box), gts)
+
+
+def _as_map(cam) -> np.ndarray:
+    cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
+    if cam.ndim != 2:
+        check_scoremap(cam)  # raises the precise message
+    return cam
+
+
+def scan_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
+                    thresholds: Optional[Sequence[float]] = None, scale: int = 0,
+                    cutoffs: Optional[Sequence[int]] = None, use_numba: bool = True,
+                    clip: bool = True, empty_box: Sequence[int] = (0, 0, 0, 0),
+                    iou_floors: Optional[Sequence[float]] = None
+                    ) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Best IoU and GT index at the cut-offs of CAM thresholds, and ``max(u)``.
+
+    Like :func:`scan_cutoffs`, with the cut-offs given as CAM thresholds:
+    ``int(tau * max(u))`` (``scale=0``, wsolevaluation) or ``int(tau * scale)``
+    (SCM: 255). Quantisation, validation and the threshold mapping happen in
+    the same compiled pass as the scan.
+
+    Args:
+        cam (np.ndarray): float map in [0, 1] or an already quantised uint8 map.
+        gt_boxes (np.ndarray): ``(N, 4)`` GT boxes in the map's frame.
+        multi_contour (bool): V2 or v1.
+        thresholds (Sequence[float], optional): CAM thresholds; None: ``cutoffs``.
+        scale (int): multiplier of the thresholds, 0 for ``max(u)``. Defaults to 0.
+        cutoffs, use_numba, clip, empty_box, iou_floors: see :func:`scan_cutoffs`.
+
+    Returns:
+        tuple: ``(256,)`` IoUs and GT indices indexed by cut-off (as
+        :func:`scan_cutoffs`), and ``max(u)``.
+    """
+    cam = _as_map(cam)
+    gts = np.ascontiguousarray(check_box_convention(gt_boxes))  # one compiled layout
+    if len(gts) == 0:
+        raise ValueError('At least one GT box is needed to score a map')
+    if multi_contour and not clip:
+        raise ValueError('unclipped boxes are only supported for v1 (largest contour)')
+    levels = cam.dtype not in (np.float32, np.float64)  # uint8 maps and other dtypes
+    if levels and cam.dtype != np.uint8:
+        cam = quantize_cam(cam)  # numpy quantises other dtypes
+    if not (HAS_NUMBA and use_numba):
+        u = quantize_cam(cam)
+        max_u = int(u.max()) if u.size else 0
+        if thresholds is not None:
+            cutoffs = threshold_cutoffs(thresholds, scale or max_u)
+        want = np.zeros(NUM_CUTOFFS, np.bool_)
+        want[slice(None) if cutoffs is None else np.asarray(cutoffs)] = True
+        ious = np.full(NUM_CUTOFFS, -1.0)
+        gt_idx = np.zeros(NUM_CUTOFFS, np.int64)
+        for t in np.flatnonzero(want):
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
+        return ious, gt_idx, max_u
+    if thresholds is not None:
+        taus, want = np.ascontiguousarray(thresholds, np.float64), _ALL_CUTOFFS
+    else:
+        taus, want = _NO_THRESHOLDS, _ALL_CUTOFFS
+        if cutoffs is not None:
+            want = np.zeros(NUM_CUTOFFS, np.bool_)
+            want[np.asarray(cutoffs)] = True
+    ebox = _EMPTY_BOXES.get(tuple(empty_box))
+    if ebox is None:
+        ebox = np.asarray(empty_box, np.float64)
+    floors = _NO_FLOORS if iou_floors is None else np.sort(np.asarray(iou_floors, np.float64))
+    if _warmup_state.PROCESSES:  # a warm-up is compiling these kernels: wait for it
+        _warmup_state.wait_for_warmup()
+    work = _workspace(*cam.shape)
+    if levels:  # the kernel reads the levels from its buffer; one compiled version
+        work[0][...] = cam
+        cam = _NO_MAP
+    ious, gt_idx, status, max_u, err = scan_map(
+        np.ascontiguousarray(cam), levels, gts, want, taus, scale, multi_contour, clip, ebox,
+        floors, *work)
+    if err:
+        check_scoremap(cam)  # raises the precise message
+    # v1 cut-offs with holes whose largest contour the area bounds cannot decide
+    undecided = np.flatnonzero(status == OPENCV)
+    if len(undecided):
+        u = work[0].copy()
+        for t in undecided:
+            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
+    return ious, gt_idx, int(max_u)
 
 
 def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
@@ -104,29 +196,9 @@ def scan_cutoffs(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         indices indexed by cut-off (entries not requested are undefined on the
         OpenCV path).
     """
-    u = np.ascontiguousarray(quantize_cam(cam))
-    gts = check_box_convention(gt_boxes)
-    if len(gts) == 0:
-        raise ValueError('At least one GT box is needed to score a map')
-    want = np.zeros(NUM_CUTOFFS, np.bool_)
-    want[slice(None) if cutoffs is None else np.asarray(cutoffs)] = True
-    if not (HAS_NUMBA and use_numba):
-        ious = np.full(NUM_CUTOFFS, -1.0)
-        gt_idx = np.zeros(NUM_CUTOFFS, np.int64)
-        for t in np.flatnonzero(want):
-            ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
-        return ious, gt_idx
-    if multi_contour and not clip:
-        raise ValueError('unclipped boxes are only supported for v1 (largest contour)')
-    ebox = _EMPTY_BOXES.get(tuple(empty_box))
-    if ebox is None:
-        ebox = np.asarray(empty_box, np.float64)
-    floors = _NO_FLOORS if iou_floors is None else np.sort(np.asarray(iou_floors, np.float64))
-    ious, gt_idx, status = scan_map(u, gts, want, multi_contour, clip, ebox, floors,
-                                    *_workspace(*u.shape))
-    # v1 cut-offs with holes whose largest contour the area bounds cannot decide
-    for t in np.flatnonzero(want & (status == OPENCV)):
-        ious[t], gt_idx[t] = _opencv_cutoff(u, int(t), gts, multi_contour, clip, empty_box)
+    ious, gt_idx, _ = scan_thresholds(cam, gt_boxes, multi_contour, cutoffs=cutoffs,
+                                      use_numba=use_numba, clip=clip, empty_box=empty_box,
+                                      iou_floors=iou_floors)
     return ious, gt_idx
 
 
@@ -143,7 +215,6 @@ def best_ious_at_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, thresholds: S
     Returns:
         tuple[np.ndarray, np.ndarray]: ``(T,)`` IoUs and GT indices.
     """
-    u = quantize_cam(cam)
-    cut = threshold_cutoffs(thresholds, int(u.max()))
-    ious, gts = scan_cutoffs(u, gt_boxes, multi_contour, cutoffs=cut)
+    ious, gts, max_u = scan_thresholds(cam, gt_boxes, multi_contour, thresholds=thresholds)
+    cut = threshold_cutoffs(thresholds, max_u)
     return ious[cut], gts[cut]

@@ -3,13 +3,15 @@ from typing import Tuple
 
 import numpy as np
 
+from . import _warmup_state
 from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
     _score_histograms = None
-_EDGES = {}  # edges and work buffers per threshold list
+_EDGES = {}  # edges, uniform step and work buffer per threshold list
+_BINS = [np.empty(0, np.int32)]  # per-pixel bin work buffer, grown on demand
 
 __all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms',
            'pr_curve_from_histograms']
@@ -18,6 +20,23 @@ __all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_
 def histogram_edges(thresholds: np.ndarray) -> np.ndarray:
     """Bin edges of wsolevaluation's MaskEvaluator: the thresholds then 1, 2, 3."""
     return np.concatenate([np.asarray(thresholds, np.float64), [1.0, 2.0, 3.0]])
+
+
+def _kernel_edges(thresholds: np.ndarray) -> tuple:
+    """Edges, the uniform step (0 if the thresholds are not exactly ``j * step``), buffer."""
+    edges = histogram_edges(thresholds)
+    k = len(thresholds)
+    delta = float(thresholds[1] - thresholds[0]) if k > 1 else 0.0
+    if not (delta > 0 and thresholds[0] == 0
+            and np.array_equal(thresholds, np.arange(k) * delta)):
+        delta = 0.0  # the kernel reads the edges
+    return edges, delta, np.empty((8, len(edges) - 1), np.int32)
+
+
+def _bins_buffer(size: int) -> np.ndarray:
+    if _BINS[0].size < size:
+        _BINS[0] = np.empty(size, np.int32)
+    return _BINS[0][:size]
 
 
 def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -53,18 +72,19 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
     if (_score_histograms is not None and cam.ndim == 2
             and cam.dtype in (np.float32, np.float64)):
+        if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
+            _warmup_state.wait_for_warmup()
         key = np.asarray(thresholds, np.float64).tobytes()
         if key not in _EDGES:
             if len(_EDGES) > 16:
                 _EDGES.clear()
-            edges = histogram_edges(thresholds)
-            _EDGES[key] = (edges, np.empty((8, len(edges) - 1), np.int32))
-        edges, sub = _EDGES[key]
+            _EDGES[key] = _kernel_edges(np.asarray(thresholds, np.float64))
+        edges, delta, sub = _EDGES[key]
         fg, bg = np.empty(len(edges) - 1, np.int64), np.empty(len(edges) - 1, np.int64)
         use_ignore = ignore_mask is not None
         ignore = np.ascontiguousarray(ignore_mask, dtype=bool) if use_ignore else gt
         if _score_histograms(np.ascontiguousarray(cam), np.ascontiguousarray(gt), ignore,
-                             use_ignore, edges, sub, fg, bg):
+                             use_ignore, edges, delta, sub, _bins_buffer(cam.size), fg, bg):
             check_scoremap(cam)  # raises the precise message
         return fg, bg
     cam = check_scoremap(cam)

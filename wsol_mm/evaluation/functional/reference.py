@@ -5,7 +5,6 @@ ground truth of the fast path in tests and in ``benchmarks/eval_speed.py``.
 """
 from typing import List, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 from .box_ops import box_iou, quantize_cam
@@ -14,6 +13,7 @@ __all__ = ['contour_boxes', 'reference_boxes', 'reference_best_ious', 'reference
 
 
 def _find_contours(mask: np.ndarray) -> list:
+    import cv2  # imported on first use: the compiled path never needs OpenCV
     out = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     return list(out[0] if len(out) == 2 else out[1])  # OpenCV >= 4 returns (contours, hier)
 
@@ -33,6 +33,7 @@ def contour_boxes(u: np.ndarray, cutoff: int, multi_contour: bool,
     Returns:
         np.ndarray: ``(K, 4)`` int64 boxes ``(x, y, x + w, y + h)``.
     """
+    import cv2
     _, mask = cv2.threshold(u, cutoff, 255, cv2.THRESH_BINARY)
     contours = _find_contours(mask)
     if not contours:

@@ -5,6 +5,7 @@ from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
+from ..functional.kernel_warmup import start_kernel_warmup
 from ..scorers import FixedThresholdLocScorer
 
 
@@ -30,3 +31,4 @@ class FixedThresholdLocMetric(FixedThresholdLocScorer, BaseMetric):
                  **kwargs: Any) -> None:
         BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
         FixedThresholdLocScorer.__init__(self, *args, **kwargs)
+        start_kernel_warmup()  # compile the kernels before the first evaluation

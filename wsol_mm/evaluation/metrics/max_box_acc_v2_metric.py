@@ -5,6 +5,7 @@ from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
+from ..functional.kernel_warmup import start_kernel_warmup
 from ..scorers import MaxBoxAccV2Scorer
 
 
@@ -30,3 +31,4 @@ class MaxBoxAccV2Metric(MaxBoxAccV2Scorer, BaseMetric):
                  **kwargs: Any) -> None:
         BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
         MaxBoxAccV2Scorer.__init__(self, *args, **kwargs)
+        start_kernel_warmup()  # compile the kernels before the first evaluation

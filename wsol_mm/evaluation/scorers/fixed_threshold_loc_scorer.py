@@ -11,7 +11,7 @@ from ..functional import (
     check_box_convention,
     contour_boxes,
     quantize_cam,
-    scan_cutoffs,
+    scan_thresholds,
     size_bin_index,
     threshold_cutoffs,
     threshold_list,
@@ -67,7 +67,8 @@ class FixedThresholdLocScorer(SizeBinsMixin, BaseScorer):
         """Append the IoU of the fixed-threshold box and the GT class rank."""
         name = type(self).__name__
         for sample in data_samples:
-            u = quantize_cam(get_field(sample, 'pred_cam', name))
+            cam = get_field(sample, 'pred_cam', name)
+            u = quantize_cam(cam)
             gts = check_box_convention(get_field(sample, 'gt_bboxes', name))
             box = contour_boxes(u, int(self.cam_thr * u.max()), multi_contour=False,
                                 clip=False, empty_box=_TSCAM_EMPTY_BOX)
@@ -81,9 +82,10 @@ class FixedThresholdLocScorer(SizeBinsMixin, BaseScorer):
                                          get_field(sample, 'ori_shape', name))
                 record['bin'] = int(size_bin_index(ratios, self.size_bin_edges)[np.argmax(per_gt)])
             if self.curve_interval:
-                cut = threshold_cutoffs(threshold_list(self.curve_interval), int(u.max()))
-                ious, _ = scan_cutoffs(u, gts, False, cutoffs=cut, clip=False,
-                                       empty_box=_TSCAM_EMPTY_BOX)
+                taus = threshold_list(self.curve_interval)
+                ious, _, max_u = scan_thresholds(cam, gts, False, thresholds=taus, clip=False,
+                                                 empty_box=_TSCAM_EMPTY_BOX)
+                cut = threshold_cutoffs(taus, max_u)
                 thr = self.iou_thr / 100
                 record['curve'] = ((ious[cut] >= thr).astype(np.uint8)
                                    | (ious[cut] > thr).astype(np.uint8) << 1)

@@ -7,8 +7,7 @@ from ..functional import (
     SIZE_BINS,
     binned_counts,
     box_size_ratios,
-    quantize_cam,
-    scan_cutoffs,
+    scan_thresholds,
     size_bin_index,
     threshold_cutoffs,
     threshold_list,
@@ -86,9 +85,9 @@ class ThresholdSweepLocScorer(SizeBinsMixin, BaseScorer):
                 # only the hit bits are kept: exact IoUs are needed only around the IoU
                 # threshold, unless the top-1 map's best GT box decides a size bin
                 exact = j == 0 and bins is not None and len(np.unique(bins)) > 1
-                ious, gt_idx = scan_cutoffs(quantize_cam(cams[j]), boxes, multi_contour=False,
-                                            cutoffs=self.cutoffs,
-                                            iou_floors=None if exact else (floor, ))
+                ious, gt_idx, _ = scan_thresholds(cams[j], boxes, multi_contour=False,
+                                                  thresholds=self.thresholds, scale=255,
+                                                  iou_floors=None if exact else (floor, ))
                 hits[j] = ious[self.cutoffs] >= floor
                 if j == 0:
                     top1_gt = gt_idx[self.cutoffs]
