@@ -76,10 +76,12 @@ def main() -> None:
         runner = build_runner(cfg)
         load_checkpoint_strict(runner.model, args.checkpoint)
         metrics = runner.test()
-    print_metrics(metrics, title=f'{osp.basename(args.config)}: {args.checkpoint}')
-    if args.metrics_json:
-        atomic_write_json(args.metrics_json,
-                          {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        # inside the block: leaving it destroys the process group, after which every rank
+        # would count as rank 0 and print the table (and write the JSON) again
+        print_metrics(metrics, title=f'{osp.basename(args.config)}: {args.checkpoint}')
+        if args.metrics_json and runner.rank == 0:
+            atomic_write_json(args.metrics_json,
+                              {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ import torch
 
 from wsol_mm.apis import init_localizer
 from wsol_mm.apis.runner_utils import (
+    build_runner,
     load_config,
     report_user_errors,
     resolve_auto_resume,
@@ -74,3 +75,20 @@ def test_config_file_errors_name_file_and_line(tmp_path):
     (tmp_path / 'child.py').write_text("_base_ = ['base.py']\nc = 3\n")
     with pytest.raises(UserError, match=r'base.py, line 2: '):
         load_config(str(tmp_path / 'child.py'))
+
+
+@pytest.mark.parametrize('drop, missing', [('test_cfg', 'test_cfg'),
+                                           ('train_dataloader', 'train_dataloader'),
+                                           ('val_evaluator', 'val_evaluator')])
+def test_partly_set_loop_keys_are_one_user_error(capsys, drop, missing):
+    """A loop's keys set only in part (e.g. a schedule base without a train_dataloader) are a
+    config mistake: one line naming the keys, not mmengine's ValueError traceback."""
+    cfg = load_config(CONFIG)
+    cfg[drop] = None
+    with pytest.raises(SystemExit) as exc:
+        with report_user_errors('test.py'):
+            build_runner(cfg)
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    assert err.startswith('test.py: error: config: ') and f'but {missing} not' in err, err

@@ -34,4 +34,4 @@ def test_not_a_checkpoint_is_one_message(tmp_path, monkeypatch):
     torch.save({'weights': 1}, bad)
     message = tool_error(['tools/model_converters/publish_model.py', bad, str(tmp_path / 'y.pth')],
                          monkeypatch)
-    assert message.startswith('publish_model.py:') and 'has no state_dict' in message
+    assert message.startswith('publish_model.py: error: ') and 'has no state_dict' in message

@@ -105,3 +105,22 @@ def test_dist_train_two_cpu_processes_match_single_process(trained, tmp_path):
     assert ddp_metrics and set(ddp_metrics) == set(single_metrics)
     for key, value in single_metrics.items():
         assert np.isclose(ddp_metrics[key], value, atol=1e-6), key
+
+
+def test_dist_test_prints_the_table_once(trained, tmp_path):
+    """dist_test.sh with 2 CPU processes: one results table (rank 0), one metrics JSON."""
+    import json
+    import socket
+    cfg, run = trained
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = str(s.getsockname()[1])
+    out = _run(['bash', 'tools/dist_test.sh', cfg, osp.join(run, 'epoch_1.pth'), '2',
+                '--work-dir', str(tmp_path), '--metrics-json', str(tmp_path / 'm.json')],
+               PORT=port)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    headers = [line for line in out.stdout.splitlines() if line.startswith('metric ')]
+    assert len(headers) == 1, out.stdout[-4000:]
+    saved, table = json.load(open(tmp_path / 'm.json')), _metrics(out.stdout)
+    assert table and set(saved) == set(table)
+    assert all(abs(saved[k] - table[k]) <= 0.005 + 1e-9 for k in table)  # 2 decimals

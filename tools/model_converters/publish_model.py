@@ -30,4 +30,4 @@ if __name__ == '__main__':
     try:
         main()
     except (ValueError, FileNotFoundError) as err:  # user input: one message, no traceback
-        sys.exit(f'publish_model.py: {err}')
+        sys.exit(f'publish_model.py: error: {err}')  # the tools' one-line format

@@ -61,12 +61,36 @@ def default_work_dir(config: str) -> str:
         './work_dirs', name)
 
 
+# mmengine builds a loop only from all three keys of a group (else a ValueError traceback).
+LOOP_KEYS = (('train_dataloader', 'train_cfg', 'optim_wrapper'),
+             ('val_dataloader', 'val_cfg', 'val_evaluator'),
+             ('test_dataloader', 'test_cfg', 'test_evaluator'))
+
+
+def check_loop_keys(cfg: Config) -> None:
+    """Raise a :class:`UserError` naming the keys when a loop's keys are only partly set.
+
+    A config assembled from ``_base_`` pieces easily gets, e.g., a schedule file's
+    ``train_cfg`` without a ``train_dataloader``; mmengine would stop with a traceback.
+    """
+    for group in LOOP_KEYS:
+        unset = [k for k in group if cfg.get(k) is None]
+        if unset and len(unset) < len(group):
+            given = [k for k in group if k not in unset]
+            raise UserError(f'config: {" and ".join(given)} set but {" and ".join(unset)} not '
+                            f'(mmengine needs all or none of {", ".join(group)}): add '
+                            f'{" and ".join(unset)} to the config, or set '
+                            f'{" and ".join(given)} to None (a `_base_` schedule file brings '
+                            'train_cfg, val_cfg and test_cfg)')
+
+
 def build_runner(cfg: Config) -> Runner:
     """Register modules, prepare CPU DDP if needed, fix dataloader defaults, build.
 
     The runner is a :class:`~wsol_mm.engine.runner.WSOLRunner` (short console start-up
     summary) unless the config names a ``runner_type``.
     """
+    check_loop_keys(cfg)
     register_all_modules(init_default_scope=False)
     setup_cpu_distributed(cfg, cfg.get('launcher', 'none'))
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
