@@ -12,10 +12,9 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-
 import wsol_mm  # noqa: F401  (compat shims first)
 from wsol_mm.apis import get_class_names, per_image_localization, split_by_size
+from wsol_mm.apis.runner_utils import add_config_args, config_from_args, report_user_errors
 from wsol_mm.utils.wsol_results_io import load_wsol_results
 from wsol_mm.visualization import draw_iou_vs_size, draw_size_gallery, save_rgb
 
@@ -35,8 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iou-thr', type=float, default=50, help='IoU threshold in percent')
     parser.add_argument('--v1', action='store_true',
                         help='largest-contour boxes (MaxBoxAcc v1) instead of MaxBoxAccV2')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+    add_config_args(parser)
     return parser.parse_args()
 
 
@@ -46,9 +44,8 @@ def _name(label, classes) -> str:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    with report_user_errors('analyze_results.py'):
+        cfg = config_from_args(args)
     cam_thr = args.cam_thr if args.cam_thr == 'best' else float(args.cam_thr)
     records = load_wsol_results(args.result)
     classes = get_class_names(cfg)

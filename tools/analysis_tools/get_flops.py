@@ -9,10 +9,11 @@ from typing import Tuple
 
 import torch
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import wsol_mm  # noqa: F401  (compat shims first)
 from wsol_mm.apis import init_localizer
+from wsol_mm.apis.runner_utils import add_config_args, config_from_args, report_user_errors
 
 
 def pipeline_input_size(cfg: Config) -> Tuple[int, int]:
@@ -32,16 +33,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--shape', type=int, nargs='+',
                         help='input H W (or one side); default: the test pipeline size')
     parser.add_argument('--show-table', action='store_true', help='per-module table')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+    add_config_args(parser, data_root=False)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    with report_user_errors('get_flops.py'):
+        cfg = config_from_args(args)
     if args.shape:
         if len(args.shape) not in (1, 2):
             raise ValueError(f'--shape takes H W or one side, got {args.shape}')

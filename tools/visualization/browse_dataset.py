@@ -6,15 +6,14 @@ only after the last one (``--mode transformed``).
 """
 import argparse
 import os.path as osp
-import sys
 
 import numpy as np
-from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
 import wsol_mm  # noqa: F401  (compat shims first)
+from wsol_mm.apis.runner_utils import add_config_args, config_from_args, report_user_errors
 from wsol_mm.registry import DATASETS
-from wsol_mm.utils import register_all_modules
+from wsol_mm.utils import UserError, register_all_modules
 from wsol_mm.visualization import save_rgb
 from wsol_mm.visualization.pipeline_browser import draw_pipeline, pipeline_steps
 
@@ -31,19 +30,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--mode', '-m', default='pipeline', choices=['pipeline', 'transformed'],
                         help='every step, or only what the model receives')
     parser.add_argument('--seed', type=int, default=0, help='seed of random transforms')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+    add_config_args(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = config_from_args(args)
     loader = cfg.get(f'{args.phase}_dataloader')
     if not loader:
-        raise ValueError(f'{args.config} has no {args.phase}_dataloader')
+        raise UserError(f'{args.config} has no {args.phase}_dataloader')
     register_all_modules(init_default_scope=False)
     with DefaultScope.overwrite_default_scope('wsol_mm'):
         dataset = DATASETS.build(loader['dataset'])
@@ -62,7 +58,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
+    with report_user_errors('browse_dataset.py'):
         main()
-    except (ValueError, FileNotFoundError) as err:  # user input: one message, no traceback
-        sys.exit(f'browse_dataset.py: {err}')

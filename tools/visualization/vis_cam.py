@@ -8,11 +8,10 @@ import argparse
 import os.path as osp
 
 import numpy as np
-from mmengine.config import Config, DictAction
 
 import wsol_mm  # noqa: F401  (compat shims first)
 from wsol_mm.apis import get_class_names, inference_localizer, init_localizer, resolve_class
-from wsol_mm.apis.runner_utils import report_user_errors
+from wsol_mm.apis.runner_utils import add_config_args, config_from_args, report_user_errors
 from wsol_mm.fileio import read_image
 from wsol_mm.visualization import PredictionView, WSOLVisualizer, save_rgb
 
@@ -34,8 +33,7 @@ def parse_args() -> argparse.Namespace:
                         metavar=('X0', 'Y0', 'X1', 'Y1'),
                         help='a ground-truth box in original pixels (repeatable)')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. model.test_cfg.topk_cams=5')
+    add_config_args(parser)
     return parser.parse_args()
 
 
@@ -43,9 +41,7 @@ def main() -> None:
     args = parse_args()
     with report_user_errors('vis_cam.py'):
         bgr = read_image(args.image)  # errors name the file
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = config_from_args(args)
         if args.topk > cfg.model.get('test_cfg', {}).get('topk_cams', 0):
             cfg.merge_from_dict({'model.test_cfg.topk_cams': args.topk})
         classes = get_class_names(cfg)

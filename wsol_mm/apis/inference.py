@@ -12,6 +12,7 @@ from wsol_mm.fileio import read_image
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
+from .cfg_options import apply_overrides
 from .preflight import drop_pretrained
 from .runner_utils import load_checkpoint_strict
 
@@ -30,8 +31,8 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
     """
     register_all_modules()
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    if cfg_options:  # checked like --cfg-options: a typo names the valid keys
+        apply_overrides(cfg, cfg_options)
     if checkpoint is not None:  # it holds every weight: no ImageNet file, no network
         drop_pretrained(cfg.model)
     model = MODELS.build(cfg.model)

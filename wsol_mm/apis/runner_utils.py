@@ -29,14 +29,28 @@ from .cfg_options import apply_overrides
 USER_ERRORS = (UserError, MetadataError)
 
 
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``tools/train.py`` and ``tools/test.py``."""
-    parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
+def add_config_args(parser: argparse.ArgumentParser, data_root: bool = True) -> None:
+    """``--cfg-options`` (checked) and, for tools that read data, ``--data-root``: every tool
+    that takes a config offers them with the same meaning."""
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=2 (checked '
                         'against the arguments of the classes they configure)')
-    parser.add_argument('--data-root', help='dataset root of every dataloader (and the '
-                        'paths derived from it), e.g. --data-root /datasets/CUB_200_2011')
+    if data_root:
+        parser.add_argument('--data-root', help='dataset root of every dataloader (and the '
+                            'paths derived from it), e.g. --data-root /datasets/CUB_200_2011')
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """``args.config`` loaded with one-line errors, then ``--data-root`` and the checked
+    ``--cfg-options`` applied (what :func:`add_config_args` added)."""
+    cfg = load_config(args.config)
+    return apply_overrides(cfg, args.cfg_options, getattr(args, 'data_root', None))
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``tools/train.py`` and ``tools/test.py``."""
+    parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
+    add_config_args(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
