@@ -115,3 +115,12 @@ def test_method_key_table_matches_every_method_config():
             cfg = Config.fromfile(path).to_dict()
             for option in (o for o in METHOD_KEYS if o.startswith(prefix)):
                 assert _values(cfg, option), (path, option)
+
+
+@pytest.mark.parametrize('method', ['cam', 'base'])
+def test_cam_with_crop_flag_imports_onto_the_crop_config(tmp_path, method):
+    """main.py runs CropCAM for `--wsol_method crop` and for `--crop True` alike."""
+    result = import_script(_script(tmp_path, method, 'vgg16', {'crop': 'True'}))
+    assert result.base == osp.join(REPO_ROOT, 'configs', 'crop', 'vgg16_cub.py')
+    cfg = _generated(tmp_path, result)
+    assert cfg['model']['type'] == 'CropConsistency'

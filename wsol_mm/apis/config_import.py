@@ -368,6 +368,8 @@ def choose_som_base(opts: dict, where: str, configs_root: str) -> str:
         raise ReleasedConfigError(f'{where}: --architecture {arch} --dataset_name {dataset} '
                                   f'--wsol_method {method} has no wsol_mm config (architectures '
                                   f'{sorted(K.SOM_ARCHS)}, methods {sorted(K.SOM_METHODS)})')
+    if method in ('cam', 'base') and opts['crop']:
+        method = 'crop'  # main.py runs CropCAM for `--wsol_method crop` or `--crop True`
     folder, suffix = K.SOM_METHODS[method], ''
     if method in K.SOM_CROP_SUFFIXES and opts['crop']:
         folder, suffix = 'crop', K.SOM_CROP_SUFFIXES[method]
