@@ -1,4 +1,5 @@
 """Every public class is registered under the wsol_mm scope, and the compat shims work."""
+import pytest
 import torch
 from mmengine.registry import DefaultScope
 
@@ -59,3 +60,25 @@ def test_checkpoint_loader_reads_mmengine_checkpoints(tmp_path):
     ckpt = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert isinstance(ckpt['message_hub']['buf'], HistoryBuffer)
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
+
+
+def test_cpu_ddp_wrapper_config_has_no_deprecated_argument():
+    """CPU DDP skips per-forward buffer broadcasts with the argument this torch offers
+    (``broadcast_buffers`` warns once per rank on torch >= 2.13)."""
+    import inspect
+
+    import torch
+    from mmengine.config import Config
+
+    from wsol_mm import compat
+    params = inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__).parameters
+    cfg = Config(dict(model=dict()))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.cuda, 'is_available', lambda: False)
+        mp.setattr(torch.distributed, 'is_initialized', lambda: True)
+        compat.setup_cpu_distributed(cfg, 'pytorch')
+    wrapper = cfg.model_wrapper_cfg
+    assert wrapper.device_ids is None
+    flag = 'forward_sync_buffers' if 'forward_sync_buffers' in params else 'broadcast_buffers'
+    assert wrapper[flag] is False
+    assert not ({'forward_sync_buffers', 'broadcast_buffers'} - {flag}) & set(wrapper)

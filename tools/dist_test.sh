@@ -4,6 +4,8 @@ set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
+# one thread per process unless set: the default of torchrun and mmengine, without their warnings
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 PYTHONPATH="$(dirname "$0")/..:${PYTHONPATH:-}" \
 python -m torch.distributed.run \
     --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --nproc_per_node="$NPROC" \

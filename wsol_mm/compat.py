@@ -22,6 +22,7 @@ its own (see ``docs/environment.md``); each is a no-op where the problem is abse
     client for the deprecated ``file_client_args``, so it is now built only then.
 """
 import importlib.util
+import inspect
 import os.path as osp
 from typing import Optional
 
@@ -126,6 +127,16 @@ def silence_file_client_deprecation() -> None:
         module.FileClient = _FileClientOnlyWhenAsked
 
 
+def _no_forward_buffer_sync() -> dict:
+    """DDP's "do not broadcast buffers in every forward" argument: ``forward_sync_buffers``
+    where torch has it (``broadcast_buffers`` is deprecated there and warns once per rank),
+    else ``broadcast_buffers`` (BN statistics are synced by SyncBuffersHook instead)."""
+    params = inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__).parameters
+    if 'forward_sync_buffers' in params:
+        return dict(forward_sync_buffers=False)
+    return dict(broadcast_buffers=False)
+
+
 def setup_cpu_distributed(cfg, launcher: str) -> None:
     """Prepare a config for distributed training on machines without CUDA.
 
@@ -147,7 +158,7 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = dict(cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel'))
-    wrapper.update(device_ids=None, broadcast_buffers=False)
+    wrapper.update(device_ids=None, **_no_forward_buffer_sync())
     wrapper.setdefault('find_unused_parameters', False)
     cfg.model_wrapper_cfg = wrapper
     cfg.setdefault('env_cfg', dict())
