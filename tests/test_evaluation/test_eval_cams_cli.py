@@ -142,6 +142,8 @@ def _break(root: str, breakage: str) -> None:
     elif breakage == 'garbage':
         with open(cam_path, 'wb') as f:
             f.write(b'\x80\x04not a numpy file at all')
+    elif breakage == 'pickled':
+        np.save(cam_path, np.array([{'a': 1}], dtype=object), allow_pickle=True)
     elif breakage in ('ndim', 'nan', 'range', 'int'):
         cam = {'ndim': np.zeros((2, 10, 10)), 'nan': np.full((224, 224), np.nan),
                'range': np.full((224, 224), 2.0), 'int': np.ones((224, 224), np.int64)}
@@ -156,6 +158,8 @@ def _break(root: str, breakage: str) -> None:
 @pytest.mark.parametrize('breakage,message', [
     ('missing', '1 of 3 score maps missing, e.g. {cams}/001.cls/img_1.jpg.npy'),
     ('garbage', '{cams}/001.cls/img_1.jpg.npy: not a readable .npy score map'),
+    ('pickled', '{cams}/001.cls/img_1.jpg.npy: not a readable .npy score map (it holds pickled '
+                'Python objects, not a plain array)'),
     ('ndim', '{cams}/001.cls/img_1.jpg.npy: score map shape (2, 10, 10), expected 2-D'),
     ('nan', '{cams}/001.cls/img_1.jpg.npy: score map contains NaN'),
     ('range', '{cams}/001.cls/img_1.jpg.npy: values must be in [0, 1]'),
@@ -174,6 +178,7 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys, breakage, messa
     loc = osp.join(root, 'metadata', 'CUB', 'test', 'localization.txt')
     assert message.format(cams=osp.join(root, 'cams'), loc=loc) in err
     assert err.count('\n') == 1 and err.startswith('error: ')
+    assert 'allow_pickle' not in err  # never advise an unsafe load of a score map
     if breakage == 'outside':
         assert 'outside the image of size W=310, H=205' in err
     if breakage == 'order':

@@ -9,6 +9,10 @@ from wsol_mm.utils.missing_file_error import MissingFileError
 __all__ = ['decode_image', 'read_image']
 
 
+# what to do about a bad image file (vis_cam reads one outside any dataset)
+_FIX = 'replace the file (in a dataset, or drop its id from the split metadata)'
+
+
 def decode_image(data: bytes, path: str, flag: str = 'color', backend: str = 'cv2') -> np.ndarray:
     """Decode image bytes read from ``path`` (BGR for colour images).
 
@@ -26,16 +30,14 @@ def decode_image(data: bytes, path: str, flag: str = 'color', backend: str = 'cv
     """
     import mmcv  # here: `import wsol_mm` (compat) loads this module and should stay light
     if not data:
-        raise DataFileError(f'image {path} is empty (0 bytes): replace the file or drop its id '
-                            'from the metadata')
+        raise DataFileError(f'image {path} is empty (0 bytes): {_FIX}')
     try:
         img = mmcv.imfrombytes(data, flag=flag, backend=backend)
     except (cv2.error, OSError, ValueError) as err:
-        raise DataFileError(f'image {path} cannot be decoded ({str(err).strip()[:200]}); '
-                            'replace the file or drop its id from the metadata') from None
+        why = str(err).strip()[:200]
+        raise DataFileError(f'image {path} cannot be decoded ({why}); {_FIX}') from None
     if img is None or img.size == 0:
-        raise DataFileError(f'image {path} cannot be decoded (corrupt or not an image); '
-                            'replace the file or drop its id from the metadata')
+        raise DataFileError(f'image {path} cannot be decoded (corrupt or not an image); {_FIX}')
     return img
 
 

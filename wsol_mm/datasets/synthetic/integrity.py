@@ -103,5 +103,6 @@ def check_existing(root: str, cfg, overwrite: bool) -> None:
     diff = sorted(k for k, v in cfg.to_dict().items() if old.get(k) != v)
     what = (f'a different config (differs in {", ".join(diff)})' if diff
             else f'missing or extra files: {describe_incomplete(root, cfg)}')
-    raise DataFileError(f'{root} holds a SyntheticWSOL dataset with {what}; delete it or pass '
-                        'overwrite=True (--overwrite) to regenerate it')
+    raise DataFileError(f'{root} holds a SyntheticWSOL dataset with {what}; delete the folder '
+                        '(it is regenerated on the next run) or regenerate it in place: '
+                        'the dataset option overwrite=True, or make_synthetic.py --overwrite')
