@@ -158,8 +158,8 @@ def _break(root: str, breakage: str) -> None:
 @pytest.mark.parametrize('breakage,message', [
     ('missing', '1 of 3 score maps missing, e.g. {cams}/001.cls/img_1.jpg.npy'),
     ('garbage', '{cams}/001.cls/img_1.jpg.npy: not a readable .npy score map'),
-    ('pickled', '{cams}/001.cls/img_1.jpg.npy: not a readable .npy score map (it holds pickled '
-                'Python objects, not a plain array)'),
+    ('pickled', '{cams}/001.cls/img_1.jpg.npy: not a readable .npy score map (not a plain '
+                'array: numpy would have to unpickle it)'),
     ('ndim', '{cams}/001.cls/img_1.jpg.npy: score map shape (2, 10, 10), expected 2-D'),
     ('nan', '{cams}/001.cls/img_1.jpg.npy: score map contains NaN'),
     ('range', '{cams}/001.cls/img_1.jpg.npy: values must be in [0, 1]'),

@@ -100,7 +100,7 @@ def load_scoremap(root: str, img_id: str, shape: Optional[Tuple[int, ...]] = Non
         cam = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         # numpy's own text for pickled content suggests an unsafe load: not for a score map
-        why = ('it holds pickled Python objects, not a plain array' if 'pickle' in str(err)
+        why = ('not a plain array: numpy would have to unpickle it' if 'pickle' in str(err)
                else str(err))
         raise ScoremapError(f'{path}: not a readable .npy score map ({why})') from None
     if not isinstance(cam, np.ndarray) or not (np.issubdtype(cam.dtype, np.floating)
