@@ -5,6 +5,7 @@ import os.path as osp
 from mmengine.config import Config
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
+from wsol_mm.apis.preflight import check_datasets, drop_pretrained
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
@@ -43,6 +44,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     apply_common_args(cfg, args)
     cfg.load_from = None  # loaded strictly below: mismatched keys must fail, not warn
+    drop_pretrained(cfg.model)  # the checkpoint has every weight: no ImageNet file, no network
     if args.show_dir or args.show:
         vis = cfg.default_hooks.visualization
         vis.update(enable=True, show=args.show, interval=args.interval,
@@ -70,6 +72,7 @@ def main() -> None:
     args = parse_args()
     with report_user_errors('test.py'):
         cfg = merge_args(load_config(args.config), args)
+        check_datasets(cfg, ['test_dataloader'])
         runner = build_runner(cfg)
         load_checkpoint_strict(runner.model, args.checkpoint)
         metrics = runner.test()

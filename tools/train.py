@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
+from wsol_mm.apis.preflight import check_datasets
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
@@ -64,6 +65,9 @@ def main() -> None:
     args = parse_args()
     with report_user_errors('train.py'):
         cfg = merge_args(load_config(args.config), args)
+        # the data first: building the model may mean a long weights download
+        check_datasets(cfg, ['train_dataloader', 'val_dataloader'] +
+                       (['test_dataloader'] if args.test else []))
         runner = build_runner(cfg)
         runner.train()
         if args.test:

@@ -233,4 +233,5 @@ def test_bad_data_and_config_print_one_line(setup, tiny_synthetic, tmp_path):
     typo = tmp_path / 'typo.py'
     typo.write_text(f"_base_ = [{cfg!r}]\nmodel = dict(backbone=dict(depht=18))\n")
     out = _train((str(typo), faults), str(tmp_path / 'run'))
-    assert "unexpected keyword argument 'depht'" in _one_line_error(out, 'train.py')
+    message = _one_line_error(out, 'train.py')  # the config check names the key and the fix
+    assert "model.backbone.depht" in message and "did you mean 'depth'" in message

@@ -89,15 +89,23 @@ def ratio_percent(box: np.ndarray, ori_shape: tuple) -> float:
 def tool_error(args: list, monkeypatch) -> str:
     """Run a tool in this process and return the one-line message it exits with.
 
-    The tools turn user errors into ``sys.exit(message)`` (printed without a traceback);
+    The tools turn user errors into one line without a traceback: ``sys.exit(message)``, or
+    ``<tool>: error: <message>`` on stderr and exit status 1 (``report_user_errors``);
     running them in-process keeps these checks fast.
     """
+    import contextlib
+    import io
     import runpy
 
     import pytest
     monkeypatch.setattr(sys, 'argv', [args[0]] + list(args[1:]))
-    with pytest.raises(SystemExit) as exc:
+    stderr = io.StringIO()
+    with pytest.raises(SystemExit) as exc, contextlib.redirect_stderr(stderr):
         runpy.run_path(osp.join(REPO_ROOT, args[0]), run_name='__main__')
+    if exc.value.code == 1 and stderr.getvalue().strip():
+        lines = stderr.getvalue().strip().splitlines()
+        assert len(lines) == 1 and ': error: ' in lines[0], stderr.getvalue()[-2000:]
+        return lines[0]
     assert isinstance(exc.value.code, str), f'{args[0]} exited with {exc.value.code!r}'
     return exc.value.code
 

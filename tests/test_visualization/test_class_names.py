@@ -4,6 +4,7 @@ from mmengine.config import Config
 
 from tests.test_tools.vis_tool_utils import write_config
 from wsol_mm.apis import get_class_names, resolve_class
+from wsol_mm.utils import UserError
 
 
 def test_names_from_the_dataset_and_fallback_without_data(tiny_synthetic, tmp_path):
@@ -18,5 +19,5 @@ def test_names_from_the_dataset_and_fallback_without_data(tiny_synthetic, tmp_pa
 def test_resolve_class_by_name_or_index():
     classes = ('cat', 'dog')
     assert resolve_class('dog', classes) == 1 and resolve_class('0', classes) == 0
-    with pytest.raises(ValueError, match="'2' is neither a class name nor an index"):
+    with pytest.raises(UserError, match="'2' is neither a class name nor an index"):
         resolve_class('2', classes)

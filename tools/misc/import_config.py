@@ -8,8 +8,11 @@ Sources:
       python tools/misc/import_config.py scripts/resnet_cub_ours.sh --out my_resnet_cub.py
 
 Only the keys whose released value differs from the base are written (data root, batch per
-GPU, lr, schedule, crop hyper-parameters ...); every released option is listed with what
-wsol_mm does with it, or why it is ignored. Without --out the config is printed.
+GPU, lr, schedule, crop hyper-parameters, the HaS / CutMix / ADL / ACoL / SPG options ...);
+every released option is listed with what wsol_mm does with it, or why it is ignored.
+``--wsol_method has|cutmix|adl|acol|spg`` selects configs/<method>/<arch>_<dataset>.py (with
+``--crop True``: configs/crop/<arch>_<dataset>_<method>.py where it exists). Without --out the
+config is printed.
 """
 import argparse
 import sys

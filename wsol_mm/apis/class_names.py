@@ -5,6 +5,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 from mmengine.config import Config
 
+from wsol_mm.utils.user_error import UserError
+
 __all__ = ['get_class_names', 'resolve_class']
 
 
@@ -67,5 +69,5 @@ def resolve_class(value: Union[str, int], classes: Sequence[str]) -> int:
     if text.lstrip('-').isdigit() and 0 <= int(text) < len(classes):
         return int(text)
     shown = ', '.join(list(classes)[:10]) + (' ...' if len(classes) > 10 else '')
-    raise ValueError(f'--target-class {value!r} is neither a class name nor an index in '
+    raise UserError(f'--target-class {value!r} is neither a class name nor an index in '
                      f'[0, {len(classes)}); classes: {shown}')

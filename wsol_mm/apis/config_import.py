@@ -369,8 +369,8 @@ def choose_som_base(opts: dict, where: str, configs_root: str) -> str:
                                   f'--wsol_method {method} has no wsol_mm config (architectures '
                                   f'{sorted(K.SOM_ARCHS)}, methods {sorted(K.SOM_METHODS)})')
     folder, suffix = K.SOM_METHODS[method], ''
-    if method == 'brid' and opts['crop']:
-        folder, suffix = 'crop', '_brid'
+    if method in K.SOM_CROP_SUFFIXES and opts['crop']:
+        folder, suffix = 'crop', K.SOM_CROP_SUFFIXES[method]
     elif method == 'da' and opts['crop']:
         raise ReleasedConfigError(f'{where}: --wsol_method da --crop True does not run in the '
                                   'released main.py; its DA + crop scripts fine-tune a DA '

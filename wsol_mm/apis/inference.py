@@ -12,6 +12,7 @@ from wsol_mm.fileio import read_image
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
+from .preflight import drop_pretrained
 from .runner_utils import load_checkpoint_strict
 
 
@@ -21,7 +22,9 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
 
     Args:
         config (str | Config): config file or object.
-        checkpoint (str, optional): checkpoint path; random weights if None.
+        checkpoint (str, optional): checkpoint path; the model is then built without its
+            ImageNet weights (the checkpoint replaces them: no download, no weight file).
+            None: the config's weights (ImageNet or random).
         device (str): device to put the model on. Defaults to 'cpu'.
         cfg_options (dict, optional): overrides merged into the config.
     """
@@ -29,6 +32,8 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if checkpoint is not None:  # it holds every weight: no ImageNet file, no network
+        drop_pretrained(cfg.model)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:  # safe loading (weights_only); errors name the file
         load_checkpoint_strict(model, checkpoint)

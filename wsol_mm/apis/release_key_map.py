@@ -156,6 +156,22 @@ CROP_KEYS = {
     'percentile': '@som_norm',
     'crop_start_epoch': 'custom_hooks[type=CropConsistencyHook].start_epoch',
 }
+# The wsolevaluation methods' options (configs/has|cutmix|adl|acol|spg); a tuple sets each
+# target the base has (InceptionV3-ADL also has ADL in its head).
+_HAS = 'model.data_preprocessor.batch_augments[type=HideAndSeek]'
+_CUTMIX = 'model.data_preprocessor.batch_augments[type=CutMix]'
+_SPG = 'model.methods[type=SPG]'
+METHOD_KEYS = {
+    'has_grid_size': f'{_HAS}.grid_size',
+    'has_drop_rate': f'{_HAS}.drop_rate',
+    'cutmix_beta': f'{_CUTMIX}.beta',
+    'cutmix_prob': f'{_CUTMIX}.prob',
+    'adl_drop_rate': ('model.backbone.adl.drop_rate', 'model.head.adl.drop_rate'),
+    'adl_threshold': ('model.backbone.adl.drop_threshold', 'model.head.adl.drop_threshold'),
+    'acol_threshold': 'model.head.drop_threshold',
+    **{f'spg_threshold_{level}': f'{_SPG}.threshold_{level}'
+       for level in ('1h', '1l', '2h', '2l', '3h', '3l')},
+}
 # --norm_method -> registered normaliser (model.test_cfg.norm.type)
 NORM_TYPES = {'minmax': 'MinMax', 'max': 'Max', 'pas': 'PaS', 'ivr': 'IVR'}
 SOM_MAP = tuple((opt, key, True) for opt, key in CROP_KEYS.items()) + (
@@ -174,6 +190,7 @@ SOM_MAP = tuple((opt, key, True) for opt, key in CROP_KEYS.items()) + (
     ('proxy_training_set', 'train_dataloader.dataset.proxy', True),
     ('drop_threshold', 'model.methods[type=BridgingGap].drop_threshold', True),
     ('drop_prob', 'model.methods[type=BridgingGap].drop_prob', True),
+) + tuple((opt, key, True) for opt, key in METHOD_KEYS.items()) + (
     ('workers', '@num_workers', False),
     ('seed', 'randomness.seed', False),
     ('cam_curve_interval', ('val_evaluator[type=MaxBoxAccV2Metric].cam_curve_interval',
@@ -181,7 +198,6 @@ SOM_MAP = tuple((opt, key, True) for opt, key in CROP_KEYS.items()) + (
      False),
 )
 _EVAL = 'wsol_mm reports MaxBoxAcc (v1) and MaxBoxAccV2 at IoU 30/50/70 (docs/evaluation.md)'
-_UNUSED_METHOD = 'belongs to a method wsol_mm does not implement'
 SOM_IGNORED = {
     'architecture': 'selects the base config', 'dataset_name': 'selects the base config',
     'wsol_method': 'selects the base config', 'crop': 'selects the base config',
@@ -207,16 +223,14 @@ SOM_IGNORED = {
     'large_cam': 'switch of the released code, not reproduced',
     'original_feature_map': 'switch of the released code, not reproduced',
     'use_inception_c': 'switch of the released code, not reproduced',
-    'has_grid_size': _UNUSED_METHOD, 'has_drop_rate': _UNUSED_METHOD,
-    'acol_threshold': _UNUSED_METHOD, 'spg_threshold_1h': _UNUSED_METHOD,
-    'spg_threshold_1l': _UNUSED_METHOD, 'spg_threshold_2h': _UNUSED_METHOD,
-    'spg_threshold_2l': _UNUSED_METHOD, 'spg_threshold_3h': _UNUSED_METHOD,
-    'spg_threshold_3l': _UNUSED_METHOD, 'adl_drop_rate': _UNUSED_METHOD,
-    'adl_threshold': _UNUSED_METHOD, 'cutmix_beta': _UNUSED_METHOD,
-    'cutmix_prob': _UNUSED_METHOD,
 }
 SOM_ARCHS = {'resnet50': 'resnet50', 'vgg16': 'vgg16', 'inception_v3': 'inception_v3'}
 SOM_DATASETS = {'CUB': 'cub', 'ILSVRC': 'imagenet', 'OpenImages': 'openimages'}
 # wsol_method -> config folder (crop variants: see config_import.choose_som_base)
 SOM_METHODS = {'base': 'cam', 'cam': 'cam', 'crop': 'crop', 'da': 'da_wsol',
-               'brid': 'bridging_gap'}
+               'brid': 'bridging_gap', 'has': 'has', 'cutmix': 'cutmix', 'adl': 'adl',
+               'acol': 'acol', 'spg': 'spg'}
+# `--wsol_method M --crop True` -> configs/crop/<arch>_<dataset><suffix>.py (where it exists;
+# Brid: the two-stage fine-tuning of the released scripts, the others: method + crop)
+SOM_CROP_SUFFIXES = {'brid': '_brid', 'has': '_has', 'cutmix': '_cutmix', 'adl': '_adl',
+                     'acol': '_acol', 'spg': '_spg'}

@@ -4,6 +4,7 @@ from .console_log_filter import ConsoleLogFilter
 from .data_file_error import DataFileError
 from .missing_file_error import MissingFileError
 from .non_finite_loss_error import NonFiniteLossError
+from .pretrained_weights_error import PretrainedWeightsError
 from .seeding import derive_seed, seed_all, seeded_rng
 from .setup_env import register_all_modules
 from .typing_utils import (
@@ -19,6 +20,7 @@ from .user_error import UserError
 __all__ = [
     'register_all_modules', 'ConfigType', 'OptConfigType', 'MultiConfig', 'OptMultiConfig',
     'SampleList', 'OptSampleList', 'ArraysOnlyUnpickler', 'ConsoleLogFilter', 'UserError',
-    'CheckpointError', 'DataFileError', 'MissingFileError', 'NonFiniteLossError', 'derive_seed',
+    'CheckpointError', 'DataFileError', 'MissingFileError', 'NonFiniteLossError',
+    'PretrainedWeightsError', 'derive_seed',
     'seed_all', 'seeded_rng'
 ]

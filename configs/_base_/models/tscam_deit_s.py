@@ -1,5 +1,6 @@
 # TS-CAM on DeiT-S/16 (spec §1.1-§1.3). Leaves override `backbone.arch`, `head.in_channels`
-# and `head.num_classes`. `pretrained=True` = the official DeiT weights through timm's hub.
+# and `head.num_classes`. `pretrained=True` = the official DeiT file (torch hub's cache, see
+# configs/tscam/README.md).
 model = dict(
     type='TSCAMLocalizer',
     data_preprocessor=dict(type='WSOLDataPreprocessor'),

@@ -1,7 +1,6 @@
 """Conformer (CNN + transformer branches) returning the patch map, cls attention and CNN map."""
-import os.path as osp
 from functools import partial
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,12 +10,12 @@ from mmengine.model import BaseModule
 from timm.layers import trunc_normal_
 from timm.models.vision_transformer import Block
 
-from wsol_mm.fileio import load_checkpoint_file
 from wsol_mm.registry import MODELS
 
 from ..utils.cls_attention import block_with_cls_attention
 from .backbone_lr_mixin import BackboneLRMixin
 from .conformer_blocks import ConformerBottleneck, ConvTransBlock
+from .pretrained import read_weights_file, resolve_weights
 
 ARCH_SETTINGS = {
     # channel_ratio, embed_dim, num_heads (depth 12, mlp 4, qkv bias, patch 16)
@@ -42,7 +41,9 @@ class Conformer(BackboneLRMixin, BaseModule):
         depth (int): transformer depth, a multiple of 3 (12 in every released
             model; tests use 3). Defaults to 12.
         pretrained (str, optional): local official Conformer checkpoint
-            (``model`` key or plain; ``module.`` and classifier keys dropped).
+            (``model`` key or plain; ``module.`` and classifier keys dropped). The
+            official files have no direct download: a missing file fails with one
+            message naming the file to fetch (``pretrained.WEIGHT_SOURCES``).
         drop_path_rate (float): stochastic depth (linear). Defaults to 0.1.
         drop_rate (float): dropout in the transformer. Defaults to 0.
         out_cls_attention (bool): also return the cls-attention rows.
@@ -55,7 +56,8 @@ class Conformer(BackboneLRMixin, BaseModule):
     ``out_cls_attention`` is False). ``patch_map`` is after ``trans_norm``.
     """
 
-    def __init__(self, arch: str = 'small', depth: int = 12, pretrained: Optional[str] = None,
+    def __init__(self, arch: str = 'small', depth: int = 12,
+                 pretrained: Union[str, bool, None] = None,
                  drop_path_rate: float = 0.1, drop_rate: float = 0.0,
                  out_cls_attention: bool = True, attn_mode: str = 'row',
                  init_cfg: Optional[dict] = None) -> None:
@@ -66,6 +68,9 @@ class Conformer(BackboneLRMixin, BaseModule):
             raise ValueError(f'Conformer depth must be a positive multiple of 3, got {depth}')
         if attn_mode not in ('row', 'full'):
             raise ValueError(f"attn_mode must be 'row' or 'full', got {attn_mode!r}")
+        # read first: a missing weights file fails before the layers are built
+        state = resolve_weights(pretrained, f'conformer_{arch}', 'model.backbone.pretrained',
+                                automatic=True)
         ratio, embed_dim, num_heads = ARCH_SETTINGS[arch]
         self.arch, self.depth, self.embed_dim = arch, depth, embed_dim
         self.with_cls_attention = out_cls_attention
@@ -99,8 +104,8 @@ class Conformer(BackboneLRMixin, BaseModule):
         self.trans_norm = nn.LayerNorm(embed_dim)
         self.out_channels = channels[2]
         self._init_random()
-        if pretrained:
-            self.load_checkpoint(pretrained)
+        if state is not None:
+            self.load_state(state, pretrained if isinstance(pretrained, str) else arch)
         self._is_init = init_cfg is None  # weights are set (released init or checkpoint)
 
     def _init_random(self) -> None:
@@ -123,20 +128,25 @@ class Conformer(BackboneLRMixin, BaseModule):
 
     def load_checkpoint(self, path: str) -> None:
         """Load an official Conformer checkpoint (classifiers dropped, strict otherwise)."""
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'pretrained weights {path} not found (key '
-                                    '`backbone.pretrained`: a local Conformer checkpoint)')
-        state = load_checkpoint_file(path, map_location='cpu')
-        state = state.get('model', state.get('state_dict', state))
+        self.load_state(read_weights_file(path, f'conformer_{self.arch}',
+                                          'model.backbone.pretrained'), path)
+
+    def load_state(self, state: dict, source: str) -> None:
+        """Load an official Conformer state dict (``module.`` and classifier keys dropped).
+
+        Args:
+            state (dict): the checkpoint's state dict.
+            source (str): what to call it in messages (the file).
+        """
         state = {(k[7:] if k.startswith('module.') else k): v for k, v in state.items()}
         state = {k: v for k, v in state.items() if not k.startswith(_HEAD_PREFIXES)}
         own = self.state_dict()
         missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or unexpected:
-            raise KeyError(f'{path} does not match Conformer-{self.arch} depth {self.depth}: '
+            raise KeyError(f'{source} does not match Conformer-{self.arch} depth {self.depth}: '
                            f'missing {missing[:8]}, unexpected {unexpected[:8]}')
         self.load_state_dict(state, strict=True)
-        MMLogger.get_current_instance().info(f'Conformer: loaded {path}')
+        MMLogger.get_current_instance().info(f'Conformer: loaded {source}')
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return ``(patch_map, cls_attn, cnn_map)`` (see the class doc)."""

@@ -12,7 +12,7 @@ from wsol_mm.registry import MODELS
 from ..layers import AttentionBasedDropout
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
-from .pretrained import load_torchvision_weights
+from .pretrained import load_torchvision_weights, read_torchvision_state
 
 
 class _InceptionBStride1(nn.Module):
@@ -71,6 +71,9 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
     def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None, adl: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        # read first: a missing weights file fails before the layers are built
+        state = read_torchvision_state(pretrained, 'Inception_V3_Weights') \
+            if pretrained else None
         self.large_feature_map = large_feature_map
         self.adl_layers = None if adl is None else nn.ModuleDict(
             {name: AttentionBasedDropout(**adl) for name in ('Mixed_5d', 'Mixed_6e')})
@@ -90,7 +93,7 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
         init_wsol_weights(self, 'xavier')
         if pretrained:
             load_torchvision_weights(self, pretrained, 'inception_v3', 'Inception_V3_Weights',
-                                     drop_prefixes=('fc.', 'AuxLogits.', 'Mixed_7'))
+                                     drop_prefixes=('fc.', 'AuxLogits.', 'Mixed_7'), state=state)
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:

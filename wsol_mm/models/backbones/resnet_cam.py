@@ -10,7 +10,7 @@ from wsol_mm.registry import MODELS
 
 from ..layers import AttentionBasedDropout
 from .backbone_lr_mixin import BackboneLRMixin
-from .pretrained import load_torchvision_weights
+from .pretrained import load_torchvision_weights, read_torchvision_state
 
 #: wsolevaluation ResNet50-ADL (``_ADL_POSITION``): ADL after these blocks of each stage.
 ADL_POSITIONS = dict(layer3=(0, ), layer4=(0, 2))
@@ -70,6 +70,8 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
         if depth not in _ARCHS:
             raise ValueError(f'ResNetCAM depth must be one of {sorted(_ARCHS)}, got {depth}')
         arch, weights_enum = _ARCHS[depth]
+        # read first: a missing weights file fails before the layers are built
+        state = read_torchvision_state(pretrained, weights_enum) if pretrained else None
         net = getattr(torchvision.models, arch)(weights=None)
         self.depth = depth
         self.large_feature_map = large_feature_map
@@ -82,7 +84,7 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
         self.adl_layers = self._build_adl(adl, adl_positions) if adl is not None else None
         if pretrained:
             load_torchvision_weights(self, pretrained, arch, weights_enum,
-                                     key_map=dict(conv1='stem.0', bn1='stem.1'))
+                                     key_map=dict(conv1='stem.0', bn1='stem.1'), state=state)
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def _build_adl(self, adl: dict, positions: Optional[Dict[str, Sequence[int]]]

@@ -10,7 +10,7 @@ from wsol_mm.registry import MODELS
 
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
-from .pretrained import load_torchvision_weights
+from .pretrained import load_torchvision_weights, read_torchvision_state
 
 # 'M1' = 3x3/2 max-pool (padding 1), 'M2' = 3x3/1 max-pool (padding 1). The pools sit where
 # torchvision's 2x2 pools are, so the conv indices (`features.<idx>`) are torchvision's.
@@ -62,12 +62,14 @@ class VGG16ACoLCAM(BackboneLRMixin, BaseModule):
     def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        # read first: a missing weights file fails before the layers are built
+        state = read_torchvision_state(pretrained, 'VGG16_Weights') if pretrained else None
         self.large_feature_map = large_feature_map
         self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
         init_wsol_weights(self, 'xavier')
         if pretrained:
             load_torchvision_weights(self, pretrained, 'vgg16', 'VGG16_Weights',
-                                     drop_prefixes=('classifier.', ))
+                                     drop_prefixes=('classifier.', ), state=state)
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:

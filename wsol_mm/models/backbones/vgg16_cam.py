@@ -10,7 +10,7 @@ from wsol_mm.registry import MODELS
 from ..layers import AttentionBasedDropout
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
-from .pretrained import load_torchvision_weights
+from .pretrained import load_torchvision_weights, read_torchvision_state
 
 # VGG16 configuration "D": channels per 3x3 conv, 'M' = 2x2/2 max-pool.
 # wsolevaluation drops pool5 (14x14 maps) or pool4 and pool5 (28x28).
@@ -72,6 +72,8 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
     def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None, adl: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        # read first: a missing weights file fails before the layers are built
+        state = read_torchvision_state(pretrained, 'VGG16_Weights') if pretrained else None
         self.large_feature_map = large_feature_map
         self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
         self.adl_layers = self._build_adl(adl) if adl is not None else None
@@ -81,7 +83,7 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
         if pretrained:
             load_torchvision_weights(self, pretrained, 'vgg16', 'VGG16_Weights',
                                      key_map=_CONV5_RENAMES if large_feature_map else None,
-                                     drop_prefixes=('classifier.', ))
+                                     drop_prefixes=('classifier.', ), state=state)
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def _build_adl(self, adl: dict) -> nn.ModuleDict:

@@ -10,7 +10,7 @@ from wsol_mm.registry import MODELS
 
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
-from .pretrained import load_torchvision_weights
+from .pretrained import load_torchvision_weights, read_torchvision_state
 from .vgg16_cam import _make_features
 
 # conv1-3 blocks with VGG16's 2x2 pools (torchvision indices 0..16)
@@ -64,6 +64,8 @@ class VGG16SPGCAM(BackboneLRMixin, BaseModule):
     def __init__(self, large_feature_map: bool = False, pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        # read first: a missing weights file fails before the layers are built
+        state = read_torchvision_state(pretrained, 'VGG16_Weights') if pretrained else None
         self.large_feature_map = large_feature_map
         self.features = _make_features(_LAYERS)
         self.SPG_A_1 = _conv_block(256, 512, 3)
@@ -71,7 +73,7 @@ class VGG16SPGCAM(BackboneLRMixin, BaseModule):
         init_wsol_weights(self, 'xavier')
         if pretrained:
             load_torchvision_weights(self, pretrained, 'vgg16', 'VGG16_Weights',
-                                     key_map=_RENAMES, drop_prefixes=('classifier.', ))
+                                     key_map=_RENAMES, drop_prefixes=('classifier.', ), state=state)
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

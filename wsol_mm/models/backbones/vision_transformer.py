@@ -1,6 +1,5 @@
 """DeiT / ViT backbone over timm that returns the patch map and the cls-attention rows."""
 import math
-import os.path as osp
 from typing import Dict, Optional, Tuple, Union
 
 import timm
@@ -10,11 +9,11 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from timm.layers import resample_abs_pos_embed
 
-from wsol_mm.fileio import load_checkpoint_file
 from wsol_mm.registry import MODELS
 
 from ..utils.cls_attention import block_with_cls_attention
 from .backbone_lr_mixin import BackboneLRMixin
+from .pretrained import read_weights_file, resolve_weights
 
 # Short config names -> (timm model name, extra timm kwargs, attention scale override).
 ARCH_SETTINGS: Dict[str, Tuple[str, dict, Optional[float]]] = {
@@ -28,10 +27,13 @@ ARCH_SETTINGS: Dict[str, Tuple[str, dict, Optional[float]]] = {
                      dict(embed_dim=768, depth=8, num_heads=8, mlp_ratio=3.0, qkv_bias=True,
                           norm_layer=nn.LayerNorm), 768**-0.5),
 }
-# Accept timm's own names too.
+# Accept timm's own names too; WEIGHTS_NAME: the `pretrained.WEIGHT_SOURCES` file of an arch.
+WEIGHTS_NAME = {short: short for short in ARCH_SETTINGS}
 for _short, (_name, _kw, _scale) in list(ARCH_SETTINGS.items()):
     if not _kw:
         ARCH_SETTINGS.setdefault(_name, (_name, _kw, _scale))
+        WEIGHTS_NAME.setdefault(_name, _short)
+_KEY = 'model.backbone.pretrained'
 
 _DROP_PREFIXES = ('head.', 'head_dist.', 'fc_norm.', 'dist_token')
 
@@ -53,9 +55,13 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         arch (str): ``'deit_t'``, ``'deit_s'``, ``'deit_b'``, ``'vit_s'``,
             ``'vit_s_legacy'`` or a timm name of these. Defaults to 'deit_s'.
         pretrained (bool | str, optional): False/None: random init (timm's
-            ViT init); True: timm hub weights (needs internet); a path: local
-            DeiT/timm checkpoint (``model``/``state_dict`` key or plain; a
-            ``module.`` prefix and the classifier are dropped).
+            ViT init); True: the arch's ImageNet file of
+            :data:`~wsol_mm.models.backbones.pretrained.WEIGHT_SOURCES` (the
+            official DeiT file, timm's ViT-S, the timm-0.4.9 ViT-Small for
+            ``vit_s_legacy``) from the download cache, downloaded when missing; a
+            path: local DeiT/timm checkpoint (``.pth`` with a ``model``/``state_dict``
+            key or plain, or ``.safetensors``; a ``module.`` prefix and the
+            classifier are dropped).
         img_size (int): input side. Defaults to 224.
         drop_path_rate (float): stochastic depth. Defaults to 0.1 (TS-CAM).
         drop_rate (float): dropout after the position embedding and in the
@@ -98,9 +104,13 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
                              f'{sorted(ARCH_SETTINGS)}')
         if attn_mode not in ('row', 'full'):
             raise ValueError(f"attn_mode must be 'row' or 'full', got {attn_mode!r}")
+        # read first: a missing weights file fails before the layers are built
+        state = resolve_weights(pretrained, WEIGHTS_NAME[arch], _KEY, automatic=True)
         timm_name, arch_kwargs, qk_scale = ARCH_SETTINGS[arch]
         kwargs = dict(arch_kwargs, **timm_kwargs)
-        vit = timm.create_model(timm_name, pretrained=pretrained is True, num_classes=0,
+        # Weights come from `pretrained` below (a local file or the download cache): timm
+        # never downloads, so an offline machine gets one message naming the file.
+        vit = timm.create_model(timm_name, pretrained=False, num_classes=0,
                                 img_size=img_size, drop_rate=drop_rate,
                                 drop_path_rate=drop_path_rate, **kwargs)
         if vit.num_prefix_tokens != 1 or getattr(vit, 'no_embed_class', False):
@@ -122,8 +132,8 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         self.blocks = vit.blocks
         self.norm = vit.norm if final_norm else nn.Identity()
         self.qk_scale = qk_scale if qk_scale is not None else self.blocks[0].attn.scale
-        if isinstance(pretrained, str):
-            self.load_checkpoint(pretrained)
+        if state is not None:
+            self.load_state(state, pretrained if isinstance(pretrained, str) else arch)
         # timm initialised (or loaded) every weight already: mmengine must not redo it.
         self._is_init = init_cfg is None
 
@@ -136,16 +146,17 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
 
         Args:
             path (str): ``.pth`` file with a ``model``/``state_dict`` key or a
-                plain state dict.
+                plain state dict, or a ``.safetensors`` file.
         """
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'pretrained weights {path} not found (key '
-                                    '`backbone.pretrained`: True, False or a local file)')
-        ckpt = load_checkpoint_file(path, map_location='cpu')
-        state = ckpt
-        for key in ('model', 'state_dict'):
-            if isinstance(state, dict) and key in state:
-                state = state[key]
+        self.load_state(read_weights_file(path, WEIGHTS_NAME[self.arch], _KEY), path)
+
+    def load_state(self, state: dict, source: str) -> None:
+        """Load a DeiT/timm state dict (classifier and distillation parts dropped).
+
+        Args:
+            state (dict): the checkpoint's state dict.
+            source (str): what to call it in messages (the file).
+        """
         state = {(k[7:] if k.startswith('module.') else k): v for k, v in state.items()}
         state = {k: v for k, v in state.items() if not k.startswith(_DROP_PREFIXES)}
         if 'pos_embed' in state and state['pos_embed'].shape != self.pos_embed.shape:
@@ -156,16 +167,36 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         own = self.state_dict()
         if isinstance(self.norm, nn.Identity):
             state = {k: v for k, v in state.items() if not k.startswith('norm.')}
+        if self.arch == 'vit_s_legacy':
+            state = self._legacy_state(state, own)
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
-            raise KeyError(f'{path} does not match {self.arch}: missing {missing[:8]}, '
+            raise KeyError(f'{source} does not match {self.arch}: missing {missing[:8]}, '
                            f'unexpected {unexpected[:8]}; is it a {self.arch} checkpoint?')
         bad = [k for k in own if own[k].shape != state[k].shape]
         if bad:
-            raise ValueError(f'{path}: shape mismatch for {bad[:8]} ({self.arch})')
+            raise ValueError(f'{source}: shape mismatch for {bad[:8]} ({self.arch})')
         self.load_state_dict(state, strict=True)
-        MMLogger.get_current_instance().info(f'VisionTransformer: loaded {path}')
+        MMLogger.get_current_instance().info(f'VisionTransformer: loaded {source}')
+
+    @staticmethod
+    def _legacy_state(state: dict, own: dict) -> dict:
+        """The timm-0.4.9 ViT-Small file in the ``vit_s_legacy`` layout.
+
+        That model had no qkv bias: LCA-MD's ``vit_lca_md_small`` (qkv bias on) keeps its zero
+        init for them, so do we. Files of the manual-patchify era store the patch projection
+        as a matrix: reshaped to the conv kernel, as timm's loader of that version did.
+        """
+        state = dict(state)
+        for name, value in own.items():
+            if name.endswith('attn.qkv.bias') and name not in state:
+                state[name] = torch.zeros_like(value)
+        proj = 'patch_embed.proj.weight'
+        if proj in state and state[proj].dim() < 4 \
+                and state[proj].numel() == own[proj].numel():
+            state[proj] = state[proj].reshape(own[proj].shape)
+        return state
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Patch embedding + cls token + position embedding -> ``(B, 1 + N, D)``."""

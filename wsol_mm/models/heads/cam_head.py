@@ -52,7 +52,7 @@ class CAMHead(BaseCAMHead):
         if pretrained:
             weights_enum = torchvision.models.get_model_weights(pretrained_arch).__name__
             load_torchvision_weights(self, pretrained, pretrained_arch, weights_enum,
-                                     keep_prefixes=('fc.', ))
+                                     keep_prefixes=('fc.', ), key='model.head.pretrained')
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
+from ..utils.batch_gather import gather_batch
 from ..utils.precision import at_least_float32
 
 
@@ -24,9 +25,12 @@ class TFCM(BaseModule):
     As a training-time neck of :class:`TSCAMLocalizer` it returns its own terms
     ``loss_tfcm_sim_max_fg = SimMax(f_fg)``, ``loss_tfcm_sim_max_bg = SimMax(f_bg)`` and
     ``loss_tfcm_sim_min = SimMin(f_bg, f_fg)`` (the 0.4 of LCA-MD is the losses'
-    ``loss_weight``) and leaves the class maps unchanged. The released code hard-codes
-    200 channels (CUB only); here it is ``num_classes`` (the head's when omitted). Its
-    two unused layers (a 1 -> 1 conv and a BatchNorm) are not rebuilt.
+    ``loss_weight``) and leaves the class maps unchanged. These losses rank and pair the
+    samples of the batch; the release computes them on its whole ``nn.DataParallel`` batch.
+    Under DDP the features of all ranks are gathered first (:func:`gather_batch`, gradients
+    to the local rows), so N ranks x B/N samples give the loss and gradient of one batch of B.
+    The released code hard-codes 200 channels (CUB only); here it is ``num_classes`` (the
+    head's when omitted). Its two unused layers (a 1 -> 1 conv and a BatchNorm) are not rebuilt.
 
     Args:
         num_classes (int): channels of the class map.
@@ -34,6 +38,9 @@ class TFCM(BaseModule):
             ``SimMaxLoss(alpha=0.75, loss_weight=0.4)``.
         loss_sim_min (dict): applied to ``(f_bg, f_fg)``. Defaults to
             ``SimMinLoss(loss_weight=0.4)``.
+        gather_ranks (bool): compute the losses on the batch of all DDP ranks (as the
+            released single-process batch). False: each rank's own share only.
+            Defaults to True.
         init_cfg (dict, optional): mmengine init config (PyTorch default conv init
             as released when None).
 
@@ -51,11 +58,13 @@ class TFCM(BaseModule):
                  loss_sim_max: ConfigType = dict(type='SimMaxLoss', alpha=0.75,
                                                  loss_weight=0.4),
                  loss_sim_min: ConfigType = dict(type='SimMinLoss', loss_weight=0.4),
+                 gather_ranks: bool = True,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'TFCM: num_classes must be positive, got {num_classes}')
         self.num_classes = num_classes
+        self.gather_ranks = gather_ranks
         self.conv = nn.Conv2d(num_classes, num_classes, kernel_size=3, padding=1)
         self.loss_sim_max = MODELS.build(loss_sim_max)
         self.loss_sim_min = MODELS.build(loss_sim_min)
@@ -92,6 +101,8 @@ class TFCM(BaseModule):
         if raw_attention is None:
             raise ValueError('TFCM needs the raw cls attention (a TSCAMLocalizer neck)')
         fg, bg = self(maps, raw_attention.flatten(1))
+        if self.gather_ranks:  # one collective for both features
+            fg, bg = gather_batch(torch.cat([fg, bg], dim=1)).split(fg.shape[1], dim=1)
         return None, dict(loss_tfcm_sim_max_fg=self.loss_sim_max(fg),
                           loss_tfcm_sim_max_bg=self.loss_sim_max(bg),
                           loss_tfcm_sim_min=self.loss_sim_min(bg, fg))
