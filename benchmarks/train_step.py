@@ -27,6 +27,7 @@ Usage:
 """
 import argparse
 import inspect
+import logging
 import os
 import os.path as osp
 import platform
@@ -37,6 +38,7 @@ from typing import Callable, Dict, List, Optional
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 
 import wsol_mm  # noqa: F401  (compat shim before timm / torchvision)
@@ -234,6 +236,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     register_all_modules()
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-parameter lines
     bf16 = not args.no_bf16
     data, normed, labels = batch(args.size, args.batch, args.device)
     print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
