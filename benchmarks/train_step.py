@@ -31,6 +31,7 @@ import logging
 import os
 import os.path as osp
 import platform
+import sys
 import time
 from statistics import median
 from typing import Callable, Dict, List, Optional
@@ -269,6 +270,7 @@ def main() -> None:
                 old = dict(cfgs[m].optim_wrapper, constructor='DefaultOptimWrapperConstructor')
                 variants[m + ' before'] = wsol_variant(m + ' before', cfgs[m].model, old, data,
                                                        args.device)
+        print(f'# timing {family}: {", ".join(variants)}', file=sys.stderr, flush=True)
         run_family(list(variants.values()), args.warmup, args.steps, args.device)
         method_rows += family_method_rows(family, methods, variants, args.batch, bf16)
         plain_rows += family_plain_rows(family, variants, args.batch)
