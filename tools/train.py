@@ -1,8 +1,11 @@
 """Train a WSOL model: ``python tools/train.py CONFIG [options]``."""
 import argparse
+import logging
 import os.path as osp
 
+import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 import wsol_mm  # noqa: F401  (compat shims before anything loads torchvision/checkpoints)
 from wsol_mm.apis.preflight import check_datasets
@@ -15,7 +18,7 @@ from wsol_mm.apis.runner_utils import (
     report_user_errors,
     resolve_auto_resume,
 )
-from wsol_mm.utils import UserError
+from wsol_mm.engine.optimizers import amp_optim_wrapper, bf16_note
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,7 +27,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work '
                         'dir when no path is given')
-    parser.add_argument('--amp', action='store_true', help='mixed precision training')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bfloat16 autocast on CPU (fast with '
+                        'AVX-512-BF16 / AMX) and GPU; float16 + loss scaling on older GPUs')
     parser.add_argument('--no-validate', action='store_true', help='skip validation')
     parser.add_argument('--test', action='store_true',
                         help='after training, evaluate on the test split and print a table')
@@ -37,12 +42,12 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     apply_common_args(cfg, args)
-    if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise UserError(f'--amp needs optim_wrapper.type OptimWrapper, got {wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.amp:  # bfloat16 autocast on CPU / GPU (float16 + loss scaling on old GPUs)
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        amp_optim_wrapper(cfg.optim_wrapper, device)
+        note = bf16_note(device)
+        if note:
+            print_log(note, logger='current', level=logging.WARNING)
     if args.resume == 'auto':
         cfg.load_from = resolve_auto_resume(cfg.work_dir)
         cfg.resume = cfg.load_from is not None  # nothing saved yet: start from scratch

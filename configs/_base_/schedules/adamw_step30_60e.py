@@ -2,6 +2,8 @@
 # 1-D params, biases, pos_embed, cls_token), lr x0.1 at the start of every epoch divisible
 # by 30 in the released 1-indexed count (30 and 60) = mmengine 0-indexed epochs 29 and 59.
 optim_wrapper = dict(
+    # timm's 2 groups (decay / no decay) instead of one per parameter; fused AdamW.
+    constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=5e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0,
                        custom_keys={'pos_embed': dict(decay_mult=0.0),

@@ -59,3 +59,26 @@ def test_random_erasing_matches_normalised_fill():
     # prob 0: identity.
     same = RandomErasing(prob=0.0)(dict(src, img=src['img'].copy()))
     np.testing.assert_array_equal(same['img'], src['img'])
+
+
+def test_random_erasing_draws_the_same_random_stream_as_timm():
+    # The skip of non-erased images must not change which images timm erases, nor where:
+    # the same images as timm's eraser on the normalised image, and the same final state.
+    from timm.data.random_erasing import RandomErasing as TimmRandomErasing
+    ours = RandomErasing(prob=0.5)
+    timm_eraser = TimmRandomErasing(probability=0.5, mode='pixel', max_count=1, device='cpu')
+    imgs = [_results(seed)['img'] for seed in range(8)]
+    random.seed(3)
+    torch.manual_seed(3)
+    got = [ours(dict(img=img.copy()))['img'] for img in imgs]
+    state = random.getstate()
+    random.seed(3)
+    torch.manual_seed(3)
+    erased = 0
+    for img, out in zip(imgs, got):
+        chw = torch.from_numpy(img.transpose(2, 0, 1).copy())
+        normed = (chw.float() - ours.mean) / ours.std
+        ref = (timm_eraser(normed) * ours.std + ours.mean).round().clamp(0, 255)
+        np.testing.assert_array_equal(out, ref.to(torch.uint8).numpy().transpose(1, 2, 0))
+        erased += int(not np.array_equal(out, img))
+    assert 0 < erased < len(imgs) and random.getstate() == state

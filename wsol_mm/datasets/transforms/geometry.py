@@ -87,9 +87,16 @@ def crop_results(results: dict, x0: int, y0: int, crop_w: int, crop_h: int) -> N
     _compose(results, np.array([[1.0, 0, -x0], [0, 1.0, -y0], [0, 0, 1.0]]))
 
 
+def _hflip(arr: np.ndarray) -> np.ndarray:
+    """``arr[:, ::-1]`` as a contiguous copy; cv2's flip is ~100x numpy's strided copy."""
+    if arr.dtype == np.uint8 and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        return cv2.flip(np.ascontiguousarray(arr), 1)
+    return np.ascontiguousarray(arr[:, ::-1])
+
+
 def hflip_results(results: dict) -> None:
     """Flip image, boxes and masks horizontally in place."""
-    results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
+    results['img'] = _hflip(results['img'])
     w = results['img'].shape[1]
     boxes = results.get('gt_bboxes')
     if boxes is not None and len(boxes):
@@ -99,5 +106,5 @@ def hflip_results(results: dict) -> None:
         results['gt_bboxes'] = flipped
     for key in MASK_KEYS:
         if results.get(key) is not None:
-            results[key] = np.ascontiguousarray(results[key][:, ::-1])
+            results[key] = _hflip(results[key])
     _compose(results, np.array([[-1.0, 0, w], [0, 1.0, 0], [0, 0, 1.0]]))

@@ -8,6 +8,8 @@ from mmengine.optim import OptimWrapper
 
 from wsol_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
+from .optimizer_impl import prefer_fused
+
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class WSOLOptimWrapperConstructor:
@@ -23,7 +25,9 @@ class WSOLOptimWrapperConstructor:
     stem BatchNorm. Use it only to match that repo's effective learning rates.
 
     Weight decay and momentum are the optimizer's, for both groups (as in both
-    repositories). Parameters with ``requires_grad=False`` are left out.
+    repositories). Parameters with ``requires_grad=False`` are left out. torch's fused
+    implementation is selected where available (see :func:`prefer_fused`; for SGD the
+    update is bitwise that of the default loop).
 
     Args:
         optim_wrapper_cfg (dict): ``optimizer=dict(type='SGD', lr=...)`` and
@@ -84,7 +88,7 @@ class WSOLOptimWrapperConstructor:
         if is_model_wrapper(model):
             model = model.module
         features, classifier = self.param_groups(model)
-        optimizer_cfg = copy.deepcopy(self.optimizer_cfg)
+        optimizer_cfg = prefer_fused(copy.deepcopy(self.optimizer_cfg), features + classifier)
         lr = optimizer_cfg['lr']
         # Both groups always exist (group 0 = features), as in wsolevaluation,
         # so logs and schedulers see a stable layout.

@@ -34,7 +34,7 @@ class ConformerCAMHead(ConvCAMHead):
         self.cnn_index = cnn_index
         self.fc = nn.Linear(cnn_channels, num_classes)
 
-    def logits_from_maps(self, feats: Tuple[torch.Tensor, ...],
-                         maps: torch.Tensor) -> torch.Tensor:
+    def logits_from_pooled(self, feats: Tuple[torch.Tensor, ...],
+                           pooled: torch.Tensor) -> torch.Tensor:
         """GAP of the (possibly refined) class maps + the CNN-branch logits."""
-        return maps.mean(dim=(2, 3)) + self.fc(feats[self.cnn_index].mean(dim=(2, 3)))
+        return pooled + self.fc(feats[self.cnn_index].mean(dim=(2, 3)))

@@ -4,7 +4,7 @@ TS-CAM, SCM and LCA-MD are configurations of this one class: SCM adds an SSFM ne
 diffusion of the class maps in training), LCA-MD a TFCM and an SSFM neck and min-max
 normalised attention.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -100,12 +100,27 @@ class TSCAMLocalizer(BaseLocalizer):
         return attn
 
     def _class_maps(self, feats: Tuple[torch.Tensor, ...]
-                    ) -> Tuple[torch.Tensor, torch.Tensor, ClassMapOutput]:
-        """``S``, ``a`` and the :class:`ClassMapOutput` built on them."""
-        semantic, attention = self.head.class_maps(feats), self.attention_map(feats)
+                    ) -> Tuple[Callable[[], torch.Tensor], torch.Tensor, ClassMapOutput]:
+        """``S`` (computed on first use, once), ``a`` and the :class:`ClassMapOutput`.
+
+        The logits come from the head without forming ``S`` where it can
+        (``logits_from_feats``; the head has no dropout, so the maps computed later are
+        those of the same pass): plain TS-CAM training never needs the maps.
+        """
+        cache: List[torch.Tensor] = []
+
+        def semantic() -> torch.Tensor:
+            if not cache:
+                cache.append(self.head.class_maps(feats))
+            return cache[0]
+
+        attention = self.attention_map(feats)
+        fast = getattr(self.head, 'logits_from_feats', None)
+        logits = fast(feats) if fast is not None else self.head.logits_from_maps(
+            feats, semantic())
         return semantic, attention, ClassMapOutput(
-            self.head.logits_from_maps(feats, semantic),
-            lambda classes: attention * select_maps(semantic, classes), lambda: attention)
+            logits, lambda classes: attention * select_maps(semantic(), classes),
+            lambda: attention)
 
     def forward_cams(self, feats: Tuple[torch.Tensor, ...]) -> ClassMapOutput:
         """Logits of ``S``; maps ``a * S_c``; class-agnostic map ``a``."""
@@ -116,14 +131,17 @@ class TSCAMLocalizer(BaseLocalizer):
         """One pass; the classification logits come from the neck-refined maps."""
         feats = self.extract_feat(inputs)
         semantic, attention, cams = self._class_maps(feats)
-        maps, terms = semantic, {}
-        raw = self.raw_attention(feats) if len(self.neck) else None
-        for neck in self.neck:
-            refined, own = neck.forward_train(maps, attention, raw)
-            merge_terms(terms, own, type(neck).__name__)
-            if refined is not None:
-                maps = refined.to(semantic.dtype)
-        cls_logits = cams.logits if maps is semantic else self.head.logits_from_maps(feats, maps)
+        cls_logits, terms = cams.logits, {}
+        if len(self.neck):
+            maps = semantic()
+            raw = self.raw_attention(feats)
+            for neck in self.neck:
+                refined, own = neck.forward_train(maps, attention, raw)
+                merge_terms(terms, own, type(neck).__name__)
+                if refined is not None:
+                    maps = refined.to(semantic().dtype)
+            if maps is not semantic():
+                cls_logits = self.head.logits_from_maps(feats, maps)
         return ForwardPass(inputs, feats, cams, cls_logits,
                            labels=gt_labels(data_samples, inputs.device), losses=terms)
 

@@ -6,6 +6,8 @@ from wsol_mm.registry import MODELS
 from wsol_mm.structures import ForwardPass
 from wsol_mm.utils.typing_utils import ConfigType, SampleList
 
+from ..utils.precision import at_least_float32, autocast_off
+
 
 @MODELS.register_module()
 class BridgingGap(nn.Module):
@@ -64,13 +66,17 @@ class BridgingGap(nn.Module):
                             '(split map, final map) and has `forward_tail` (ResNetBridCAM, '
                             'VGG16BridCAM); check `model.backbone.type`')
         final = fp.feats[-1]
-        erased = fp.backbone_tail(self.drop(fp.feats[-2]))
-        terms = dict(loss_brid_drop=self.drop_weight * F.l1_loss(final, erased))
-        if self.align_enabled:
-            if fp.class_similarity is None:
-                raise TypeError('BridgingGap alignment needs a linear CAM head (CAMHead)')
-            labels = fp.require_labels('BridgingGap')
-            loss_sim, loss_norm = self.alignment(final, fp.class_similarity(final), labels)
-            terms.update(loss_brid_align_sim=self.sim_weight * loss_sim,
-                         loss_brid_align_norm=self.norm_weight * loss_norm)
+        erased = fp.backbone_tail(self.drop(fp.feats[-2]))  # the tail runs under autocast
+        with autocast_off(final):  # the loss maths (cosines, norms) in float32
+            final = at_least_float32(final)
+            terms = dict(loss_brid_drop=self.drop_weight
+                         * F.l1_loss(final, at_least_float32(erased)))
+            if self.align_enabled:
+                if fp.class_similarity is None:
+                    raise TypeError('BridgingGap alignment needs a linear CAM head (CAMHead)')
+                labels = fp.require_labels('BridgingGap')
+                loss_sim, loss_norm = self.alignment(final, fp.class_similarity(final),
+                                                     labels)
+                terms.update(loss_brid_align_sim=self.sim_weight * loss_sim,
+                             loss_brid_align_norm=self.norm_weight * loss_norm)
         return terms

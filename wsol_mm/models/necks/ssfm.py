@@ -35,6 +35,8 @@ class SSFM(BaseModule):
         lambda_init (float): initial fusion weight of every block.
         ns_alpha (float): initial Newton-Schulz scale.
         on_divergence (str): ``'fallback'`` or ``'raise'`` (see the block).
+        ns_solver (str): ``'auto'``, ``'eigen'`` or ``'loop'``: how the blocks evaluate
+            the Newton-Schulz steps (identical maths; see the block). Defaults to 'auto'.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -44,7 +46,8 @@ class SSFM(BaseModule):
     def __init__(self, graph: str = 'multi_direction', cross: int = 3, num_layers: int = 2,
                  num_iters: Optional[Sequence[int]] = None, threshold_init: float = 0.7,
                  lambda_init: float = 1.0, ns_alpha: float = 0.002,
-                 on_divergence: str = 'fallback', init_cfg: OptMultiConfig = None) -> None:
+                 on_divergence: str = 'fallback', ns_solver: str = 'auto',
+                 init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if graph not in GRAPH_KINDS:
             raise ValueError(f'SSFM: unknown graph "{graph}"; use one of {GRAPH_KINDS}')
@@ -56,8 +59,8 @@ class SSFM(BaseModule):
         self.graph = graph
         self.cross = cross
         self.layers = nn.ModuleList([
-            CrossPatchActivationBlock(k, threshold_init, lambda_init, ns_alpha, on_divergence)
-            for k in num_iters
+            CrossPatchActivationBlock(k, threshold_init, lambda_init, ns_alpha, on_divergence,
+                                      ns_solver) for k in num_iters
         ])
         self._laplacians: Dict[Tuple[int, int, str], torch.Tensor] = {}
 

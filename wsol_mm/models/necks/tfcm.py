@@ -9,6 +9,7 @@ from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
 from ..utils.batch_gather import gather_batch
+from ..utils.precision import at_least_float32
 
 
 @MODELS.register_module()
@@ -79,7 +80,8 @@ class TFCM(BaseModule):
         if class_map.shape[1] != self.num_classes:
             raise ValueError(f'TFCM: class map has {class_map.shape[1]} channels, '
                              f'num_classes={self.num_classes} (key `model.neck`)')
-        proj = self.conv(class_map).flatten(2)  # (B, C, N)
+        # The pooled features feed the CCAM losses: pool in at least float32.
+        proj = at_least_float32(self.conv(class_map).flatten(2))  # (B, C, N)
         weight = attention.reshape(proj.shape[0], 1, -1).to(proj.dtype)
         if weight.shape[-1] != proj.shape[-1]:
             raise ValueError(f'TFCM: attention has {weight.shape[-1]} patches, class map '

@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .precision import at_least_float32
+
 
 def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
                              mode: str = 'row',
@@ -28,7 +30,7 @@ def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
 
     Returns:
         tuple: block output ``(B, N, D)`` and the head-mean row ``(B, N)``
-        (post-softmax, before attention dropout) or None.
+        (post-softmax, before attention dropout; at least float32) or None.
     """
     attn = block.attn
     b, n, _ = x.shape
@@ -40,13 +42,14 @@ def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
     if mode == 'full':
         full = ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1)
         out = attn.attn_drop(full) @ v
-        row = full[:, :, 0].mean(dim=1)
+        row = at_least_float32(full[:, :, 0]).mean(dim=1)
     else:
         out = F.scaled_dot_product_attention(
             q, k, v, dropout_p=attn.attn_drop.p if block.training else 0.0, scale=scale)
         if with_row:  # (B, heads, 1, N): the class query only
-            row = ((q[:, :, :1] * scale) @ k.transpose(-2, -1)).softmax(dim=-1)
-            row = row[:, :, 0].mean(dim=1)
+            # The row feeds the CAMs: softmax and head mean in float32 under autocast.
+            logits = at_least_float32((q[:, :, :1] * scale) @ k.transpose(-2, -1))
+            row = logits.softmax(dim=-1)[:, :, 0].mean(dim=1)
     out = _call(attn, 'norm', out.transpose(1, 2).reshape(b, n, -1))
     if getattr(attn, 'gate', None) is not None:
         out = out * attn.gate(normed).sigmoid()

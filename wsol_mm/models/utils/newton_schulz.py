@@ -6,27 +6,43 @@ and otherwise grows doubly exponentially (to inf/NaN after 16 steps). Because
 ``I - alpha F F^T`` is symmetric, the Frobenius norm of the residual never grows
 while the iteration contracts, so "final residual > initial residual" or a
 non-finite value is an exact-enough divergence test that costs one extra matmul.
+
+For symmetric matrices (SSFM's fusion matrix) and when only ``X_K^T V`` is needed,
+``symmetric=True`` evaluates the same iteration, the same divergence test and the same
+(released) gradient in the eigenbasis (:class:`SymmetricNewtonSchulz`): one
+eigendecomposition instead of ``2K`` batched matrix products, several times faster on
+CPU. The loop stays the reference and the choice for non-symmetric inputs.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
+
+from .symmetric_newton_schulz import SymmetricNewtonSchulz
 
 DIVERGENCE_MODES = ('fallback', 'raise')
 
 
 def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
-                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+                  vectors: Optional[torch.Tensor] = None,
+                  symmetric: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
     """Run ``num_iters`` Newton-Schulz steps on a batch of square matrices.
 
     Args:
         f (Tensor): ``(B, N, N)`` matrices (gradients flow through the steps).
         num_iters (int): number of steps.
         alpha (Tensor): ``(B, 1, 1)`` scale of the initial guess (no gradient).
+        vectors (Tensor, optional): ``(B, N, M)``: return ``X_K^T @ vectors``.
+        symmetric (bool): ``f`` is symmetric: evaluate in its eigenbasis (needs
+            ``vectors``). Defaults to False (the loop).
 
     Returns:
-        tuple: the approximate inverse ``(B, N, N)`` and a ``(B,)`` bool tensor,
-        True where the iteration diverged.
+        tuple: the approximate inverse ``(B, N, N)`` (or ``X_K^T @ vectors``) and a
+        ``(B,)`` bool tensor, True where the iteration diverged.
     """
+    if symmetric:
+        if vectors is None:
+            raise ValueError('newton_schulz(symmetric=True) needs `vectors`')
+        return SymmetricNewtonSchulz.apply(f, vectors, alpha.reshape(-1), num_iters)
     eye = torch.eye(f.shape[-1], dtype=f.dtype, device=f.device).expand_as(f)
     with torch.no_grad():
         x = alpha * f.transpose(1, 2)
@@ -38,7 +54,7 @@ def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
         finite = torch.isfinite(x).flatten(1).all(dim=1) & torch.isfinite(res)
         # Relative slack for round-off when the residual stalls (singular F).
         diverged = ~finite | (res > res0 * (1 + 1e-3) + 1e-4)
-    return x, diverged
+    return (x if vectors is None else x.transpose(1, 2) @ vectors), diverged
 
 
 def safe_newton_schulz_alpha(f: torch.Tensor) -> torch.Tensor:
@@ -54,7 +70,8 @@ def safe_newton_schulz_alpha(f: torch.Tensor) -> torch.Tensor:
 
 def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
                           on_divergence: str = 'fallback', name: str = 'newton_schulz',
-                          ) -> Tuple[torch.Tensor, int]:
+                          vectors: Optional[torch.Tensor] = None,
+                          symmetric: bool = False) -> Tuple[torch.Tensor, int]:
     """Newton-Schulz with the fixed initial scale ``alpha`` and a divergence guard.
 
     Images whose iteration diverges are either re-run from the safe scale of
@@ -67,15 +84,18 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
         alpha (float): initial scale (0.002 in SCM / LCA-MD).
         on_divergence (str): ``'fallback'`` or ``'raise'``.
         name (str): module name used in the error message.
+        vectors (Tensor, optional): ``(B, N, M)``: return ``X_K^T @ vectors``.
+        symmetric (bool): ``f`` is symmetric (see :func:`newton_schulz`).
 
     Returns:
-        tuple: the approximate inverse and the number of images that fell back.
+        tuple: the approximate inverse (or ``X_K^T @ vectors``) and the number of
+        images that fell back (one host synchronisation per call).
     """
     if on_divergence not in DIVERGENCE_MODES:
         raise ValueError(f'on_divergence must be one of {DIVERGENCE_MODES}, '
                          f'got "{on_divergence}"')
     init = torch.full((f.shape[0], 1, 1), float(alpha), dtype=f.dtype, device=f.device)
-    x, diverged = newton_schulz(f, num_iters, init)
+    x, diverged = newton_schulz(f, num_iters, init, vectors, symmetric)
     num_bad = int(diverged.sum())
     if num_bad == 0:
         return x, 0
@@ -89,7 +109,7 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
     # autograd graph (0 * inf would poison the gradients of the other images).
     init = torch.where(diverged.view(-1, 1, 1),
                        torch.minimum(init, safe_newton_schulz_alpha(f)), init)
-    x, still_bad = newton_schulz(f, num_iters, init)
+    x, still_bad = newton_schulz(f, num_iters, init, vectors, symmetric)
     if bool(still_bad.any()):
         raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
                                  'its input contains non-finite values.')

@@ -10,3 +10,14 @@ def at_least_float32(x: torch.Tensor) -> torch.Tensor:
     how the numerics fixtures are recorded (machine-independent to ~1e-12).
     """
     return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
+def autocast_off(x: torch.Tensor) -> torch.autocast:
+    """A context that leaves autocast on ``x``'s device.
+
+    Upcasting alone is not enough under autocast: its matrix products (``@``,
+    ``einsum``, convolutions) cast float32 inputs back to bfloat16/float16. Losses whose
+    maths needs float32 (cosines clamped to ``1 - 5e-4``, ...) run inside this context
+    on :func:`at_least_float32` inputs.
+    """
+    return torch.autocast(device_type=x.device.type, enabled=False)

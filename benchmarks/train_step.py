@@ -1,0 +1,356 @@
+"""Training-step speed of every method against a plain classifier of the same backbone.
+
+One process builds, for each backbone family, the shipped method configs (``pretrained``
+off, CUB head = 200 classes, their own optimizer wrappers), wsol_mm's plain classifier of
+that backbone and, for DeiT-S and ResNet50, the reference library's own plain step (timm
+``deit_small_patch16_224`` + its AdamW param groups; torchvision ``resnet50`` with the
+same stride-1 layer3/layer4 as wsolevaluation's CAM trunk + SGD). The steps of a family
+are timed round-robin (one step of each variant in turn, so load changes hit all of them
+alike) after warm-up steps; the fastest timed step gives images/s (``--stat median`` for
+the median): other jobs on the machine only ever slow a step down. A wsol_mm step is the
+runner's ``model.train_step`` (preprocessor, forward, losses, backward, optimizer step);
+a reference step is forward, cross entropy, backward, optimizer step on a pre-normalised
+batch.
+
+Printed per method: the overhead ratio (method step time / wsol_mm plain step time of the
+same backbone) next to the released code's overhead ratio measured by the issue's author
+(TS-CAM 1.02, SCM 1.17, LCA-MD 1.08, crop consistency ResNet50 2.08, VGG16 1.98,
+InceptionV3 2.02; the plain step there = the same backbone's classifier); the same step
+under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its speed-up;
+the bytes autograd saves for backward (activations; exact, device-independent). Per
+backbone: wsol_mm's plain step against timm's / torchvision's. ``--ablate-optimizer``
+adds, for the DeiT methods, the same model with mmengine's one-group-per-parameter
+constructor and torch's default AdamW loop (the optimizer setup before this change).
+
+Usage:
+    python benchmarks/train_step.py [--methods tscam scm ...] [--batch 8] [--size 224]
+        [--steps 3] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
+"""
+import argparse
+import inspect
+import logging
+import os
+import os.path as osp
+import platform
+import sys
+import time
+from statistics import median
+from typing import Callable, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.optim import build_optim_wrapper
+
+import wsol_mm  # noqa: F401  (compat shim before timm / torchvision)
+from wsol_mm.engine.optimizers import cpu_has_bf16
+from wsol_mm.registry import MODELS
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils import register_all_modules
+
+ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
+STAT = dict(min=min, median=median)
+STAT_NAME = ['min']  # set from --stat
+NUM_CLASSES = 200
+# method -> (backbone family, shipped config, released overhead ratio from issue 14; CAM
+# has none: the released CAM step is the plain classifier step)
+METHODS: Dict[str, tuple] = {
+    'tscam': ('deit_s', 'configs/tscam/deit_s_cub.py', 1.02),
+    'scm': ('deit_s', 'configs/scm/deit_s_cub.py', 1.17),
+    'lcamd': ('deit_s', 'configs/lca_md/deit_s_cub.py', 1.08),
+    'cam_resnet50': ('resnet50', 'configs/cam/resnet50_cub.py', None),
+    'crop_resnet50': ('resnet50', 'configs/crop/resnet50_cub.py', 2.08),
+    'crop_vgg16': ('vgg16', 'configs/crop/vgg16_cub.py', 1.98),
+    'crop_inception_v3': ('inception_v3', 'configs/crop/inception_v3_cub.py', 2.02),
+}
+REFERENCE = dict(deit_s='timm', resnet50='torchvision')
+
+
+class Variant:
+    """One timed training step (a closure) and what is known about it."""
+
+    def __init__(self, name: str, step: Callable[[], Optional[dict]]) -> None:
+        self.name, self.step = name, step
+        self.times: List[float] = []
+        self.saved_bytes = 0
+        self.peak_cuda = None
+        self.notes = ''
+
+
+def batch(size: int, n: int, device: str) -> tuple:
+    """(wsol_mm data dict with uint8 images, normalised float batch, labels)."""
+    g = torch.Generator().manual_seed(0)
+    imgs = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    samples = []
+    for i in range(n):
+        sample = WSOLDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size)))
+        sample.set_gt_label((7 * i) % NUM_CLASSES)
+        samples.append(sample)
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    normed = ((imgs.flip(1).float() - mean) / std).to(device)
+    labels = torch.tensor([(7 * i) % NUM_CLASSES for i in range(n)], device=device)
+    return dict(inputs=list(imgs), data_samples=samples), normed, labels
+
+
+def load_cfg(path: str, size: int) -> Config:
+    cfg = Config.fromfile(osp.join(ROOT, path))
+    backbone = cfg.model.get('backbone', {})
+    if 'pretrained' in backbone:
+        backbone.pretrained = None
+    if 'img_size' in backbone:
+        backbone.img_size = size
+    return cfg
+
+
+def plain_model_cfg(family: str, cfg: Config) -> dict:
+    """wsol_mm's plain classifier of the family's backbone (one pass, cross entropy)."""
+    model = dict(cfg.model)
+    if family == 'deit_s':  # the same ViT trunk, GAP + linear head, no attention rows
+        backbone = dict(model['backbone'], out_cls_attention=False)
+        return dict(type='CAMLocalizer', backbone=backbone,
+                    head=dict(type='CAMHead', num_classes=NUM_CLASSES, in_channels=384))
+    if model['type'] != 'CropConsistency':  # CAM: its own model is the plain classifier
+        return model
+    # crop consistency: the wrapped localizer alone (same backbone, head and strides)
+    crop_args = inspect.signature(MODELS.get('CropConsistency').__init__).parameters
+    out = {k: v for k, v in model.items() if k not in crop_args}
+    out['type'] = model['localizer']
+    return out
+
+
+def wsol_variant(name: str, model_cfg: dict, optim_cfg: dict, data: dict, device: str,
+                 bf16: bool = False) -> Variant:
+    model = MODELS.build(model_cfg).to(device).train()
+    optim_cfg = dict(optim_cfg)
+    if bf16:
+        optim_cfg.update(type='AutocastOptimWrapper', dtype='bfloat16')
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    groups = len(wrapper.optimizer.param_groups)
+    variant = Variant(name, lambda: model.train_step(data, wrapper))
+    variant.notes = f'{groups} param groups'
+    return variant
+
+
+def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
+                      labels: torch.Tensor, device: str, bf16: bool = False) -> Variant:
+    """timm / torchvision plain step with the released recipe's optimizer setup."""
+    if family == 'deit_s':
+        import timm
+        from timm.optim import create_optimizer_v2
+        net = timm.create_model('deit_small_patch16_224', num_classes=NUM_CLASSES,
+                                img_size=size, drop_path_rate=0.1).to(device).train()
+        optim = create_optimizer_v2(net, 'adamw', lr=5e-5, weight_decay=0.05, eps=1e-8)
+    else:
+        import torchvision
+        net = torchvision.models.resnet50(num_classes=NUM_CLASSES)
+        for layer in (net.layer3, net.layer4):  # wsolevaluation's large-map CAM strides
+            layer[0].conv2.stride = (1, 1)
+            layer[0].downsample[0].stride = (1, 1)
+        net = net.to(device).train()
+        head = [p for n, p in net.named_parameters() if n.startswith(('layer4.', 'fc.'))]
+        trunk = [p for n, p in net.named_parameters() if not n.startswith(('layer4.', 'fc.'))]
+        # wsolevaluation's two groups: features at lr, layer4 + classifier at 10x
+        optim = torch.optim.SGD([dict(params=trunk), dict(params=head, lr=5e-3)], lr=5e-4,
+                                momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+    def step() -> None:
+        with torch.autocast(device_type=device.split(':')[0], dtype=torch.bfloat16,
+                            enabled=bf16):
+            loss = F.cross_entropy(net(inputs).float(), labels)
+        loss.backward()
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+
+    variant = Variant(name, step)
+    variant.notes = f'{len(optim.param_groups)} param groups'
+    return variant
+
+
+def saved_bytes(step: Callable[[], object]) -> int:
+    """Bytes of the distinct storages autograd saves for backward during ``step``."""
+    storages = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        s = t.untyped_storage()
+        storages[(s.device, s.data_ptr())] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        step()
+    return sum(storages.values())
+
+
+def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:
+    """Warm up, record saved bytes, then time all variants round-robin."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    for variant in variants:
+        for _ in range(warmup):
+            variant.step()
+        variant.saved_bytes = saved_bytes(variant.step)
+        if device.startswith('cuda'):
+            sync()
+            torch.cuda.reset_peak_memory_stats()
+            variant.step()
+            sync()
+            variant.peak_cuda = torch.cuda.max_memory_allocated()
+    for _ in range(steps):
+        for variant in variants:
+            sync()
+            start = time.perf_counter()
+            variant.step()
+            sync()
+            variant.times.append(time.perf_counter() - start)
+
+
+def machine_line(device: str, threads: int) -> str:
+    if device.startswith('cuda'):
+        name = torch.cuda.get_device_name(device)
+        bf16 = 'bf16 yes' if torch.cuda.is_bf16_supported() else 'bf16 NO (emulated)'
+        return f'GPU {name}, {bf16}, torch {torch.__version__}'
+    cpu = platform.processor() or 'unknown CPU'
+    if osp.exists('/proc/cpuinfo'):
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    bf16 = ('bf16 yes (AVX-512-BF16/AMX)' if cpu_has_bf16() else
+            'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated (slow)')
+    return (f'CPU {cpu}, {threads} threads, {bf16}, torch {torch.__version__}, '
+            f'load average {os.getloadavg()[0]:.1f}')
+
+
+def step_time(variant: Variant) -> float:
+    return STAT[STAT_NAME[0]](variant.times)
+
+
+def ips(variant: Variant, n: int) -> float:
+    return n / step_time(variant)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--steps', type=int, default=3, help='timed steps per variant')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--stat', choices=list(STAT), default='min',
+                        help='step time statistic over the timed steps')
+    parser.add_argument('--no-bf16', action='store_true', help='skip the bfloat16 steps')
+    parser.add_argument('--ablate-optimizer', action='store_true',
+                        help='also time the DeiT methods with the previous optimizer setup')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    STAT_NAME[0] = args.stat
+    register_all_modules()
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-parameter lines
+    bf16 = not args.no_bf16
+    data, normed, labels = batch(args.size, args.batch, args.device)
+    print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
+          f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin')
+    print('# ' + machine_line(args.device, args.threads))
+    families: Dict[str, List[str]] = {}
+    for method in args.methods:
+        families.setdefault(METHODS[method][0], []).append(method)
+    method_rows, plain_rows = [], []
+    for family, methods in families.items():
+        cfgs = {m: load_cfg(METHODS[m][1], args.size) for m in methods}
+        # the plain step: the crop consistency's own localizer where the family has one
+        first = next((cfgs[m] for m in methods if m.startswith('crop')), cfgs[methods[0]])
+        variants: Dict[str, Variant] = {}
+        precisions = [False, True] if bf16 else [False]
+        for use_bf16 in precisions:
+            tag = ' bf16' if use_bf16 else ''
+            variants['plain' + tag] = wsol_variant('plain' + tag, plain_model_cfg(family, first),
+                                                   first.optim_wrapper, data, args.device,
+                                                   use_bf16)
+            if family in REFERENCE:
+                variants['ref' + tag] = reference_variant('ref' + tag, family, args.size,
+                                                          normed, labels, args.device,
+                                                          use_bf16)
+            for m in methods:
+                variants[m + tag] = wsol_variant(m + tag, cfgs[m].model, cfgs[m].optim_wrapper,
+                                                 data, args.device, use_bf16)
+        if args.ablate_optimizer and family == 'deit_s':
+            for m in methods:
+                old = dict(cfgs[m].optim_wrapper, constructor='DefaultOptimWrapperConstructor')
+                variants[m + ' before'] = wsol_variant(m + ' before', cfgs[m].model, old, data,
+                                                       args.device)
+        print(f'# timing {family}: {", ".join(variants)}', file=sys.stderr, flush=True)
+        run_family(list(variants.values()), args.warmup, args.steps, args.device)
+        method_rows += family_method_rows(family, methods, variants, args.batch, bf16)
+        plain_rows += family_plain_rows(family, variants, args.batch)
+    print_tables(method_rows, plain_rows, args.device)
+
+
+def _mb(nbytes: Optional[int]) -> str:
+    return '-' if nbytes is None else f'{nbytes / 2**20:.0f}'
+
+
+def family_method_rows(family: str, methods: List[str], variants: Dict[str, Variant],
+                       n: int, bf16: bool) -> List[list]:
+    rows = []
+    plain = variants['plain']
+    for m in methods:
+        v = variants[m]
+        overhead = step_time(v) / step_time(plain)
+        released = METHODS[m][2]
+        row = [m, f'{ips(v, n):.2f}', f'{ips(plain, n):.2f}', f'{overhead:.2f}']
+        row += (['-', '-'] if released is None else
+                [f'{released:.2f}', 'yes' if overhead < released else 'NO'])
+        if bf16:
+            vb = variants[m + ' bf16']
+            row += [f'{ips(vb, n):.2f}', f'{step_time(v) / step_time(vb):.2f}']
+        row += [f'{_mb(v.saved_bytes)} / {_mb(plain.saved_bytes)}', v.notes]
+        if m + ' before' in variants:
+            vo = variants[m + ' before']
+            row[-1] += (f'; before (mmengine groups, {vo.notes}, loop AdamW): '
+                        f'{ips(vo, n):.2f} img/s, overhead '
+                        f'{step_time(vo) / step_time(plain):.2f}')
+        rows.append(row)
+    return rows
+
+
+def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List[list]:
+    if 'ref' not in variants:
+        return []
+    plain, ref = variants['plain'], variants['ref']
+    row = [family, f'{ips(plain, n):.2f}', REFERENCE[family], f'{ips(ref, n):.2f}',
+           f'{step_time(ref) / step_time(plain):.2f}',
+           f'{_mb(plain.saved_bytes)} / {_mb(ref.saved_bytes)}']
+    if 'ref bf16' in variants:
+        row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
+    return [row]
+
+
+def _table(header: List[str], rows: List[list]) -> None:
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '|'.join(' --- ' for _ in header) + '|')
+    for row in rows:
+        print('| ' + ' | '.join(str(c) for c in row) + ' |')
+
+
+def print_tables(method_rows: List[list], plain_rows: List[list], device: str) -> None:
+    bf16 = method_rows and len(method_rows[0]) == 10
+    header = ['method', 'img/s', 'plain img/s', 'overhead', 'released overhead',
+              'below released']
+    header += ['bf16 img/s', 'bf16 speed-up'] if bf16 else []
+    header += ['saved activations MB (method / plain)', 'notes']
+    print()
+    _table(header, method_rows)
+    if plain_rows:
+        print()
+        header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
+                  'wsol_mm / reference speed', 'saved activations MB (wsol_mm / reference)']
+        header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if len(plain_rows[0]) > 6 \
+            else []
+        _table(header, plain_rows)
+    print('\n# ' + machine_line(device, torch.get_num_threads()).split(', ')[-1])
+
+
+if __name__ == '__main__':
+    main()

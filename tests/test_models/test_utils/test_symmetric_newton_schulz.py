@@ -1,0 +1,61 @@
+"""The eigenbasis Newton-Schulz (SSFM on CPU) equals the released loop: values, test, grads."""
+import pytest
+import torch
+
+from wsol_mm.models.layers import CrossPatchActivationBlock
+from wsol_mm.models.utils.newton_schulz import newton_schulz
+from wsol_mm.models.utils.patch_graph import build_patch_laplacian
+
+
+def _symmetric(b: int, n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(b, n, n, generator=g, dtype=torch.float64)
+    return (a + a.transpose(1, 2)) / 2
+
+
+@pytest.mark.parametrize('num_iters', [0, 1, 6])
+def test_values_divergence_and_gradients_match_the_loop(num_iters):
+    f = _symmetric(3, 9, seed=num_iters)
+    v = torch.randn(3, 9, 2, dtype=torch.float64)
+    sigma2 = torch.linalg.matrix_norm(f, ord=2) ** 2
+    # images 0, 1 converge (alpha sigma^2 < 2); image 2 diverges (alpha sigma^2 = 3).
+    alpha = torch.stack([0.5 / sigma2[0], 1.9 / sigma2[1], 3.0 / sigma2[2]]).view(3, 1, 1)
+    weight = torch.randn(3, 9, 2, dtype=torch.float64)
+    results = []
+    for symmetric in (False, True):
+        fs, vs = f.clone().requires_grad_(True), v.clone().requires_grad_(True)
+        out, diverged = newton_schulz(fs, num_iters, alpha, vs, symmetric=symmetric)
+        (out[:2] * weight[:2]).sum().backward()  # the diverged image's values are huge
+        grad_f = torch.zeros_like(f) if fs.grad is None else fs.grad  # K = 0: X_0 is constant
+        results.append((out.detach(), diverged, grad_f, vs.grad))
+    (loop, loop_bad, loop_gf, loop_gv), (eig, eig_bad, eig_gf, eig_gv) = results
+    assert loop_bad.tolist() == eig_bad.tolist()
+    assert loop_bad.tolist()[:2] == [False, False] and bool(loop_bad[2]) == (num_iters > 0)
+    torch.testing.assert_close(eig[:2], loop[:2], rtol=1e-9, atol=1e-10)
+    # The released gradient: X_0 = alpha F^T is a constant, the K steps are differentiated.
+    torch.testing.assert_close(eig_gf, loop_gf, rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(eig_gv, loop_gv, rtol=1e-8, atol=1e-10)
+
+
+def test_symmetric_needs_vectors():
+    with pytest.raises(ValueError, match='vectors'):
+        newton_schulz(_symmetric(1, 3, 0), 2, torch.full((1, 1, 1), 0.1), symmetric=True)
+
+
+def test_block_solvers_agree_and_bad_solver_is_refused():
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(2, 6, 5, 5, generator=g, dtype=torch.float64) + 0.2)
+    act = torch.rand(2, 25, generator=g, dtype=torch.float64)
+    lap = build_patch_laplacian(5, 5, 'multi_direction', cross=3).double()
+    outs = []
+    for solver in ('loop', 'eigen'):
+        block = CrossPatchActivationBlock(num_iters=16, ns_solver=solver).double()
+        xs = x.clone().requires_grad_(True)
+        out, new_act = block(xs, act, lap)
+        (out.square().sum() + new_act.sum()).backward()
+        outs.append((out.detach(), new_act.detach(), xs.grad, block.threshold.grad,
+                     block.fusion_weight.grad))
+    for a, b in zip(*outs):
+        torch.testing.assert_close(b, a, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match='ns_solver'):
+        CrossPatchActivationBlock(num_iters=4, ns_solver='svd')
