@@ -7,4 +7,6 @@ python3 -m venv .venv
 . .venv/bin/activate
 pip install -q -c requirements/constraints.txt -r requirements/runtime.txt -r requirements/tests.txt -e .
 ruff check .
-HF_HUB_OFFLINE=1 python -m pytest -q tests "$@"
+# Two worker processes (the suite runs mostly on one core otherwise), whole files per worker so
+# module fixtures are built once; PYTEST_WORKERS=0 runs everything in this process.
+HF_HUB_OFFLINE=1 python -m pytest -q -n "${PYTEST_WORKERS:-2}" --dist loadfile tests "$@"

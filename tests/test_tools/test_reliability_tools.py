@@ -8,14 +8,13 @@ import os.path as osp
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 
 import pytest
 import torch
-from tools_test_utils import REPO_ROOT, run_tool, tool_env, write_config
+from tools_test_utils import REPO_ROOT, free_port, run_tool, tool_env, write_config
 
 from wsol_mm.apis import init_localizer
 
@@ -136,17 +135,11 @@ def test_nan_guard_stops_an_amp_run(setup, tmp_path):
     assert open(osp.join(run, 'last_checkpoint')).read().endswith('epoch_1.pth')
 
 
-def _free_port() -> str:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
-
-
 def test_nan_guard_stops_every_ddp_rank(setup, tmp_path):
     cfg, faults = setup
     out = run_tool(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', str(tmp_path / 'd'),
                     '--cfg-options', 'optim_wrapper.optimizer.lr=1e6'], extra_path=faults,
-                   PORT=_free_port())
+                   PORT=free_port())
     assert out.returncode != 0
     errors = [line for line in out.stderr.splitlines() if 'error: non-finite loss' in line]
     assert len(errors) == 2 and 'train.py (rank 1): error' in '\n'.join(errors), out.stderr[-3000:]

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 # The helpers are shared with the other subprocess tests of the tools.
+from tools_test_utils import free_port
 from tools_test_utils import run_tool as _run
 from tools_test_utils import table_metrics as _metrics
 from tools_test_utils import write_config as _write_config
@@ -94,7 +95,8 @@ def test_dist_train_two_cpu_processes_match_single_process(trained, tmp_path):
     # thread (OMP_NUM_THREADS=1 in _run), so the score maps, and hence every key, are equal
     # on any CPU; per-rank batches of a different size would round differently.
     one = ['--cfg-options', 'test_dataloader.batch_size=1']
-    out = _run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', run, '--test'] + one)
+    out = _run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', run, '--test'] + one,
+               PORT=free_port())
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     ddp_metrics = _metrics(out.stdout)
     ckpt = open(osp.join(run, 'last_checkpoint')).read().strip()
@@ -110,11 +112,8 @@ def test_dist_train_two_cpu_processes_match_single_process(trained, tmp_path):
 def test_dist_test_prints_the_table_once(trained, tmp_path):
     """dist_test.sh with 2 CPU processes: one results table (rank 0), one metrics JSON."""
     import json
-    import socket
     cfg, run = trained
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = str(s.getsockname()[1])
+    port = free_port()
     out = _run(['bash', 'tools/dist_test.sh', cfg, osp.join(run, 'epoch_1.pth'), '2',
                 '--work-dir', str(tmp_path), '--metrics-json', str(tmp_path / 'm.json')],
                PORT=port)

@@ -47,3 +47,12 @@ def table_metrics(stdout: str) -> dict:
     """``{key: value}`` of the metrics table printed by tools/test.py and train.py --test."""
     rows = re.findall(r'^(\S+)\s+\|\s+([-\d.]+)', stdout, flags=re.M)
     return {k: float(v) for k, v in rows}
+
+
+def free_port() -> str:
+    """A TCP port nobody listens on now (rendezvous of a 2-process test; tests may run in
+    parallel, so never the fixed default 29500)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
