@@ -39,6 +39,7 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
+from memory import saved_bytes  # benchmarks/memory.py (the script's folder is on sys.path)
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
@@ -166,20 +167,6 @@ def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
     variant = Variant(name, step)
     variant.notes = f'{len(optim.param_groups)} param groups'
     return variant
-
-
-def saved_bytes(step: Callable[[], object]) -> int:
-    """Bytes of the distinct storages autograd saves for backward during ``step``."""
-    storages = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        s = t.untyped_storage()
-        storages[(s.device, s.data_ptr())] = s.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(storages.values())
 
 
 def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:

@@ -16,9 +16,10 @@ Usage:
 import argparse
 import os.path as osp
 import time
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import torch
+from memory import saved_bytes  # benchmarks/memory.py (the script's folder is on sys.path)
 from mmengine.config import Config
 
 import wsol_mm  # noqa: F401  (compat shim before timm)
@@ -38,20 +39,6 @@ def build(name: str, device: str) -> torch.nn.Module:
     cfg = Config.fromfile(osp.join(ROOT, MODEL_CONFIGS[name][0]))
     cfg.model.backbone.pretrained = None
     return MODELS.build(cfg.model).to(device).train()
-
-
-def saved_bytes(step: Callable[[], None]) -> int:
-    """Bytes of distinct storages autograd saves for backward during ``step``."""
-    storages = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        s = t.untyped_storage()
-        storages[(s.device, s.data_ptr())] = s.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(storages.values())
 
 
 def measure(model: torch.nn.Module, mode: str, batch: int, steps: int, device: str) -> dict:
