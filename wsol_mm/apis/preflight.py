@@ -7,8 +7,9 @@ run that starts from a trained checkpoint (evaluation, inference) builds its mod
 ImageNet weights (:func:`drop_pretrained`): the checkpoint replaces them anyway, so neither
 the network nor the weight files are needed.
 """
+import inspect
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -27,9 +28,21 @@ def _dataset_configs(cfg: dict) -> List[dict]:
     return [cfg]
 
 
+def _generates_missing_data(dataset_cls: Optional[type], dataset_cfg: dict) -> bool:
+    """Whether the dataset writes its own data when it is missing (SyntheticWSOL), as
+    configured: its class names the switch in ``generate_missing_key``."""
+    key = getattr(dataset_cls, 'generate_missing_key', None)
+    if key is None:
+        return False
+    default = inspect.signature(dataset_cls.__init__).parameters[key].default
+    return bool(dataset_cfg.get(key, default))
+
+
 def _missing_paths(dataset_cfg: dict) -> List[Tuple[str, str]]:
     """``(path, what)`` pairs of a dataset config that do not exist (built lazily)."""
     from wsol_mm.registry import DATASETS
+    if _generates_missing_data(DATASETS.get(dataset_cfg.get('type')), dataset_cfg):
+        return []  # made by the runner's build (rank 0 under DDP), not an error
     root = dataset_cfg.get('data_root')
     if root and not osp.isdir(osp.expanduser(root)):
         return [(root, 'data_root')]

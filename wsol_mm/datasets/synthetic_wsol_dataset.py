@@ -27,6 +27,10 @@ class SyntheticWSOLDataset(WSOLDataset):
         **kwargs: passed to :class:`WSOLDataset`.
     """
 
+    # the argument that makes a missing ``data_root`` a job for the first build, not an
+    # error (read by the pre-run data check, apis/preflight.py)
+    generate_missing_key = 'auto_generate'
+
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
