@@ -1,5 +1,5 @@
 """VGG16 trunk of wsolevaluation's ``VggAcol`` (overlapping pools, no conv6)."""
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from wsol_mm.registry import MODELS
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
+from .vgg16_cam import make_vgg_features
 
 # 'M1' = 3x3/2 max-pool (padding 1), 'M2' = 3x3/1 max-pool (padding 1). The pools sit where
 # torchvision's 2x2 pools are, so the conv indices (`features.<idx>`) are torchvision's.
@@ -20,16 +21,9 @@ _LAYERS_28 = [64, 64, 'M1', 128, 128, 'M1', 256, 256, 256, 'M1', 512, 512, 512, 
               512, 512, 512, 'M2']
 
 
-def _make_features(layers: List[Union[int, str]]) -> nn.Sequential:
-    modules: List[nn.Module] = []
-    in_channels = 3
-    for v in layers:
-        if v in ('M1', 'M2'):
-            modules.append(nn.MaxPool2d(kernel_size=3, stride=2 if v == 'M1' else 1, padding=1))
-        else:
-            modules += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-            in_channels = v
-    return nn.Sequential(*modules)
+# wsolevaluation's VggAcol: 3x3/2 pools ('M1') and a 3x3/1 last pool ('M2'), padding 1
+_POOLS = {'M1': lambda: nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+          'M2': lambda: nn.MaxPool2d(kernel_size=3, stride=1, padding=1)}
 
 
 @MODELS.register_module()
@@ -65,7 +59,7 @@ class VGG16ACoLCAM(BackboneLRMixin, BaseModule):
         # read first: a missing weights file fails before the layers are built
         state = read_torchvision_state(pretrained, 'VGG16_Weights') if pretrained else None
         self.large_feature_map = large_feature_map
-        self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
+        self.features = make_vgg_features(_LAYERS_28 if large_feature_map else _LAYERS_14, _POOLS)
         init_wsol_weights(self, 'xavier')
         if pretrained:
             load_torchvision_weights(self, pretrained, 'vgg16', 'VGG16_Weights',

@@ -1,5 +1,5 @@
 """VGG16 conv stack + conv6, as wsolevaluation's ``VggCam``."""
-from typing import List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -23,12 +23,19 @@ _CONV5_RENAMES = {'features.24': 'features.23', 'features.26': 'features.25',
 _ADL_AFTER = dict(pool3=('pool', 3), conv4_3=('conv', 10), conv5_3=('conv', 13))
 
 
-def _make_features(layers: List[Union[int, str]]) -> nn.Sequential:
+def make_vgg_features(layers: List[Union[int, str]],
+                      pools: Optional[Dict[str, Callable[[], nn.Module]]] = None
+                      ) -> nn.Sequential:
+    """VGG's ``features`` stack: an int is a 3x3 conv (+ReLU) to that many channels, a
+    string a pool built by ``pools[token]`` (default ``'M'``: 2x2/2 max-pool). Module indices
+    equal torchvision's ``vgg16.features`` whatever the pools are (they hold no weights).
+    """
+    pools = pools or {'M': lambda: nn.MaxPool2d(kernel_size=2, stride=2)}
     modules: List[nn.Module] = []
     in_channels = 3
     for v in layers:
-        if v == 'M':
-            modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        if isinstance(v, str):
+            modules.append(pools[v]())
         else:
             modules += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
             in_channels = v
@@ -75,7 +82,7 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
         # read first: a missing weights file fails before the layers are built
         state = read_torchvision_state(pretrained, 'VGG16_Weights') if pretrained else None
         self.large_feature_map = large_feature_map
-        self.features = _make_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
+        self.features = make_vgg_features(_LAYERS_28 if large_feature_map else _LAYERS_14)
         self.adl_layers = self._build_adl(adl) if adl is not None else None
         self.conv6 = nn.Conv2d(512, 1024, kernel_size=3, padding=1)
         self.relu = nn.ReLU(inplace=False)

@@ -11,7 +11,7 @@ from wsol_mm.registry import MODELS
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
-from .vgg16_cam import _make_features
+from .vgg16_cam import make_vgg_features
 
 # conv1-3 blocks with VGG16's 2x2 pools (torchvision indices 0..16)
 _LAYERS = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M']
@@ -67,7 +67,7 @@ class VGG16SPGCAM(BackboneLRMixin, BaseModule):
         # read first: a missing weights file fails before the layers are built
         state = read_torchvision_state(pretrained, 'VGG16_Weights') if pretrained else None
         self.large_feature_map = large_feature_map
-        self.features = _make_features(_LAYERS)
+        self.features = make_vgg_features(_LAYERS)
         self.SPG_A_1 = _conv_block(256, 512, 3)
         self.SPG_A_2 = _conv_block(512, 512, 3)
         init_wsol_weights(self, 'xavier')

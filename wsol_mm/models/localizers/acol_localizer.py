@@ -1,11 +1,10 @@
 """ACoL (Zhang et al., CVPR 2018): CAM localizer whose training pass erases with the GT class."""
-from typing import List, Optional
 
 import torch
 
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import ForwardPass
-from wsol_mm.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList
+from wsol_mm.utils.typing_utils import OptSampleList
 
 from .base_localizer import gt_labels
 from .cam_localizer import CAMLocalizer
@@ -28,17 +27,8 @@ class ACoLLocalizer(CAMLocalizer):
     method term. Arguments as :class:`CAMLocalizer`; ``head`` must be an ACoL head.
     """
 
-    def __init__(self,
-                 backbone: ConfigType,
-                 head: ConfigType,
-                 neck: OptConfigType = None,
-                 methods: Optional[List[ConfigType]] = None,
-                 data_preprocessor: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(backbone, head, neck, methods, data_preprocessor, train_cfg, test_cfg,
-                         init_cfg)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         if not callable(getattr(self.head, 'forward_train_maps', None)):
             raise TypeError(f'ACoLLocalizer needs a head with an erased branch (ACoLHead), got '
                             f'{type(self.head).__name__} (key `model.head.type`)')
