@@ -142,3 +142,14 @@ def test_config_style_rules(config):
     assert '_delete_' not in text and 'default_scope' not in text, config
     # at most three inheritance steps: variant -> primitive -> dataset base -> shared base
     assert _inheritance_depth(path) - 1 <= 3, f'{config}: more than three levels of _base_'
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_spells_the_cam_normalisation(config):
+    """``model.test_cfg.norm`` is in every config, so ``--cfg-options
+    model.test_cfg.norm.type=IVR`` (checked against the config's keys) works on any method."""
+    from wsol_mm.apis.cfg_options import check_cfg_options
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    assert 'norm' in (cfg.model.get('test_cfg') or {}), f'{config}: no model.test_cfg.norm'
+    check_cfg_options(cfg, {'model.test_cfg.norm.type': 'IVR',
+                            'model.test_cfg.norm.percentile': 0.3})

@@ -7,4 +7,4 @@ _base_ = ['../cam/resnet18_synthetic.py']
 model = dict(type='ACoLLocalizer',
              head=dict(type='ACoLHead', mid_channels=256, drop_threshold=0.7,
                        init_mode='xavier'),
-             test_cfg=dict(topk_cams=0))
+             test_cfg=dict(norm=dict(type='MinMax'), topk_cams=0))

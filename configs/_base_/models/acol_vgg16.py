@@ -8,5 +8,5 @@ model = dict(
               drop_threshold=0.7, init_mode='xavier', loss=dict(type='CrossEntropyLoss')),
     # GT-class maps only: the wsolevaluation metrics read nothing else, and every extra
     # class costs one branch-B pass (topk_cams=5 for top-k localisation metrics).
-    test_cfg=dict(topk_cams=0),
+    test_cfg=dict(norm=dict(type='MinMax'), topk_cams=0),
 )

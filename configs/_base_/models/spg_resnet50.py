@@ -12,5 +12,5 @@ model = dict(
     methods=[dict(type='SPG', b1_channels=1024, b2_channels=1024, c_channels=2048,
                   branch_channels=1024, threshold_1h=0.7, threshold_1l=0.01,
                   threshold_2h=0.5, threshold_2l=0.05, threshold_3h=0.7, threshold_3l=0.1)],
-    test_cfg=dict(topk_cams=5),
+    test_cfg=dict(norm=dict(type='MinMax'), topk_cams=5),
 )
