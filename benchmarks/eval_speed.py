@@ -11,11 +11,16 @@ tools/analysis_tools/eval_cams.py`` against ``benchmarks/eval_reference_process.
 (a literal ``evaluate_wsol`` that imports only numpy and OpenCV), same metric
 values required; and each tool's start-up (the same command on a one-image split).
 
+wsol_mm scores the maps of a batch on ``--threads`` threads (default: what the scorers
+use, ``min(4, CPUs)``; the reference is one thread by design); ``[cpu]`` is the ratio
+of CPU times, i.e. per core.
+
 Maps: seeded 224 x 224 float32, low-resolution blobs (one to three modes) upsampled
 bicubically plus pixel noise, with one to three GT boxes and their masks.
 
 Usage:
     python benchmarks/eval_speed.py [--num-images 100] [--process-images 500] [--seed 0]
+        [--threads N]
 """
 import argparse
 import os
@@ -47,6 +52,7 @@ from wsol_mm.evaluation.scorers import (
     PxAPScorer,
     ThresholdSweepLocScorer,
 )
+from wsol_mm.evaluation.scorers.image_pool import eval_threads, set_eval_threads
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # issue 14's targets (reference / wsol_mm, start-up excluded); fixed and sweep have none
@@ -244,13 +250,18 @@ def main() -> int:
     parser.add_argument('--process-images', type=int, default=500)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--repeat', type=int, default=3, help='runs per timing (fastest kept)')
+    parser.add_argument('--threads', type=int, help='scoring threads of wsol_mm (default: '
+                        "the scorers' default)")
     args = parser.parse_args()
     REPEAT[0] = max(1, args.repeat)
+    if args.threads:
+        set_eval_threads(args.threads)
+        os.environ['WSOL_MM_EVAL_THREADS'] = str(args.threads)  # eval_cams.py in Part 2
     samples = make_samples(max(args.num_images, args.process_images), seed=args.seed)
     print(f'CPU: {_cpu_model()}; numba={HAS_NUMBA}; load average {os.getloadavg()[0]:.1f}')
     print(f'Part 1: {args.num_images} maps 224x224 in memory, start-up excluded, fastest of '
-          f'{REPEAT[0]} runs; ms per image, ratio = reference / wsol_mm (wall; CPU time in '
-          'brackets)')
+          f'{REPEAT[0]} runs; ms per image (wall), ratio = reference / wsol_mm on '
+          f'{eval_threads()} thread(s) (wall; [cpu] = CPU-time ratio, per core)')
     print(f"{'metric':<7}{'interval':>9}{'wsol_mm':>9}{'ref':>9}{'ratio':>8}{'[cpu]':>9}"
           f"{'counts':>8}  target")
     ok = True

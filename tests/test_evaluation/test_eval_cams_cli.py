@@ -197,3 +197,24 @@ def test_user_errors_exit_without_traceback(tmp_path):
     no_sidecar = _subprocess(['--scoremap-root', osp.join(root, 'cams'), '--no-progress'])
     assert no_sidecar.returncode == 1 and 'wsol_mm_samples.npz not found' in no_sidecar.stderr
     assert 'Traceback' not in no_sidecar.stderr
+
+
+def test_thread_count_does_not_change_results(tmp_path, monkeypatch, capsys):
+    """Several batches (read ahead by a thread), scored on 1 or 3 threads: same JSON."""
+    from wsol_mm.evaluation import offline_eval
+    from wsol_mm.evaluation.scorers.image_pool import set_eval_threads
+    root = str(tmp_path)
+    _tree(root, 'CUB', n=7)
+    monkeypatch.setattr(offline_eval, '_CHUNK', 3)  # 3 batches: 3 + 3 + 1 maps
+    results = []
+    try:
+        for threads in ('1', '3'):
+            out = osp.join(root, f'res{threads}.json')
+            assert _tool().main(_argv(root, 'CUB', '--threads', threads, '--out', out)) == 0
+            results.append(json.load(open(out)))
+    finally:
+        set_eval_threads(None)
+    assert results[0] == results[1] and results[0]['num_images'] == 7
+    with pytest.raises(SystemExit):
+        _tool().main(_argv(root, 'CUB', '--threads', '0'))
+    assert '--threads must be at least 1' in capsys.readouterr().err

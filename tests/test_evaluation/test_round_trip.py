@@ -161,3 +161,29 @@ def test_mismatched_maps_and_sidecar_are_refused(runs, tmp_path):
     os.remove(osp.join(copy, SIDECAR_NAME))
     with pytest.raises(OfflineEvalError, match='wsol_mm_samples.npz not found'):
         evaluate_scoremaps(copy)
+
+
+@pytest.mark.parametrize('array', [
+    np.linspace(0, 1, 224 * 224, dtype=np.float32).reshape(224, 224),  # np.save's maps
+    np.linspace(0, 1, 63).reshape(7, 9),
+    np.linspace(0, 1, 90, dtype=np.float32).reshape(3, 5, 6),  # top-k maps
+    np.linspace(0, 1, 16, dtype='>f4').reshape(4, 4),  # np.load's path from here on
+    np.asfortranarray(np.linspace(0, 1, 24).reshape(4, 6)),
+    np.zeros((0, 3), np.float32),
+    np.linspace(0, 1, 9, dtype=np.float16).reshape(3, 3),
+])
+def test_map_reader_matches_np_load(tmp_path, array):
+    """The direct reader of np.save's float maps gives np.load's array, writable."""
+    from wsol_mm.evaluation.functional.scoremap_io import _read_npy
+    path = str(tmp_path / 'm.npy')
+    np.save(path, array)
+    got, ref = _read_npy(path), np.load(path)
+    assert got.dtype == ref.dtype and got.shape == ref.shape and np.array_equal(got, ref)
+    assert got.flags.writeable
+    with open(path, 'rb') as f:
+        data = f.read()
+    if array.size:
+        with open(path, 'wb') as f:  # truncated: np.load's error, named by load_scoremap
+            f.write(data[:-2])
+        with pytest.raises(ValueError):
+            _read_npy(path)

@@ -43,7 +43,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--plot-dir', help='write PNG plots here')
     parser.add_argument('--title', help='plot title (default: model and split)')
     parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--threads', type=int,
+                        help='threads scoring the maps (default: $WSOL_MM_EVAL_THREADS, else '
+                        'min(4, CPUs)); the results do not depend on it')
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads must be at least 1, got {args.threads}')
     if (args.metadata_root or args.dataset or args.split) and not (
             args.metadata_root and args.dataset and args.split):
         parser.error('metadata mode needs --metadata-root, --dataset and --split together')
@@ -79,6 +84,9 @@ def _print(results: dict) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     split_dir, kind, mask_root = _split(args)
+    if args.threads:
+        from wsol_mm.evaluation.scorers.image_pool import set_eval_threads
+        set_eval_threads(args.threads)
     overrides = dict(cam_curve_interval=args.cam_curve_interval,
                      size_bin_rule=args.size_bin_rule,
                      curve_interval=0.01 if args.plot_dir else None)

@@ -27,6 +27,7 @@ from .functional import (
     scoremap_path,
 )
 from .scorers import SCORERS, BaseScorer
+from .scorers.image_pool import prefetched_chunks
 
 __all__ = ['OfflineEvalError', 'DATASETS', 'METRIC_NAMES', 'build_scorers', 'default_specs',
            'specs_from_names', 'sidecar_samples', 'metadata_samples', 'evaluate_samples',
@@ -167,6 +168,9 @@ def metadata_samples(root: str, split_dir: str, ann_kind: str,
         yield sample
 
 
+_CHUNK = 64  # samples handed to the scorers at a time (a few MB of maps)
+
+
 def evaluate_samples(samples: Iterable[dict], scorers: Sequence[BaseScorer],
                      progress: bool = False, total: Optional[int] = None) -> Dict[str, Any]:
     """Run the scorers over the samples.
@@ -180,10 +184,11 @@ def evaluate_samples(samples: Iterable[dict], scorers: Sequence[BaseScorer],
         from tqdm import tqdm
         samples = tqdm(samples, total=total, desc='scoring', unit='img')
     num = 0
-    for sample in samples:
+    # batches, read ahead by a background thread: the scorers score a batch in threads
+    for chunk in prefetched_chunks(samples, _CHUNK):
         for scorer in scorers:
-            scorer.process(None, [sample])
-        num += 1
+            scorer.process(None, chunk)
+        num += len(chunk)
     if num == 0:
         raise OfflineEvalError('no image to evaluate')
     out: Dict[str, Any] = dict(num_images=num, curves={}, thresholds={}, settings={})

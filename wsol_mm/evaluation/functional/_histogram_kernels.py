@@ -41,7 +41,7 @@ def _bin_indices(c, edges, delta, bins):
     return bad
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # called from the scorers' threads
 def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, bins, fg, bg):
     """Foreground and background histograms of one map (ignore pixels dropped).
 

@@ -214,7 +214,7 @@ def _union(ra, rb, parent, rec, shp, live, n_live, shape_terms):
     return ra, n_live
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # called from the scorers' threads
 def quantize_map(cam, out):
     """``out = (cam * 255).astype(np.uint8)`` in float64, after checking every value.
 

@@ -8,6 +8,7 @@ numba, a union-find pass gives all cut-offs at once (see
 from exact area bounds (maps with holes and close contenders) fall back to
 OpenCV. Without numba every distinct cut-off is scored with OpenCV.
 """
+import threading
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -52,7 +53,7 @@ def _iou_gt(boxes: np.ndarray, gts: np.ndarray) -> Tuple[float, int]:
     return float(per_gt.max()), int(np.argmax(per_gt))
 
 
-_WORKSPACES = {}
+_LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 _NO_FLOORS = np.zeros(0)
 _NO_THRESHOLDS = np.zeros(0)
 _NO_MAP = np.zeros((0, 0))  # the map argument when the kernel reads uint8 levels
@@ -61,21 +62,24 @@ _EMPTY_BOXES = {(0, 0, 0, 0): np.zeros(4), (0, 0, 1, 1): np.array([0., 0., 1., 1
 
 
 def _workspace(h: int, w: int) -> tuple:
-    # Buffers are reused across calls: fresh multi-MB arrays per map cost more
-    # in page faults than the scan itself. Per-slot arrays are sized for the
-    # worst case (every pixel its own component) but only their first rows are used.
+    # Buffers are reused across calls (one set per thread): fresh multi-MB arrays per
+    # map cost more in page faults than the scan itself. Per-slot arrays are sized for
+    # the worst case (every pixel its own component) but only their first rows are used.
     key = (h, w)
-    if key not in _WORKSPACES:
-        if len(_WORKSPACES) > 8:
-            _WORKSPACES.clear()
+    spaces = getattr(_LOCAL, 'spaces', None)
+    if spaces is None:
+        spaces = _LOCAL.spaces = {}
+    if key not in spaces:
+        if len(spaces) > 8:
+            spaces.clear()
         n = h * w + 1
-        _WORKSPACES[key] = (np.empty((h, w), np.uint8), np.empty(h * w, np.int64),
+        spaces[key] = (np.empty((h, w), np.uint8), np.empty(h * w, np.int64),
                             np.empty(NUM_CUTOFFS + 1, np.int64),
                             np.empty((h + 2, w + 2), np.int16),
                             np.empty((h + 2) * (w + 2), np.int32), np.empty(n, np.int32),
                             np.empty((n, 8), np.int32), np.empty(n, np.int64), np.empty(n),
                             np.empty(n, np.int32))
-    return _WORKSPACES[key]
+    return spaces[key]
 
 
 def _opencv_cutoff(u: np.ndarray, cutoff: int, gts: np.ndarray, multi_contour: bool,

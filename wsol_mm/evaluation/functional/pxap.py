@@ -1,4 +1,5 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
+import threading
 from typing import Tuple
 
 import numpy as np
@@ -10,8 +11,8 @@ try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
     _score_histograms = None
-_EDGES = {}  # edges, uniform step and work buffer per threshold list
-_BINS = [np.empty(0, np.int32)]  # per-pixel bin work buffer, grown on demand
+_EDGES = {}  # edges and uniform step per threshold list
+_LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 
 __all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms',
            'pr_curve_from_histograms']
@@ -23,20 +24,24 @@ def histogram_edges(thresholds: np.ndarray) -> np.ndarray:
 
 
 def _kernel_edges(thresholds: np.ndarray) -> tuple:
-    """Edges, the uniform step (0 if the thresholds are not exactly ``j * step``), buffer."""
+    """Edges and the uniform step (0 if the thresholds are not exactly ``j * step``)."""
     edges = histogram_edges(thresholds)
     k = len(thresholds)
     delta = float(thresholds[1] - thresholds[0]) if k > 1 else 0.0
     if not (delta > 0 and thresholds[0] == 0
             and np.array_equal(thresholds, np.arange(k) * delta)):
         delta = 0.0  # the kernel reads the edges
-    return edges, delta, np.empty((8, len(edges) - 1), np.int32)
+    return edges, delta
 
 
-def _bins_buffer(size: int) -> np.ndarray:
-    if _BINS[0].size < size:
-        _BINS[0] = np.empty(size, np.int32)
-    return _BINS[0][:size]
+def _buffers(num_bins: int, size: int) -> tuple:
+    """This thread's ``(8, num_bins)`` sub-histograms and per-pixel bins, grown on demand."""
+    sub, bins = getattr(_LOCAL, 'sub', None), getattr(_LOCAL, 'bins', None)
+    if sub is None or sub.shape[1] != num_bins:
+        sub = _LOCAL.sub = np.empty((8, num_bins), np.int32)
+    if bins is None or bins.size < size:
+        bins = _LOCAL.bins = np.empty(size, np.int32)
+    return sub, bins[:size]
 
 
 def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -75,16 +80,18 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
             _warmup_state.wait_for_warmup()
         key = np.asarray(thresholds, np.float64).tobytes()
-        if key not in _EDGES:
+        entry = _EDGES.get(key)
+        if entry is None:
             if len(_EDGES) > 16:
                 _EDGES.clear()
-            _EDGES[key] = _kernel_edges(np.asarray(thresholds, np.float64))
-        edges, delta, sub = _EDGES[key]
+            entry = _EDGES[key] = _kernel_edges(np.asarray(thresholds, np.float64))
+        edges, delta = entry
+        sub, bins = _buffers(len(edges) - 1, cam.size)
         fg, bg = np.empty(len(edges) - 1, np.int64), np.empty(len(edges) - 1, np.int64)
         use_ignore = ignore_mask is not None
         ignore = np.ascontiguousarray(ignore_mask, dtype=bool) if use_ignore else gt
         if _score_histograms(np.ascontiguousarray(cam), np.ascontiguousarray(gt), ignore,
-                             use_ignore, edges, delta, sub, _bins_buffer(cam.size), fg, bg):
+                             use_ignore, edges, delta, sub, bins, fg, bg):
             check_scoremap(cam)  # raises the precise message
         return fg, bg
     cam = check_scoremap(cam)

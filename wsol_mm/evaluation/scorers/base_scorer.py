@@ -1,6 +1,8 @@
 """Common interface of the torch-free metric bodies."""
 from typing import Any, Dict, List, Optional, Sequence
 
+from .image_pool import map_images
+
 
 class BaseScorer:
     """Per-image records and split-level numbers of one metric, without mmengine or torch.
@@ -21,8 +23,19 @@ class BaseScorer:
         if not hasattr(self, 'results'):  # BaseMetric.__init__ may have set it
             self.results: List[Any] = []
 
+    #: score the samples of a batch on the evaluation threads (``image_pool``); False for
+    #: records cheaper than a thread hand-off
+    threaded: bool = True
+
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append one small record per sample to ``self.results``."""
+        """Append one small record per sample (:meth:`record`) to ``self.results``."""
+        if self.threaded:
+            self.results.extend(map_images(self.record, data_samples))
+        else:
+            self.results.extend(self.record(sample) for sample in data_samples)
+
+    def record(self, sample: dict) -> Any:
+        """The record of one sample (it depends on that sample alone)."""
         raise NotImplementedError
 
     def compute_metrics(self, results: List[Any]) -> Dict[str, float]:

@@ -1,5 +1,5 @@
 """Top-k classification accuracy, torch-free."""
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -20,15 +20,16 @@ class ClsAccuracyScorer(BaseScorer):
         super().__init__()
         self.topk = tuple(topk)
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append the rank of the GT class among the predicted scores."""
+    threaded = False  # an argsort per image
+
+    def record(self, sample: dict) -> dict:
+        """The rank of the GT class among the predicted scores."""
         name = type(self).__name__
-        for sample in data_samples:
-            score = np.asarray(get_field(sample, 'pred_score', name), np.float64)
-            label = as_label(get_field(sample, 'gt_label', name))
-            # stable descending order: tied scores keep the lower class index first
-            order = np.argsort(-score, kind='stable')
-            self.results.append(dict(rank=int(np.nonzero(order == label)[0][0])))
+        score = np.asarray(get_field(sample, 'pred_score', name), np.float64)
+        label = as_label(get_field(sample, 'gt_label', name))
+        # stable descending order: tied scores keep the lower class index first
+        order = np.argsort(-score, kind='stable')
+        return dict(rank=int(np.nonzero(order == label)[0][0]))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Accuracy for each k."""

@@ -63,33 +63,32 @@ class FixedThresholdLocScorer(SizeBinsMixin, BaseScorer):
         self.curve_interval = curve_interval
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append the IoU of the fixed-threshold box and the GT class rank."""
+    def record(self, sample: dict) -> dict:
+        """The IoU of the fixed-threshold box and the GT class rank of one image."""
         name = type(self).__name__
-        for sample in data_samples:
-            cam = get_field(sample, 'pred_cam', name)
-            u = quantize_cam(cam)
-            gts = check_box_convention(get_field(sample, 'gt_bboxes', name))
-            box = contour_boxes(u, int(self.cam_thr * u.max()), multi_contour=False,
-                                clip=False, empty_box=_TSCAM_EMPTY_BOX)
-            per_gt = box_iou(box, gts, check=False).max(0)
-            score = np.asarray(get_field(sample, 'pred_score', name), np.float64)
-            label = as_label(get_field(sample, 'gt_label', name))
-            rank = int(np.nonzero(np.argsort(-score, kind='stable') == label)[0][0])
-            record = dict(iou=float(per_gt.max()), rank=rank)
-            if self.size_bins:
-                ratios = box_size_ratios(get_field(sample, 'ori_gt_bboxes', name),
-                                         get_field(sample, 'ori_shape', name))
-                record['bin'] = int(size_bin_index(ratios, self.size_bin_edges)[np.argmax(per_gt)])
-            if self.curve_interval:
-                taus = threshold_list(self.curve_interval)
-                ious, _, max_u = scan_thresholds(cam, gts, False, thresholds=taus, clip=False,
-                                                 empty_box=_TSCAM_EMPTY_BOX)
-                cut = threshold_cutoffs(taus, max_u)
-                thr = self.iou_thr / 100
-                record['curve'] = ((ious[cut] >= thr).astype(np.uint8)
-                                   | (ious[cut] > thr).astype(np.uint8) << 1)
-            self.results.append(record)
+        cam = get_field(sample, 'pred_cam', name)
+        u = quantize_cam(cam)
+        gts = check_box_convention(get_field(sample, 'gt_bboxes', name))
+        box = contour_boxes(u, int(self.cam_thr * u.max()), multi_contour=False,
+                            clip=False, empty_box=_TSCAM_EMPTY_BOX)
+        per_gt = box_iou(box, gts, check=False).max(0)
+        score = np.asarray(get_field(sample, 'pred_score', name), np.float64)
+        label = as_label(get_field(sample, 'gt_label', name))
+        rank = int(np.nonzero(np.argsort(-score, kind='stable') == label)[0][0])
+        record = dict(iou=float(per_gt.max()), rank=rank)
+        if self.size_bins:
+            ratios = box_size_ratios(get_field(sample, 'ori_gt_bboxes', name),
+                                     get_field(sample, 'ori_shape', name))
+            record['bin'] = int(size_bin_index(ratios, self.size_bin_edges)[np.argmax(per_gt)])
+        if self.curve_interval:
+            taus = threshold_list(self.curve_interval)
+            ious, _, max_u = scan_thresholds(cam, gts, False, thresholds=taus, clip=False,
+                                             empty_box=_TSCAM_EMPTY_BOX)
+            cut = threshold_cutoffs(taus, max_u)
+            thr = self.iou_thr / 100
+            record['curve'] = ((ious[cut] >= thr).astype(np.uint8)
+                               | (ious[cut] > thr).astype(np.uint8) << 1)
+        return record
 
     def _flags(self, results: List[dict], iou: np.ndarray) -> Dict[str, np.ndarray]:
         """GT-known (inclusive) and strict top-1 / top-5 flags from IoU bits."""

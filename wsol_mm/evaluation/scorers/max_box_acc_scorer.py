@@ -66,21 +66,20 @@ class MaxBoxAccScorer(SizeBinsMixin, BaseScorer):
         self.multi_contour = multi_contour
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append one small record per image (see :func:`box_record`)."""
+    def record(self, sample: dict) -> dict:
+        """One small record of one image (see :func:`box_record`)."""
         name = type(self).__name__
-        for sample in data_samples:
-            cam = get_field(sample, 'pred_cam', name)
-            boxes = get_field(sample, 'gt_bboxes', name)
-            box_bins = None
-            if self.size_bins:
-                ori = get_field(sample, 'ori_gt_bboxes', name)
-                ratios = box_size_ratios(ori, get_field(sample, 'ori_shape', name))
-                if len(ratios) != len(np.asarray(boxes).reshape(-1, 4)):
-                    raise ValueError(f'{name}: ori_gt_bboxes and gt_bboxes differ in length')
-                box_bins = size_bin_index(ratios, self.size_bin_edges)
-            self.results.append(box_record(cam, boxes, self.multi_contour, self.iou_thrs,
-                                           box_bins, thresholds=self.thresholds))
+        cam = get_field(sample, 'pred_cam', name)
+        boxes = get_field(sample, 'gt_bboxes', name)
+        box_bins = None
+        if self.size_bins:
+            ori = get_field(sample, 'ori_gt_bboxes', name)
+            ratios = box_size_ratios(ori, get_field(sample, 'ori_shape', name))
+            if len(ratios) != len(np.asarray(boxes).reshape(-1, 4)):
+                raise ValueError(f'{name}: ori_gt_bboxes and gt_bboxes differ in length')
+            box_bins = size_bin_index(ratios, self.size_bin_edges)
+        return box_record(cam, boxes, self.multi_contour, self.iou_thrs, box_bins,
+                          thresholds=self.thresholds)
 
     def _accuracy(self, results: List[dict]) -> Dict[str, np.ndarray]:
         counts = box_correct_counts(results, self.thresholds, len(self.iou_thrs))

@@ -53,20 +53,19 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
         self.thresholds = threshold_list(cam_curve_interval)
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append the two score histograms (and size bin) of each image."""
+    def record(self, sample: dict) -> dict:
+        """The two score histograms (and size bin) of one image."""
         name = type(self).__name__
-        for sample in data_samples:
-            cam = get_field(sample, 'pred_cam', name)
-            gt = get_field(sample, 'gt_mask', name)
-            ignore = get_field(sample, 'ignore_mask', name, required=False)
-            fg, bg = pixel_histograms(cam, gt, ignore, self.thresholds)
-            # counts fit uint16 for maps up to 65535 pixels: keeps records small
-            dtype = np.uint16 if np.asarray(gt).size < 65536 else np.int64
-            record = dict(fg=fg.astype(dtype), bg=bg.astype(dtype))
-            if self.size_bins:
-                record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
-            self.results.append(record)
+        cam = get_field(sample, 'pred_cam', name)
+        gt = get_field(sample, 'gt_mask', name)
+        ignore = get_field(sample, 'ignore_mask', name, required=False)
+        fg, bg = pixel_histograms(cam, gt, ignore, self.thresholds)
+        # counts fit uint16 for maps up to 65535 pixels: keeps records small
+        dtype = np.uint16 if np.asarray(gt).size < 65536 else np.int64
+        record = dict(fg=fg.astype(dtype), bg=bg.astype(dtype))
+        if self.size_bins:
+            record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
+        return record
 
     @staticmethod
     def _pooled(results: List[dict]) -> Tuple[np.ndarray, np.ndarray]:

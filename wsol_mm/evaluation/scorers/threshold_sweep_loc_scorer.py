@@ -64,43 +64,42 @@ class ThresholdSweepLocScorer(SizeBinsMixin, BaseScorer):
         self.topk = topk
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append per-threshold flag bits (one uint8 per threshold)."""
+    def record(self, sample: dict) -> dict:
+        """Per-threshold flag bits of one image (one uint8 per threshold)."""
         name = type(self).__name__
-        for sample in data_samples:
-            cams = get_field(sample, 'pred_cams', name)
-            labels = np.asarray(get_field(sample, 'pred_cam_labels', name)).reshape(-1)
-            boxes = get_field(sample, 'gt_bboxes', name)
-            gt = as_label(get_field(sample, 'gt_label', name))
-            k = min(self.topk, len(cams))
-            hits = np.zeros((k, len(self.cutoffs)), bool)
-            top1_gt = None
-            bins = None
-            if self.size_bins:
-                ratios = box_size_ratios(get_field(sample, 'ori_gt_bboxes', name),
-                                         get_field(sample, 'ori_shape', name))
-                bins = size_bin_index(ratios, self.size_bin_edges).astype(np.int8)
-            floor = self.iou_thr / 100
-            for j in range(k):
-                # only the hit bits are kept: exact IoUs are needed only around the IoU
-                # threshold, unless the top-1 map's best GT box decides a size bin
-                exact = j == 0 and bins is not None and len(np.unique(bins)) > 1
-                ious, gt_idx, _ = scan_thresholds(cams[j], boxes, multi_contour=False,
-                                                  thresholds=self.thresholds, scale=255,
-                                                  iou_floors=None if exact else (floor, ))
-                hits[j] = ious[self.cutoffs] >= floor
-                if j == 0:
-                    top1_gt = gt_idx[self.cutoffs]
-            correct = labels[:k] == gt
-            flags = (hits[0], hits[0] & correct[0], (hits & correct[:, None]).any(0), hits.any(0))
-            packed = np.zeros(len(self.cutoffs), np.uint8)
-            for i, f in enumerate(flags):
-                packed |= f.astype(np.uint8) << i
-            record = dict(flags=packed)
-            if bins is not None:
-                record['bin'] = bins[top1_gt] if len(np.unique(bins)) > 1 else np.full(
-                    len(self.cutoffs), bins[0], np.int8)
-            self.results.append(record)
+        cams = get_field(sample, 'pred_cams', name)
+        labels = np.asarray(get_field(sample, 'pred_cam_labels', name)).reshape(-1)
+        boxes = get_field(sample, 'gt_bboxes', name)
+        gt = as_label(get_field(sample, 'gt_label', name))
+        k = min(self.topk, len(cams))
+        hits = np.zeros((k, len(self.cutoffs)), bool)
+        top1_gt = None
+        bins = None
+        if self.size_bins:
+            ratios = box_size_ratios(get_field(sample, 'ori_gt_bboxes', name),
+                                     get_field(sample, 'ori_shape', name))
+            bins = size_bin_index(ratios, self.size_bin_edges).astype(np.int8)
+        floor = self.iou_thr / 100
+        for j in range(k):
+            # only the hit bits are kept: exact IoUs are needed only around the IoU
+            # threshold, unless the top-1 map's best GT box decides a size bin
+            exact = j == 0 and bins is not None and len(np.unique(bins)) > 1
+            ious, gt_idx, _ = scan_thresholds(cams[j], boxes, multi_contour=False,
+                                              thresholds=self.thresholds, scale=255,
+                                              iou_floors=None if exact else (floor, ))
+            hits[j] = ious[self.cutoffs] >= floor
+            if j == 0:
+                top1_gt = gt_idx[self.cutoffs]
+        correct = labels[:k] == gt
+        flags = (hits[0], hits[0] & correct[0], (hits & correct[:, None]).any(0), hits.any(0))
+        packed = np.zeros(len(self.cutoffs), np.uint8)
+        for i, f in enumerate(flags):
+            packed |= f.astype(np.uint8) << i
+        record = dict(flags=packed)
+        if bins is not None:
+            record['bin'] = bins[top1_gt] if len(np.unique(bins)) > 1 else np.full(
+                len(self.cutoffs), bins[0], np.int8)
+        return record
 
     def _curves(self, results: List[dict]) -> np.ndarray:
         if not results:

@@ -1,0 +1,115 @@
+"""Scoring on several threads: same records in the same order, errors reach the caller."""
+import numpy as np
+import pytest
+from eval_test_utils import random_boxes, random_map
+
+from wsol_mm.evaluation.scorers import (
+    FixedThresholdLocScorer,
+    MaxBoxAccScorer,
+    MaxBoxAccV2Scorer,
+    PxAPScorer,
+    ThresholdSweepLocScorer,
+    image_pool,
+)
+from wsol_mm.evaluation.scorers.image_pool import eval_threads, map_images, set_eval_threads
+
+
+@pytest.fixture
+def threads():
+    yield set_eval_threads
+    set_eval_threads(None)
+
+
+def _samples(num: int) -> list:
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(num):
+        cam = random_map(rng, ('smooth', 'noise', 'ring', 'multi')[i % 4]).astype(np.float32)
+        h, w = cam.shape
+        mask = np.zeros((h, w), bool)
+        mask[h // 4:h // 2, w // 3:w // 2 + 2] = True
+        score = rng.random(10)
+        cams = np.stack([cam, cam[::-1].copy(), cam[:, ::-1].copy()])
+        out.append(dict(pred_cam=cam, gt_bboxes=random_boxes(rng, h, w), gt_mask=mask,
+                        gt_label=int(rng.integers(10)), pred_score=score, pred_cams=cams,
+                        pred_cam_labels=np.argsort(-score)[:3]))
+    return out
+
+
+def _records_equal(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_records_equal(a[k], b[k]) for k in a)
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize('make', [
+    lambda: MaxBoxAccScorer(cam_curve_interval=0.01),
+    lambda: MaxBoxAccV2Scorer(cam_curve_interval=0.01),
+    lambda: PxAPScorer(cam_curve_interval=0.01),
+    lambda: ThresholdSweepLocScorer(cam_curve_interval=0.05, topk=3),
+    lambda: FixedThresholdLocScorer(curve_interval=0.05),
+])
+def test_records_do_not_depend_on_the_thread_count(threads, make):
+    samples = _samples(13)  # not a multiple of the thread counts
+    per_count = []
+    for count in (1, 2, 3):
+        threads(count)
+        scorer = make()
+        scorer.process(None, samples[:5])
+        scorer.process(None, samples[5:])
+        per_count.append(scorer.results)
+    assert len(per_count[0]) == 13
+    for records in per_count[1:]:
+        assert all(_records_equal(a, b) for a, b in zip(per_count[0], records))
+    # and the records really are per image: a single image scores the same alone
+    threads(1)
+    alone = make()
+    alone.process(None, samples[6:7])
+    assert _records_equal(alone.results[0], per_count[2][6])
+
+
+def test_map_images_keeps_order_and_raises(threads):
+    threads(3)
+    assert map_images(lambda x: x * x, range(10)) == [x * x for x in range(10)]
+    assert map_images(lambda x: x, []) == []
+
+    def bad(x):
+        if x == 7:
+            raise ValueError('image 7 is broken')
+        return x
+
+    with pytest.raises(ValueError, match='image 7 is broken'):
+        map_images(bad, range(10))
+    # a worker thread scoring a nested batch runs it inline (no pool deadlock)
+    nested = map_images(lambda x: map_images(lambda y: x + y, range(3)), range(4))
+    assert nested == [[x + y for y in range(3)] for x in range(4)]
+
+
+def test_thread_count_settings(threads, monkeypatch):
+    monkeypatch.setenv(image_pool.ENV_VAR, '3')
+    assert eval_threads() == 3
+    threads(2)
+    assert eval_threads() == 2
+    threads(None)
+    monkeypatch.setenv(image_pool.ENV_VAR, 'two')
+    with pytest.raises(ValueError, match='WSOL_MM_EVAL_THREADS'):
+        eval_threads()
+    monkeypatch.delenv(image_pool.ENV_VAR)
+    assert 1 <= eval_threads() <= 4
+    with pytest.raises(ValueError, match='positive integer'):
+        threads(0)
+
+
+def test_forked_child_scores_with_its_own_pool(threads):
+    """A child forked after the parent used the pool (its threads are not inherited)."""
+    import multiprocessing as mp
+    threads(2)
+    assert map_images(lambda x: x + 1, range(4)) == [1, 2, 3, 4]  # the parent's pool exists
+    ctx = mp.get_context('fork')
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_score_in_child).get(timeout=120)
+    assert got == [0, 2, 4, 6]
+
+
+def _score_in_child():
+    return map_images(lambda x: 2 * x, range(4))

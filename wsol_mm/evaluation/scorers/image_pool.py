@@ -1,0 +1,132 @@
+"""Per-image scoring on a few threads: the compiled kernels release the GIL.
+
+Each image's record depends on that image alone, so the scorers hand a batch of
+samples to :func:`map_images`, which splits it into one strided chunk per
+thread and returns the records in input order: the results are the same for any
+number of threads. The Python around each kernel call (field checks, a few numpy
+operations) still holds the GIL, so the gain is a little under the thread count.
+
+The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
+``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs)``; 1 runs
+everything in the calling thread.
+"""
+import os
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, TypeVar
+
+__all__ = ['eval_threads', 'set_eval_threads', 'map_images', 'prefetched_chunks']
+
+ENV_VAR = 'WSOL_MM_EVAL_THREADS'
+_T = TypeVar('_T')
+_R = TypeVar('_R')
+_STATE = dict(threads=None, pool=None, size=0, pid=0)
+_LOCK = threading.Lock()
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def eval_threads() -> int:
+    """The number of threads the scorers use (see the module docstring)."""
+    if _STATE['threads'] is not None:
+        return _STATE['threads']
+    value = os.environ.get(ENV_VAR, '').strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f'{ENV_VAR}={value!r}: expected a positive integer (1 = no '
+                             'extra threads)')
+        return int(value)
+    return max(1, min(4, _usable_cpus()))
+
+
+def set_eval_threads(threads: Optional[int]) -> None:
+    """Use ``threads`` threads from now on (None: back to the environment / default)."""
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f'evaluation threads must be a positive integer, got {threads!r}')
+    _STATE['threads'] = threads
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    with _LOCK:
+        # a forked child inherits the pool object but not its threads: make its own
+        if _STATE['pool'] is None or _STATE['size'] != size or _STATE['pid'] != os.getpid():
+            if _STATE['pool'] is not None and _STATE['pid'] == os.getpid():
+                _STATE['pool'].shutdown(wait=True)
+            _STATE.update(pool=ThreadPoolExecutor(size, thread_name_prefix='wsol_mm_eval'),
+                          size=size, pid=os.getpid())
+        return _STATE['pool']
+
+
+def map_images(fn: Callable[[_T], _R], items: Sequence[_T]) -> List[_R]:
+    """``[fn(x) for x in items]``, on :func:`eval_threads` threads, in input order.
+
+    An exception raised for any item is raised here (the first chunk's first).
+    """
+    items = list(items)
+    size = eval_threads()
+    threads = min(size, len(items))
+    if threads <= 1 or threading.current_thread().name.startswith('wsol_mm_eval'):
+        return [fn(x) for x in items]
+    pool = _pool(size)
+    # strided chunks: costly images (many contours) spread over the threads
+    futures = [pool.submit(lambda chunk: [fn(x) for x in chunk], items[i::threads])
+               for i in range(threads)]
+    out: List[_R] = [None] * len(items)
+    for i, future in enumerate(futures):
+        out[i::threads] = future.result()
+    return out
+
+
+def prefetched_chunks(items: Iterable[_T], size: int, depth: int = 2) -> Iterator[List[_T]]:
+    """Lists of ``size`` consecutive items, produced by a background thread.
+
+    Offline evaluation reads the next maps from disk while the current batch is
+    scored. An exception of the producer (a bad file) is raised here, in order; if
+    the consumer stops early, the producer stops at its next item.
+    """
+    done, box = object(), queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        chunk: List[_T] = []
+        try:
+            for item in items:
+                chunk.append(item)
+                if len(chunk) == size:
+                    if not put(chunk):
+                        return
+                    chunk = []
+            if chunk and not put(chunk):
+                return
+            put(done)
+        except BaseException as err:  # handed to the consumer, which raises it
+            put(err)
+
+    thread = threading.Thread(target=produce, name='wsol_mm_eval_reader', daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = box.get()
+            if got is done:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        thread.join()
