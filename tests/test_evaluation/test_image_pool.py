@@ -95,7 +95,13 @@ def test_thread_count_settings(threads, monkeypatch):
     with pytest.raises(ValueError, match='WSOL_MM_EVAL_THREADS'):
         eval_threads()
     monkeypatch.delenv(image_pool.ENV_VAR)
-    assert 1 <= eval_threads() <= 4
+    monkeypatch.setattr(image_pool, '_usable_cpus', lambda: 16)
+    monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
+    assert eval_threads() == 4
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '8')  # 8 ranks share 16 CPUs: 2 threads each
+    assert eval_threads() == 2
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '32')
+    assert eval_threads() == 1
     with pytest.raises(ValueError, match='positive integer'):
         threads(0)
 

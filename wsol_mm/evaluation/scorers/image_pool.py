@@ -7,8 +7,8 @@ number of threads. The Python around each kernel call (field checks, a few numpy
 operations) still holds the GIL, so the gain is a little under the thread count.
 
 The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
-``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs)``; 1 runs
-everything in the calling thread.
+``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs / ranks on this
+machine)`` (``LOCAL_WORLD_SIZE``, set by torchrun); 1 runs everything in the calling thread.
 """
 import os
 import queue
@@ -42,7 +42,8 @@ def eval_threads() -> int:
             raise ValueError(f'{ENV_VAR}={value!r}: expected a positive integer (1 = no '
                              'extra threads)')
         return int(value)
-    return max(1, min(4, _usable_cpus()))
+    ranks = os.environ.get('LOCAL_WORLD_SIZE', '1')  # set by torchrun: ranks share the CPUs
+    return max(1, min(4, _usable_cpus() // (int(ranks) if ranks.isdigit() and int(ranks) else 1)))
 
 
 def set_eval_threads(threads: Optional[int]) -> None:
