@@ -12,7 +12,7 @@ tools/analysis_tools/eval_cams.py`` against ``benchmarks/eval_reference_process.
 values required; and each tool's start-up (the same command on a one-image split).
 
 wsol_mm scores the maps of a batch on ``--threads`` threads (default: what the scorers
-use, ``min(4, CPUs)``; the reference is one thread by design); ``[cpu]`` is the ratio
+use, ``min(4, CPUs per local rank)``; the reference is one thread by design); ``[cpu]`` is the ratio
 of CPU times, i.e. per core.
 
 Maps: seeded 224 x 224 float32, low-resolution blobs (one to three modes) upsampled

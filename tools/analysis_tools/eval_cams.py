@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument('--threads', type=int,
                         help='threads scoring the maps (default: $WSOL_MM_EVAL_THREADS, else '
-                        'min(4, CPUs)); the results do not depend on it')
+                        'min(4, CPUs per local rank)); the results do not depend on it')
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error(f'--threads must be at least 1, got {args.threads}')

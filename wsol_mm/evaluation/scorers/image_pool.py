@@ -42,8 +42,9 @@ def eval_threads() -> int:
             raise ValueError(f'{ENV_VAR}={value!r}: expected a positive integer (1 = no '
                              'extra threads)')
         return int(value)
-    ranks = os.environ.get('LOCAL_WORLD_SIZE', '1')  # set by torchrun: ranks share the CPUs
-    return max(1, min(4, _usable_cpus() // (int(ranks) if ranks.isdigit() and int(ranks) else 1)))
+    ranks = os.environ.get('LOCAL_WORLD_SIZE', '')  # set by torchrun: ranks share the CPUs
+    ranks = max(1, int(ranks)) if ranks.isdigit() else 1
+    return max(1, min(4, _usable_cpus() // ranks))
 
 
 def set_eval_threads(threads: Optional[int]) -> None:
