@@ -17,8 +17,12 @@ same backbone) next to the released code's overhead ratio measured by the issue'
 (TS-CAM 1.02, SCM 1.17, LCA-MD 1.08, crop consistency ResNet50 2.08, VGG16 1.98,
 InceptionV3 2.02; the plain step there = the same backbone's classifier); the same step
 under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its speed-up;
-the bytes autograd saves for backward (activations; exact, device-independent). Per
-backbone: wsol_mm's plain step against timm's / torchvision's. ``--ablate-optimizer``
+the bytes autograd saves for backward (activations; exact, device-independent); and the
+estimated ratio to the released code's images/s, ``img/s x released overhead / released
+plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs (whose
+configs feed the batch channels-last), wsol_mm's plain step in the contiguous NCHW order
+the released code uses (timed as ``contiguous``). Per backbone: wsol_mm's plain step against
+timm's / torchvision's, with channels-last and in contiguous order. ``--ablate-optimizer``
 adds, for the DeiT methods, the same model with mmengine's one-group-per-parameter
 constructor and torch's default AdamW loop (the optimizer setup before this change).
 
@@ -119,6 +123,12 @@ def plain_model_cfg(family: str, cfg: Config) -> dict:
     out = {k: v for k, v in model.items() if k not in crop_args}
     out['type'] = model['localizer']
     return out
+
+
+def _contiguous(model_cfg: dict) -> dict:
+    """The same model fed its batch in the default (contiguous NCHW) memory order."""
+    return dict(model_cfg, data_preprocessor=dict(model_cfg['data_preprocessor'],
+                                                  channels_last=False))
 
 
 def wsol_variant(name: str, model_cfg: dict, optim_cfg: dict, data: dict, device: str,
@@ -252,9 +262,15 @@ def main() -> None:
         precisions = [False, True] if bf16 else [False]
         for use_bf16 in precisions:
             tag = ' bf16' if use_bf16 else ''
-            variants['plain' + tag] = wsol_variant('plain' + tag, plain_model_cfg(family, first),
+            plain_cfg = plain_model_cfg(family, first)
+            variants['plain' + tag] = wsol_variant('plain' + tag, plain_cfg,
                                                    first.optim_wrapper, data, args.device,
                                                    use_bf16)
+            if plain_cfg.get('data_preprocessor', {}).get('channels_last'):
+                # the released code's memory order: the base of the released estimate
+                variants['contiguous' + tag] = wsol_variant(
+                    'contiguous' + tag, _contiguous(plain_cfg), first.optim_wrapper, data,
+                    args.device, use_bf16)
             if family in REFERENCE:
                 variants['ref' + tag] = reference_variant('ref' + tag, family, args.size,
                                                           normed, labels, args.device,
@@ -287,8 +303,9 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
         overhead = step_time(v) / step_time(plain)
         released = METHODS[m][2]
         row = [m, f'{ips(v, n):.2f}', f'{ips(plain, n):.2f}', f'{overhead:.2f}']
-        row += (['-', '-'] if released is None else
-                [f'{released:.2f}', 'yes' if overhead < released else 'NO'])
+        row += (['-', '-', '-'] if released is None else
+                [f'{released:.2f}', 'yes' if overhead < released else 'NO',
+                 f'{ips(v, n) * released / ips(released_plain(family, variants), n):.2f}'])
         if bf16:
             vb = variants[m + ' bf16']
             row += [f'{ips(vb, n):.2f}', f'{step_time(v) / step_time(vb):.2f}']
@@ -302,12 +319,22 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
     return rows
 
 
+def released_plain(family: str, variants: Dict[str, Variant]) -> Variant:
+    """Stand-in for the released code's plain step: timm's for DeiT-S, else wsol_mm's plain
+    step in the released code's contiguous memory order (torchvision's speed, see the
+    backbone table)."""
+    return variants['ref' if family == 'deit_s' else
+                    'contiguous' if 'contiguous' in variants else 'plain']
+
+
 def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List[list]:
     if 'ref' not in variants:
         return []
     plain, ref = variants['plain'], variants['ref']
+    contiguous = variants.get('contiguous')
     row = [family, f'{ips(plain, n):.2f}', REFERENCE[family], f'{ips(ref, n):.2f}',
            f'{step_time(ref) / step_time(plain):.2f}',
+           '-' if contiguous is None else f'{step_time(ref) / step_time(contiguous):.2f}',
            f'{_mb(plain.saved_bytes)} / {_mb(ref.saved_bytes)}']
     if 'ref bf16' in variants:
         row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
@@ -322,9 +349,9 @@ def _table(header: List[str], rows: List[list]) -> None:
 
 
 def print_tables(method_rows: List[list], plain_rows: List[list], device: str) -> None:
-    bf16 = method_rows and len(method_rows[0]) == 10
+    bf16 = method_rows and len(method_rows[0]) == 11
     header = ['method', 'img/s', 'plain img/s', 'overhead', 'released overhead',
-              'below released']
+              'below released', 'x released img/s (est.)']
     header += ['bf16 img/s', 'bf16 speed-up'] if bf16 else []
     header += ['saved activations MB (method / plain)', 'notes']
     print()
@@ -332,10 +359,14 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str) -
     if plain_rows:
         print()
         header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
-                  'wsol_mm / reference speed', 'saved activations MB (wsol_mm / reference)']
-        header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if len(plain_rows[0]) > 6 \
+                  'wsol_mm / reference speed', 'same, contiguous NCHW',
+                  'saved activations MB (wsol_mm / reference)']
+        header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if len(plain_rows[0]) > 7 \
             else []
         _table(header, plain_rows)
+    if method_rows:
+        print('\n# x released img/s (est.) = img/s x released overhead / released plain img/s; '
+              'released plain = timm (DeiT-S), else wsol_mm plain in contiguous NCHW order')
     print('\n# ' + machine_line(device, torch.get_num_threads()).split(', ')[-1])
 
 

@@ -65,6 +65,7 @@ def _argv(root: str, dataset: str, *extra: str) -> list:
 
 def _subprocess(argv: list) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env.pop('PYTHONUNBUFFERED', None)  # stdout to a pipe is block-buffered, as for users
     return subprocess.run([sys.executable, TOOL, *argv], capture_output=True, text=True,
                           env=env)
 
@@ -218,3 +219,17 @@ def test_thread_count_does_not_change_results(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         _tool().main(_argv(root, 'CUB', '--threads', '0'))
     assert '--threads must be at least 1' in capsys.readouterr().err
+
+
+def test_process_exit_keeps_every_output(tmp_path, capsys):
+    """The tool ends without the interpreter's teardown: piped stdout (block-buffered), the
+    JSON and the exit status must still be those of the in-process run."""
+    root = str(tmp_path)
+    _tree(root, 'CUB', n=4)
+    out = osp.join(root, 'sub.json')
+    proc = _subprocess(_argv(root, 'CUB', '--out', out))
+    assert proc.returncode == 0, proc.stderr
+    assert _tool().main(_argv(root, 'CUB', '--out', osp.join(root, 'in.json'))) == 0
+    assert proc.stdout == capsys.readouterr().out.replace('in.json', 'sub.json')
+    assert proc.stdout.rstrip().endswith(f'results written to {out}')
+    assert json.load(open(out)) == json.load(open(osp.join(root, 'in.json')))

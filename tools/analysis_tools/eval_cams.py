@@ -10,6 +10,7 @@ Maps in wsolevaluation's layout from elsewhere (frame = each map's own size)::
         --dataset CUB --split test [--mask-root dataset] [--metrics maxboxacc maxboxaccv2 size]
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -111,5 +112,20 @@ def main(argv=None) -> int:
     return 0
 
 
+def exit_without_teardown(code: int) -> None:
+    """Flush the output, then end the process without the interpreter's teardown.
+
+    Freeing numba's and LLVM's objects at exit takes 0.15-0.2 s, a fifth of a 500-map
+    evaluation; everything this tool writes is closed by then (files are written
+    atomically, plots saved and closed), so only the standard streams need flushing.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # e.g. a closed pipe: CPython's own exit status for a failed flush
+        code = code or 120
+    os._exit(code)
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_without_teardown(main())

@@ -1,6 +1,7 @@
 """Stacking, BGR->RGB and mean/std normalisation: the only normalisation step."""
 from typing import List, Optional, Sequence, Union
 
+import torch
 from mmengine.model import ImgDataPreprocessor
 
 from wsol_mm.registry import MODELS
@@ -24,13 +25,18 @@ class WSOLDataPreprocessor(ImgDataPreprocessor):
             (inputs, data_samples)``: :class:`HideAndSeek`, :class:`CutMix` (as
             mmpretrain's ``ClsDataPreprocessor``). Their random draws come from the
             shared :class:`MethodRNG`. Defaults to None.
+        channels_last (bool): hand the model the batch in channels-last memory
+            order (same values; the convolutions keep that order): a CPU training
+            step is up to 1.14x faster in float32 and 1.19x in bfloat16
+            (docs/speed.md); the ResNet50, VGG16 and InceptionV3 configs turn it on.
+            Defaults to False.
     """
 
     def __init__(self, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, bgr_to_rgb: bool = True,
                  pad_size_divisor: int = 1,
                  batch_augments: Optional[List[Union[ConfigType, object]]] = None,
-                 **kwargs) -> None:
+                 channels_last: bool = False, **kwargs) -> None:
         super().__init__(mean=mean, std=std, bgr_to_rgb=bgr_to_rgb,
                          pad_size_divisor=pad_size_divisor, **kwargs)
         if batch_augments is not None and not isinstance(batch_augments, (list, tuple)):
@@ -39,6 +45,7 @@ class WSOLDataPreprocessor(ImgDataPreprocessor):
                             '`model.data_preprocessor.batch_augments`)')
         self.batch_augments = [MODELS.build(aug) if isinstance(aug, dict) else aug
                                for aug in batch_augments or []]
+        self.channels_last = channels_last
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Normalised batch; in training, then each batch augment in turn."""
@@ -47,4 +54,6 @@ class WSOLDataPreprocessor(ImgDataPreprocessor):
             for augment in self.batch_augments:
                 data['inputs'], data['data_samples'] = augment(data['inputs'],
                                                                data['data_samples'])
+        if self.channels_last and data['inputs'].dim() == 4:
+            data['inputs'] = data['inputs'].contiguous(memory_format=torch.channels_last)
         return data

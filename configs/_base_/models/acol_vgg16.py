@@ -2,7 +2,8 @@
 # pool, no conv6 (512 channels, 14x14 maps); two classifier branches (Xavier init).
 model = dict(
     type='ACoLLocalizer',
-    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
+    data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
     backbone=dict(type='VGG16ACoLCAM', large_feature_map=False, pretrained='torchvision'),
     head=dict(type='ACoLHead', num_classes=200, in_channels=512, mid_channels=1024,
               drop_threshold=0.7, init_mode='xavier', loss=dict(type='CrossEntropyLoss')),

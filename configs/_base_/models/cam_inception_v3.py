@@ -2,7 +2,8 @@
 # (dropout, 3x3 768->1024, 3x3 1024->1024, 1x1 -> C); CAM = class-map channel.
 model = dict(
     type='CAMLocalizer',
-    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
+    data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
     backbone=dict(type='InceptionV3CAM', large_feature_map=True, pretrained='torchvision'),
     head=dict(type='ConvClassMapHead', num_classes=200, in_channels=768, mid_channels=1024,
               dropout=0.5, loss=dict(type='CrossEntropyLoss')),

@@ -2,7 +2,8 @@
 # (28x28 maps at 224), GAP + fc; CAM = fc-weighted channel mean of layer4.
 model = dict(
     type='CAMLocalizer',
-    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
+    data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
     backbone=dict(type='ResNetCAM', depth=50, large_feature_map=True, pretrained='torchvision'),
     head=dict(type='CAMHead', num_classes=200, in_channels=2048,
               loss=dict(type='CrossEntropyLoss')),

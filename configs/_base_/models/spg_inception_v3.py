@@ -3,7 +3,8 @@
 # the dropped-out 1024-channel map before SPG_A4. Xavier init. Thresholds: config.py defaults.
 model = dict(
     type='CAMLocalizer',
-    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
+    data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
     backbone=dict(type='InceptionV3SPGCAM', large_feature_map=True, pretrained='torchvision'),
     head=dict(type='ConvClassMapHead', num_classes=200, in_channels=768, mid_channels=1024,
               dropout=0.5, loss=dict(type='CrossEntropyLoss')),

@@ -4,7 +4,8 @@
 # Thresholds: wsolevaluation config.py defaults (spg_threshold_1h ... _3l).
 model = dict(
     type='CAMLocalizer',
-    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
+    data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
     backbone=dict(type='ResNetSPGCAM', depth=50, large_feature_map=True,
                   pretrained='torchvision'),
     head=dict(type='Conv1x1ClassMapHead', num_classes=200, in_channels=2048,

@@ -4,7 +4,8 @@
 # Thresholds: wsolevaluation config.py defaults.
 model = dict(
     type='CAMLocalizer',
-    data_preprocessor=dict(type='WSOLDataPreprocessor'),
+    # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
+    data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
     backbone=dict(type='VGG16SPGCAM', large_feature_map=False, pretrained='torchvision'),
     head=dict(type='ConvClassMapHead', num_classes=200, in_channels=512, mid_channels=512,
               dropout=0.0, loss=dict(type='CrossEntropyLoss')),

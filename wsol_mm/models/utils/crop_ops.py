@@ -88,12 +88,19 @@ def boxes_to_pixels(boxes: np.ndarray, grid_hw: Tuple[int, int],
 
 def crop_and_zoom(images: torch.Tensor, boxes_px: np.ndarray,
                   size: Tuple[int, int]) -> torch.Tensor:
-    """Crop each ``(3, H, W)`` image to its pixel box and resize it bicubically to ``size``."""
+    """Crop each ``(3, H, W)`` image to its pixel box and resize it bicubically to ``size``.
+
+    The zoomed batch keeps the memory order of ``images`` (a channels-last batch gives a
+    channels-last batch: the zoom pass's convolutions run in the same order as the first).
+    """
     crops = []
     for img, (x, y, w, h) in zip(images, boxes_px.tolist()):
         crop = img[None, :, y:y + h, x:x + w]
         crops.append(F.interpolate(crop, size=tuple(size), mode='bicubic', align_corners=False))
-    return torch.cat(crops, dim=0)
+    channels_last = not images.is_contiguous() and images.is_contiguous(
+        memory_format=torch.channels_last)
+    return torch.cat(crops, dim=0).contiguous(
+        memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
 def paste_zoom_maps(base: torch.Tensor, zoom_raw: torch.Tensor, boxes_px: np.ndarray,

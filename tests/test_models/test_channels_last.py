@@ -1,0 +1,117 @@
+"""``WSOLDataPreprocessor(channels_last=True)``: same batch values in channels-last order, and
+the models it feeds give the losses, gradients and maps of the contiguous batch."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from wsol_mm.registry import MODELS
+from wsol_mm.structures import WSOLDataSample
+from wsol_mm.utils import register_all_modules
+
+register_all_modules()  # the wsol_mm scope for the preprocessor built inside a model
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SIZE = 64
+
+
+def _data(n=3):
+    gen = torch.Generator().manual_seed(0)
+    samples = []
+    for i in range(n):
+        sample = WSOLDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE)))
+        sample.set_gt_label(i % 4)
+        samples.append(sample)
+    images = [torch.randint(0, 256, (3, SIZE, SIZE), generator=gen, dtype=torch.uint8)
+              for _ in range(n)]
+    return dict(inputs=images, data_samples=samples)
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_preprocessor_changes_only_the_memory_order(training):
+    plain = MODELS.build(dict(type='WSOLDataPreprocessor'))
+    last = MODELS.build(dict(type='WSOLDataPreprocessor', channels_last=True))
+    a, b = plain(_data(), training)['inputs'], last(_data(), training)['inputs']
+    assert a.is_contiguous() and not b.is_contiguous()
+    assert b.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(a, b)  # a copy in another order: the same numbers
+
+
+def test_zoom_batch_keeps_the_memory_order():
+    """The zoom pass must run in the first pass's order (a contiguous zoom batch would
+    silently run the second pass in the slower order)."""
+    import numpy as np
+
+    from wsol_mm.models.utils.crop_ops import crop_and_zoom
+    images = torch.randn(3, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    boxes = np.array([[0, 0, SIZE, SIZE], [4, 8, 20, 30], [10, 3, 33, 17]])
+    plain = crop_and_zoom(images, boxes, (SIZE, SIZE))
+    last = crop_and_zoom(images.contiguous(memory_format=torch.channels_last), boxes,
+                         (SIZE, SIZE))
+    assert plain.is_contiguous()
+    assert not last.is_contiguous() and last.is_contiguous(memory_format=torch.channels_last)
+    # bicubic weights do not depend on the order; the sums may round differently
+    torch.testing.assert_close(last, plain, rtol=1e-6, atol=1e-5)
+
+
+def _crop_model(channels_last: bool, dtype: torch.dtype):
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='CropConsistency', localizer='CAMLocalizer', crop_threshold=0.3, crop_ratio=1.0,
+        loss_pos=1.0, loss_neg=0.1, loss_ratio=0.65,
+        data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=channels_last),
+        backbone=dict(type='ResNetCAM', depth=18),
+        head=dict(type='CAMHead', num_classes=4, in_channels=512)))
+    return model.to(dtype).train()
+
+
+@pytest.mark.parametrize('dtype, rtol', [
+    (torch.float64, 1e-9),
+    # float32: oneDNN sums the convolutions in another order for channels-last (relative
+    # rounding ~1e-7 per layer, 20 layers and the crop pass)
+    (torch.float32, 2e-4)])
+def test_crop_consistency_step_does_not_depend_on_memory_order(dtype, rtol):
+    """Both passes of crop consistency (CAM, box, crop, zoom, paste, cosine) on channels-last
+    feature maps: same losses, gradients and predicted maps."""
+    results = []
+    for channels_last in (False, True):
+        model = _crop_model(channels_last, dtype)
+        data = model.data_preprocessor(_data(), training=True)
+        inputs = data['inputs'].to(dtype)
+        assert inputs.is_contiguous(memory_format=torch.channels_last) == channels_last
+        losses = model.loss(inputs, data['data_samples'])
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        total.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        model.eval()
+        with torch.no_grad():
+            preds = model.predict(inputs, data['data_samples'])
+        results.append((losses, grads, torch.stack([p.pred_cam for p in preds])))
+    (l0, g0, m0), (l1, g1, m1) = results
+    assert l0.keys() == l1.keys() and any(k.startswith('loss_crop') for k in l0)
+    for key in l0:
+        torch.testing.assert_close(l1[key], l0[key], rtol=rtol, atol=rtol)
+    assert g0.keys() == g1.keys() and len(g0) > 10
+    for name in g0:
+        scale = g0[name].abs().max().clamp_min(1e-12)
+        assert (g1[name] - g0[name]).abs().max() <= 10 * rtol * scale, name
+    torch.testing.assert_close(m1.float(), m0.float(), rtol=0, atol=100 * rtol)
+
+
+def test_cnn_configs_feed_channels_last():
+    """ResNet50 / VGG16 / InceptionV3 configs turn it on; DeiT / Conformer and the
+    ResNet18 synthetic configs (the quick start's) keep the contiguous batch."""
+    seen = set()
+    for path in sorted(glob.glob(osp.join(REPO, 'configs', '*', '*.py'))):
+        model = Config.fromfile(path).get('model')
+        if model is None:  # e.g. a dataset-only config
+            continue
+        backbone = model.get('backbone', {}).get('type', '')
+        on = model.data_preprocessor.get('channels_last', False)
+        cnn = backbone.startswith(('ResNet', 'VGG16', 'InceptionV3'))
+        expected = cnn and model.backbone.get('depth', 50) != 18
+        assert on == expected, f'{path}: channels_last={on}, backbone {backbone}'
+        seen.add((backbone.split('CAM')[0][:6], on))
+    assert {('ResNet', True), ('VGG16', True), ('Incept', True), ('Vision', False)} <= seen
