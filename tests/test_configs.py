@@ -153,3 +153,15 @@ def test_config_spells_the_cam_normalisation(config):
     assert 'norm' in (cfg.model.get('test_cfg') or {}), f'{config}: no model.test_cfg.norm'
     check_cfg_options(cfg, {'model.test_cfg.norm.type': 'IVR',
                             'model.test_cfg.norm.percentile': 0.3})
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_cnn_configs_feed_channels_last(config):
+    """ResNet50 / VGG16 / InceptionV3 configs batch channels-last (faster CPU steps,
+    docs/speed.md); DeiT / Conformer and the ResNet18 synthetic configs (the quick start's)
+    keep the contiguous batch."""
+    model = Config.fromfile(osp.join(REPO_ROOT, config)).model
+    backbone = model.get('backbone', {})
+    cnn = backbone.get('type', '').startswith(('ResNet', 'VGG16', 'InceptionV3'))
+    expected = cnn and backbone.get('depth', 50) != 18
+    assert model.data_preprocessor.get('channels_last', False) == expected, config

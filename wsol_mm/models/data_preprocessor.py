@@ -45,6 +45,9 @@ class WSOLDataPreprocessor(ImgDataPreprocessor):
                             '`model.data_preprocessor.batch_augments`)')
         self.batch_augments = [MODELS.build(aug) if isinstance(aug, dict) else aug
                                for aug in batch_augments or []]
+        if not isinstance(channels_last, bool):
+            raise TypeError('WSOLDataPreprocessor: `channels_last` must be True or False, got '
+                            f'{channels_last!r} (key `model.data_preprocessor.channels_last`)')
         self.channels_last = channels_last
 
     def forward(self, data: dict, training: bool = False) -> dict:
