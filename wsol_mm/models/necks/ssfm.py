@@ -104,5 +104,6 @@ class SSFM(BaseModule):
             raw_attention (Tensor, optional): unused.
         """
         refined, _ = self(maps, attention.flatten(1))
-        fallbacks = torch.tensor(float(self.last_num_fallbacks), device=maps.device)
+        # a fill on the device: torch.tensor(..., device=cuda) would be a synchronising copy
+        fallbacks = maps.new_full((), float(self.last_num_fallbacks), dtype=torch.float32)
         return refined, dict(ssfm_ns_fallbacks=fallbacks)
