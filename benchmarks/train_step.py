@@ -29,6 +29,11 @@ constructor and torch's default AdamW loop (the optimizer setup before this chan
 Usage:
     python benchmarks/train_step.py [--methods tscam scm ...] [--batch 8] [--size 224]
         [--steps 3] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
+        [--device cuda] [--sync-sites]
+
+On a GPU (``--device cuda``) the tables also give the peak allocated memory of one step
+and the synchronising CUDA calls per step (torch's sync debug mode; ``--sync-sites``
+prints the lines that make them). benchmarks/gpu_checks.sh runs it there in fp32 and bf16.
 """
 import argparse
 import inspect
@@ -38,6 +43,8 @@ import os.path as osp
 import platform
 import sys
 import time
+import warnings
+from collections import Counter
 from statistics import median
 from typing import Callable, Dict, List, Optional
 
@@ -79,7 +86,9 @@ class Variant:
         self.name, self.step = name, step
         self.times: List[float] = []
         self.saved_bytes = 0
-        self.peak_cuda = None
+        self.peak_cuda = None  # peak allocated bytes of one step (GPU runs)
+        self.host_syncs = None  # synchronising CUDA calls in one step (GPU runs)
+        self.sync_sites: Counter = Counter()  # 'file:line' of each of those calls
         self.notes = ''
 
 
@@ -179,8 +188,24 @@ def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
     return variant
 
 
+def host_sync_sites(step: Callable[[], object]) -> Counter:
+    """Synchronising CUDA calls (``.item()``, host/device copies, ...) in one step by the
+    Python line that made them, as reported by torch's sync debug mode: each one stalls
+    the CPU until the GPU has caught up."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            step()
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    return Counter(f'{osp.relpath(w.filename, ROOT)}:{w.lineno}' for w in caught
+                   if 'synchroniz' in str(w.message))
+
+
 def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:
-    """Warm up, record saved bytes, then time all variants round-robin."""
+    """Warm up, record saved bytes (and on a GPU the peak memory and host syncs of one
+    step), then time all variants round-robin."""
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
     for variant in variants:
         for _ in range(warmup):
@@ -192,6 +217,9 @@ def run_family(variants: List[Variant], warmup: int, steps: int, device: str) ->
             variant.step()
             sync()
             variant.peak_cuda = torch.cuda.max_memory_allocated()
+            variant.sync_sites = host_sync_sites(variant.step)
+            variant.host_syncs = sum(variant.sync_sites.values())
+            sync()
     for _ in range(steps):
         for variant in variants:
             sync()
@@ -238,6 +266,8 @@ def main() -> None:
     parser.add_argument('--stat', choices=list(STAT), default='min',
                         help='step time statistic over the timed steps')
     parser.add_argument('--no-bf16', action='store_true', help='skip the bfloat16 steps')
+    parser.add_argument('--sync-sites', action='store_true',
+                        help='GPU: print where each variant synchronises with the host')
     parser.add_argument('--ablate-optimizer', action='store_true',
                         help='also time the DeiT methods with the previous optimizer setup')
     args = parser.parse_args()
@@ -285,9 +315,13 @@ def main() -> None:
                                                        args.device)
         print(f'# timing {family}: {", ".join(variants)}', file=sys.stderr, flush=True)
         run_family(list(variants.values()), args.warmup, args.steps, args.device)
+        if args.sync_sites and args.device.startswith('cuda'):
+            for v in variants.values():
+                sites = ', '.join(f'{site} x{n}' for site, n in v.sync_sites.most_common(6))
+                print(f'# host syncs, {v.name}: {v.host_syncs} ({sites})')
         method_rows += family_method_rows(family, methods, variants, args.batch, bf16)
         plain_rows += family_plain_rows(family, variants, args.batch)
-    print_tables(method_rows, plain_rows, args.device)
+    print_tables(method_rows, plain_rows, args.device, bf16)
 
 
 def _mb(nbytes: Optional[int]) -> str:
@@ -309,7 +343,11 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
         if bf16:
             vb = variants[m + ' bf16']
             row += [f'{ips(vb, n):.2f}', f'{step_time(v) / step_time(vb):.2f}']
-        row += [f'{_mb(v.saved_bytes)} / {_mb(plain.saved_bytes)}', v.notes]
+        row += [f'{_mb(v.saved_bytes)} / {_mb(plain.saved_bytes)}']
+        if v.peak_cuda is not None:
+            row += [f'{_mb(v.peak_cuda)} / {_mb(plain.peak_cuda)}',
+                    f'{v.host_syncs} / {plain.host_syncs}']
+        row.append(v.notes)
         if m + ' before' in variants:
             vo = variants[m + ' before']
             row[-1] += (f'; before (mmengine groups, {vo.notes}, loop AdamW): '
@@ -336,6 +374,8 @@ def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List
            f'{step_time(ref) / step_time(plain):.2f}',
            '-' if contiguous is None else f'{step_time(ref) / step_time(contiguous):.2f}',
            f'{_mb(plain.saved_bytes)} / {_mb(ref.saved_bytes)}']
+    if plain.peak_cuda is not None:
+        row += [f'{_mb(plain.peak_cuda)} / {_mb(ref.peak_cuda)}']
     if 'ref bf16' in variants:
         row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
     return [row]
@@ -348,21 +388,24 @@ def _table(header: List[str], rows: List[list]) -> None:
         print('| ' + ' | '.join(str(c) for c in row) + ' |')
 
 
-def print_tables(method_rows: List[list], plain_rows: List[list], device: str) -> None:
-    bf16 = method_rows and len(method_rows[0]) == 11
+def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
+                 bf16: bool) -> None:
+    gpu = device.startswith('cuda')
     header = ['method', 'img/s', 'plain img/s', 'overhead', 'released overhead',
               'below released', 'x released img/s (est.)']
     header += ['bf16 img/s', 'bf16 speed-up'] if bf16 else []
-    header += ['saved activations MB (method / plain)', 'notes']
+    header += ['saved activations MB (method / plain)']
+    header += ['peak GPU MB (method / plain)', 'host syncs per step (method / plain)'] \
+        if gpu else []
     print()
-    _table(header, method_rows)
+    _table(header + ['notes'], method_rows)
     if plain_rows:
         print()
         header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
                   'wsol_mm / reference speed', 'same, contiguous NCHW',
                   'saved activations MB (wsol_mm / reference)']
-        header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if len(plain_rows[0]) > 7 \
-            else []
+        header += ['peak GPU MB (wsol_mm / reference)'] if gpu else []
+        header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if bf16 else []
         _table(header, plain_rows)
     if method_rows:
         print('\n# x released img/s (est.) = img/s x released overhead / released plain img/s; '
