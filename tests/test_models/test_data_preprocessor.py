@@ -66,6 +66,15 @@ def test_values_are_mmengine_ones(shapes, options):
         assert a.metainfo == b.metainfo
 
 
+def test_float_images_are_not_changed():
+    """The batch is normalised in place, in its own buffer: float inputs stay as given."""
+    imgs = [img.float() for img in _images([(3, 8, 8)] * 3)]
+    before = [img.clone() for img in imgs]
+    out = WSOLDataPreprocessor(bgr_to_rgb=False)(dict(inputs=imgs, data_samples=None))
+    assert all(torch.equal(a, b) for a, b in zip(imgs, before))
+    assert not torch.equal(out['inputs'][0], imgs[0])
+
+
 def test_channel_count_mismatch_is_named():
     with pytest.raises(ValueError, match='model.data_preprocessor.mean'):
         WSOLDataPreprocessor()(dict(inputs=_images([(1, 8, 8)] * 2), data_samples=None))

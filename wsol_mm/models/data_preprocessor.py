@@ -96,7 +96,8 @@ class WSOLDataPreprocessor(ImgDataPreprocessor):
             batch = batch.flip(1) if batch.shape[1] == 3 else batch[:, [2, 1, 0], ...]
         batch = batch.float()
         if self._enable_normalize:
-            batch = (batch - self.mean) / self.std
+            # in place (same values): the batch is the fresh buffer stacked above
+            batch = batch.sub_(self.mean).div_(self.std)
         div = self.pad_size_divisor
         pad_h, pad_w = (-batch.shape[2]) % div, (-batch.shape[3]) % div
         if pad_h or pad_w:
