@@ -43,14 +43,14 @@ import os.path as osp
 import platform
 import sys
 import time
-import warnings
 from collections import Counter
 from statistics import median
 from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from memory import saved_bytes  # benchmarks/memory.py (the script's folder is on sys.path)
+from host_syncs import host_sync_sites  # benchmarks/ (the script's folder is on sys.path)
+from memory import saved_bytes
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
@@ -186,21 +186,6 @@ def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
     variant = Variant(name, step)
     variant.notes = f'{len(optim.param_groups)} param groups'
     return variant
-
-
-def host_sync_sites(step: Callable[[], object]) -> Counter:
-    """Synchronising CUDA calls (``.item()``, host/device copies, ...) in one step by the
-    Python line that made them, as reported by torch's sync debug mode: each one stalls
-    the CPU until the GPU has caught up."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        torch.cuda.set_sync_debug_mode('warn')
-        try:
-            step()
-        finally:
-            torch.cuda.set_sync_debug_mode('default')
-    return Counter(f'{osp.relpath(w.filename, ROOT)}:{w.lineno}' for w in caught
-                   if 'synchroniz' in str(w.message))
 
 
 def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:
