@@ -45,5 +45,5 @@ done
 
 part ddp_amp 150 bash tools/dist_train.sh "$CONFIG" "$NGPUS" \
     --work-dir "$WORK/ddp" --amp --test
-grep -E "distributed|world_size|backend|maxboxaccv2/mean|cls/top1|Error|error" \
-    "$OUT/ddp_amp.log" | tail -n 14
+grep -m1 "launcher" "$OUT/ddp_amp.log"  # processes, launcher
+grep -E "^(maxboxaccv2/mean|cls/top1) |Error|error" "$OUT/ddp_amp.log" | tail -n 6
