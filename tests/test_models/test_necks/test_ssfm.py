@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
 from wsol_mm.models.necks import SSFM
@@ -182,3 +183,67 @@ def test_zero_activation_stays_finite():
     out, act = CrossPatchActivationBlock(num_iters=4)(x, torch.zeros(2, 16), lap)
     torch.testing.assert_close(out, x)
     assert torch.equal(act, torch.zeros(2, 16))
+
+
+class _HostReads(TorchDispatchMode):
+    """Counts tensor values read on the host (``.item()``, ``int()``, ``bool()``): on a GPU
+    each one waits for the queued work."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize('solver', ['loop', 'eigen'])
+def test_device_fallback_check_matches_host_check(solver):
+    # One diverging and one correlated image, two blocks (16 and 4 steps): the device
+    # check must give the host check's values, gradients and fallback count without
+    # reading anything on the host. Both run the same operations on the same shapes;
+    # the tolerance only absorbs a non-deterministic kernel.
+    g = torch.Generator().manual_seed(3)
+    x = _orthogonal_features().double()
+    x[1] = torch.rand(196, 14, 14, generator=g, dtype=torch.float64) + 0.5
+    act = torch.rand(2, 196, generator=g, dtype=torch.float64)
+    got = {}
+    for check in ('host', 'device'):
+        ssfm = SSFM(ns_solver=solver, fallback_check=check).double()
+        xi = x.clone().requires_grad_(True)
+        with _HostReads() as reads:
+            out, new_act = ssfm(xi, act)
+            fallbacks = ssfm.last_num_fallbacks
+        (out.sum() + new_act.square().sum()).backward()
+        grads = [xi.grad] + [p.grad for p in ssfm.parameters()]
+        got[check] = (out, new_act, grads, fallbacks, reads.count)
+    host, device = got['host'], got['device']
+    # the host check reads once per block and once more per re-run; the device check never
+    assert host[4] >= 2 and device[4] == 0
+    assert isinstance(host[3], int) and host[3] >= 1  # image 0 falls back (in both blocks)
+    assert isinstance(device[3], torch.Tensor) and int(device[3]) == host[3]
+    for a, b in zip([host[0], host[1]] + host[2], [device[0], device[1]] + device[2]):
+        assert torch.isfinite(a).all()
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-14)
+
+
+def test_device_fallback_check_logs_count_and_keeps_raise():
+    x = _orthogonal_features()
+    x[1] = torch.rand(196, 14, 14) + 0.5
+    ssfm = SSFM(fallback_check='device')
+    refined, terms = ssfm.forward_train(x, torch.rand(2, 1, 14, 14))
+    assert refined.shape == x.shape and torch.isfinite(refined).all()
+    assert terms['ssfm_ns_fallbacks'].dtype == torch.float32
+    # image 0 stays one-hot through the first block, so it falls back in both
+    assert float(terms['ssfm_ns_fallbacks']) == 2.0
+    # 'raise' must stop the step, so it reads the count on the host whatever the check
+    lap = build_patch_laplacian(14, 14, 'multi_direction', cross=3)
+    block = CrossPatchActivationBlock(16, on_divergence='raise', fallback_check='device')
+    with pytest.raises(FloatingPointError, match='diverged for 1/2 images'):
+        block(x, torch.rand(2, 196), lap)
+    with pytest.raises(ValueError, match='fallback_check'):
+        CrossPatchActivationBlock(4, fallback_check='gpu')
+    with pytest.raises(ValueError, match='check'):
+        guarded_newton_schulz(torch.eye(2)[None], 2, 0.5, check='auto')

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import OptMultiConfig
 
-from ..utils.newton_schulz import DIVERGENCE_MODES, guarded_newton_schulz
+from ..utils.newton_schulz import DIVERGENCE_MODES, FALLBACK_CHECKS, guarded_newton_schulz
 from ..utils.precision import at_least_float32
 
 #: How the Newton-Schulz step is evaluated (same maths, see the class docstring).
@@ -44,26 +44,38 @@ class CrossPatchActivationBlock(BaseModule):
             is symmetric: one eigendecomposition, see :class:`SymmetricNewtonSchulz`) or
             ``'auto'`` (``'eigen'`` on CPU, where it is several times faster, ``'loop'``
             on GPUs, whose batched products are cheap). Defaults to 'auto'.
+        fallback_check (str): where ``'fallback'`` decides which images re-run, with
+            identical values and gradients: ``'host'`` (one host synchronisation per
+            block, a re-run only when an image diverged), ``'device'`` (no
+            synchronisation: a second, gradient-free solve every time; on a GPU a
+            synchronisation stalls the queued work, which costs more) or ``'auto'``
+            (``'host'`` on CPU, ``'device'`` elsewhere). Defaults to 'auto'.
         init_cfg (dict, optional): mmengine init config.
     """
 
     def __init__(self, num_iters: int, threshold_init: float = 0.7, lambda_init: float = 1.0,
                  ns_alpha: float = 0.002, on_divergence: str = 'fallback',
-                 ns_solver: str = 'auto', init_cfg: OptMultiConfig = None) -> None:
+                 ns_solver: str = 'auto', fallback_check: str = 'auto',
+                 init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if on_divergence not in DIVERGENCE_MODES:
             raise ValueError(f'on_divergence must be one of {DIVERGENCE_MODES}, '
                              f'got "{on_divergence}"')
         if ns_solver not in NS_SOLVERS:
             raise ValueError(f'ns_solver must be one of {NS_SOLVERS}, got "{ns_solver}"')
+        if fallback_check not in FALLBACK_CHECKS:
+            raise ValueError(f'fallback_check must be one of {FALLBACK_CHECKS}, '
+                             f'got "{fallback_check}"')
         self.ns_solver = ns_solver
+        self.fallback_check = fallback_check
         self.num_iters = num_iters
         self.ns_alpha = ns_alpha
         self.on_divergence = on_divergence
         # Shape (1,) as the released `thred` / `_loss_rate` scalars.
         self.threshold = nn.Parameter(torch.full((1, ), float(threshold_init)))
         self.fusion_weight = nn.Parameter(torch.full((1, ), float(lambda_init)))
-        # Images that fell back in the last forward (observable, never logged as a loss).
+        # Images that fell back in the last forward (observable, never logged as a loss):
+        # an int, or a 0-dim tensor on the device when the fallback is checked there.
         self.last_num_fallbacks = 0
 
     def forward(self, class_map: torch.Tensor, activation: torch.Tensor,
@@ -86,11 +98,15 @@ class CrossPatchActivationBlock(BaseModule):
             tokens = F.normalize(x.flatten(2).transpose(1, 2), dim=-1)  # (B, N, C)
             sim = tokens @ tokens.transpose(1, 2)
             fused = laplacian.to(x) * (self.fusion_weight * sim - 1)
-            eigen = self.ns_solver == 'eigen' or (self.ns_solver == 'auto'
-                                                  and x.device.type == 'cpu')
+            on_cpu = x.device.type == 'cpu'
+            eigen = self.ns_solver == 'eigen' or (self.ns_solver == 'auto' and on_cpu)
+            check = self.fallback_check
+            if check == 'auto':
+                check = 'host' if on_cpu else 'device'
             update, self.last_num_fallbacks = guarded_newton_schulz(
                 fused, self.num_iters, self.ns_alpha, self.on_divergence,
-                name=type(self).__name__, vectors=act.unsqueeze(-1), symmetric=eigen)
+                name=type(self).__name__, vectors=act.unsqueeze(-1), symmetric=eigen,
+                check=check)
             update = update.squeeze(-1)  # P c = X_K^T c
             # Clamp: an all-zero activation (constant attention) would give 0 / 0.
             tau = self.threshold * act.amax(dim=1, keepdim=True).clamp_min(1e-12)

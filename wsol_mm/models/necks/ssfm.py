@@ -1,5 +1,5 @@
 """SSFM: the stack of graph-diffusion blocks of LCA-MD (and, configured, of SCM)."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -37,6 +37,9 @@ class SSFM(BaseModule):
         on_divergence (str): ``'fallback'`` or ``'raise'`` (see the block).
         ns_solver (str): ``'auto'``, ``'eigen'`` or ``'loop'``: how the blocks evaluate
             the Newton-Schulz steps (identical maths; see the block). Defaults to 'auto'.
+        fallback_check (str): ``'auto'``, ``'host'`` or ``'device'``: where the blocks
+            decide the fallback (identical maths; ``'auto'``: no host synchronisation
+            on GPUs, see the block). Defaults to 'auto'.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -47,7 +50,7 @@ class SSFM(BaseModule):
                  num_iters: Optional[Sequence[int]] = None, threshold_init: float = 0.7,
                  lambda_init: float = 1.0, ns_alpha: float = 0.002,
                  on_divergence: str = 'fallback', ns_solver: str = 'auto',
-                 init_cfg: OptMultiConfig = None) -> None:
+                 fallback_check: str = 'auto', init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if graph not in GRAPH_KINDS:
             raise ValueError(f'SSFM: unknown graph "{graph}"; use one of {GRAPH_KINDS}')
@@ -60,7 +63,7 @@ class SSFM(BaseModule):
         self.cross = cross
         self.layers = nn.ModuleList([
             CrossPatchActivationBlock(k, threshold_init, lambda_init, ns_alpha, on_divergence,
-                                      ns_solver) for k in num_iters
+                                      ns_solver, fallback_check) for k in num_iters
         ])
         self._laplacians: Dict[Tuple[int, int, str], torch.Tensor] = {}
 
@@ -74,8 +77,9 @@ class SSFM(BaseModule):
         return self._laplacians[key]
 
     @property
-    def last_num_fallbacks(self) -> int:
-        """Newton-Schulz fallbacks (images x blocks) of the last forward."""
+    def last_num_fallbacks(self) -> Union[int, torch.Tensor]:
+        """Newton-Schulz fallbacks (images x blocks) of the last forward (a 0-dim tensor on
+        the device where the blocks check there)."""
         return sum(layer.last_num_fallbacks for layer in self.layers)
 
     def forward(self, class_map: torch.Tensor,
@@ -104,6 +108,9 @@ class SSFM(BaseModule):
             raw_attention (Tensor, optional): unused.
         """
         refined, _ = self(maps, attention.flatten(1))
-        # a fill on the device: torch.tensor(..., device=cuda) would be a synchronising copy
-        fallbacks = maps.new_full((), float(self.last_num_fallbacks), dtype=torch.float32)
+        count = self.last_num_fallbacks
+        if isinstance(count, torch.Tensor):  # counted on the device: stays there
+            fallbacks = count.to(torch.float32)
+        else:  # a fill: torch.tensor(..., device=cuda) would be a synchronising copy
+            fallbacks = maps.new_full((), float(count), dtype=torch.float32)
         return refined, dict(ssfm_ns_fallbacks=fallbacks)

@@ -13,13 +13,14 @@ For symmetric matrices (SSFM's fusion matrix) and when only ``X_K^T V`` is neede
 eigendecomposition instead of ``2K`` batched matrix products, several times faster on
 CPU. The loop stays the reference and the choice for non-symmetric inputs.
 """
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 
 from .symmetric_newton_schulz import SymmetricNewtonSchulz
 
 DIVERGENCE_MODES = ('fallback', 'raise')
+FALLBACK_CHECKS = ('auto', 'host', 'device')
 
 
 def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
@@ -71,12 +72,20 @@ def safe_newton_schulz_alpha(f: torch.Tensor) -> torch.Tensor:
 def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
                           on_divergence: str = 'fallback', name: str = 'newton_schulz',
                           vectors: Optional[torch.Tensor] = None,
-                          symmetric: bool = False) -> Tuple[torch.Tensor, int]:
+                          symmetric: bool = False,
+                          check: str = 'host') -> Tuple[torch.Tensor, Union[int, torch.Tensor]]:
     """Newton-Schulz with the fixed initial scale ``alpha`` and a divergence guard.
 
     Images whose iteration diverges are either re-run from the safe scale of
     :func:`safe_newton_schulz_alpha` (``on_divergence='fallback'``) or make the
     call raise ``FloatingPointError`` (``'raise'``).
+
+    Where the fallback is decided: ``check='host'`` reads the number of diverged
+    images on the host (one synchronisation per call) and re-runs only when one
+    diverged; ``check='device'`` never synchronises (see :func:`_device_checked`):
+    it always runs the iteration twice, the first time without autograd, so it pays
+    off only where a synchronisation stalls a queue of work (GPUs). Both give the
+    same values and gradients. ``'raise'`` always checks on the host.
 
     Args:
         f (Tensor): ``(B, N, N)``.
@@ -86,15 +95,21 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
         name (str): module name used in the error message.
         vectors (Tensor, optional): ``(B, N, M)``: return ``X_K^T @ vectors``.
         symmetric (bool): ``f`` is symmetric (see :func:`newton_schulz`).
+        check (str): ``'host'`` or ``'device'``. Defaults to 'host'.
 
     Returns:
         tuple: the approximate inverse (or ``X_K^T @ vectors``) and the number of
-        images that fell back (one host synchronisation per call).
+        images that fell back: an int (``check='host'``) or a 0-dim tensor on
+        ``f``'s device (``'device'``).
     """
     if on_divergence not in DIVERGENCE_MODES:
         raise ValueError(f'on_divergence must be one of {DIVERGENCE_MODES}, '
                          f'got "{on_divergence}"')
+    if check not in FALLBACK_CHECKS[1:]:
+        raise ValueError(f"check must be 'host' or 'device', got \"{check}\"")
     init = torch.full((f.shape[0], 1, 1), float(alpha), dtype=f.dtype, device=f.device)
+    if check == 'device' and on_divergence == 'fallback':
+        return _device_checked(f, num_iters, init, vectors, symmetric)
     x, diverged = newton_schulz(f, num_iters, init, vectors, symmetric)
     num_bad = int(diverged.sum())
     if num_bad == 0:
@@ -114,3 +129,24 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
         raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
                                  'its input contains non-finite values.')
     return x, num_bad
+
+
+def _device_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
+                    vectors: Optional[torch.Tensor],
+                    symmetric: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The fallback decided on the device: no host synchronisation.
+
+    A first run without autograd finds the diverged images; the second run, the one
+    autograd records, starts each of them from the safe scale and every other image
+    from ``init``, i.e. it is the host check's first run where nothing diverged and
+    its re-run otherwise (same values, same gradients). If even the safe scale
+    diverges (``f`` holds inf/NaN), the output is not finite and the loss shows it
+    (``NonFiniteLossHook`` stops the run) instead of an error raised here.
+    """
+    with torch.no_grad():
+        probe = vectors.detach() if symmetric else None  # the loop needs no product
+        _, diverged = newton_schulz(f.detach(), num_iters, init, probe, symmetric)
+        init = torch.where(diverged.view(-1, 1, 1),
+                           torch.minimum(init, safe_newton_schulz_alpha(f)), init)
+    x, _ = newton_schulz(f, num_iters, init, vectors, symmetric)
+    return x, diverged.sum()
