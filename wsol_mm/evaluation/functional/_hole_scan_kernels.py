@@ -34,7 +34,7 @@ from ._union_find_kernels import (
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '3749cd69174cea57'
+CALLEES_DIGEST = '7ccd99dd03a5e308'
 _OUTSIDE = _U(0)  # slot of the padding ring: the background connected to the border
 # active 4-neighbours per hole mask (bits N, W, E, S): count, then which (0..3)
 _N_ACTIVE = np.array([bin(m).count('1') for m in range(16)], np.int64)

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 _U = np.uint64
+_I16 = np.int16
 _NCUT = 256  # index T = cut-off; T = 255 is the empty mask
 # columns of the per-slot int32 record (8 x 4 B: two slots per cache line)
 _X0, _Y0, _X1, _Y1, _FIRST, _POS, _DIRTY, _GT = range(8)
@@ -77,15 +78,17 @@ def _row_masks(r0, r1, r2, masks):
     Foreground (decreasing values): ring bits N, NE, E, SE, S, SW, W, NW; a
     neighbour before in raster order (N, NE, W, NW) is in at an equal value.
     Holes (increasing values): bits 8-11 = N, W, E, S. Padding (-1) is never
-    foreground and always outside (background joined to the border).
+    foreground and always outside (background joined to the border). The 12 bits
+    are built in int16, the width of the rows: the loop vectorises twice as wide.
     """
     for x in range(len(masks)):
         v = r1[x + 1]
-        masks[x] = ((r0[x + 1] >= v) | (r0[x + 2] >= v) << 1 | (r1[x + 2] > v) << 2
-                    | (r2[x + 2] > v) << 3 | (r2[x + 1] > v) << 4 | (r2[x] > v) << 5
-                    | (r1[x] >= v) << 6 | (r0[x] >= v) << 7
-                    | (r0[x + 1] <= v) << 8 | (r1[x] <= v) << 9 | (r1[x + 2] < v) << 10
-                    | (r2[x + 1] < v) << 11)
+        masks[x] = (_I16(r0[x + 1] >= v) | _I16(r0[x + 2] >= v) << _I16(1)
+                    | _I16(r1[x + 2] > v) << _I16(2) | _I16(r2[x + 2] > v) << _I16(3)
+                    | _I16(r2[x + 1] > v) << _I16(4) | _I16(r2[x] > v) << _I16(5)
+                    | _I16(r1[x] >= v) << _I16(6) | _I16(r0[x] >= v) << _I16(7)
+                    | _I16(r0[x + 1] <= v) << _I16(8) | _I16(r1[x] <= v) << _I16(9)
+                    | _I16(r1[x + 2] < v) << _I16(10) | _I16(r2[x + 1] < v) << _I16(11))
 
 
 @njit(cache=True)
@@ -142,14 +145,14 @@ def sort_pixels(cam, levels, u, order, starts, pad):
     for v in range(256):
         starts[v + 1] = starts[v] + hist[:, v + 1].sum()
     fill = starts[:256].copy()
-    masks = np.empty(w, np.int64)
+    masks = np.empty(w, np.int16)
     for y in range(h):
         _row_masks(pad[y], pad[y + 1], pad[y + 2], masks)
         row = np.int64(y) << 36
         urow = u[y]
         for x in range(w):
             v = _U(urow[x])
-            order[_U(fill[v])] = row | np.int64(x) << 12 | masks[x]
+            order[_U(fill[v])] = row | np.int64(x) << 12 | np.int64(masks[x])
             fill[v] += 1
     return 0
 
