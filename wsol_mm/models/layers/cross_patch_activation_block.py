@@ -47,8 +47,8 @@ class CrossPatchActivationBlock(BaseModule):
         fallback_check (str): where ``'fallback'`` decides which images re-run, with
             identical values and gradients: ``'host'`` (one host synchronisation per
             block, a re-run only when an image diverged), ``'device'`` (no
-            synchronisation: a second, gradient-free solve every time; on a GPU a
-            synchronisation stalls the queued work, which costs more) or ``'auto'``
+            synchronisation: an extra, gradient-free solve first, every time; on a GPU
+            a synchronisation stalls the queued work, which costs more) or ``'auto'``
             (``'host'`` on CPU, ``'device'`` elsewhere). Defaults to 'auto'.
         init_cfg (dict, optional): mmengine init config.
     """

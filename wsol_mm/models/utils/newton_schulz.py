@@ -69,6 +69,13 @@ def safe_newton_schulz_alpha(f: torch.Tensor) -> torch.Tensor:
         return (1.0 / (norm1 * norm_inf).clamp_min(1e-12)).view(-1, 1, 1)
 
 
+def _fallback_init(f: torch.Tensor, init: torch.Tensor, diverged: torch.Tensor) -> torch.Tensor:
+    """``init``, with the diverged images' scales lowered to the safe one."""
+    with torch.no_grad():
+        return torch.where(diverged.view(-1, 1, 1),
+                           torch.minimum(init, safe_newton_schulz_alpha(f)), init)
+
+
 def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
                           on_divergence: str = 'fallback', name: str = 'newton_schulz',
                           vectors: Optional[torch.Tensor] = None,
@@ -122,9 +129,8 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
             "Set on_divergence='fallback', lower ns_alpha or use a smaller graph (cross).")
     # Re-run the whole batch so that no inf/NaN of the diverged run enters the
     # autograd graph (0 * inf would poison the gradients of the other images).
-    init = torch.where(diverged.view(-1, 1, 1),
-                       torch.minimum(init, safe_newton_schulz_alpha(f)), init)
-    x, still_bad = newton_schulz(f, num_iters, init, vectors, symmetric)
+    x, still_bad = newton_schulz(f, num_iters, _fallback_init(f, init, diverged), vectors,
+                                 symmetric)
     if bool(still_bad.any()):
         raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
                                  'its input contains non-finite values.')
@@ -146,7 +152,6 @@ def _device_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
     with torch.no_grad():
         probe = vectors.detach() if symmetric else None  # the loop needs no product
         _, diverged = newton_schulz(f.detach(), num_iters, init, probe, symmetric)
-        init = torch.where(diverged.view(-1, 1, 1),
-                           torch.minimum(init, safe_newton_schulz_alpha(f)), init)
+        init = _fallback_init(f, init, diverged)
     x, _ = newton_schulz(f, num_iters, init, vectors, symmetric)
     return x, diverged.sum()
