@@ -28,6 +28,10 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
+    # CPU runs only: keep freed activation memory in the process instead of faulting it in
+    # again every step (glibc; benchmarks/cpu_malloc.py, docs/speed.md). None turns it off.
+    cpu_malloc=dict(mmap_threshold=32 * 1024**2, trim_threshold=2**31 - 1,
+                    top_pad=64 * 1024**2),
 )
 
 # Add dict(type='TensorboardVisBackend') for TensorBoard (pip install -r

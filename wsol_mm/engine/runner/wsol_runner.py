@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from wsol_mm.registry import RUNNERS
 from wsol_mm.utils.console_log_filter import ConsoleLogFilter, attach_console_filter
+from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
 
 
 def _type_names(cfg) -> str:
@@ -29,8 +30,16 @@ class WSOLRunner(Runner):
     """
 
     def __init__(self, *args, **kwargs) -> None:
+        self._malloc_note = ''
         super().__init__(*args, **kwargs)
         self.logger.info(self.startup_summary())
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's set-up, then ``env_cfg.cpu_malloc`` on CPU runs (:mod:`cpu_malloc`)."""
+        super().setup_env(env_cfg)
+        # before the first batch; the logger does not exist yet: the summary reports it
+        self._malloc_note = apply_cpu_malloc(env_cfg.get('cpu_malloc'),
+                                             on_cpu=not torch.cuda.is_available())
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs) -> MMLogger:
         """mmengine's logger, with :class:`ConsoleLogFilter` on its console handlers."""
@@ -68,6 +77,8 @@ class WSOLRunner(Runner):
         evaluator = cfg.get('test_evaluator') or cfg.get('val_evaluator')
         if evaluator:
             lines.append(f'metrics    {_type_names(evaluator)}')
+        if self._malloc_note:
+            lines.append(f'memory     {self._malloc_note} (env_cfg.cpu_malloc)')
         lines.append(f'work dir   {self.work_dir}')
         lines.append('full config, environment and hook order: '
                      f'{osp.join(self.log_dir, self.timestamp + ".log")}')

@@ -1,0 +1,123 @@
+"""env_cfg.cpu_malloc: validated settings, applied once by the runner on CPU runs."""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.test_tools.vis_tool_utils import write_config
+from wsol_mm.utils import UserError
+from wsol_mm.utils.cpu_malloc import apply_cpu_malloc, check_cpu_malloc_cfg
+
+MIB = 1024**2
+SHIPPED = Config.fromfile('configs/_base_/default_runtime.py').env_cfg.cpu_malloc
+
+# In a fresh process: malloc 20 MiB, count the mmapped chunks (mallinfo2.hblks), free it,
+# read the heap size (mallinfo2.arena); with the settings applied first (argv[1] == '1').
+PROBE = r'''
+import ctypes, json, sys
+from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks',
+                'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+note = ''
+if sys.argv[1] == '1':
+    note = apply_cpu_malloc(json.loads(sys.argv[2]), on_cpu=True, environ={})
+before = libc.mallinfo2()
+p = libc.malloc(20 << 20)
+ctypes.memset(p, 1, 20 << 20)
+during = libc.mallinfo2()
+libc.free(p)
+after = libc.mallinfo2()
+print(json.dumps(dict(note=note, mmapped=during.hblks - before.hblks,
+                      kept=after.arena - before.arena)))
+'''
+
+
+def test_shipped_settings_are_valid_and_off_when_none():
+    assert check_cpu_malloc_cfg(SHIPPED) == dict(mmap_threshold=32 * MIB,
+                                                 trim_threshold=2**31 - 1, top_pad=64 * MIB)
+    assert check_cpu_malloc_cfg(None) == {} and check_cpu_malloc_cfg({}) == {}
+    assert apply_cpu_malloc(None, on_cpu=True) == ''
+    assert apply_cpu_malloc(dict(SHIPPED), on_cpu=False) == ''  # GPU runs: untouched
+
+
+@pytest.mark.parametrize('cfg, key, wanted', [
+    (dict(mmap_threshold=64 * MIB), 'env_cfg.cpu_malloc.mmap_threshold', '33554432'),
+    (dict(trim_threshold=2**32), 'env_cfg.cpu_malloc.trim_threshold', '2147483647'),
+    (dict(top_pad=-1), 'env_cfg.cpu_malloc.top_pad', 'got -1'),
+    (dict(top_pad=1.5), 'env_cfg.cpu_malloc.top_pad', 'got 1.5'),
+    (dict(top_pad=True), 'env_cfg.cpu_malloc.top_pad', 'got True'),
+    (dict(mmap_max=0), 'env_cfg.cpu_malloc', "unknown keys ['mmap_max']"),
+    ('32M', 'env_cfg.cpu_malloc', 'must be a dict'),
+])
+def test_bad_settings_name_the_key(cfg, key, wanted):
+    with pytest.raises(UserError) as err:
+        apply_cpu_malloc(cfg, on_cpu=False)  # refused on any machine, before anything runs
+    assert f'`{key}`' in str(err.value) and wanted in str(err.value)
+
+
+@pytest.mark.parametrize('environ, reason', [
+    (dict(LD_PRELOAD='/usr/lib/libjemalloc.so.2'), 'jemalloc is preloaded'),
+    (dict(MALLOC_TOP_PAD_='0', MALLOC_MMAP_MAX_='0'), 'MALLOC_TOP_PAD_, MALLOC_MMAP_MAX_'),
+    (dict(GLIBC_TUNABLES='glibc.malloc.trim_threshold=0'), 'sets GLIBC_TUNABLES'),
+])
+def test_the_users_own_allocator_settings_win(environ, reason):
+    note = apply_cpu_malloc(dict(SHIPPED), on_cpu=True, environ=environ)
+    assert note.startswith('glibc malloc settings not applied') and reason in note
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='glibc only')
+def test_settings_keep_large_blocks_in_the_heap():
+    env = {k: v for k, v in os.environ.items()  # glibc's defaults, whatever the caller set
+           if not k.startswith('MALLOC_') and k not in ('GLIBC_TUNABLES', 'LD_PRELOAD')}
+
+    def probe(apply: bool) -> dict:
+        out = subprocess.run([sys.executable, '-c', PROBE, str(int(apply)), json.dumps(SHIPPED)],
+                             capture_output=True, text=True, check=True, env=env).stdout
+        return json.loads(out)
+
+    default, tuned = probe(False), probe(True)
+    assert default['mmapped'] == 1  # glibc's default: a fresh 20 MiB block is mmapped
+    assert tuned['note'] == ('glibc malloc: mmap threshold 32 MiB, trim threshold 2048 MiB, '
+                             'top pad 64 MiB')
+    assert tuned['mmapped'] == 0  # from the heap instead
+    assert tuned['kept'] >= 20 * MIB  # and, freed, it stays there for the next step
+
+
+def test_runner_applies_the_config_on_cpu(tiny_synthetic, tmp_path, capsys, monkeypatch):
+    from wsol_mm.apis.runner_utils import build_runner
+    from wsol_mm.engine.runner import wsol_runner
+    calls = []
+
+    def record(cfg, on_cpu):  # not the real mallopt: it would change this test process
+        calls.append((check_cpu_malloc_cfg(cfg), on_cpu))
+        return 'glibc malloc: recorded'
+
+    monkeypatch.setattr(wsol_runner, 'apply_cpu_malloc', record)
+    cfg = Config.fromfile(write_config(str(tmp_path / 'cfg.py'), tiny_synthetic))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer.name = f'vis_{tmp_path.name}'
+    cfg.experiment_name = f'cpu_malloc_{tmp_path.name}'  # its own logger, not a reused one
+    build_runner(cfg)
+    assert calls == [(check_cpu_malloc_cfg(SHIPPED), not torch.cuda.is_available())]
+    assert 'memory     glibc malloc: recorded (env_cfg.cpu_malloc)' in capsys.readouterr().out
+
+
+def test_runner_refuses_a_bad_setting(tiny_synthetic, tmp_path):
+    from wsol_mm.apis.runner_utils import build_runner
+    cfg = Config.fromfile(write_config(str(tmp_path / 'cfg.py'), tiny_synthetic))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer.name = f'vis_bad_{tmp_path.name}'
+    cfg.experiment_name = f'cpu_malloc_bad_{tmp_path.name}'
+    cfg.env_cfg.cpu_malloc = dict(mmap_threshold=64 * MIB)
+    with pytest.raises(UserError, match=r'`env_cfg.cpu_malloc.mmap_threshold`'):
+        build_runner(cfg)
