@@ -75,6 +75,15 @@ def test_the_users_own_allocator_settings_win(environ, reason):
     assert note.startswith('glibc malloc settings not applied') and reason in note
 
 
+def test_nothing_is_applied_off_glibc(monkeypatch):
+    def no_glibc(name):
+        raise ValueError(f'unrecognized configuration name {name}')  # as on musl / macOS
+
+    monkeypatch.setattr(os, 'confstr', no_glibc)
+    note = apply_cpu_malloc(dict(SHIPPED), on_cpu=True, environ={})
+    assert note == 'glibc malloc settings not applied: not a glibc system'
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='glibc only')
 def test_settings_keep_large_blocks_in_the_heap():
     env = {k: v for k, v in os.environ.items()  # glibc's defaults, whatever the caller set

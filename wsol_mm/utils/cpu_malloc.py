@@ -15,7 +15,6 @@ when the runner sets up its environment, and only when the run is on the CPU.
 """
 import ctypes
 import os
-import platform
 from typing import Dict, Optional
 
 from .user_error import UserError
@@ -62,9 +61,17 @@ def check_cpu_malloc_cfg(cfg: Optional[dict],
     return out
 
 
+def _running_glibc() -> bool:
+    """Whether this process runs on glibc (the C library it loaded, not the one on disk)."""
+    try:
+        return (os.confstr('CS_GNU_LIBC_VERSION') or '').startswith('glibc')
+    except (AttributeError, ValueError, OSError):  # no confstr, or no such name (musl, macOS)
+        return False
+
+
 def _skip_reason(environ: Dict[str, str]) -> str:
     """Why the settings cannot or should not be applied here ('' when they can)."""
-    if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc':
+    if not _running_glibc():
         return 'not a glibc system'
     preload = environ.get('LD_PRELOAD', '')
     for name in _PRELOADED:
