@@ -4,8 +4,8 @@ PyTorch's CPU tensors come from ``malloc``. With glibc's defaults, a step's larg
 activation buffers are given back to the kernel when they are freed: chunks above the
 mmap threshold are unmapped, and free memory above the trim threshold at the top of the
 heap is returned. The next step allocates them again, and every one of their pages faults
-and is zeroed once more. Raising the mmap threshold to its largest value and the trim
-threshold far above a step's working set keeps that memory in the process. A top pad
+and is zeroed once more. Raising the mmap threshold (32 MiB) and the trim threshold
+(2 GiB) to the largest values glibc and ``mallopt`` take keeps that memory in the process. A top pad
 makes the heap grow in big steps. ``benchmarks/cpu_malloc.py`` measures the effect, with
 each setting in its own process.
 
