@@ -56,7 +56,7 @@ def worker(args: argparse.Namespace) -> None:
     note = ''
     if args.side == 'cpu_malloc':
         runtime = Config.fromfile(osp.join(ROOT, 'configs/_base_/default_runtime.py'))
-        note = apply_cpu_malloc(runtime.env_cfg.get('cpu_malloc'), on_cpu=True)
+        note = apply_cpu_malloc(dict(runtime.env_cfg.cpu_malloc, enable=True), on_cpu=True)
     data, inputs, labels = batch(224, args.batch, 'cpu')
     name = args.worker
     if name in REFERENCE:

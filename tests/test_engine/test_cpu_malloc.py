@@ -14,10 +14,12 @@ from wsol_mm.utils import UserError
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc, check_cpu_malloc_cfg
 
 MIB = 1024**2
-SHIPPED = Config.fromfile('configs/_base_/default_runtime.py').env_cfg.cpu_malloc
+SHIPPED_CFG = Config.fromfile('configs/_base_/default_runtime.py').env_cfg.cpu_malloc
+SHIPPED = dict(SHIPPED_CFG, enable=True)  # opt-in: off as shipped
 
 # In a fresh process: malloc 20 MiB, count the mmapped chunks (mallinfo2.hblks), free it,
-# read the heap size (mallinfo2.arena); with the settings applied first (argv[1] == '1').
+# read the heap size (mallinfo2.arena), the same for 2.4 GB; with the settings applied first
+# (argv[1] == '1').
 PROBE = r'''
 import ctypes, json, sys
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
@@ -37,14 +39,22 @@ ctypes.memset(p, 1, 20 << 20)
 during = libc.mallinfo2()
 libc.free(p)
 after = libc.mallinfo2()
+# 2.4 GB of 30 MiB blocks (untouched: address space only), then freed: glibc would give
+# the heap top back above a trim threshold of 2 GiB, the largest a positive value can be
+blocks = [libc.malloc(30 << 20) for _ in range(80)]
+for q in reversed(blocks):
+    libc.free(q)
+end = libc.mallinfo2()
 print(json.dumps(dict(note=note, mmapped=during.hblks - before.hblks,
-                      kept=after.arena - before.arena)))
+                      kept=after.arena - before.arena, kept_big=end.arena - after.arena)))
 '''
 
 
-def test_shipped_settings_are_valid_and_off_when_none():
+def test_shipped_settings_are_valid_off_by_default_and_off_when_none():
     assert check_cpu_malloc_cfg(SHIPPED) == dict(mmap_threshold=32 * MIB,
-                                                 trim_threshold=2**31 - 1, top_pad=64 * MIB)
+                                                 trim_threshold=-1, top_pad=64 * MIB)
+    assert SHIPPED_CFG.enable is False and check_cpu_malloc_cfg(SHIPPED_CFG) == {}
+    assert apply_cpu_malloc(SHIPPED_CFG, on_cpu=True) == ''
     assert check_cpu_malloc_cfg(None) == {} and check_cpu_malloc_cfg({}) == {}
     assert apply_cpu_malloc(None, on_cpu=True) == ''
     assert apply_cpu_malloc(dict(SHIPPED), on_cpu=False) == ''  # GPU runs: untouched
@@ -53,11 +63,13 @@ def test_shipped_settings_are_valid_and_off_when_none():
 @pytest.mark.parametrize('cfg, key, wanted', [
     (dict(mmap_threshold=64 * MIB), 'env_cfg.cpu_malloc.mmap_threshold', '33554432'),
     (dict(trim_threshold=2**32), 'env_cfg.cpu_malloc.trim_threshold', '2147483647'),
+    (dict(trim_threshold=-2), 'env_cfg.cpu_malloc.trim_threshold', 'or -1 (never trim)'),
     (dict(top_pad=-1), 'env_cfg.cpu_malloc.top_pad', 'got -1'),
     (dict(top_pad=1.5), 'env_cfg.cpu_malloc.top_pad', 'got 1.5'),
     (dict(top_pad=True), 'env_cfg.cpu_malloc.top_pad', 'got True'),
     (dict(mmap_max=0), 'env_cfg.cpu_malloc', "unknown keys ['mmap_max']"),
     ('32M', 'env_cfg.cpu_malloc', 'must be a dict'),
+    (dict(enable='yes'), 'env_cfg.cpu_malloc.enable', "got 'yes'"),
 ])
 def test_bad_settings_name_the_key(cfg, key, wanted):
     with pytest.raises(UserError) as err:
@@ -96,10 +108,11 @@ def test_settings_keep_large_blocks_in_the_heap():
 
     default, tuned = probe(False), probe(True)
     assert default['mmapped'] == 1  # glibc's default: a fresh 20 MiB block is mmapped
-    assert tuned['note'] == ('glibc malloc: mmap threshold 32 MiB, trim threshold 2048 MiB, '
-                             'top pad 64 MiB')
+    assert tuned['note'] == 'glibc malloc: mmap threshold 32 MiB, no trimming, top pad 64 MiB'
     assert tuned['mmapped'] == 0  # from the heap instead
     assert tuned['kept'] >= 20 * MIB  # and, freed, it stays there for the next step
+    assert default['kept_big'] == 0  # mmapped: unmapped when freed
+    assert tuned['kept_big'] > 2 * 1024**3  # kept, above 2 GiB too: no trimming at all
 
 
 def test_runner_applies_the_config_on_cpu(tiny_synthetic, tmp_path, capsys, monkeypatch):
@@ -116,6 +129,7 @@ def test_runner_applies_the_config_on_cpu(tiny_synthetic, tmp_path, capsys, monk
     cfg.work_dir = str(tmp_path / 'work')
     cfg.visualizer.name = f'vis_{tmp_path.name}'
     cfg.experiment_name = f'cpu_malloc_{tmp_path.name}'  # its own logger, not a reused one
+    cfg.merge_from_dict({'env_cfg.cpu_malloc.enable': True})  # as --cfg-options does
     build_runner(cfg)
     assert calls == [(check_cpu_malloc_cfg(SHIPPED), not torch.cuda.is_available())]
     assert 'memory     glibc malloc: recorded (env_cfg.cpu_malloc)' in capsys.readouterr().out

@@ -4,14 +4,18 @@ PyTorch's CPU tensors come from ``malloc``. With glibc's defaults, a step's larg
 activation buffers are given back to the kernel when they are freed: chunks above the
 mmap threshold are unmapped, and free memory above the trim threshold at the top of the
 heap is returned. The next step allocates them again, and every one of their pages faults
-and is zeroed once more. Raising the mmap threshold (32 MiB) and the trim threshold
-(2 GiB) to the largest values glibc and ``mallopt`` take keeps that memory in the process. A top pad
+and is zeroed once more. The largest mmap threshold glibc takes (32 MiB) and no trimming
+(``trim_threshold=-1``, glibc's documented way to turn it off) keep that memory in the
+process. A top pad
 makes the heap grow in big steps. ``benchmarks/cpu_malloc.py`` measures the effect, with
 each setting in its own process.
 
 The process keeps its peak heap after a step instead of returning it, which is what a
-training loop reuses anyway. The settings are process-wide, so they are applied once,
-when the runner sets up its environment, and only when the run is on the CPU.
+training loop reuses anyway, but a heap that is never trimmed can also keep pages that a
+trimmed one would have given back between steps: crop consistency's peak memory rose by
+5-9 % without a speed-up, which is why it is off by default (``enable=False`` in
+``configs/_base_/default_runtime.py``). The settings are process-wide, so they are applied
+once, when the runner sets up its environment, and only when the run is on the CPU.
 """
 import ctypes
 import os
@@ -32,11 +36,13 @@ _PRELOADED = ('jemalloc', 'tcmalloc', 'mimalloc')
 
 def check_cpu_malloc_cfg(cfg: Optional[dict],
                          key: str = 'env_cfg.cpu_malloc') -> Dict[str, int]:
-    """Validate the settings; ``{}`` when they are off (``None`` or empty).
+    """Validate the settings; ``{}`` when they are off (``None``, empty, ``enable=False``).
 
     Args:
-        cfg (dict, optional): any of ``mmap_threshold`` (bytes, at most 32 MiB),
-            ``trim_threshold`` and ``top_pad`` (bytes, below 2 GiB: mallopt takes a C int).
+        cfg (dict, optional): ``enable`` (bool, default True) and any of
+            ``mmap_threshold`` (bytes, at most 32 MiB), ``trim_threshold`` and ``top_pad``
+            (bytes, below 2 GiB: mallopt takes a C int); ``trim_threshold=-1`` turns
+            trimming off.
         key (str): the config key, for the error messages.
 
     Raises:
@@ -45,20 +51,28 @@ def check_cpu_malloc_cfg(cfg: Optional[dict],
     if not cfg:
         return {}
     if not isinstance(cfg, dict):
-        raise UserError(f'config key `{key}` must be a dict of {", ".join(_PARAMS)} (bytes) '
-                        f'or None, got {cfg!r}')
-    unknown = sorted(set(cfg) - set(_PARAMS))
+        raise UserError(f'config key `{key}` must be a dict of enable, {", ".join(_PARAMS)} '
+                        f'(bytes) or None, got {cfg!r}')
+    unknown = sorted(set(cfg) - set(_PARAMS) - {'enable'})
     if unknown:
         raise UserError(f'config key `{key}` has unknown keys {unknown}: the settings are '
-                        f'{", ".join(_PARAMS)} (bytes)')
+                        f'enable, {", ".join(_PARAMS)} (bytes)')
+    enable = cfg.get('enable', True)
+    if not isinstance(enable, bool):
+        raise UserError(f'config key `{key}.enable` must be True or False, got {enable!r}')
     out = {}
     for name, value in cfg.items():
+        if name == 'enable':
+            continue
         limit = _MMAP_THRESHOLD_MAX if name == 'mmap_threshold' else _INT_MAX
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        lowest = -1 if name == 'trim_threshold' else 0
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or not lowest <= value <= limit):
+            off = ' or -1 (never trim)' if lowest else ''
             raise UserError(f'config key `{key}.{name}` must be an int of bytes between 0 and '
-                            f'{limit} (glibc\'s limit), got {value!r}')
+                            f'{limit} (glibc\'s limit){off}, got {value!r}')
         out[name] = value
-    return out
+    return out if enable else {}
 
 
 def _running_glibc() -> bool:
@@ -110,5 +124,6 @@ def apply_cpu_malloc(cfg: Optional[dict], on_cpu: bool,
     if failed:  # in range, so only a libc that refuses them
         return (f'glibc malloc: mallopt refused {", ".join(failed)} (the other settings are '
                 'applied)')
-    return 'glibc malloc: ' + ', '.join(f'{name.replace("_", " ")} {value / 1024**2:g} MiB'
-                                        for name, value in settings.items())
+    return 'glibc malloc: ' + ', '.join(
+        'no trimming' if value < 0 else f'{name.replace("_", " ")} {value / 1024**2:g} MiB'
+        for name, value in settings.items())
