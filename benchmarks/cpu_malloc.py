@@ -1,18 +1,18 @@
 """Training-step speed and peak memory on CPU with and without ``env_cfg.cpu_malloc``.
 
 glibc's malloc settings are process-wide, so each variant runs in its own process, once
-with glibc's defaults and once with the shipped ``env_cfg.cpu_malloc`` (read from
-``configs/_base_/default_runtime.py`` and applied by the same function the runner uses),
-alternating the order every round so that load changes hit both sides alike. A variant
-is one step of ``benchmarks/train_step.py``: a method (its shipped config), wsol_mm's
-plain classifier (``deit_s``, ``resnet50``), or the reference library's plain step
-(``timm``, ``torchvision``), batch 8 by default. Printed per variant: the fastest step
-of each side as images/s (``--stat median`` for the median), the speed-up, and the
-process's peak resident memory (``ru_maxrss``) on each side. For the DeiT methods, when
-``timm`` runs too: the estimated ratio to the released code's images/s, ``img/s with
-cpu_malloc x released overhead / timm img/s with glibc's defaults`` (the released
-overheads of issue 14, as in ``train_step.py``); the released code runs with glibc's
-defaults.
+with glibc's defaults and once with the shipped ``env_cfg.cpu_malloc`` settings (read from
+``configs/_base_/default_runtime.py``, enabled: they are off as shipped, and applied by
+the same function the runner uses), alternating the order every round so that load changes
+hit both sides alike. A variant is one step of ``benchmarks/train_step.py``: a method (its
+shipped config), wsol_mm's plain classifier (``deit_s``, ``resnet50``), or the reference
+library's plain step (``timm``, ``torchvision``), batch 8 by default. Printed per variant:
+the fastest step of each side as images/s (``--stat median`` for the median), the
+speed-up, and the process's peak resident memory (``ru_maxrss``) on each side. For the
+DeiT methods, when ``timm`` runs too: the estimated ratio to the released code's images/s,
+``img/s with cpu_malloc x released overhead / timm img/s with glibc's defaults`` (the
+released overheads of issue 14, as in ``train_step.py``); the released code runs with
+glibc's defaults.
 
 Usage:
     python benchmarks/cpu_malloc.py [--variants tscam deit_s timm ...] [--rounds 2]
@@ -77,7 +77,8 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def run_side(name: str, side: str, args: argparse.Namespace) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith('MALLOC_')}
+    env = {k: v for k, v in os.environ.items()  # glibc's defaults on the 'default' side
+           if not k.startswith('MALLOC_') and k not in ('GLIBC_TUNABLES', 'LD_PRELOAD')}
     env.update(OMP_NUM_THREADS=str(args.threads), PYTHONPATH=os.pathsep.join(
         [HERE, ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
     cmd = [sys.executable, __file__, '--worker', name, '--side', side, '--steps',

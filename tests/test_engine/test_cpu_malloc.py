@@ -115,6 +115,15 @@ def test_settings_keep_large_blocks_in_the_heap():
     assert tuned['kept_big'] > 2 * 1024**3  # kept, above 2 GiB too: no trimming at all
 
 
+def _tiny_cfg(tiny_synthetic: str, tmp_path, name: str) -> Config:
+    """The quickstart config on the tiny data, with its own work dir, visualizer and logger."""
+    cfg = Config.fromfile(write_config(str(tmp_path / 'cfg.py'), tiny_synthetic))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer.name = f'vis_{name}_{tmp_path.name}'
+    cfg.experiment_name = f'cpu_malloc_{name}_{tmp_path.name}'  # not a reused logger
+    return cfg
+
+
 def test_runner_applies_the_config_on_cpu(tiny_synthetic, tmp_path, capsys, monkeypatch):
     from wsol_mm.apis.runner_utils import build_runner
     from wsol_mm.engine.runner import wsol_runner
@@ -125,10 +134,7 @@ def test_runner_applies_the_config_on_cpu(tiny_synthetic, tmp_path, capsys, monk
         return 'glibc malloc: recorded'
 
     monkeypatch.setattr(wsol_runner, 'apply_cpu_malloc', record)
-    cfg = Config.fromfile(write_config(str(tmp_path / 'cfg.py'), tiny_synthetic))
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.visualizer.name = f'vis_{tmp_path.name}'
-    cfg.experiment_name = f'cpu_malloc_{tmp_path.name}'  # its own logger, not a reused one
+    cfg = _tiny_cfg(tiny_synthetic, tmp_path, 'on')
     cfg.merge_from_dict({'env_cfg.cpu_malloc.enable': True})  # as --cfg-options does
     build_runner(cfg)
     assert calls == [(check_cpu_malloc_cfg(SHIPPED), not torch.cuda.is_available())]
@@ -137,10 +143,7 @@ def test_runner_applies_the_config_on_cpu(tiny_synthetic, tmp_path, capsys, monk
 
 def test_runner_refuses_a_bad_setting(tiny_synthetic, tmp_path):
     from wsol_mm.apis.runner_utils import build_runner
-    cfg = Config.fromfile(write_config(str(tmp_path / 'cfg.py'), tiny_synthetic))
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.visualizer.name = f'vis_bad_{tmp_path.name}'
-    cfg.experiment_name = f'cpu_malloc_bad_{tmp_path.name}'
+    cfg = _tiny_cfg(tiny_synthetic, tmp_path, 'bad')
     cfg.env_cfg.cpu_malloc = dict(mmap_threshold=64 * MIB)
     with pytest.raises(UserError, match=r'`env_cfg.cpu_malloc.mmap_threshold`'):
         build_runner(cfg)

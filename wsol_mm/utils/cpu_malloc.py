@@ -6,9 +6,8 @@ mmap threshold are unmapped, and free memory above the trim threshold at the top
 heap is returned. The next step allocates them again, and every one of their pages faults
 and is zeroed once more. The largest mmap threshold glibc takes (32 MiB) and no trimming
 (``trim_threshold=-1``, glibc's documented way to turn it off) keep that memory in the
-process. A top pad
-makes the heap grow in big steps. ``benchmarks/cpu_malloc.py`` measures the effect, with
-each setting in its own process.
+process. A top pad makes the heap grow in big steps. ``benchmarks/cpu_malloc.py``
+measures the effect, with each setting in its own process.
 
 The process keeps its peak heap after a step instead of returning it, which is what a
 training loop reuses anyway, but a heap that is never trimmed can also keep pages that a
@@ -34,8 +33,7 @@ _ENV_VARS = ('MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_MMAP_THRESHOLD
 _PRELOADED = ('jemalloc', 'tcmalloc', 'mimalloc')
 
 
-def check_cpu_malloc_cfg(cfg: Optional[dict],
-                         key: str = 'env_cfg.cpu_malloc') -> Dict[str, int]:
+def check_cpu_malloc_cfg(cfg: Optional[dict]) -> Dict[str, int]:
     """Validate the settings; ``{}`` when they are off (``None``, empty, ``enable=False``).
 
     Args:
@@ -43,11 +41,11 @@ def check_cpu_malloc_cfg(cfg: Optional[dict],
             ``mmap_threshold`` (bytes, at most 32 MiB), ``trim_threshold`` and ``top_pad``
             (bytes, below 2 GiB: mallopt takes a C int); ``trim_threshold=-1`` turns
             trimming off.
-        key (str): the config key, for the error messages.
 
     Raises:
         UserError: an unknown key, or a value that is not an int in range.
     """
+    key = 'env_cfg.cpu_malloc'
     if not cfg:
         return {}
     if not isinstance(cfg, dict):
