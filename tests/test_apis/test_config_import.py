@@ -18,9 +18,8 @@ from wsol_mm.apis.config_import import (
     base_value,
     import_script,
     import_yaml,
-    render_config,
-    write_config,
 )
+from wsol_mm.apis.config_render import render_config, write_config
 from wsol_mm.apis.release_formats import ReleasedConfigError
 from wsol_mm.apis.release_key_map import CROP_KEYS
 

@@ -11,9 +11,8 @@ from wsol_mm.apis.config_import import (
     REPO_ROOT,
     base_value,
     import_script,
-    render_config,
-    write_config,
 )
+from wsol_mm.apis.config_render import render_config, write_config
 from wsol_mm.apis.release_formats import ReleasedConfigError
 from wsol_mm.apis.release_key_map import METHOD_KEYS, SOM_DEFAULTS
 

@@ -17,7 +17,8 @@ config is printed.
 import argparse
 import sys
 
-from wsol_mm.apis.config_import import import_script, import_yaml, render_config, write_config
+from wsol_mm.apis.config_import import import_script, import_yaml
+from wsol_mm.apis.config_render import render_config, write_config
 from wsol_mm.apis.release_formats import ReleasedConfigError
 
 
