@@ -36,7 +36,7 @@ def _assign(out: dict, base: dict, path: str, value) -> None:
 
 
 def _fmt(value, indent: int = 0) -> str:
-    """Python source of a config value (``dict(k=v)`` style, wrapped at 100 columns)."""
+    """Python source of a config value (``dict(k=v)`` style, one line while under 90 columns)."""
     pad = ' ' * (indent + 4)
     if isinstance(value, dict):
         if all(isinstance(k, str) and k.isidentifier() for k in value):
