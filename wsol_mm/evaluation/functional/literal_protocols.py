@@ -44,6 +44,40 @@ def _ious(boxes: np.ndarray, gts: np.ndarray) -> np.ndarray:
     return ious
 
 
+def _check_box_array(boxes: np.ndarray) -> None:
+    # the released check_box_convention ('x0y0x1y1'), run on both IoU operands
+    if (boxes < 0).any():
+        raise RuntimeError('box coordinates are non-negative')
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise RuntimeError('boxes are (N, 4) arrays')
+    if ((boxes[:, 2] - boxes[:, 0]) < 0).any() or ((boxes[:, 3] - boxes[:, 1]) < 0).any():
+        raise RuntimeError('boxes follow the x0y0x1y1 convention')
+
+
+def _tiled_ious(boxes: np.ndarray, gts: np.ndarray) -> np.ndarray:
+    """All-pairs IoU the way the released ``calculate_multiple_iou`` computes it.
+
+    Both operands are checked, then tiled into integer ``(num_boxes, num_gts, 4)``
+    arrays (no broadcasting); +1 pixel convention, degenerate unions give 0.
+    """
+    _check_box_array(boxes)
+    _check_box_array(gts)
+    n, m = boxes.shape[0], gts.shape[0]
+    a = np.expand_dims(np.tile(boxes, m), 1).reshape((n, m, -1))
+    b = np.transpose(np.expand_dims(np.tile(gts, n), 1).reshape((m, n, -1)), (1, 0, 2))
+    inter = (np.maximum(0, np.minimum(a[:, :, 2], b[:, :, 2])
+                        - np.maximum(a[:, :, 0], b[:, :, 0]) + 1)
+             * np.maximum(0, np.minimum(a[:, :, 3], b[:, :, 3])
+                          - np.maximum(a[:, :, 1], b[:, :, 1]) + 1))
+    union = ((a[:, :, 2] - a[:, :, 0] + 1) * (a[:, :, 3] - a[:, :, 1] + 1)
+             + (b[:, :, 2] - b[:, :, 0] + 1) * (b[:, :, 3] - b[:, :, 1] + 1) - inter)
+    degenerate = np.where(union <= 0)
+    union[degenerate] = 1
+    ious = inter / union
+    ious[degenerate] = 0
+    return ious
+
+
 def _boxes_at(image: np.ndarray, cutoff: int, multi_contour: bool, clip: bool = True,
               mode: int = cv2.THRESH_BINARY, empty=(0, 0, 0, 0)) -> List[List[int]]:
     _, mask = cv2.threshold(image, cutoff, 255, mode)
@@ -81,11 +115,12 @@ def literal_box_counts(items: Sequence[Tuple[np.ndarray, np.ndarray]],
             boxes = _boxes_at(image, int(threshold * np.max(image)), multi_contour)
             boxes_at.append(np.asarray(boxes))
             number_of_boxes.append(len(boxes))
-        multiple_iou = _ious(np.concatenate(boxes_at, axis=0), np.asarray(gt_boxes))
-        iou_max = multiple_iou.max(1)
+        multiple_iou = _tiled_ious(np.concatenate(boxes_at, axis=0), np.asarray(gt_boxes))
         sliced, idx = [], 0
         for nr_box in number_of_boxes:
-            sliced.append(max(iou_max[idx:idx + nr_box]))
+            # as released: the row maxima of the whole matrix again for every threshold
+            # (quadratic in the number of thresholds; part of the cost being compared)
+            sliced.append(max(multiple_iou.max(1)[idx:idx + nr_box]))
             idx += nr_box
         for thr in iou_thrs:
             correct = np.where(np.asarray(sliced) >= thr / 100)[0]
