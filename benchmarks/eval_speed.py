@@ -3,8 +3,10 @@
 Part 1, per metric (start-up excluded: both sides warmed up, then timed on the
 same in-memory maps): the scorer that online metrics and eval_cams.py run
 (``wsol_mm.evaluation.scorers``) against the literal released loop
-(``functional/literal_protocols.py``: one ``cv2.findContours`` per threshold).
-Every per-threshold count must be identical, else the script exits 1.
+(``functional/literal_protocols.py``: one ``cv2.findContours`` per threshold, and the
+rest of the released per-threshold work; ``benchmarks/released_evaluator.py`` times it
+against wsolevaluation's own evaluator). Every per-threshold count must be identical, else
+the script exits 1.
 
 Part 2, whole processes on maps stored in wsolevaluation's layout: ``python
 tools/analysis_tools/eval_cams.py`` against ``benchmarks/eval_reference_process.py``
