@@ -25,11 +25,10 @@ import argparse
 import importlib.util
 import os.path as osp
 import sys
-import time
 import types
 
 import numpy as np
-from eval_speed import make_samples
+from eval_speed import REPEAT, _clock, make_samples
 
 from wsol_mm.evaluation.functional.literal_protocols import literal_box_counts
 
@@ -74,15 +73,6 @@ def released_counts(evaluation: types.ModuleType, samples: list, interval: float
     return np.stack([evaluator.num_correct[t] for t in ious]).astype(np.int64)
 
 
-def _fastest(fn, repeat: int) -> tuple:
-    best, out = float('inf'), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return out, best
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--wsolevaluation', required=True, help='checkout root')
@@ -90,6 +80,7 @@ def main() -> int:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--repeat', type=int, default=3, help='runs per timing (fastest kept)')
     args = parser.parse_args()
+    REPEAT[0] = max(1, args.repeat)  # eval_speed.py's clock: the fastest of REPEAT runs
     evaluation = load_released(args.wsolevaluation)
     samples = make_samples(args.num_images, seed=args.seed)
     n, ok = args.num_images, True
@@ -98,11 +89,11 @@ def main() -> int:
     print(f"{'metric':<7}{'interval':>9}{'released':>10}{'literal':>9}{'ratio':>8}{'counts':>8}")
     for interval in (0.01, 0.001):
         for name, multi, ious in (('v1', False, (50, )), ('V2', True, (30, 50, 70))):
-            rel, t_rel = _fastest(
-                lambda: released_counts(evaluation, samples, interval, multi, ious), args.repeat)
-            lit, t_lit = _fastest(lambda: literal_box_counts(
+            rel, t_rel, _ = _clock(
+                lambda: released_counts(evaluation, samples, interval, multi, ious))
+            lit, t_lit, _ = _clock(lambda: literal_box_counts(
                 [(s['pred_cam'], s['gt_bboxes']) for s in samples],
-                np.arange(0, 1, interval), ious, multi), args.repeat)
+                np.arange(0, 1, interval), ious, multi))
             same = np.array_equal(rel, lit)
             ok &= same
             print(f'{name:<7}{interval:>9g}{1e3 * t_rel / n:>10.2f}{1e3 * t_lit / n:>9.2f}'
