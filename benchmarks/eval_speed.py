@@ -246,6 +246,12 @@ def _cpu_model() -> str:
         return 'unknown CPU'
 
 
+def counts_verdict(ok: bool, sides: str) -> int:
+    """Print whether every count matched between ``sides``; the exit status."""
+    print('all counts identical' if ok else f'MISMATCH between {sides}')
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-images', type=int, default=100)
@@ -293,8 +299,7 @@ def main() -> int:
     t_base, _ = _run([sys.executable, '-c', 'import numpy, cv2, numba'])
     print(f'start-up share: `import wsol_mm.evaluation.offline_eval` (no torch, no mmengine) '
           f'{t_pkg:.2f} s, of which numpy + cv2 + numba {t_base:.2f} s')
-    print('all counts identical' if ok else 'MISMATCH between wsol_mm and the reference')
-    return 0 if ok else 1
+    return counts_verdict(ok, 'wsol_mm and the reference')
 
 
 if __name__ == '__main__':

@@ -28,7 +28,7 @@ import sys
 import types
 
 import numpy as np
-from eval_speed import REPEAT, _clock, make_samples
+from eval_speed import REPEAT, _clock, counts_verdict, make_samples
 
 from wsol_mm.evaluation.functional.literal_protocols import literal_box_counts
 
@@ -98,8 +98,7 @@ def main() -> int:
             ok &= same
             print(f'{name:<7}{interval:>9g}{1e3 * t_rel / n:>10.2f}{1e3 * t_lit / n:>9.2f}'
                   f'{t_rel / t_lit:>7.2f}x{"same" if same else "DIFFER":>8}')
-    print('all counts identical' if ok else 'MISMATCH between the released and literal loops')
-    return 0 if ok else 1
+    return counts_verdict(ok, 'the released and literal loops')
 
 
 if __name__ == '__main__':
