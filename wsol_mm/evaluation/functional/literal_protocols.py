@@ -31,7 +31,7 @@ def _check_scoremap(scoremap: np.ndarray) -> None:
 
 
 def _ious(boxes: np.ndarray, gts: np.ndarray) -> np.ndarray:
-    """All-pairs IoU with the +1 pixel convention (the released calculate_multiple_iou)."""
+    """All-pairs IoU with the +1 pixel convention, broadcast (the ``fixed`` / ``sweep`` loops)."""
     a, b = boxes[:, None, :].astype(np.float64), gts[None, :, :].astype(np.float64)
     iw = np.maximum(0, np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1)
     ih = np.maximum(0, np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1)
@@ -45,7 +45,8 @@ def _ious(boxes: np.ndarray, gts: np.ndarray) -> np.ndarray:
 
 
 def _check_box_array(boxes: np.ndarray) -> None:
-    # the released check_box_convention ('x0y0x1y1'), run on both IoU operands
+    # the released check_box_convention ('x0y0x1y1'), run on both IoU operands; not
+    # box_ops': this file imports only numpy and OpenCV (eval_reference_process.py)
     if (boxes < 0).any():
         raise RuntimeError('box coordinates are non-negative')
     if boxes.ndim != 2 or boxes.shape[1] != 4:
