@@ -31,6 +31,21 @@ def test_histograms_match_numpy(interval):
         assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
 
 
+@pytest.mark.parametrize('shape', [(1, 3), (3, 5), (31, 41)])
+@pytest.mark.parametrize('with_ignore', [True, False])
+def test_histograms_of_any_size(shape, with_ignore):
+    """Pixel counts that the kernel's eight streams do not divide: the rest is counted too."""
+    rng = np.random.default_rng(2)
+    gt = rng.random(shape) < 0.4
+    ignore = rng.random(shape) < 0.3 if with_ignore else np.zeros(shape, bool)
+    cam = rng.random(shape).astype(np.float32)
+    thrs = threshold_list(0.01)
+    fg, bg = pixel_histograms(cam, gt, ignore if with_ignore else None, thrs)
+    rfg, rbg = reference_histograms(cam.astype(np.float64), gt, ignore, thrs)
+    assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
+    assert fg.sum() + bg.sum() == (gt | ~ignore).sum()
+
+
 def test_pxap_vectors():
     rng = np.random.default_rng(1)
     gt, ignore = _masks(rng)

@@ -8,6 +8,7 @@ from . import _warmup_state
 from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
+    from ._histogram_kernels import STREAMS as _STREAMS
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
     _score_histograms = None
@@ -35,13 +36,14 @@ def _kernel_edges(thresholds: np.ndarray) -> tuple:
 
 
 def _buffers(num_bins: int, size: int) -> tuple:
-    """This thread's ``(8, num_bins)`` sub-histograms and per-pixel bins, grown on demand."""
-    sub, bins = getattr(_LOCAL, 'sub', None), getattr(_LOCAL, 'bins', None)
-    if sub is None or sub.shape[1] != num_bins:
-        sub = _LOCAL.sub = np.empty((8, num_bins), np.int32)
-    if bins is None or bins.size < size:
-        bins = _LOCAL.bins = np.empty(size, np.int32)
-    return sub, bins[:size]
+    """This thread's sub-histograms (a row per stream: background bins, foreground bins,
+    ignored) and per-pixel codes, grown on demand."""
+    sub, codes = getattr(_LOCAL, 'sub', None), getattr(_LOCAL, 'codes', None)
+    if sub is None or sub.shape[1] != 2 * num_bins + 1:
+        sub = _LOCAL.sub = np.empty((_STREAMS, 2 * num_bins + 1), np.int32)
+    if codes is None or codes.size < size:
+        codes = _LOCAL.codes = np.empty(size, np.int32)
+    return sub, codes[:size]
 
 
 def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -86,12 +88,12 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
                 _EDGES.clear()
             entry = _EDGES[key] = _kernel_edges(np.asarray(thresholds, np.float64))
         edges, delta = entry
-        sub, bins = _buffers(len(edges) - 1, cam.size)
+        sub, codes = _buffers(len(edges) - 1, cam.size)
         fg, bg = np.empty(len(edges) - 1, np.int64), np.empty(len(edges) - 1, np.int64)
         use_ignore = ignore_mask is not None
         ignore = np.ascontiguousarray(ignore_mask, dtype=bool) if use_ignore else gt
         if _score_histograms(np.ascontiguousarray(cam), np.ascontiguousarray(gt), ignore,
-                             use_ignore, edges, delta, sub, bins, fg, bg):
+                             use_ignore, edges, delta, sub, codes, fg, bg):
             check_scoremap(cam)  # raises the precise message
         return fg, bg
     cam = check_scoremap(cam)
