@@ -37,6 +37,7 @@ from mmengine.config import Config
 from PIL import Image
 
 import wsol_mm  # noqa: F401  (compat shims before timm / torchvision)
+from wsol_mm.datasets.transforms.rand_augment import black_posterize
 from wsol_mm.registry import TRANSFORMS
 from wsol_mm.utils import register_all_modules
 
@@ -82,10 +83,12 @@ def torchvision_stages(timm_ops: bool) -> List[Tuple[str, Callable]]:
     if timm_ops:
         from timm.data.auto_augment import rand_augment_transform
         from timm.data.random_erasing import RandomErasing
-        augment = rand_augment_transform(
+        # posterize keeping 0 bits gives black, as with the recipe's Pillow (the pinned one
+        # raises); wsol_mm's RandAugment does the same
+        augment = black_posterize(rand_augment_transform(
             'rand-m9-mstd0.5-inc1', dict(translate_const=int(224 * 0.45),
                                          img_mean=tuple(round(255 * m) for m in MEAN),
-                                         interpolation=Image.BICUBIC))
+                                         interpolation=Image.BICUBIC)))
         erase = RandomErasing(0.25, mode='pixel', max_count=1, device='cpu')
     else:
         augment = T.RandAugment(2, 9, interpolation=InterpolationMode.BILINEAR)

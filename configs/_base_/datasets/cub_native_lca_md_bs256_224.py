@@ -1,7 +1,8 @@
 # CUB for LCA-MD, read from the native CUB_200_2011 archive as the release does
 # (`data_root` = the folder holding images/, images.txt, train_test_split.txt, ...; spec §4.1).
 # Train aug = timm's DeiT recipe: RandomResizedCrop 224 (scale 0.08-1, bicubic) -> HFlip ->
-# RandAugment m9-mstd0.5-inc1 -> RandomErasing p 0.25 (pixel, 1 box); test = plain resize
+# RandAugment m9-mstd0.5-inc1 (posterize to 0 bits = black, as with the release's Pillow;
+# docs/environment.md) -> RandomErasing p 0.25 (pixel, 1 box); test = plain resize
 # 224x224. Batch 256 on one GPU (the released DataParallel batch; the CCAM losses rank
 # samples inside it). The archive has no validation split and the release evaluates on test:
 # `val` reads `test` too (`notes`); `*_cub_wsoleval.py` selects on CUBV2 instead.

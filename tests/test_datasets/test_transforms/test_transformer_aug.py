@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from wsol_mm.datasets.transforms import RandAugment, RandomErasing
-from wsol_mm.datasets.transforms.rand_augment import GEOMETRIC_OPS
+from wsol_mm.datasets.transforms.rand_augment import GEOMETRIC_OPS, posterize_keeping_any_bits
 
 
 def _results(seed=0):
@@ -82,3 +82,21 @@ def test_random_erasing_draws_the_same_random_stream_as_timm():
         np.testing.assert_array_equal(out, ref.to(torch.uint8).numpy().transpose(1, 2, 0))
         erased += int(not np.array_equal(out, img))
     assert 0 < erased < len(imgs) and random.getstate() == state
+
+
+def test_rand_augment_posterize_to_zero_bits_gives_black():
+    """Magnitude 10 keeps 0 bits in PosterizeIncreasing: a black image, as with the Pillow of
+    the released recipes (the pinned Pillow raises), on every image of the pipeline."""
+    from PIL import Image
+    img = Image.fromarray(np.full((6, 5, 3), 200, np.uint8))
+    assert not np.asarray(posterize_keeping_any_bits(img, 0)).any()
+    assert np.asarray(posterize_keeping_any_bits(img, 1)).max() == 128  # timm's op otherwise
+    aug = RandAugment('rand-m10-mstd0-inc1', color_only=True)
+    names = [op.name for op in aug.augment.ops]
+    assert 'PosterizeIncreasing' in names
+    random.seed(0)
+    np.random.seed(0)
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # ~13 draws of the op (2 of 8 ops per image, each with p 0.5)
+        out = aug.transform(dict(img=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)))
+        assert out['img'].shape == (16, 16, 3) and out['img'].dtype == np.uint8

@@ -8,6 +8,7 @@ from PIL import Image
 from timm.data.auto_augment import (
     _RAND_INCREASING_TRANSFORMS,
     _RAND_TRANSFORMS,
+    posterize,
     rand_augment_transform,
 )
 from timm.data.transforms import str_to_pil_interp
@@ -18,6 +19,28 @@ from wsol_mm.registry import TRANSFORMS
 GEOMETRIC_OPS = ('Rotate', 'ShearX', 'ShearY', 'TranslateXRel', 'TranslateYRel',
                  'TranslateX', 'TranslateY')
 _LOCATION_KEYS = ('gt_bboxes', 'gt_mask', 'ignore_mask')
+
+
+def posterize_keeping_any_bits(img: Image.Image, bits_to_keep: int, **kwargs) -> Image.Image:
+    """timm's ``posterize``, where keeping 0 bits gives a black image.
+
+    ``PosterizeIncreasing`` keeps ``4 - int(magnitude / 10 * 4)`` bits, 0 at magnitude 10
+    (reached by 'm9-mstd0.5' about once in 40 draws). Older Pillow releases, those of the
+    released DeiT / LCA-MD runs, masked every bit then (a black image); Pillow 13
+    (pinned here) raises "bits must be between or equal to 1 and 8" instead, which stopped
+    training about once in 650 images.
+    """
+    if bits_to_keep <= 0:
+        return Image.new(img.mode, img.size)
+    return posterize(img, bits_to_keep, **kwargs)
+
+
+def black_posterize(augment):
+    """Make the posterize ops of a timm ``RandAugment`` keep 0 bits as black (in place)."""
+    for op in augment.ops:
+        if op.aug_fn is posterize:
+            op.aug_fn = posterize_keeping_any_bits
+    return augment
 
 
 @TRANSFORMS.register_module()
@@ -52,7 +75,8 @@ class RandAugment(BaseTransform):
         self.config_str = config_str
         self.color_only = color_only
         self.op_names = ops
-        self.augment = rand_augment_transform(config_str, hparams, transforms=ops)
+        self.augment = black_posterize(rand_augment_transform(config_str, hparams,
+                                                              transforms=ops))
 
     def transform(self, results: dict) -> dict:
         # cv2's channel swaps: ~100x numpy's strided ``[..., ::-1]`` copies.
