@@ -45,6 +45,7 @@ from ._union_find_kernels import (
     _GT,
     _LOW,
     _NCUT,
+    _POS,
     _U,
     _X0,
     _X1,
@@ -57,10 +58,11 @@ from ._union_find_kernels import (
     OK,
     OPENCV,
     _best_iou,
+    _drop_live,
     _find,
     _grow,
+    _merge_box,
     _new_slot,
-    _union,
     sort_pixels,
 )
 
@@ -109,7 +111,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '1eb6bf2efa8b6b0d'
+CALLEES_DIGEST = 'fcce311ab0224512'
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 # one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
 _PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
@@ -169,8 +171,15 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
                     rp = _find(parent, _U(lab[nw + offs[m, 0]]))
                     for j in range(1, n_find):
                         rq = _find(parent, _U(lab[nw + offs[m, j]]))
-                        if rq != rp:
-                            rp, n_live = _union(rp, rq, parent, rec, shp, live, n_live, True)
+                        if rq != rp:  # merge: the younger slot under the older
+                            ra, rb = (rp, rq) if rp < rq else (rq, rp)
+                            parent[rb] = ra
+                            _merge_box(ra, rb, rec)
+                            shp[ra] += shp[rb]
+                            rec[ra, _FIRST] = min(rec[ra, _FIRST], rec[rb, _FIRST])
+                            if rec[rb, _POS] >= 0:
+                                n_live = _drop_live(rb, rec, live, n_live)
+                            rp = ra
                     _grow(rp, np.int32(x), np.int32(y), rec)
                     if not multi and np.int32(p) < rec[rp, _FIRST]:  # v1 ties only
                         rec[rp, _FIRST] = p

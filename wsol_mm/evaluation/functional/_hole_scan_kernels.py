@@ -14,6 +14,7 @@ from ._union_find_kernels import (
     _GT,
     _HOLE_BITS,
     _HOLE_SHIFT,
+    _POS,
     _U,
     _X0,
     _X1,
@@ -25,16 +26,17 @@ from ._union_find_kernels import (
     HOLES,
     OK,
     _best_iou,
+    _drop_live,
     _find,
     _grow,
+    _merge_box,
     _new_slot,
-    _union,
 )
 
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '7ccd99dd03a5e308'
+CALLEES_DIGEST = '242246a569d21dcf'
 _OUTSIDE = _U(0)  # slot of the padding ring: the background connected to the border
 # active 4-neighbours per hole mask (bits N, W, E, S): count, then which (0..3). Rows are
 # padded with the first active neighbour, so the pass always reads four: a padded entry
@@ -45,12 +47,16 @@ _N_ACTIVE = np.array([bin(m).count('1') for m in range(16)], np.int64)
 
 
 def _active_rows() -> np.ndarray:
-    """Active neighbours of each mask, padded with the first (mask 0: unused)."""
+    """Active neighbours of each mask, padded with the first (mask 0: unused).
+
+    Unsigned, like every index of the hot loop: a signed index read from memory gets
+    numba's negative-index wrap-around code.
+    """
     rows = []
     for m in range(16):
         active = [b for b in range(4) if m >> b & 1] or [0]
         rows.append(active + [active[0]] * (4 - len(active)))
-    return np.array(rows, np.int64)
+    return np.array(rows, np.uint64)
 
 
 _ACTIVE = _active_rows()
@@ -104,8 +110,13 @@ def _hole_pass(gts, wanted, shape, order, starts, lab, parent, rec, shp, iou, li
                         if other == first:  # same slot: same component, no lookup
                             continue
                         rq = _find(parent, _U(other))
-                        if rq != r:
-                            r, n_live = _union(r, rq, parent, rec, shp, live, n_live, False)
+                        if rq != r:  # merge: the younger slot under the older
+                            ra, rb = (r, rq) if r < rq else (rq, r)
+                            parent[rb] = ra
+                            _merge_box(ra, rb, rec)
+                            if rec[rb, _POS] >= 0:
+                                n_live = _drop_live(rb, rec, live, n_live)
+                            r = ra
                 if n_act == 0:
                     r = n_slots
                     n_slots += _U(1)
