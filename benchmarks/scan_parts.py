@@ -1,0 +1,148 @@
+"""Where MaxBoxAcc's time goes, per 224 x 224 map, next to the released loop.
+
+``eval_speed.py`` gives one ratio per metric. This script splits wsol_mm's side
+into its parts, on eval_speed.py's maps, at one CAM-threshold interval:
+
+- ``sort``: quantise to uint8, check the values, counting-sort the pixels by
+  value with their neighbour masks (``sort_pixels``);
+- ``foreground``: the union-find pass over the sorted pixels that scores every
+  outer contour at every wanted cut-off (v1: areas, ties, bounds; V2: bounds
+  that decide where the hole pass is needed);
+- ``holes``: V2's hole pass (background union-find up to the last cut-off where
+  a hole box could cross an IoU threshold);
+- ``box_record``: one map's whole record (the parts above in one compiled call, plus
+  the argument checks, work buffers and bits around it);
+- ``scorer``: the whole scorer on one thread and on the scorers' default thread
+  count (what eval_speed.py times, with the counts read out).
+
+The kernel parts run on one thread and are the fastest of ``--repeat`` runs;
+``needed`` is the per-map wall time at which the scorer would be 20x the
+released loop (``literal_box_counts``, timed here too).
+
+Usage:
+    python benchmarks/scan_parts.py [--num-images 100] [--interval 0.01] [--repeat 5]
+"""
+import argparse
+import time
+
+import numpy as np
+from eval_speed import _cpu_model, make_samples
+
+from wsol_mm.evaluation.functional import box_correct_counts, box_record, threshold_list
+from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass
+from wsol_mm.evaluation.functional._hole_scan_kernels import _hole_pass
+from wsol_mm.evaluation.functional._union_find_kernels import sort_pixels
+from wsol_mm.evaluation.functional.cutoff_scan import _workspace, threshold_cutoffs
+from wsol_mm.evaluation.functional.literal_protocols import literal_box_counts
+from wsol_mm.evaluation.scorers import MaxBoxAccScorer, MaxBoxAccV2Scorer
+from wsol_mm.evaluation.scorers.image_pool import eval_threads, set_eval_threads
+
+TARGET = 20  # issue 14's ratio at interval 0.01
+EMPTY_BOX = np.zeros(4)
+
+
+def fastest(fn, repeat: int, num: int) -> float:
+    """Milliseconds per map of ``fn`` (which handles ``num`` maps): the fastest run."""
+    fn()  # warm-up: compilation or cache load
+    best = float('inf')
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return 1e3 * best / num
+
+
+def kernel_parts(samples: list, thresholds: np.ndarray, repeat: int) -> dict:
+    """Per-map ms of the sort, the foreground pass (v1, V2) and V2's hole pass."""
+    h, w = samples[0]['pred_cam'].shape
+    u, order, starts, pad, lab, parent, rec, shp, iou, live = _workspace(h, w)
+    sorted_maps = []
+    for s in samples:  # each map's sort, kept to time the passes on their own
+        sort_pixels(s['pred_cam'], False, u, order, starts, pad)
+        wanted = np.zeros(256, np.bool_)
+        wanted[threshold_cutoffs(thresholds, int(np.flatnonzero(np.diff(starts))[-1]))] = True
+        sorted_maps.append((order.copy(), starts.copy(), wanted,
+                            np.ascontiguousarray(s['gt_bboxes'], np.float64)))
+
+    def sort_all():
+        for s in samples:
+            sort_pixels(s['pred_cam'], False, u, order, starts, pad)
+
+    def passes(multi: bool, holes: bool):
+        floors = np.array([0.3, 0.5, 0.7] if multi else [0.5])
+
+        def run():
+            for o, st, wanted, gts in sorted_maps:
+                ious, gidx = np.full(256, -1.0), np.zeros(256, np.int64)
+                status = np.zeros(256, np.int8)
+                _foreground_pass(gts, wanted, multi, True, EMPTY_BOX, floors, (h, w), o, st,
+                                 lab, parent, rec, shp, iou, live, ious, gidx, status)
+                if holes:
+                    _hole_pass(gts, wanted, (h, w), o, st, lab, parent, rec, shp, iou, live,
+                               ious, gidx, status)
+        return run
+
+    n = len(samples)
+    fg_v2 = fastest(passes(True, False), repeat, n)
+    return dict(sort=fastest(sort_all, repeat, n), fg_v1=fastest(passes(False, False), repeat, n),
+                fg_v2=fg_v2, holes=max(0.0, fastest(passes(True, True), repeat, n) - fg_v2))
+
+
+def scorer_ms(cls, samples: list, interval: float, repeat: int, threads: int) -> float:
+    """Per-map wall ms of the scorer and the count read-out, as eval_speed.py times it."""
+    set_eval_threads(threads)
+    scorer = cls(cam_curve_interval=interval)
+    thresholds = scorer.thresholds
+
+    def run():
+        scorer.results.clear()
+        scorer.process(None, samples)
+        box_correct_counts(scorer.results, thresholds, len(scorer.iou_thrs))
+    try:
+        return fastest(run, repeat, len(samples))
+    finally:
+        set_eval_threads(None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--num-images', type=int, default=100)
+    parser.add_argument('--interval', type=float, default=0.01)
+    parser.add_argument('--repeat', type=int, default=5)
+    args = parser.parse_args()
+    samples = make_samples(args.num_images)
+    thresholds = threshold_list(args.interval)
+    n, rep = len(samples), max(1, args.repeat)
+    print(f'CPU: {_cpu_model()}; {n} maps 224x224, interval {args.interval:g}, '
+          f'ms per map, fastest of {rep} runs')
+    parts = kernel_parts(samples, thresholds, rep)
+    threads = eval_threads()
+    rows = {}
+    for name, cls, multi, ious in (('v1', MaxBoxAccScorer, False, (50, )),
+                                   ('V2', MaxBoxAccV2Scorer, True, (30, 50, 70))):
+        record = fastest(lambda: [box_record(s['pred_cam'], s['gt_bboxes'], multi, ious,
+                                             thresholds=thresholds) for s in samples], rep, n)
+        ref = fastest(lambda: literal_box_counts(
+            [(s['pred_cam'], s['gt_bboxes']) for s in samples], thresholds, ious, multi),
+            1, n)
+        rows[name] = dict(sort=parts['sort'], foreground=parts['fg_v2' if multi else 'fg_v1'],
+                          holes=parts['holes'] if multi else 0.0,
+                          record=record,
+                          scorer_1=scorer_ms(cls, samples, args.interval, rep, 1),
+                          scorer_n=scorer_ms(cls, samples, args.interval, rep, threads),
+                          reference=ref)
+    print(f"{'part':<24}{'v1':>9}{'V2':>9}")
+    labels = dict(sort='sort', foreground='foreground pass', holes='hole pass',
+                  record='box_record', scorer_1='scorer, 1 thread',
+                  scorer_n=f'scorer, {threads} thread(s)', reference='released loop')
+    for key, label in labels.items():
+        print(f'{label:<24}{rows["v1"][key]:>9.3f}{rows["V2"][key]:>9.3f}')
+    for name, row in rows.items():
+        need = row['reference'] / TARGET
+        print(f'{name}: ratio {row["reference"] / row["scorer_n"]:.1f}x; {TARGET}x needs '
+              f'<= {need:.3f} ms per map on {threads} thread(s), '
+              f'{row["scorer_n"] / need:.2f}x faster than now')
+
+
+if __name__ == '__main__':
+    main()
