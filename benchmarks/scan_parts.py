@@ -15,19 +15,18 @@ into its parts, on eval_speed.py's maps, at one CAM-threshold interval:
 - ``scorer``: the whole scorer on one thread and on the scorers' default thread
   count (what eval_speed.py times, with the counts read out).
 
-The kernel parts run on one thread and are the fastest of ``--repeat`` runs;
-the last lines give the scorer's ratio to the released loop (``literal_box_counts``,
-timed here too) and, at the intervals issue 14 sets a target for (eval_speed.py's
-``TARGETS``), the per-map time the target needs.
+The kernel parts run on one thread; every time is the fastest of ``--repeat`` runs
+(eval_speed.py's clock, on both sides). The last lines give the scorer's ratio to the
+released loop (``literal_box_counts``, timed here too) and, at the intervals issue 14
+sets a target for (eval_speed.py's ``TARGETS``), the per-map time the target needs.
 
 Usage:
     python benchmarks/scan_parts.py [--num-images 100] [--interval 0.01] [--repeat 5]
 """
 import argparse
-import time
 
 import numpy as np
-from eval_speed import TARGETS, _cpu_model, make_samples
+from eval_speed import REPEAT, TARGETS, _clock, _cpu_model, make_samples
 
 from wsol_mm.evaluation.functional import box_correct_counts, box_record, threshold_list
 from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass
@@ -41,18 +40,14 @@ from wsol_mm.evaluation.scorers.image_pool import eval_threads, set_eval_threads
 EMPTY_BOX = np.zeros(4)
 
 
-def fastest(fn, repeat: int, num: int) -> float:
-    """Milliseconds per map of ``fn`` (which handles ``num`` maps): the fastest run."""
-    fn()  # warm-up: compilation or cache load
-    best = float('inf')
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return 1e3 * best / num
+def per_map_ms(fn, num: int) -> float:
+    """Milliseconds per map of ``fn`` (which handles ``num`` maps): after a warm-up call
+    (compilation or cache load), the fastest of eval_speed.py's ``--repeat`` runs."""
+    fn()
+    return 1e3 * _clock(fn)[1] / num
 
 
-def kernel_parts(samples: list, thresholds: np.ndarray, repeat: int) -> dict:
+def kernel_parts(samples: list, thresholds: np.ndarray) -> dict:
     """Per-map ms of the sort, the foreground pass (v1, V2) and V2's hole pass."""
     h, w = samples[0]['pred_cam'].shape
     u, order, starts, pad, lab, parent, rec, shp, iou, live = _workspace(h, w)
@@ -83,12 +78,12 @@ def kernel_parts(samples: list, thresholds: np.ndarray, repeat: int) -> dict:
         return run
 
     n = len(samples)
-    fg_v2 = fastest(passes(True, False), repeat, n)
-    return dict(sort=fastest(sort_all, repeat, n), fg_v1=fastest(passes(False, False), repeat, n),
-                fg_v2=fg_v2, holes=max(0.0, fastest(passes(True, True), repeat, n) - fg_v2))
+    fg_v2 = per_map_ms(passes(True, False), n)
+    return dict(sort=per_map_ms(sort_all, n), fg_v1=per_map_ms(passes(False, False), n),
+                fg_v2=fg_v2, holes=max(0.0, per_map_ms(passes(True, True), n) - fg_v2))
 
 
-def scorer_ms(cls, samples: list, interval: float, repeat: int, threads: int) -> float:
+def scorer_ms(cls, samples: list, interval: float, threads: int) -> float:
     """Per-map wall ms of the scorer and the count read-out, as eval_speed.py times it."""
     set_eval_threads(threads)
     scorer = cls(cam_curve_interval=interval)
@@ -99,7 +94,7 @@ def scorer_ms(cls, samples: list, interval: float, repeat: int, threads: int) ->
         scorer.process(None, samples)
         box_correct_counts(scorer.results, thresholds, len(scorer.iou_thrs))
     try:
-        return fastest(run, repeat, len(samples))
+        return per_map_ms(run, len(samples))
     finally:
         set_eval_threads(None)
 
@@ -112,24 +107,24 @@ def main() -> None:
     args = parser.parse_args()
     samples = make_samples(args.num_images)
     thresholds = threshold_list(args.interval)
-    n, rep = len(samples), max(1, args.repeat)
+    n = len(samples)
+    REPEAT[0] = max(1, args.repeat)
     print(f'CPU: {_cpu_model()}; {n} maps 224x224, interval {args.interval:g}, '
-          f'ms per map, fastest of {rep} runs')
-    parts = kernel_parts(samples, thresholds, rep)
+          f'ms per map, fastest of {REPEAT[0]} runs')
+    parts = kernel_parts(samples, thresholds)
     threads = eval_threads()
     rows = {}
     for name, cls, multi, ious in (('v1', MaxBoxAccScorer, False, (50, )),
                                    ('V2', MaxBoxAccV2Scorer, True, (30, 50, 70))):
-        record = fastest(lambda: [box_record(s['pred_cam'], s['gt_bboxes'], multi, ious,
-                                             thresholds=thresholds) for s in samples], rep, n)
-        ref = fastest(lambda: literal_box_counts(
-            [(s['pred_cam'], s['gt_bboxes']) for s in samples], thresholds, ious, multi),
-            1, n)
+        record = per_map_ms(lambda: [box_record(s['pred_cam'], s['gt_bboxes'], multi, ious,
+                                             thresholds=thresholds) for s in samples], n)
+        ref = 1e3 * _clock(lambda: literal_box_counts(
+            [(s['pred_cam'], s['gt_bboxes']) for s in samples], thresholds, ious, multi))[1] / n
         rows[name] = dict(sort=parts['sort'], foreground=parts['fg_v2' if multi else 'fg_v1'],
                           holes=parts['holes'] if multi else 0.0,
                           record=record,
-                          scorer_1=scorer_ms(cls, samples, args.interval, rep, 1),
-                          scorer_n=scorer_ms(cls, samples, args.interval, rep, threads),
+                          scorer_1=scorer_ms(cls, samples, args.interval, 1),
+                          scorer_n=scorer_ms(cls, samples, args.interval, threads),
                           reference=ref)
     print(f"{'part':<24}{'v1':>9}{'V2':>9}")
     labels = dict(sort='sort', foreground='foreground pass', holes='hole pass',
