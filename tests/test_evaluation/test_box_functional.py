@@ -13,6 +13,9 @@ from wsol_mm.evaluation.functional import (
     scan_cutoffs,
     threshold_list,
 )
+from wsol_mm.evaluation.functional._hole_scan_kernels import _hole_pass
+from wsol_mm.evaluation.functional._union_find_kernels import HOLES, sort_pixels
+from wsol_mm.evaluation.functional.cutoff_scan import _workspace
 
 UNIMODAL = np.array([[0, 0, 0, 0, 0], [0, .4, .4, .4, .6], [0, .4, 1, .8, .6],
                      [0, .4, .4, .4, .6]])
@@ -151,6 +154,41 @@ def test_large_hole_beats_outer_box_small_hole_does_not():
     fast = best_ious_at_thresholds(cam, gt, thrs, True)
     assert np.array_equal(fast[0], reference_best_ious(cam, gt, thrs, True)[0])
     assert fast[0][50] == 1.0
+
+
+def _hole_box_best_iou(u: np.ndarray, cutoff: int, gt: np.ndarray) -> float:
+    """Best IoU of OpenCV's hole-contour boxes of ``u > cutoff`` (-1.0 without holes)."""
+    import cv2
+    _, mask = cv2.threshold(u, cutoff, 255, cv2.THRESH_BINARY)
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[-2:]
+    h, w = u.shape
+    boxes = []
+    for contour, (_, _, _, parent) in zip(contours, [] if hierarchy is None else hierarchy[0]):
+        if parent >= 0:  # second level of RETR_CCOMP: a hole's contour
+            x, y, bw, bh = cv2.boundingRect(contour)
+            boxes.append((x, y, min(x + bw, w - 1), min(y + bh, h - 1)))
+    return float(box_iou(np.array(boxes), gt).max()) if boxes else -1.0
+
+
+def test_hole_pass_alone_equals_opencv_holes():
+    """The hole pass run at every cut-off (not only where the bounds send it): the best
+    hole-contour box of each cut-off, against OpenCV's. Merges it misses (the diagonal
+    groups of its neighbour table) split holes and change boxes here, while the
+    end-to-end tests see them only where a hole box wins."""
+    rng = np.random.default_rng(3)
+    for i in range(120):
+        cam = _nested_rings(rng) if i % 3 == 0 else random_map(rng, KINDS[i % len(KINDS)])
+        gt = np.ascontiguousarray(random_boxes(rng, *cam.shape), np.float64)
+        work = _workspace(*cam.shape)
+        u, order, starts = work[:3]
+        u[:] = quantize_cam(cam)
+        assert sort_pixels(cam, True, u, order, starts, work[3]) == 0
+        wanted = np.ones(256, np.bool_)
+        ious, gidx = np.full(256, -1.0), np.zeros(256, np.int64)
+        status = np.full(256, HOLES, np.int8)
+        _hole_pass(gt, wanted, u.shape, order, starts, *work[4:], ious, gidx, status)
+        expected = [_hole_box_best_iou(u, t, gt) for t in range(255)]
+        assert ious[:255].tolist() == expected, i
 
 
 @pytest.mark.parametrize('multi_contour', [True, False])

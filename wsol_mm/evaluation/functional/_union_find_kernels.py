@@ -9,7 +9,8 @@ map size; only ``lab`` is read at pixel positions.
 
 Pixels are visited in value order, so :func:`sort_pixels` packs with each
 pixel the masks of its neighbours that are already in the set when it joins
-(8-neighbourhood for the foreground pass, 4-neighbourhood for the hole pass).
+(8-neighbourhood for both passes: the hole pass joins 4-neighbours, and its
+diagonal bits tell which of them are already joined through a corner pixel).
 They are computed from ``u`` alone (a neighbour is in earlier if its value is
 higher / lower, or equal and earlier in raster order, the order of the
 counting sort), in one raster pass.
@@ -21,7 +22,7 @@ import numpy as np
 from numba import njit
 
 _U = np.uint64
-_I16 = np.int16
+_M16 = np.uint16  # neighbour masks: 16 bits
 _NCUT = 256  # index T = cut-off; T = 255 is the empty mask
 # columns of the per-slot int32 record (8 x 4 B: two slots per cache line)
 _X0, _Y0, _X1, _Y1, _FIRST, _POS, _DIRTY, _GT = range(8)
@@ -31,9 +32,9 @@ _REC = 8
 _LOW = 0xFFFFFFFF
 # status per cut-off returned to the caller
 OK, OPENCV, HOLES = 0, 1, 2  # HOLES: V2 needs the hole pass here
-# packed order entries: bits 0-7 foreground mask, 8-11 hole mask, 12-35 x, 36- y
-_FG_BITS, _HOLE_SHIFT, _HOLE_BITS = _U(255), _U(8), _U(15)
-_X_SHIFT, _Y_SHIFT, _X_MASK = _U(12), _U(36), _U(0xFFFFFF)
+# packed order entries: bits 0-7 foreground mask, 8-15 hole mask, 16-39 x, 40- y
+_FG_BITS, _HOLE_SHIFT, _HOLE_BITS = _U(255), _U(8), _U(255)
+_X_SHIFT, _Y_SHIFT, _X_MASK = _U(16), _U(40), _U(0xFFFFFF)
 # sort_pixels errors
 NAN_VALUE, OUT_OF_RANGE = 1, 2
 
@@ -77,18 +78,22 @@ def _row_masks(r0, r1, r2, masks):
 
     Foreground (decreasing values): ring bits N, NE, E, SE, S, SW, W, NW; a
     neighbour before in raster order (N, NE, W, NW) is in at an equal value.
-    Holes (increasing values): bits 8-11 = N, W, E, S. Padding (-1) is never
-    foreground and always outside (background joined to the border). The 12 bits
-    are built in int16, the width of the rows: the loop vectorises twice as wide.
+    Holes (increasing values): bits 8-15 = N, W, E, S, NW, NE, SW, SE (a neighbour
+    before in raster order is in at an equal value). Padding (-1) is never
+    foreground and always outside (background joined to the border). The 16 bits
+    are built in 16-bit integers, the width of the rows: the loop vectorises twice
+    as wide as in 32 bits.
     """
     for x in range(len(masks)):
         v = r1[x + 1]
-        masks[x] = (_I16(r0[x + 1] >= v) | _I16(r0[x + 2] >= v) << _I16(1)
-                    | _I16(r1[x + 2] > v) << _I16(2) | _I16(r2[x + 2] > v) << _I16(3)
-                    | _I16(r2[x + 1] > v) << _I16(4) | _I16(r2[x] > v) << _I16(5)
-                    | _I16(r1[x] >= v) << _I16(6) | _I16(r0[x] >= v) << _I16(7)
-                    | _I16(r0[x + 1] <= v) << _I16(8) | _I16(r1[x] <= v) << _I16(9)
-                    | _I16(r1[x + 2] < v) << _I16(10) | _I16(r2[x + 1] < v) << _I16(11))
+        masks[x] = (_M16(r0[x + 1] >= v) | _M16(r0[x + 2] >= v) << _M16(1)
+                    | _M16(r1[x + 2] > v) << _M16(2) | _M16(r2[x + 2] > v) << _M16(3)
+                    | _M16(r2[x + 1] > v) << _M16(4) | _M16(r2[x] > v) << _M16(5)
+                    | _M16(r1[x] >= v) << _M16(6) | _M16(r0[x] >= v) << _M16(7)
+                    | _M16(r0[x + 1] <= v) << _M16(8) | _M16(r1[x] <= v) << _M16(9)
+                    | _M16(r1[x + 2] < v) << _M16(10) | _M16(r2[x + 1] < v) << _M16(11)
+                    | _M16(r0[x] <= v) << _M16(12) | _M16(r0[x + 2] <= v) << _M16(13)
+                    | _M16(r2[x] < v) << _M16(14) | _M16(r2[x + 2] < v) << _M16(15))
 
 
 @njit(cache=True)
@@ -115,7 +120,7 @@ def sort_pixels(cam, levels, u, order, starts, pad):
     ``u = floor(255 cam)`` (float64 product, as numpy's ``astype(uint8)``) after
     checking each value; with ``levels``, ``u`` already holds the uint8 map and
     ``cam`` is not read (one compiled version serves both). Then
-    ``order[k] = y << 36 | x << 12 | hole mask << 8 | foreground mask`` in value
+    ``order[k] = y << 40 | x << 16 | hole mask << 8 | foreground mask`` in value
     order (raster order within a value): the pixels of value ``v`` are
     ``order[starts[v]:starts[v + 1]]``. ``pad`` is an int16 ``(H + 2, W + 2)``
     work buffer.
@@ -145,14 +150,14 @@ def sort_pixels(cam, levels, u, order, starts, pad):
     for v in range(256):
         starts[v + 1] = starts[v] + hist[:, v + 1].sum()
     fill = starts[:256].copy()
-    masks = np.empty(w, np.int16)
+    masks = np.empty(w, np.uint16)  # unsigned: no sign extension when packed
     for y in range(h):
         _row_masks(pad[y], pad[y + 1], pad[y + 2], masks)
-        row = np.int64(y) << 36
+        row = np.int64(y) << 40
         urow = u[y]
         for x in range(w):
             v = _U(urow[x])
-            order[_U(fill[v])] = row | np.int64(x) << 12 | np.int64(masks[x])
+            order[_U(fill[v])] = row | np.int64(x) << 16 | np.int64(masks[x])
             fill[v] += 1
     return 0
 
