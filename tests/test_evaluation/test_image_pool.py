@@ -68,6 +68,19 @@ def test_records_do_not_depend_on_the_thread_count(threads, make):
     assert _records_equal(alone.results[0], per_count[2][6])
 
 
+def test_fixed_protocol_threads_only_with_curves(threads):
+    """The fixed protocol's record is one contour search: scored in the calling thread
+    unless ``curve_interval`` adds a union-find scan per image; same records either way."""
+    samples = _samples(7)
+    threads(2)
+    plain, curves = FixedThresholdLocScorer(), FixedThresholdLocScorer(curve_interval=0.05)
+    assert not plain.threaded and curves.threaded
+    plain.process(None, samples)
+    curves.process(None, samples)
+    for a, b in zip(plain.results, curves.results):
+        assert _records_equal(a, {k: v for k, v in b.items() if k != 'curve'})
+
+
 def test_map_images_keeps_order_and_raises(threads):
     threads(3)
     assert map_images(lambda x: x * x, range(10)) == [x * x for x in range(10)]

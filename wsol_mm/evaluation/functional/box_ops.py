@@ -50,8 +50,7 @@ def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray, check: bool = True) -> np.
     area_a = (a[..., 2] - a[..., 0] + 1) * (a[..., 3] - a[..., 1] + 1)
     area_b = (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)
     union = area_a + area_b - inter
-    with np.errstate(divide='ignore', invalid='ignore'):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    return np.divide(inter, union, out=np.zeros(union.shape), where=union > 0)
 
 
 def rescale_boxes(boxes: np.ndarray, src_wh: Tuple[int, int],

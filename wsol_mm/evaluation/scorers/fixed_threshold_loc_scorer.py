@@ -63,6 +63,17 @@ class FixedThresholdLocScorer(SizeBinsMixin, BaseScorer):
         self.curve_interval = curve_interval
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
+    @property
+    def threaded(self) -> bool:
+        """Threads only with ``curve_interval`` (a union-find scan per image, 0.4 ms).
+
+        Otherwise a record is one OpenCV contour search with Python around it (0.13 ms):
+        each OpenCV or numba call hands the GIL to the other thread and back, and on the
+        2-vCPU development machine two threads took 0.19-0.24 ms per map
+        (``benchmarks/eval_speed.py``'s fixed row).
+        """
+        return bool(self.curve_interval)
+
     def record(self, sample: dict) -> dict:
         """The IoU of the fixed-threshold box and the GT class rank of one image."""
         name = type(self).__name__
