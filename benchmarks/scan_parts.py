@@ -7,7 +7,8 @@ into its parts, on eval_speed.py's maps, at one CAM-threshold interval:
   value with their neighbour masks (``sort_pixels``);
 - ``foreground``: the union-find pass over the sorted pixels that scores every
   outer contour at every wanted cut-off (v1: areas, ties, bounds; V2: bounds
-  that decide where the hole pass is needed);
+  that decide where the hole pass is needed), until the lowest cut-offs are
+  settled (v1: one component holds more than half the map; V2: block bounds);
 - ``holes``: V2's hole pass (background union-find up to the last cut-off where
   a hole box could cross an IoU threshold);
 - ``box_record``: one map's whole record (the parts above in one compiled call, plus
@@ -29,7 +30,7 @@ import numpy as np
 from eval_speed import REPEAT, TARGETS, _clock, _cpu_model, make_samples
 
 from wsol_mm.evaluation.functional import box_correct_counts, box_record, threshold_list
-from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass
+from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass, tail_setup
 from wsol_mm.evaluation.functional._hole_scan_kernels import _hole_pass
 from wsol_mm.evaluation.functional._union_find_kernels import sort_pixels
 from wsol_mm.evaluation.functional.cutoff_scan import _workspace, threshold_cutoffs
@@ -57,7 +58,7 @@ def kernel_parts(samples: list, thresholds: np.ndarray) -> dict:
         wanted = np.zeros(256, np.bool_)
         wanted[threshold_cutoffs(thresholds, int(np.flatnonzero(np.diff(starts))[-1]))] = True
         sorted_maps.append((order.copy(), starts.copy(), wanted,
-                            np.ascontiguousarray(s['gt_bboxes'], np.float64)))
+                            np.ascontiguousarray(s['gt_bboxes'], np.float64), u.copy()))
 
     def sort_all():
         for s in samples:
@@ -67,11 +68,13 @@ def kernel_parts(samples: list, thresholds: np.ndarray) -> dict:
         floors = np.array([0.3, 0.5, 0.7] if multi else [0.5])
 
         def run():
-            for o, st, wanted, gts in sorted_maps:
+            for o, st, wanted, gts, levels in sorted_maps:
                 ious, gidx = np.full(256, -1.0), np.zeros(256, np.int64)
                 status = np.zeros(256, np.int8)
+                bmin, target = tail_setup(levels, gts, floors, multi)  # V2's early stop
                 _foreground_pass(gts, wanted, multi, True, EMPTY_BOX, floors, (h, w), o, st,
-                                 lab, parent, rec, shp, iou, live, ious, gidx, status)
+                                 lab, parent, rec, shp, iou, live, ious, gidx, status, bmin,
+                                 target)
                 if holes:
                     _hole_pass(gts, wanted, (h, w), o, st, lab, parent, rec, shp, iou, live,
                                ious, gidx, status)

@@ -207,7 +207,9 @@ def test_iou_floors_keep_every_bit(multi_contour):
 
 @pytest.mark.parametrize('caller,callees', [
     ('_hole_scan_kernels', ['_union_find_kernels']),
-    ('_cutoff_scan_kernels', ['_union_find_kernels', '_hole_scan_kernels'])])
+    ('_tail_bound_kernels', ['_union_find_kernels']),
+    ('_cutoff_scan_kernels', ['_union_find_kernels', '_hole_scan_kernels',
+                              '_tail_bound_kernels'])])
 def test_kernel_cache_follows_callees(caller, callees):
     """numba's cache key is the caller's file only: a callee change must edit the caller.
 

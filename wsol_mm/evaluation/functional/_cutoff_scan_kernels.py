@@ -28,6 +28,12 @@ only bounded (exact area of its pixels <= contour area <= bbox area), so the
 candidate must beat every other component strictly; otherwise the cut-off is
 flagged for OpenCV.
 
+The pass stops at the first cut-off whose answer settles every lower one, so
+the lowest values (the most pixels of a CAM, joining the large component last)
+need no pass: v1 when one component's box is the whole map and it holds more
+than half of it (``_v1_final``), V2 when a whole-map component exists and
+nothing outside it can reach the IoU that matters (``_tail_bound_kernels``).
+
 A component's records live in its slot (``_union_find_kernels``); the area
 and the perimeter (only one is needed: v1 or V2) share one int64 with the
 Euler number, so a pixel costs one addition for all three. Work buffers are
@@ -38,6 +44,15 @@ import numpy as np
 from numba import njit
 
 from ._hole_scan_kernels import _hole_pass
+from ._tail_bound_kernels import (
+    MAX_TRIES,
+    _fill_below,
+    _next_floor,
+    _v1_final,
+    _whole_map_component,
+    tail_settled,
+    tail_setup,
+)
 from ._union_find_kernels import (
     _DIRTY,
     _FG_BITS,
@@ -111,7 +126,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = 'dc68aed4ecf29b47'
+CALLEES_DIGEST = 'e0dde7f097262147'
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 # one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
 _PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
@@ -127,13 +142,18 @@ _FIND_DX = np.where(_FINDS >= 0, _RING_DX[np.maximum(_FINDS, 0)], 0).astype(np.u
 
 @njit(cache=True)
 def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, starts, lab, parent,
-                     rec, shp, iou, live, ious, gidx, status):
+                     rec, shp, iou, live, ious, gidx, status, bmin, settle_target):
     """Scores of the outer contours at every wanted cut-off (see the module docstring).
 
     With ``floors`` (sorted IoU thresholds), only ``iou >= floor`` must be exact:
     holes are looked at only if they could cross the next floor above the best
     outer IoU, and v1 cut-offs go to OpenCV only if the possible largest
-    contours disagree on some floor.
+    contours disagree on some floor. ``bmin`` / ``settle_target``: from
+    :func:`tail_setup`.
+
+    Returns:
+        int: the cut-off at which the pass stopped early, its answer settled for
+        every lower one (v1: :func:`_v1_final`; V2: ``_tail_bound_kernels``), or -1.
     """
     h, w = shape
     w2 = _U(w + 2)
@@ -144,9 +164,13 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
     xmax, ymax = (w - 1, h - 1) if clip else (w, h)  # x + w may reach W without clipping
     n_live = 0
     n_slots = _U(0)
+    tries = 0 if bmin.size else MAX_TRIES
     changed = True
     cur_iou, cur_gt, cur_status = e_iou, e_gt, OK
-    for t in range(255, -1, -1):
+    t_low = 0  # pixels below the lowest wanted cut-off never matter
+    while t_low < 255 and not wanted[t_low]:
+        t_low += 1
+    for t in range(255, t_low - 1, -1):
         # pixels of value t + 1 join: the mask becomes u > t
         v = t + 1
         if v <= 255 and starts[v + 1] > starts[v]:
@@ -213,29 +237,28 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
                 if multi:
                     cur_iou, cur_gt = best, best_g
                     target = _next_floor(best, floors)
+                    if tries < MAX_TRIES:  # V2's tail: see _tail_bound_kernels
+                        c = _whole_map_component(rec, live, n_live, h, w)
+                        if c >= 0:
+                            tries += 1
+                            if tail_settled(t, c, bmin, gts, settle_target, rec, live, n_live,
+                                            h, w):
+                                ious[t], gidx[t], status[t] = cur_iou, cur_gt, OK
+                                _fill_below(t, iou[c], rec[c, _GT], wanted, ious, gidx, status)
+                                return t
                     if cur_holes > 0 and target <= 1.0 and not _holes_cannot_win(
                             target, rec, shp, live, n_live, gts):
                         cur_status = HOLES
                 else:
                     cur_iou, cur_gt = iou[c_star], rec[c_star, _GT]
+                    if _v1_final(c_star, rec, shp, h, w):  # the answer at every lower cut-off
+                        _fill_below(t + 1, cur_iou, cur_gt, wanted, ious, gidx, status)
+                        return t
                     if cur_holes > 0 and not _v1_decided(c_star, rec, shp, live, n_live, iou,
                                                          floors):
                         cur_status = OPENCV
         ious[t], gidx[t], status[t] = cur_iou, cur_gt, cur_status
-
-
-@njit(cache=True)
-def _next_floor(best, floors):
-    """The IoU a hole box must reach to matter: ``best`` (exact mode) or the next floor.
-
-    Returns 2.0 when ``best`` is at or above every floor (nothing can change).
-    """
-    if len(floors) == 0:
-        return best
-    for f in floors:
-        if f > best:
-            return f
-    return 2.0
+    return -1
 
 
 @njit(cache=True)
@@ -343,8 +366,9 @@ def scan_map(cam, levels, gts, wanted, thresholds, scale, multi, clip, ebox, flo
         mult = np.float64(max_u if scale == 0 else scale)
         for tau in thresholds:
             wanted[np.int64(tau * mult)] = True  # the float64 product numpy computes
+    bmin, settle_target = tail_setup(u, gts, floors, multi)
     _foreground_pass(gts, wanted, multi, clip, ebox, floors, u.shape, order, starts, lab,
-                     parent, rec, shp, iou, live, ious, gidx, status)
+                     parent, rec, shp, iou, live, ious, gidx, status, bmin, settle_target)
     if multi:
         _hole_pass(gts, wanted, u.shape, order, starts, lab, parent, rec, shp, iou, live, ious,
                    gidx, status)
