@@ -126,7 +126,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = 'e0dde7f097262147'
+CALLEES_DIGEST = '377b59073ce58a84'
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 # one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
 _PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
@@ -162,7 +162,7 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
     pack = _PACK_V2 if multi else _PACK_V1
     e_iou, e_gt = _best_iou(ebox[0], ebox[1], ebox[2], ebox[3], gts)  # no contour
     xmax, ymax = (w - 1, h - 1) if clip else (w, h)  # x + w may reach W without clipping
-    n_live = 0
+    n_live = np.int64(0)  # not a literal 0: callees compile once, not per literal type
     n_slots = _U(0)
     tries = 0 if bmin.size else MAX_TRIES
     changed = True
@@ -218,7 +218,7 @@ def _foreground_pass(gts, wanted, multi, clip, ebox, floors, shape, order, start
                 cur_iou, cur_gt = e_iou, e_gt
             else:
                 best, best_g = -1.0, 0
-                c_star, c_a2, c_first = -1, -1, -1
+                c_star, c_a2, c_first = np.int64(-1), -1, -1
                 cur_holes = 0
                 for li in range(n_live):
                     r = live[li]

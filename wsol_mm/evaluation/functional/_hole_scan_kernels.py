@@ -97,7 +97,7 @@ def _hole_pass(gts, wanted, shape, order, starts, lab, parent, rec, shp, iou, li
     # N, W, E, S as offsets from the N neighbour (unsigned indexing)
     offs = np.array([0, w2 - _U(1), w2 + _U(1), w2 + w2], np.uint64)
     n_slots = _U(1)
-    n_live = 0
+    n_live = np.int64(0)  # not a literal 0: callees compile once, not per literal type
     changed = True
     cur_iou, cur_gt = -1.0, 0
     for t in range(last + 1):

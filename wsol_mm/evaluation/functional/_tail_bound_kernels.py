@@ -157,7 +157,7 @@ def tail_settled(t, c, bmin, gts, target, rec, live, n_live, h, w):
             continue
         bx0 = max(rec[d, _X0] - 1, 0) >> _SHIFT
         bx1 = min(rec[d, _X1] + 1, w - 1) >> _SHIFT
-        first = -1
+        first = np.int64(-1)  # not a literal: one compiled _link
         for by in range(max(rec[d, _Y0] - 1, 0) >> _SHIFT,
                         (min(rec[d, _Y1] + 1, h - 1) >> _SHIFT) + 1):
             for k in range(row_start[by], row_start[by + 1]):
