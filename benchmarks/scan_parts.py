@@ -30,8 +30,9 @@ import numpy as np
 from eval_speed import REPEAT, TARGETS, _clock, _cpu_model, make_samples
 
 from wsol_mm.evaluation.functional import box_correct_counts, box_record, threshold_list
-from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass, tail_setup
+from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass
 from wsol_mm.evaluation.functional._hole_scan_kernels import _hole_pass
+from wsol_mm.evaluation.functional._tail_bound_kernels import tail_setup
 from wsol_mm.evaluation.functional._union_find_kernels import sort_pixels
 from wsol_mm.evaluation.functional.cutoff_scan import _workspace, threshold_cutoffs
 from wsol_mm.evaluation.functional.literal_protocols import literal_box_counts

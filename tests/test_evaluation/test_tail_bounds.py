@@ -11,8 +11,12 @@ import pytest
 from eval_test_utils import random_boxes
 
 from wsol_mm.evaluation.functional import scan_cutoffs
-from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass, tail_setup
-from wsol_mm.evaluation.functional._tail_bound_kernels import block_minima, tail_settled
+from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass
+from wsol_mm.evaluation.functional._tail_bound_kernels import (
+    block_minima,
+    tail_settled,
+    tail_setup,
+)
 from wsol_mm.evaluation.functional._union_find_kernels import sort_pixels
 from wsol_mm.evaluation.functional.cutoff_scan import _workspace
 

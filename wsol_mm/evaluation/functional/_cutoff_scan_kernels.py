@@ -126,7 +126,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '377b59073ce58a84'
+CALLEES_DIGEST = '0cc0a2e7452f5df5'
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 # one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
 _PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)

@@ -202,11 +202,17 @@ def _fill_below(t, value, gt, wanted, ious, gidx, status):
 
 
 @njit(cache=True)
+def _spans_map(r, rec, h, w):
+    """Whether the box of slot ``r`` is the whole ``h`` x ``w`` map."""
+    return rec[r, _X0] == 0 and rec[r, _Y0] == 0 and rec[r, _X1] == w - 1 and rec[r, _Y1] == h - 1
+
+
+@njit(cache=True)
 def _whole_map_component(rec, live, n_live, h, w):
     """A live component whose box is the whole map, or -1."""
     for li in range(n_live):
-        r = live[li]
-        if rec[r, _X0] == 0 and rec[r, _Y0] == 0 and rec[r, _X1] == w - 1 and rec[r, _Y1] == h - 1:
+        r = np.int64(live[li])  # int64, as the v1 candidate: one compiled _spans_map
+        if _spans_map(r, rec, h, w):
             return r
     return -1
 
@@ -221,13 +227,12 @@ def _v1_final(c, rec, shp, h, w):
     (not in a hole: ``c`` reaches the border), so its contour area is at most
     ``h * w - n_c < A_c``; ``c`` only grows.
     """
-    return (rec[c, _X0] == 0 and rec[c, _Y0] == 0 and rec[c, _X1] == w - 1
-            and rec[c, _Y1] == h - 1 and (shp[c] & _LOW) > h * w)
+    return _spans_map(c, rec, h, w) and (shp[c] & _LOW) > h * w
 
 
 @njit(cache=True)
 def _next_floor(best, floors):
-    """The IoU a hole box must reach to matter: ``best`` (exact mode) or the next floor.
+    """The IoU another box must reach to matter: ``best`` (exact mode) or the next floor.
 
     Returns 2.0 when ``best`` is at or above every floor (nothing can change).
     """
