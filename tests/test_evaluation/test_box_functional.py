@@ -6,6 +6,7 @@ from eval_test_utils import KINDS, random_boxes, random_map
 from wsol_mm.evaluation.functional import (
     best_ious_at_thresholds,
     box_iou,
+    box_record,
     quantize_cam,
     reference_best_ious,
     reference_boxes,
@@ -204,6 +205,36 @@ def test_iou_floors_keep_every_bit(multi_contour):
         fast = scan_cutoffs(cam, gt, multi_contour, iou_floors=floors)[0]
         assert np.array_equal(exact[:, None] >= floors, fast[:, None] >= floors), i
 
+
+
+@pytest.mark.parametrize('iou_thrs', [(50, ), (30, 50, 70), (70, 30, 50), (50, 50, 10),
+                                      (90, 10, 40, 40, 70)])
+def test_record_bits_follow_the_iou_thresholds_order(iou_thrs):
+    """Bit i of a record is IoU >= iou_thrs[i] / 100, whatever their order and repeats."""
+    rng = np.random.default_rng(5)
+    for i in range(20):
+        cam = random_map(rng, KINDS[i % len(KINDS)])
+        gt = random_boxes(rng, *cam.shape)
+        for multi in (False, True):
+            ious = scan_cutoffs(cam, gt, multi)[0]
+            expected = np.zeros(256, np.uint8)
+            for bit, thr in enumerate(iou_thrs):
+                expected |= (ious >= thr / 100).astype(np.uint8) << bit
+            assert np.array_equal(box_record(cam, gt, multi, iou_thrs)['correct'], expected)
+
+
+@pytest.mark.parametrize('use_numba', [True, False])
+@pytest.mark.parametrize('boxes,message', [
+    ([[-1, 0, 3, 3]], 'non-negative'), ([[0, 0, 3, 3], [3, 0, 1, 2]], 'x0<=x1'),
+    ([[0, 3, 3, 1]], 'y0<=y1'), ([[0, np.nan, 3, 3]], 'NaN')])
+def test_bad_gt_boxes_are_named(boxes, message, use_numba):
+    """The compiled scan checks the GT boxes; the message is check_box_convention's."""
+    cam = np.random.default_rng(0).random((8, 8))
+    for multi in (False, True):
+        with pytest.raises(RuntimeError, match=message):
+            scan_cutoffs(cam, np.array(boxes, np.float64), multi, use_numba=use_numba)
+        with pytest.raises(RuntimeError, match=message):
+            box_record(cam, boxes, multi, (50, ), use_numba=use_numba)
 
 @pytest.mark.parametrize('caller,callees', [
     ('_hole_scan_kernels', ['_union_find_kernels']),

@@ -13,6 +13,7 @@ from eval_test_utils import random_boxes
 from wsol_mm.evaluation.functional import scan_cutoffs
 from wsol_mm.evaluation.functional._cutoff_scan_kernels import _foreground_pass
 from wsol_mm.evaluation.functional._tail_bound_kernels import (
+    _row_runs,
     block_minima,
     tail_settled,
     tail_setup,
@@ -34,6 +35,33 @@ def test_block_minima_equals_numpy():
         expected = padded.reshape(bmin.shape[0], 4, bmin.shape[1], 4).min(axis=(1, 3))
         assert np.array_equal(bmin, expected), (h, w)
 
+
+
+def test_row_runs_equal_numpy():
+    """Runs of background blocks read 64 blocks at a time, across word boundaries."""
+    rng = np.random.default_rng(1)
+    for width in (1, 2, 63, 64, 65, 127, 128, 129, 200):
+        for _ in range(30):
+            row = rng.integers(0, 256, width).astype(np.uint8)
+            if rng.random() < 0.5:  # long runs, some across a word boundary
+                row = np.repeat(row[:max(1, width // 20)], 20)[:width]
+                row = np.pad(row, (0, width - len(row)), constant_values=255)
+            level = np.uint8(rng.integers(0, 256))
+            bg = np.concatenate([[0], (row <= level).astype(np.int8), [0]])
+            edges = np.diff(bg)
+            expected = np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1])
+            rx0, rx1 = np.full(width + 3, -7), np.full(width + 3, -7)
+            parent, ext = np.full(width + 3, -7, np.int32), np.full((width + 3, 4), -7)
+            h, w = 4 * 3 - 2, 4 * width - 1  # block row 2 of a map cut at both far sides
+            n = _row_runs(row, level, 2, h, w, rx0, rx1, parent, ext, 2)  # after 2 runs
+            assert n - 2 == expected.shape[1], (width, row, level)
+            assert np.array_equal(rx0[2:n], expected[0]) and np.array_equal(rx1[2:n], expected[1])
+            assert np.array_equal(parent[2:n], np.arange(2, n))
+            assert np.array_equal(ext[2:n], np.stack(
+                [4 * expected[0], np.full(n - 2, 8), np.minimum(4 * expected[1] + 3, w - 1),
+                 np.full(n - 2, h - 1)], axis=1))
+            for a in (rx0, rx1, parent, ext):  # nothing written outside the new runs
+                assert (a[:2] == -7).all() and (a[n:] == -7).all()
 
 def _settled(background, gt, target, others=()):
     """``tail_settled`` on a 32 x 32 map: background blocks at minimum 5 (the rest 255),
@@ -68,6 +96,75 @@ def test_tail_bound_cases():
     # above every floor nothing can change
     assert _settled([(0, 0)], (0, 0, 4, 4), 2.0)
 
+
+
+def _settled_reference(t, bmin, gts, target, boxes, h, w):
+    """``tail_settled`` spelled out with OpenCV: 8-connected groups of background blocks,
+    joined through the live boxes (all but the first, the whole-map component)."""
+    if target > 1.0:
+        return True
+    n, labels = cv2.connectedComponents((bmin <= t).astype(np.uint8), connectivity=8)
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+    ext = {}
+    for lab in range(1, n):
+        ys, xs = np.nonzero(labels == lab)
+        ext[lab] = [xs.min() * 4, ys.min() * 4, min(xs.max() * 4 + 3, w - 1),
+                    min(ys.max() * 4 + 3, h - 1)]
+    for x0, y0, x1, y1 in boxes[1:]:
+        ring = labels[max(y0 - 1, 0) // 4:min(y1 + 1, h - 1) // 4 + 1,
+                      max(x0 - 1, 0) // 4:min(x1 + 1, w - 1) // 4 + 1]
+        roots = sorted({find(lab) for lab in ring[ring > 0]})
+        if not roots:
+            return False
+        for r in roots[1:]:
+            parent[r] = roots[0]
+            e, f = ext[roots[0]], ext[r]
+            ext[roots[0]] = [min(e[0], f[0]), min(e[1], f[1]), max(e[2], f[2]), max(e[3], f[3])]
+        e = ext[roots[0]]
+        ext[roots[0]] = [min(e[0], x0), min(e[1], y0), max(e[2], x1), max(e[3], y1)]
+    for lab in range(1, n):
+        if find(lab) != lab:
+            continue
+        x0, y0, x1, y1 = ext[lab][0] - 1, ext[lab][1] - 1, ext[lab][2] + 2, ext[lab][3] + 2
+        for gx0, gy0, gx1, gy1 in gts:
+            iw = max(0.0, min(x1, gx1) - max(x0, gx0) + 1.0)
+            ih = max(0.0, min(y1, gy1) - max(y0, gy0) + 1.0)
+            if iw * ih >= (target - 1e-9) * (gx1 - gx0 + 1.0) * (gy1 - gy0 + 1.0):
+                return False
+    return True
+
+
+def test_tail_settled_matches_reference():
+    """Random block grids, up to 140 blocks wide: runs are read from the rows' bits 64
+    blocks at a time, and runs that cross a word boundary must stay one run."""
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for gh, gw in ((8, 8), (5, 63), (6, 64), (6, 65), (4, 100), (3, 128), (4, 129), (2, 140)):
+        for _ in range(40):
+            h, w = 4 * gh - int(rng.integers(0, 4)), 4 * gw - int(rng.integers(0, 4))
+            coarse = rng.integers(0, 256, (max(1, gh // 2), max(1, gw // 8)))
+            bmin = cv2.resize(coarse.astype(np.uint8), (gw, gh), interpolation=cv2.INTER_NEAREST)
+            bmin = np.minimum(bmin, rng.integers(0, 256, (gh, gw))).astype(np.uint8)
+            t = int(rng.integers(0, 255))
+            boxes = [(0, 0, w - 1, h - 1)]
+            for _ in range(int(rng.integers(0, 5))):
+                x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+                boxes.append((x0, y0, int(rng.integers(x0, w)), int(rng.integers(y0, h))))
+            gts = random_boxes(rng, h, w)
+            target = float(rng.choice([0.1, 0.3, 0.5, 0.7, 2.0]))
+            rec = np.zeros((len(boxes), 8), np.int32)
+            rec[:, :4] = boxes
+            got = tail_settled(t, 0, bmin, gts, target, rec, np.arange(len(boxes), dtype=np.int32),
+                               len(boxes), h, w)
+            expected = _settled_reference(t, bmin, gts, target, boxes, h, w)
+            assert got == expected, (gh, gw, t, boxes, gts, target)
+            outcomes.append(got)
+    assert 0.2 < np.mean(outcomes) < 0.8  # both answers are exercised
 
 def _blob_map(rng, h, w):
     """A CAM-like map: low-resolution blobs over a low background, with pixel noise."""

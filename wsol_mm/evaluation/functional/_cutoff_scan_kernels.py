@@ -126,7 +126,9 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '0cc0a2e7452f5df5'
+CALLEES_DIGEST = 'dbc66e867a46bacb'
+#: scan_map's error code for GT boxes that break the convention (sort_pixels has 1 and 2)
+BAD_BOXES = 3
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
 # one int64 addition per pixel: (2 x area or perimeter) + (4 x Euler) << 32
 _PACK_V1 = _D_AREA.astype(np.int64) + (_D_EULER.astype(np.int64) << 32)
@@ -348,11 +350,15 @@ def scan_map(cam, levels, gts, wanted, thresholds, scale, multi, clip, ebox, flo
     Returns:
         tuple: float64 IoUs, int64 GT indices and int8 status, each ``(256,)``
         (IoU -1 where not wanted), ``max(u)`` and an error code (0, or
-        NAN_VALUE / OUT_OF_RANGE: nothing else is computed then).
+        BAD_BOXES / NAN_VALUE / OUT_OF_RANGE: nothing else is computed then).
     """
     ious = np.full(_NCUT, -1.0)
     gidx = np.zeros(_NCUT, np.int64)
     status = np.zeros(_NCUT, np.int8)
+    for j in range(gts.shape[0]):  # box_ops.check_box_convention's test, NaN rejected too
+        x0, y0, x1, y1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
+        if not (x0 >= 0.0 and y0 >= 0.0 and x1 >= x0 and y1 >= y0):
+            return ious, gidx, status, 0, BAD_BOXES
     err = sort_pixels(cam, levels, u, order, starts, pad)
     if err:
         return ious, gidx, status, 0, err

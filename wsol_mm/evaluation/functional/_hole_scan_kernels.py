@@ -94,6 +94,14 @@ def _hole_pass(gts, wanted, shape, order, starts, lab, parent, rec, shp, iou, li
         lab[y * (w + 2)] = _OUTSIDE
         lab[y * (w + 2) + w + 1] = _OUTSIDE
     parent[_OUTSIDE] = _OUTSIDE  # the oldest slot: always the root of a union with it
+    # the outside's box is the whole padded frame, so it never grows and pixels joining it
+    # take the others' path: a branch on the slot (72 % of the pixels join the outside on
+    # eval_speed.py's maps, in no predictable order) made the pass 1.1x slower. The
+    # outside is never live, so never scored
+    rec[_OUTSIDE, _X0] = -1
+    rec[_OUTSIDE, _Y0] = -1
+    rec[_OUTSIDE, _X1] = w
+    rec[_OUTSIDE, _Y1] = h
     # N, W, E, S as offsets from the N neighbour (unsigned indexing)
     offs = np.array([0, w2 - _U(1), w2 + _U(1), w2 + w2], np.uint64)
     n_slots = _U(1)
@@ -132,7 +140,7 @@ def _hole_pass(gts, wanted, shape, order, starts, lab, parent, rec, shp, iou, li
                     parent[r] = r
                     _new_slot(r, x, y, rec, live, n_live)
                     n_live += 1
-                elif r != _OUTSIDE:
+                else:
                     _grow(r, np.int32(x), np.int32(y), rec)
                 lab[p] = r
         if not (wanted[t] and status[t] == HOLES):

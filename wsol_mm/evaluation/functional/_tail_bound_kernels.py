@@ -31,6 +31,7 @@ its time.
 """
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ._union_find_kernels import _LOW, _U, _X0, _X1, _Y0, _Y1, OK, _best_iou, _find
 
@@ -107,13 +108,71 @@ def _link(a, b, parent, ext):
 
 
 @njit(cache=True)
+def _row_bits(brow, x0, level):
+    """Bit ``i`` set where block ``x0 + i`` of the row is background (minimum <= ``level``),
+    for up to 64 blocks (0 past the row's end); a loop the compiler vectorises."""
+    bits = _U(0)
+    for i in range(min(64, len(brow) - x0)):
+        bits |= _U(brow[x0 + i] <= level) << _U(i)
+    return bits
+
+
+@njit(cache=True, inline='always')  # inlined: a call per row cost 0.5-1 us per test
+def _row_runs(brow, level, by, h, w, rx0, rx1, parent, ext, n):
+    """Append the runs of background blocks of block row ``by`` at index ``n``: first and
+    last block (``rx0``, ``rx1``), a fresh union-find entry and the pixel extent (``ext``,
+    clipped to the map); returns the new count.
+
+    Read 64 blocks at a time: a run starts at a set bit after a clear one and ends at a
+    set bit before a clear one, looking across word boundaries (a run's start is read
+    before its end); one word (the common case) skips the look-ahead, 0.5 us a test.
+    """
+    y0, y1 = by << _SHIFT, min(((by + 1) << _SHIFT) - 1, h - 1)
+    word = _row_bits(brow, 0, level)
+    if len(brow) <= 64:  # one word (maps up to 256 pixels wide): starts and ends pair up
+        starts, ends = word & ~(word << _U(1)), word & ~(word >> _U(1))
+        while starts:
+            x0, x1 = np.int64(trailing_zeros(starts)), np.int64(trailing_zeros(ends))
+            starts &= starts - _U(1)
+            ends &= ends - _U(1)
+            rx0[n], rx1[n], parent[n] = x0, x1, n
+            ext[n, 0], ext[n, 1] = x0 << _SHIFT, y0
+            ext[n, 2], ext[n, 3] = min(((x1 + 1) << _SHIFT) - 1, w - 1), y1
+            n += 1
+        return n
+    n_end = n
+    carry = _U(0)  # the last block of the word before is background
+    for k in range((len(brow) + 63) >> 6):
+        nxt = _row_bits(brow, (k + 1) << 6, level)
+        starts = word & ~((word << _U(1)) | carry)
+        ends = word & ~((word >> _U(1)) | (nxt << _U(63)))
+        base = k << 6
+        while starts:
+            rx0[n] = base + np.int64(trailing_zeros(starts))
+            starts &= starts - _U(1)
+            n += 1
+        while ends:
+            x1 = base + np.int64(trailing_zeros(ends))
+            ends &= ends - _U(1)
+            rx1[n_end], parent[n_end] = x1, n_end
+            ext[n_end, 0], ext[n_end, 1] = rx0[n_end] << _SHIFT, y0
+            ext[n_end, 2], ext[n_end, 3] = min(((x1 + 1) << _SHIFT) - 1, w - 1), y1
+            n_end += 1
+        carry = word >> _U(63)
+        word = nxt
+    return n
+
+
+@njit(cache=True)
 def tail_settled(t, c, bmin, gts, target, rec, live, n_live, h, w):
     """Whether no object outside component ``c`` can reach ``target`` at cut-off ``t`` or
     below (``c``'s box is the whole map; see the module docstring).
 
-    The background blocks (minimum ``<= t``) of each block row form runs; runs of
-    consecutive rows that touch (8-connected) are joined, then each live component
-    other than ``c`` joins the runs around it.
+    The background blocks (minimum ``<= t``) of each block row form runs, read from
+    the row's bits 64 blocks at a time (1.8x faster than a loop over the blocks: a
+    test took 6.5 us in the pass, 3.7 us with bits); runs of consecutive rows that
+    touch (8-connected) are joined, then each live component other than ``c`` joins
+    the runs around it.
     """
     if target > 1.0:
         return True
@@ -124,23 +183,11 @@ def tail_settled(t, c, bmin, gts, target, rec, live, n_live, h, w):
     parent = np.empty(n_max, np.int32)
     ext = np.empty((n_max, 4), np.int64)  # pixel x0, y0, x1, y1
     row_start = np.empty(gh + 1, np.int64)
+    level = np.uint8(min(t, 255))
     n = 0
     for by in range(gh):
         row_start[by] = n
-        brow = bmin[by]
-        bx = 0
-        while bx < gw:
-            if brow[bx] > t:
-                bx += 1
-                continue
-            a = bx
-            while bx < gw and brow[bx] <= t:
-                bx += 1
-            rx0[n], rx1[n], parent[n] = a, bx - 1, n
-            ext[n, 0], ext[n, 1] = a << _SHIFT, by << _SHIFT
-            ext[n, 2] = min((bx << _SHIFT) - 1, w - 1)
-            ext[n, 3] = min(((by + 1) << _SHIFT) - 1, h - 1)
-            n += 1
+        n = _row_runs(bmin[by], level, by, h, w, rx0, rx1, parent, ext, n)
         if by > 0:  # join with the touching runs of the row above
             j = row_start[by - 1]
             for k in range(row_start[by], n):

@@ -4,6 +4,7 @@ A record holds, per integer cut-off, a bitmask of the IoU thresholds met and
 the size bin of the GT box giving the best IoU; thresholds are mapped to
 cut-offs only at the end, so records are small (2 x 256 bytes) and exact.
 """
+import functools
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -32,16 +33,16 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         dict: ``max_u`` (int), ``correct`` (uint8 ``(256,)`` bitmask, bit i =
         IoU >= iou_thrs[i] / 100) and, with ``box_bins``, ``bin`` (int8 ``(256,)``).
     """
-    floors = np.asarray(iou_thrs, np.float64) / 100
+    sorted_floors, bits = _floor_bits(tuple(iou_thrs))
     # only the bits are kept: IoUs need to be exact only around the IoU thresholds,
     # unless the best GT box decides a size bin (several boxes in different bins)
     exact = box_bins is not None and len(np.unique(box_bins)) > 1
     ious, gt_idx, max_u = scan_thresholds(cam, gt_boxes, multi_contour, thresholds=thresholds,
                                           use_numba=use_numba,
-                                          iou_floors=None if exact else floors)
-    correct = np.zeros(NUM_CUTOFFS, np.uint8)
-    for i, floor in enumerate(floors):
-        correct |= (ious >= floor).astype(np.uint8) << i
+                                          iou_floors=None if exact else sorted_floors)
+    # bit i: ious >= iou_thrs[i] / 100; the number of floors at or below each IoU indexes
+    # their bits (two numpy calls instead of three per floor: 6 us a map)
+    correct = bits[np.searchsorted(sorted_floors, ious, side='right')]
     record = dict(max_u=max_u, correct=correct)
     if box_bins is not None:
         bins = np.asarray(box_bins, np.int8)
@@ -49,9 +50,30 @@ def box_record(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
     return record
 
 
+@functools.lru_cache(maxsize=64)
+def _floor_bits(iou_thrs: Tuple[float, ...]) -> Tuple[np.ndarray, np.ndarray]:
+    """The IoU floors ``iou_thrs / 100`` sorted, and per number of them reached the uint8
+    bitmask of those floors, bit i for ``iou_thrs[i]`` (read-only arrays)."""
+    floors = np.asarray(iou_thrs, np.float64) / 100
+    order = np.argsort(floors, kind='stable')
+    bits = np.zeros(len(floors) + 1, np.uint8)
+    for k, i in enumerate(order):
+        bits[k + 1] = bits[k] | (1 << int(i))
+    sorted_floors = floors[order]
+    sorted_floors.flags.writeable = bits.flags.writeable = False
+    return sorted_floors, bits
+
+
 def _per_threshold(records: List[dict], key: str, thresholds: np.ndarray) -> np.ndarray:
     """Stack ``record[key]`` read at each threshold's cut-off: ``(num_images, T)``."""
-    return np.stack([r[key][threshold_cutoffs(thresholds, r['max_u'])] for r in records])
+    cutoffs = {}  # per max(u): most maps share one (255 for normalised maps)
+    rows = []
+    for r in records:
+        cut = cutoffs.get(r['max_u'])
+        if cut is None:
+            cut = cutoffs[r['max_u']] = threshold_cutoffs(thresholds, r['max_u'])
+        rows.append(r[key][cut])
+    return np.stack(rows)
 
 
 def box_correct_counts(records: List[dict], thresholds: np.ndarray, num_iou: int) -> np.ndarray:

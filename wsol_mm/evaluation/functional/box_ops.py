@@ -21,6 +21,8 @@ def check_box_convention(boxes: np.ndarray) -> np.ndarray:
         np.ndarray: the boxes as float64 ``(N, 4)``.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if np.isnan(boxes).any():
+        raise RuntimeError(f'Box coordinates must be numbers, got NaN in {boxes.tolist()}')
     if (boxes < 0).any():
         raise RuntimeError(f'Box coordinates must be non-negative, got {boxes.tolist()}')
     if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
