@@ -58,6 +58,7 @@ _NO_FLOORS = np.zeros(0)
 _NO_THRESHOLDS = np.zeros(0)
 _NO_MAP = np.zeros((0, 0))  # the map argument when the kernel reads uint8 levels
 _ALL_CUTOFFS = np.ones(NUM_CUTOFFS, np.bool_)
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # dtype == type converts
 _EMPTY_BOXES = {(0, 0, 0, 0): np.zeros(4), (0, 0, 1, 1): np.array([0., 0., 1., 1.])}
 
 
@@ -130,7 +131,7 @@ def scan_thresholds(cam: np.ndarray, gt_boxes: np.ndarray, multi_contour: bool,
         raise ValueError('At least one GT box is needed to score a map')
     if multi_contour and not clip:
         raise ValueError('unclipped boxes are only supported for v1 (largest contour)')
-    levels = cam.dtype not in (np.float32, np.float64)  # uint8 maps and other dtypes
+    levels = cam.dtype not in _FLOAT_DTYPES  # uint8 maps and other dtypes
     if levels and cam.dtype != np.uint8:
         cam = quantize_cam(cam)  # numpy quantises other dtypes
     if not (HAS_NUMBA and use_numba):
