@@ -128,7 +128,7 @@ def _row_runs(brow, level, by, h, w, rx0, rx1, parent, ext, n):
     before its end); one word (the common case) skips the look-ahead, 0.5 us a test.
     """
     y0, y1 = by << _SHIFT, min(((by + 1) << _SHIFT) - 1, h - 1)
-    word = _row_bits(brow, 0, level)
+    word = _row_bits(brow, np.int64(0), level)  # not a literal: one compiled version
     if len(brow) <= 64:  # one word (maps up to 256 pixels wide): starts and ends pair up
         starts, ends = word & ~(word << _U(1)), word & ~(word >> _U(1))
         while starts:
