@@ -58,7 +58,8 @@ _NO_FLOORS = np.zeros(0)
 _NO_THRESHOLDS = np.zeros(0)
 _NO_MAP = np.zeros((0, 0))  # the map argument when the kernel reads uint8 levels
 _ALL_CUTOFFS = np.ones(NUM_CUTOFFS, np.bool_)
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # dtype == type converts
+# dtypes, not types: comparing a dtype with a type builds a dtype at every call
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _EMPTY_BOXES = {(0, 0, 0, 0): np.zeros(4), (0, 0, 1, 1): np.array([0., 0., 1., 1.])}
 
 
