@@ -125,7 +125,8 @@ def _row_runs(brow, level, by, h, w, rx0, rx1, parent, ext, n):
 
     Read 64 blocks at a time: a run starts at a set bit after a clear one and ends at a
     set bit before a clear one, looking across word boundaries (a run's start is read
-    before its end); one word (the common case) skips the look-ahead: 0.3 us a test.
+    before its end). One word (the common case, maps up to 256 pixels wide) pairs starts
+    and ends directly: through the general path a test took 5.5 us instead of 2.9 us.
     """
     y0, y1 = by << _SHIFT, min(((by + 1) << _SHIFT) - 1, h - 1)
     word = _row_bits(brow, np.int64(0), level)  # not a literal: one compiled version
