@@ -77,8 +77,8 @@ def kernel_parts(samples: list, thresholds: np.ndarray) -> dict:
                                  lab, parent, rec, shp, iou, live, ious, gidx, status, bmin,
                                  target)
                 if holes:
-                    _hole_pass(gts, wanted, (h, w), o, st, lab, parent, rec, shp, iou, live,
-                               ious, gidx, status)
+                    _hole_pass(gts, wanted, levels, o, st, lab, parent, rec, shp, iou, live, ious,
+                               gidx, status)
         return run
 
     n = len(samples)

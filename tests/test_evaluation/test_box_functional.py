@@ -14,7 +14,7 @@ from wsol_mm.evaluation.functional import (
     scan_cutoffs,
     threshold_list,
 )
-from wsol_mm.evaluation.functional._hole_scan_kernels import _hole_pass
+from wsol_mm.evaluation.functional._hole_scan_kernels import _background_runs, _hole_pass
 from wsol_mm.evaluation.functional._union_find_kernels import HOLES, sort_pixels
 from wsol_mm.evaluation.functional.cutoff_scan import _workspace
 
@@ -187,9 +187,63 @@ def test_hole_pass_alone_equals_opencv_holes():
         wanted = np.ones(256, np.bool_)
         ious, gidx = np.full(256, -1.0), np.zeros(256, np.int64)
         status = np.full(256, HOLES, np.int8)
-        _hole_pass(gt, wanted, u.shape, order, starts, *work[4:], ious, gidx, status)
+        _hole_pass(gt, wanted, u, order, starts, *work[4:], ious, gidx, status)
         expected = [_hole_box_best_iou(u, t, gt) for t in range(255)]
         assert ious[:255].tolist() == expected, i
+        # flagged from a later cut-off on (labelled by runs there), with gaps
+        first = int(rng.integers(0, int(u.max()) + 1))
+        flagged = np.zeros(256, np.bool_)
+        flagged[first:255] = rng.random(255 - first) < 0.5
+        flagged[min(first, 254)] = True
+        ious, gidx = np.full(256, -1.0), np.zeros(256, np.int64)
+        status = np.where(flagged, HOLES, 0).astype(np.int8)
+        _hole_pass(gt, wanted, u, order, starts, *work[4:], ious, gidx, status)
+        assert ious[:255].tolist() == [expected[t] if flagged[t] else -1.0
+                                       for t in range(255)], (i, first)
+        assert not (status == HOLES).any()
+
+
+def test_background_runs_label_like_opencv():
+    """The run labelling that starts the hole pass: the 4-connected components of the
+    background ``u <= level`` (OpenCV's), the outside being those that reach the border;
+    every other root is live, with its component's box."""
+    import cv2
+    rng = np.random.default_rng(8)
+    for i in range(80):
+        h = int(rng.integers(1, 30))
+        w = int(rng.choice([1, 2, 7, 63, 64, 65, 129, 150]))
+        if i % 2:
+            u = rng.integers(0, 4, (h, w)).astype(np.uint8)
+        else:
+            u = quantize_cam(random_map(rng, 'ring' if i % 4 else 'multi'))
+            h, w = u.shape
+        level = np.uint8(rng.integers(0, int(u.max()) + 1))
+        work = _workspace(h, w)
+        lab, parent, rec, live = work[4], work[5], work[6], work[9]
+        parent[0], rec[0, :4] = 0, (-1, -1, w, h)  # the outside, as the hole pass sets it
+        n, n_live = _background_runs(u, level, lab, parent, rec, live)
+        bg = u <= level
+        _, cc = cv2.connectedComponents(np.pad(bg, 1, constant_values=1).astype(np.uint8),
+                                        connectivity=4)
+        outside, cc = cc[0, 0], cc[1:-1, 1:-1]
+
+        def root(s):
+            while parent[s] != s:
+                s = parent[s]
+            return s
+        ys, xs = np.nonzero(bg)
+        roots = np.array([root(lab[(y + 1) * (w + 2) + x + 1]) for y, x in zip(ys, xs)], int)
+        pairs = set(zip(roots.tolist(), cc[ys, xs].tolist()))
+        assert len(pairs) == len(set(roots.tolist())) == len(set(cc[ys, xs].tolist())), i
+        assert all((r == 0) == (c == outside) for r, c in pairs), i
+        holes = {r for r, c in pairs if r != 0}
+        assert sorted(live[:n_live].tolist()) == sorted(holes), i
+        assert [s for s in range(1, n) if parent[s] == s] == sorted(holes), i
+        for r, c in pairs:
+            if r:
+                hy, hx = np.nonzero(cc == c)
+                assert rec[r, :4].tolist() == [hx.min(), hy.min(), hx.max(), hy.max()], i
+                assert rec[r, 5] == live[:n_live].tolist().index(r)  # _POS
 
 
 @pytest.mark.parametrize('multi_contour', [True, False])

@@ -18,7 +18,7 @@ from wsol_mm.evaluation.functional._tail_bound_kernels import (
     tail_settled,
     tail_setup,
 )
-from wsol_mm.evaluation.functional._union_find_kernels import sort_pixels
+from wsol_mm.evaluation.functional._union_find_kernels import _row_words, sort_pixels
 from wsol_mm.evaluation.functional.cutoff_scan import _workspace
 
 FLOOR_SETS = ((0.3, 0.5, 0.7), (0.5, ), (0.05, 0.15))
@@ -37,6 +37,25 @@ def test_block_minima_equals_numpy():
 
 
 
+def test_row_words_equal_numpy():
+    """``row <= level`` as 64-bit words, whatever the flags buffer held before."""
+    rng = np.random.default_rng(2)
+    for width in (1, 7, 8, 9, 63, 64, 65, 128, 200, 224):
+        n_words = (width + 63) >> 6
+        flags = np.full(n_words * 8, np.iinfo(np.uint64).max, np.uint64)
+        words = np.full(n_words + 1, 7, np.uint64)
+        for _ in range(10):
+            rows = rng.integers(0, 256, (3, width)).astype(np.uint8)
+            row = rows[1]
+            level = np.uint8(rng.integers(0, 256))
+            _row_words(rows, 1, level, flags, flags.view(np.uint8), words)
+            bits = np.zeros(n_words * 64, bool)
+            bits[:width] = row <= level
+            expected = [int(''.join('1' if b else '0' for b in bits[64 * k:64 * k + 64][::-1]), 2)
+                        for k in range(n_words)]
+            assert words.tolist() == expected + [7], (width, level)  # the spare word kept
+
+
 def test_row_runs_equal_numpy():
     """Runs of background blocks read 64 blocks at a time, across word boundaries."""
     rng = np.random.default_rng(1)
@@ -53,7 +72,12 @@ def test_row_runs_equal_numpy():
             rx0, rx1 = np.full(width + 3, -7), np.full(width + 3, -7)
             parent, ext = np.full(width + 3, -7, np.int32), np.full((width + 3, 4), -7)
             h, w = 4 * 3 - 2, 4 * width - 1  # block row 2 of a map cut at both far sides
-            n = _row_runs(row, level, 2, h, w, rx0, rx1, parent, ext, 2)  # after 2 runs
+            n_words = (width + 63) >> 6  # _row_words' buffers, the flags full of garbage
+            flags = np.full(n_words * 8, np.iinfo(np.uint64).max, np.uint64)
+            words = np.zeros(n_words + 1, np.uint64)
+            rows = np.stack([row[::-1], 255 - row, row])  # block row 2 is the row
+            n = _row_runs(rows, level, 2, h, w, rx0, rx1, parent, ext, 2, flags,
+                          flags.view(np.uint8), words)  # after 2 runs
             assert n - 2 == expected.shape[1], (width, row, level)
             assert np.array_equal(rx0[2:n], expected[0]) and np.array_equal(rx1[2:n], expected[1])
             assert np.array_equal(parent[2:n], np.arange(2, n))

@@ -33,12 +33,12 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from ._union_find_kernels import _LOW, _U, _X0, _X1, _Y0, _Y1, OK, _best_iou, _find
+from ._union_find_kernels import _LOW, _U, _X0, _X1, _Y0, _Y1, OK, _best_iou, _find, _row_words
 
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = 'f91f2f09ccb42464'
+CALLEES_DIGEST = '62c983246f2fdda5'
 MAX_TRIES = 8  # a map whose background stays too coarse costs at most 8 block passes
 # 4 x 4 pixel blocks. Simulated on eval_speed.py's maps, the V2 pass would stop with 34 %
 # of the pixels left with exact components of everything outside c, 32 % with 2 x 2
@@ -107,21 +107,12 @@ def _link(a, b, parent, ext):
     ext[ra, 3] = max(ext[ra, 3], ext[rb, 3])
 
 
-@njit(cache=True)
-def _row_bits(brow, x0, level):
-    """Bit ``i`` set where block ``x0 + i`` of the row is background (minimum <= ``level``),
-    for up to 64 blocks (0 past the row's end); branch-free."""
-    bits = _U(0)
-    for i in range(min(64, len(brow) - x0)):
-        bits |= _U(brow[x0 + i] <= level) << _U(i)
-    return bits
-
-
 @njit(cache=True, inline='always')  # inlined: a call per row cost 0.5-1 us per test
-def _row_runs(brow, level, by, h, w, rx0, rx1, parent, ext, n):
+def _row_runs(bmin, level, by, h, w, rx0, rx1, parent, ext, n, flags, fb, words):
     """Append the runs of background blocks of block row ``by`` at index ``n``: first and
     last block (``rx0``, ``rx1``), a fresh union-find entry and the pixel extent (``ext``,
-    clipped to the map); returns the new count.
+    clipped to the map); returns the new count. ``flags`` / ``fb`` / ``words``: buffers
+    of :func:`_row_words` (``words`` one longer, its last word clear).
 
     Read 64 blocks at a time: a run starts at a set bit after a clear one and ends at a
     set bit before a clear one, looking across word boundaries (a run's start is read
@@ -129,8 +120,10 @@ def _row_runs(brow, level, by, h, w, rx0, rx1, parent, ext, n):
     and ends directly: through the general path a test took 5.5 us instead of 2.9 us.
     """
     y0, y1 = by << _SHIFT, min(((by + 1) << _SHIFT) - 1, h - 1)
-    word = _row_bits(brow, np.int64(0), level)  # not a literal: one compiled version
-    if len(brow) <= 64:  # one word (maps up to 256 pixels wide): starts and ends pair up
+    n_words = len(flags) >> 3
+    _row_words(bmin, by, level, flags, fb, words)
+    word = words[0]
+    if n_words == 1:  # one word (maps up to 256 pixels wide): starts and ends pair up
         starts, ends = word & ~(word << _U(1)), word & ~(word >> _U(1))
         while starts:
             x0, x1 = np.int64(trailing_zeros(starts)), np.int64(trailing_zeros(ends))
@@ -143,8 +136,8 @@ def _row_runs(brow, level, by, h, w, rx0, rx1, parent, ext, n):
         return n
     n_end = n
     carry = _U(0)  # the last block of the word before is background
-    for k in range((len(brow) + 63) >> 6):
-        nxt = _row_bits(brow, (k + 1) << 6, level)
+    for k in range(n_words):
+        nxt = words[k + 1]
         starts = word & ~((word << _U(1)) | carry)
         ends = word & ~((word >> _U(1)) | (nxt << _U(63)))
         base = k << 6
@@ -185,10 +178,14 @@ def tail_settled(t, c, bmin, gts, target, rec, live, n_live, h, w):
     ext = np.empty((n_max, 4), np.int64)  # pixel x0, y0, x1, y1
     row_start = np.empty(gh + 1, np.int64)
     level = np.uint8(min(t, 255))
+    n_words = (gw + 63) >> 6
+    flags = np.empty(n_words << 3, np.uint64)
+    fb = flags.view(np.uint8)
+    words = np.zeros(n_words + 1, np.uint64)  # a clear word past the end
     n = 0
     for by in range(gh):
         row_start[by] = n
-        n = _row_runs(bmin[by], level, by, h, w, rx0, rx1, parent, ext, n)
+        n = _row_runs(bmin, level, by, h, w, rx0, rx1, parent, ext, n, flags, fb, words)
         if by > 0:  # join with the touching runs of the row above
             j = row_start[by - 1]
             for k in range(row_start[by], n):

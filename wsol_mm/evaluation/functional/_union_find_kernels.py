@@ -23,6 +23,7 @@ from numba import njit
 
 _U = np.uint64
 _M16 = np.uint16  # neighbour masks: 16 bits
+_GATHER = np.uint64(0x0102040810204080)  # see _row_words
 _NCUT = 256  # index T = cut-off; T = 255 is the empty mask
 # columns of the per-slot int32 record (8 x 4 B: two slots per cache line)
 _X0, _Y0, _X1, _Y1, _FIRST, _POS, _DIRTY, _GT = range(8)
@@ -51,6 +52,29 @@ def _find(parent, i):
             return pi
         parent[i] = ppi  # path halving keeps trees flat
         i = ppi
+
+
+@njit(cache=True)
+def _row_words(a, y, level, flags, fb, words):
+    """``words[k]`` bit ``i`` set where ``a[y, 64 k + i] <= level`` (0 past the row's end),
+    for the ``len(flags) // 8`` words of the row; ``words`` may be longer.
+
+    The compares fill ``flags`` (uint64, eight per word; ``fb``: the same memory as
+    bytes) in one vectorised loop, and one multiplication gathers the low bits of
+    eight bytes into one byte: 4x faster than shifting the compares into a word one
+    by one. Row and views are not made here: each new array costs an atomic count.
+    Rows of block minima (the tail test) or of pixels (the hole pass).
+    """
+    n = a.shape[1]
+    for x in range(n):
+        fb[_U(x)] = a[y, _U(x)] <= level
+    for x in range(n, len(fb)):
+        fb[_U(x)] = 0
+    for k in range(len(flags) >> 3):
+        word = _U(0)
+        for j in range(8):  # bytes of 0 / 1: byte i's bit lands on bit 56 + i
+            word |= ((flags[_U((k << 3) + j)] * _GATHER) >> _U(56)) << _U(j << 3)
+        words[_U(k)] = word
 
 
 @njit(cache=True)
