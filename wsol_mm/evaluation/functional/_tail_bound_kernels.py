@@ -117,7 +117,8 @@ def _row_runs(bmin, level, by, h, w, rx0, rx1, parent, ext, n, flags, fb, words)
     Read 64 blocks at a time: a run starts at a set bit after a clear one and ends at a
     set bit before a clear one, looking across word boundaries (a run's start is read
     before its end). One word (the common case, maps up to 256 pixels wide) pairs starts
-    and ends directly: through the general path a test took 5.5 us instead of 2.9 us.
+    and ends directly: through the general path a test took 5.5 us instead of 2.9 us
+    (measured when rows were read bit by bit, before :func:`_row_words`).
     """
     y0, y1 = by << _SHIFT, min(((by + 1) << _SHIFT) - 1, h - 1)
     n_words = len(flags) >> 3
