@@ -17,7 +17,6 @@ instead of 0.126 ms per map.
 """
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ._union_find_kernels import (
     _DIRTY,
@@ -42,12 +41,13 @@ from ._union_find_kernels import (
     _merge_box,
     _new_slot,
     _row_words,
+    _word_runs,
 )
 
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '62c983246f2fdda5'
+CALLEES_DIGEST = '75a20f894b5a47e9'
 _OUTSIDE = _U(0)  # slot of the padding ring: the background connected to the border
 # the diagonal that joins two 4-neighbours (both background, so 4-connected through it):
 # (diagonal bit, neighbour bit, neighbour bit) with bits N, W, E, S, NW, NE, SW, SE
@@ -111,23 +111,8 @@ def _background_runs(u, level, lab, parent, rec, live):
     prev, n_prev = 0, 0
     for y in range(h):
         cur = half - prev
-        m, m_end = 0, 0
         _row_words(u, y, level, flags, fb, words)
-        carry = _U(0)  # the last pixel of the word before is background
-        for k in range(n_words):
-            word = words[k]
-            starts = word & ~((word << _U(1)) | carry)
-            ends = word & ~((word >> _U(1)) | (words[k + 1] << _U(63)))
-            base = k << 6
-            while starts:  # a run's start is read before its end
-                rx0[cur + m] = base + np.int64(trailing_zeros(starts))
-                starts &= starts - _U(1)
-                m += 1
-            while ends:
-                rx1[cur + m_end] = base + np.int64(trailing_zeros(ends))
-                ends &= ends - _U(1)
-                m_end += 1
-            carry = word >> _U(63)
+        m = _word_runs(words, n_words, rx0, rx1, cur)
         i = 0
         for j in range(m):
             a, b = rx0[cur + j], rx1[cur + j]

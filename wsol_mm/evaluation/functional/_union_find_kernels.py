@@ -20,6 +20,7 @@ check to every signed index, which costs a third of the scan.
 """
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _U = np.uint64
 _M16 = np.uint16  # neighbour masks: 16 bits
@@ -75,6 +76,33 @@ def _row_words(a, y, level, flags, fb, words):
         for j in range(8):  # bytes of 0 / 1: byte i's bit lands on bit 56 + i
             word |= ((flags[_U((k << 3) + j)] * _GATHER) >> _U(56)) << _U(j << 3)
         words[_U(k)] = word
+
+
+@njit(cache=True, inline='always')  # once per row: no call
+def _word_runs(words, n_words, rx0, rx1, at):
+    """The runs of set bits of a row read as ``n_words`` words (``words[n_words]`` clear):
+    first and last index in ``rx0[at:]`` / ``rx1[at:]``; returns the number of runs.
+
+    A run starts at a set bit after a clear one and ends at a set bit before a clear
+    one, looking across word boundaries; a run's start is read before its end.
+    """
+    m, m_end = 0, 0
+    carry = _U(0)  # the last bit of the word before is set
+    for k in range(n_words):
+        word = words[k]
+        starts = word & ~((word << _U(1)) | carry)
+        ends = word & ~((word >> _U(1)) | (words[k + 1] << _U(63)))
+        base = k << 6
+        while starts:
+            rx0[at + m] = base + np.int64(trailing_zeros(starts))
+            starts &= starts - _U(1)
+            m += 1
+        while ends:
+            rx1[at + m_end] = base + np.int64(trailing_zeros(ends))
+            ends &= ends - _U(1)
+            m_end += 1
+        carry = word >> _U(63)
+    return m
 
 
 @njit(cache=True)
