@@ -3,12 +3,14 @@ import numpy as np
 import pytest
 
 from wsol_mm.evaluation.functional import (
+    _histogram_kernels,
     piou_from_histograms,
     pixel_histograms,
     pxap_from_histograms,
     reference_histograms,
     threshold_list,
 )
+from wsol_mm.evaluation.functional.pxap import _kernel_edges
 
 
 def _masks(rng):
@@ -76,20 +78,57 @@ def _nudged(thrs: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize('thrs', [threshold_list(0.001), threshold_list(0.01),
+                                  threshold_list(0.003), threshold_list(0.0007),
+                                  threshold_list(0.3), threshold_list(0.05),
+                                  threshold_list(1 / 161),  # 161 steps make 1 - 2**-53
                                   _nudged(threshold_list(0.01))])
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
 def test_histograms_at_the_edges(thrs, dtype):
     """Scores on, just below and just above every edge land in numpy's bins.
 
-    Thresholds from ``np.arange`` take the kernel's uniform path (edges recomputed as
-    ``j * step``), nudged ones its path reading the edges.
+    Thresholds from ``np.arange`` take the kernel's uniform path (bin ``r - 1`` or ``r``
+    around the nearest ``r * step``), nudged ones its path reading the edges. Steps that
+    do not divide 1 (0.003, 0.0007, 0.3) put the edge 1 closer than a step to the last
+    threshold; with ``1 / 161`` the step times the number of thresholds is just below 1,
+    and the last bin's edge must be 1, not that product. Levels ``i / 255`` and
+    ``i / 1000`` fall on or next to many edges.
     """
+    uniform = thrs[1] - thrs[0]
+    assert (_kernel_edges(thrs)[1] > 0) == np.array_equal(thrs, np.arange(len(thrs)) * uniform)
     edges = np.concatenate([thrs, [1.0]])
-    values = np.concatenate([edges, np.nextafter(edges, -1), np.nextafter(edges, 2)])
+    values = np.concatenate([edges, np.nextafter(edges, -1), np.nextafter(edges, 2),
+                             np.arange(256) / 255, np.arange(1001) / 1000])
     values = np.clip(values, 0, 1).astype(dtype)
+    values = np.concatenate([values, np.nextafter(values, dtype(0)), np.nextafter(values, 1)])
     cam = np.resize(values, (7, len(values) // 7 + 1))
     gt = np.zeros(cam.shape, bool)
     gt[::2] = True
     fg, bg = pixel_histograms(cam, gt, None, thrs)
     rfg, rbg = reference_histograms(cam.astype(np.float64), gt, np.zeros_like(gt), thrs)
     assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
+
+
+def test_more_thresholds_than_the_kernel_codes():
+    """Beyond MAX_THRESHOLDS the codes would not fit uint16: numpy's path, the same counts."""
+    rng = np.random.default_rng(3)
+    k = _histogram_kernels.MAX_THRESHOLDS + 2
+    thrs = np.arange(k) / k
+    cam = rng.random((20, 30)).astype(np.float32)
+    cam.flat[:len(thrs[::1000])] = thrs[::1000]  # on the edges
+    gt, ignore = rng.random(cam.shape) < 0.4, rng.random(cam.shape) < 0.2
+    fg, bg = pixel_histograms(cam, gt, ignore, thrs)
+    rfg, rbg = reference_histograms(cam.astype(np.float64), gt, ignore, thrs)
+    assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
+    assert fg.sum() + bg.sum() == (gt | ~ignore).sum()
+
+
+@pytest.mark.parametrize('bad, message', [(np.nan, 'contains NaN'), (1.5, r'in \[0, 1\]'),
+                                          (-0.25, r'in \[0, 1\]')])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('thrs', [threshold_list(0.01), _nudged(threshold_list(0.01))])
+def test_bad_scores_are_refused(bad, message, dtype, thrs):
+    """A NaN or a score outside [0, 1] anywhere in the map is an error, on both kernel paths."""
+    cam = np.random.default_rng(4).random((9, 13)).astype(dtype)
+    cam[7, 11] = bad
+    with pytest.raises(ValueError, match=message):
+        pixel_histograms(cam, cam > 0.5, None, thrs)

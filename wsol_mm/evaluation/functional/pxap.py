@@ -8,6 +8,7 @@ from . import _warmup_state
 from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
+    from ._histogram_kernels import MAX_THRESHOLDS as _MAX_THRESHOLDS
     from ._histogram_kernels import STREAMS as _STREAMS
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
@@ -29,7 +30,7 @@ def _kernel_edges(thresholds: np.ndarray) -> tuple:
     edges = histogram_edges(thresholds)
     k = len(thresholds)
     delta = float(thresholds[1] - thresholds[0]) if k > 1 else 0.0
-    if not (delta > 0 and thresholds[0] == 0
+    if not (delta > 0 and thresholds[0] == 0 and thresholds[-1] < 1
             and np.array_equal(thresholds, np.arange(k) * delta)):
         delta = 0.0  # the kernel reads the edges
     return edges, delta
@@ -37,12 +38,12 @@ def _kernel_edges(thresholds: np.ndarray) -> tuple:
 
 def _buffers(num_bins: int, size: int) -> tuple:
     """This thread's sub-histograms (a row per stream: background bins, foreground bins,
-    ignored) and per-pixel codes, grown on demand."""
+    ignored) and uint16 per-pixel codes, grown on demand."""
     sub, codes = getattr(_LOCAL, 'sub', None), getattr(_LOCAL, 'codes', None)
     if sub is None or sub.shape[1] != 2 * num_bins + 1:
         sub = _LOCAL.sub = np.empty((_STREAMS, 2 * num_bins + 1), np.int32)
     if codes is None or codes.size < size:
-        codes = _LOCAL.codes = np.empty(size, np.int32)
+        codes = _LOCAL.codes = np.empty(size, np.uint16)
     return sub, codes[:size]
 
 
@@ -78,7 +79,7 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
     if gt.shape != cam.shape:
         raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
     if (_score_histograms is not None and cam.ndim == 2
-            and cam.dtype in (np.float32, np.float64)):
+            and cam.dtype in (np.float32, np.float64) and len(thresholds) <= _MAX_THRESHOLDS):
         if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
             _warmup_state.wait_for_warmup()
         key = np.asarray(thresholds, np.float64).tobytes()
