@@ -1,6 +1,7 @@
 from .batch_gather import gather_batch
 from .cam_utils import largest_box_from_cam, resize_cams, select_cam_classes
 from .cls_attention import block_with_cls_attention
+from .memory_format import feed_contiguous
 from .method_rng import MethodRNG, method_rng
 from .precision import at_least_float32, autocast_off
 from .weight_init import init_wsol_weights
@@ -8,5 +9,5 @@ from .weight_init import init_wsol_weights
 __all__ = [
     'largest_box_from_cam', 'resize_cams', 'select_cam_classes', 'init_wsol_weights',
     'block_with_cls_attention', 'at_least_float32', 'autocast_off', 'MethodRNG', 'method_rng',
-    'gather_batch'
+    'gather_batch', 'feed_contiguous'
 ]
