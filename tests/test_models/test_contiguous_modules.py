@@ -62,6 +62,15 @@ def test_autocast_keeps_channels_last():
     assert orders == dict(conv1='channels_last', conv2='channels_last')
 
 
+def test_only_cpu_tensors_are_switched():
+    """The switch rests on oneDNN measurements: other devices keep their order."""
+    from wsol_mm.models.utils.memory_format import _contiguous_args
+    cpu = torch.empty(1, 4, 3, 3).contiguous(memory_format=torch.channels_last)
+    meta = torch.empty(1, 4, 3, 3, device='meta').contiguous(memory_format=torch.channels_last)
+    assert _contiguous_args(None, (cpu, 1))[0].is_contiguous()
+    assert _contiguous_args(None, (meta, 1)) is None
+
+
 def test_same_losses_and_gradients():
     """float64: the two orders only sum in another order (~1e-16 relative per operation)."""
     results = []
