@@ -165,3 +165,22 @@ def test_cnn_configs_feed_channels_last(config):
     cnn = backbone.get('type', '').startswith(('ResNet', 'VGG16', 'InceptionV3'))
     expected = cnn and backbone.get('depth', 50) != 18
     assert model.data_preprocessor.get('channels_last', False) == expected, config
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_large_head_convolutions_run_nchw(config):
+    """Channels-last configs whose head has 3x3 convolutions to 1024 channels (InceptionV3
+    CAM / SPG / ADL, ACoL) feed them NCHW (`contiguous_modules`, faster in float32 on oneDNN,
+    docs/speed.md); no other config names any."""
+    model = Config.fromfile(osp.join(REPO_ROOT, config)).model
+    head = model.get('head', {})
+    large = (model.data_preprocessor.get('channels_last', False)
+             and head.get('type') in ('ConvClassMapHead', 'ADLConvClassMapHead', 'ACoLHead')
+             and head.get('mid_channels') == 1024)
+    names = list(model.get('contiguous_modules', []))
+    if not large:
+        assert names == [], config
+    elif head['type'] == 'ACoLHead':
+        assert names == ['head.classifier_A.0', 'head.classifier_B.0'], config
+    else:
+        assert names == ['head.conv1'], config
