@@ -5,6 +5,7 @@ import torch
 from wsol_mm.models.layers import CrossPatchActivationBlock
 from wsol_mm.models.utils.newton_schulz import newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
+from wsol_mm.models.utils.symmetric_newton_schulz import _recurrence_weight
 
 
 def _symmetric(b: int, n: int, seed: int) -> torch.Tensor:
@@ -59,3 +60,34 @@ def test_block_solvers_agree_and_bad_solver_is_refused():
         torch.testing.assert_close(b, a, rtol=1e-8, atol=1e-10)
     with pytest.raises(ValueError, match='ns_solver'):
         CrossPatchActivationBlock(num_iters=4, ns_solver='svd')
+
+
+@pytest.mark.parametrize('num_iters', [0, 1, 2, 16])
+def test_backward_weight_is_the_recurrence(num_iters):
+    """The in-place weight equals the recurrence written out with fresh tensors (same
+    element-wise roundings, so the same bits) and its closed sum to float64 precision."""
+    g = torch.Generator().manual_seed(num_iters)
+    lam = torch.rand(2, 7, generator=g, dtype=torch.float64) * 3 - 0.5
+    x = 0.3 * lam
+    xs, rs = [], []
+    for _ in range(num_iters):
+        r = 1 - lam * x
+        xs.append(x)
+        rs.append(r)
+        x = x * (1 + r)
+    empty = lam.new_zeros((0, ) + lam.shape)
+    xs_t, rs_t = (torch.stack(xs), torch.stack(rs)) if xs else (empty, empty)
+    weight = _recurrence_weight(xs_t, rs_t, x)
+    expected = torch.zeros(2, 7, 7, dtype=torch.float64)
+    for x_k, r_k in zip(xs, rs):
+        expected = ((r_k.unsqueeze(-1) + r_k.unsqueeze(-2)) * expected
+                    + x_k.unsqueeze(-1) * x_k.unsqueeze(-2))
+    assert torch.equal(weight, expected)
+    # W = sum_k x_k,i x_k,j prod_{l > k} (r_l,i + r_l,j)
+    closed = torch.zeros(2, 7, 7, dtype=torch.float64)
+    for k in range(num_iters):
+        term = xs[k].unsqueeze(-1) * xs[k].unsqueeze(-2)
+        for r_l in rs[k + 1:]:
+            term = term * (r_l.unsqueeze(-1) + r_l.unsqueeze(-2))
+        closed = closed + term
+    torch.testing.assert_close(weight, closed, rtol=1e-12, atol=1e-12)
