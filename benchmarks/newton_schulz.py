@@ -1,0 +1,114 @@
+"""Cost of SSFM's Newton-Schulz block (SCM, LCA-MD) on CPU: loop vs eigenbasis, and the
+backward's recurrence weight in place vs with a fresh tensor per operation.
+
+In one process, alternating, fastest and median of ``--reps``:
+
+* one ``CrossPatchActivationBlock`` forward and backward (batch 8, 200 classes, 14 x 14
+  patches, SCM's 4-neighbour graph) with ``ns_solver='loop'`` (the released ``2K``
+  batched products) and ``'eigen'`` (one eigendecomposition; the CPU default);
+* the ``(B, N, N)`` float64 weight of the eigenbasis backward, built in place
+  (``_recurrence_weight``, this release) and with a fresh tensor per operation (the
+  previous release, written out below); the two must be the same bits, or the script fails.
+
+It then adds the weight's saving up per step: SCM runs ``K = 16, 4, 4, 4``, LCA-MD
+``16, 4``.
+
+Usage:
+    python benchmarks/newton_schulz.py [--reps 15] [--batch 8] [--threads 2]
+"""
+import argparse
+import time
+from typing import Callable, Dict, List
+
+import torch
+
+from wsol_mm.models.layers import CrossPatchActivationBlock
+from wsol_mm.models.utils.patch_graph import build_patch_laplacian
+from wsol_mm.models.utils.symmetric_newton_schulz import _recurrence_weight
+
+STEPS = {'SCM': (16, 4, 4, 4), 'LCA-MD': (16, 4)}
+
+
+def fresh_tensor_weight(xs: torch.Tensor, rs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The previous release's loop: every operation allocates its ``(B, N, N)`` result."""
+    weight = torch.zeros(x.shape + x.shape[-1:], dtype=torch.float64, device=x.device)
+    for x_k, r_k in zip(xs, rs):
+        weight = ((r_k.unsqueeze(-1) + r_k.unsqueeze(-2)) * weight
+                  + x_k.unsqueeze(-1) * x_k.unsqueeze(-2))
+    return weight
+
+
+def alternate(fns: Dict[str, Callable[[], object]], reps: int) -> Dict[str, List[float]]:
+    """Seconds per call of each function, one call of each in turn, ``reps`` rounds."""
+    for fn in fns.values():
+        fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def row(label: str, times: Dict[str, List[float]], old: str, new: str) -> float:
+    """Print fastest / median ms of both sides and the ratio; return the fastest saving."""
+    fast = {k: min(v) * 1e3 for k, v in times.items()}
+    med = {k: sorted(v)[len(v) // 2] * 1e3 for k, v in times.items()}
+    print(f'| {label} | {fast[old]:.2f} / {med[old]:.2f} | {fast[new]:.2f} / {med[new]:.2f} '
+          f'| {fast[old] / fast[new]:.2f}x / {med[old] / med[new]:.2f}x |')
+    return fast[old] - fast[new]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--reps', type=int, default=15)
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--threads', type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(0)
+    maps = torch.rand(args.batch, 200, 14, 14, generator=gen) + 0.1
+    act = torch.rand(args.batch, 196, generator=gen)
+    lap = build_patch_laplacian(14, 14, 'four_neighbour')
+    print(f'# {args.batch} images, 200 classes, 14 x 14 patches, {args.threads} threads, '
+          f'fastest / median of {args.reps}, ms')
+    print('| part | before | after | speed-up |\n| --- | --- | --- | --- |')
+    saved = {}
+    for k in (16, 4):
+        blocks = {s: CrossPatchActivationBlock(k, threshold_init=0.5, ns_solver=s)
+                  for s in ('loop', 'eigen')}
+
+        def block_step(solver: str) -> Callable[[], None]:
+            def run() -> None:
+                x = maps.clone().requires_grad_(True)
+                out, new_act = blocks[solver](x, act, lap)
+                (out.sum() + new_act.sum()).backward()
+            return run
+
+        times = alternate({s: block_step(s) for s in blocks}, args.reps)
+        row(f'block K={k}, loop -> eigen', times, 'loop', 'eigen')
+        # The scalar iterates of a real block's fusion matrix, as the eigen forward keeps them.
+        with torch.no_grad():
+            tokens = torch.nn.functional.normalize(maps.flatten(2).transpose(1, 2), dim=-1)
+            lam = torch.linalg.eigh(lap * (tokens @ tokens.transpose(1, 2) - 1))[0].double()
+        x, xs, rs = 0.002 * lam, [], []
+        for _ in range(k):
+            r = 1 - lam * x
+            xs.append(x)
+            rs.append(r)
+            x = x * (1 + r)
+        xs_t, rs_t = torch.stack(xs), torch.stack(rs)
+        if not torch.equal(_recurrence_weight(xs_t, rs_t, x), fresh_tensor_weight(xs_t, rs_t, x)):
+            raise SystemExit(f'K={k}: the in-place weight differs from the recurrence')
+        times = alternate({'fresh': lambda: fresh_tensor_weight(xs_t, rs_t, x),
+                           'inplace': lambda: _recurrence_weight(xs_t, rs_t, x)}, args.reps)
+        saved[k] = row(f'backward weight K={k}, fresh tensors -> in place', times, 'fresh',
+                       'inplace')
+    for method, ks in STEPS.items():
+        print(f'# {method} ({", ".join(map(str, ks))} steps): the in-place weight saves '
+              f'{sum(saved[k] for k in ks):.1f} ms per training step (fastest times)')
+
+
+if __name__ == '__main__':
+    main()
