@@ -49,6 +49,8 @@ class Conformer(BackboneLRMixin, BaseModule):
         out_cls_attention (bool): also return the cls-attention rows.
             Defaults to True.
         attn_mode (str): ``'row'`` or ``'full'`` (see ``VisionTransformer``).
+        onednn_linear (bool): the transformer blocks' linear layers through oneDNN
+            on CPU in float32 (see ``VisionTransformer``). Defaults to True.
         init_cfg (dict, optional): mmengine init config.
 
     ``forward`` returns ``(patch_map (B, D, H/16, W/16), cls_attn (B, L, N),
@@ -60,7 +62,7 @@ class Conformer(BackboneLRMixin, BaseModule):
                  pretrained: Union[str, bool, None] = None,
                  drop_path_rate: float = 0.1, drop_rate: float = 0.0,
                  out_cls_attention: bool = True, attn_mode: str = 'row',
-                 init_cfg: Optional[dict] = None) -> None:
+                 onednn_linear: bool = True, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch not in ARCH_SETTINGS:
             raise ValueError(f'Conformer arch {arch!r} unknown; use one of {sorted(ARCH_SETTINGS)}')
@@ -75,6 +77,7 @@ class Conformer(BackboneLRMixin, BaseModule):
         self.arch, self.depth, self.embed_dim = arch, depth, embed_dim
         self.with_cls_attention = out_cls_attention
         self.attn_mode = attn_mode
+        self.onednn_linear = onednn_linear
         self.qk_scale = (embed_dim // num_heads)**-0.5
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
 
@@ -175,4 +178,4 @@ class Conformer(BackboneLRMixin, BaseModule):
     def _trans(self, block: nn.Module,
                tokens: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         return block_with_cls_attention(block, tokens, self.qk_scale, self.attn_mode,
-                                        self.with_cls_attention)
+                                        self.with_cls_attention, self.onednn_linear)

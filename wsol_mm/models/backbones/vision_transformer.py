@@ -72,6 +72,10 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
             (explicit ``N x N`` softmax, kept for autograd). Defaults to 'row'.
         final_norm (bool): apply the last LayerNorm to the patch tokens
             (TS-CAM does). Defaults to True.
+        onednn_linear (bool): run the blocks' linear layers through oneDNN in
+            float32 on CPU (:func:`~wsol_mm.models.utils.onednn_linear`: the same
+            products, 1.04-1.09x on the plain DeiT-S step here); False: ``F.linear``
+            as timm does. Defaults to True.
         init_cfg (dict, optional): mmengine init config.
 
     Returns of ``forward``: ``(patch_map, )`` or ``(patch_map, cls_attn)`` with
@@ -96,6 +100,7 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
                  out_cls_attention: bool = True,
                  attn_mode: str = 'row',
                  final_norm: bool = True,
+                 onednn_linear: bool = True,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -123,6 +128,7 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         self.grid_size = tuple(vit.patch_embed.grid_size)
         self.with_cls_attention = out_cls_attention
         self.attn_mode = attn_mode
+        self.onednn_linear = onednn_linear
         # timm's submodules kept under timm's names (a DeiT state dict loads as is).
         self.patch_embed = vit.patch_embed
         self.cls_token = vit.cls_token
@@ -207,7 +213,8 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
     def block_forward(self, block: nn.Module, x: torch.Tensor,
                       with_row: bool = True) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """One block with its cls-attention row (see ``block_with_cls_attention``)."""
-        return block_with_cls_attention(block, x, self.qk_scale, self.attn_mode, with_row)
+        return block_with_cls_attention(block, x, self.qk_scale, self.attn_mode, with_row,
+                                        self.onednn_linear)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return ``(patch_map, )`` or ``(patch_map, cls_attn)`` (see the class doc)."""

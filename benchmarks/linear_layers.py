@@ -1,0 +1,159 @@
+"""DeiT's linear layers through oneDNN against ``F.linear`` (MKL), per product and per step.
+
+In one process, on the CPU:
+
+* each product of a DeiT-S block's four linear layers (``qkv``, ``proj``, ``fc1``,
+  ``fc2``; batch x 197 tokens): the forward, the input gradient ``G W`` and the weight
+  gradient ``G^T x``, as autograd's ``F.linear`` computes them and as
+  ``onednn_linear`` does (oneDNN for the first two, ``torch.mm`` for the third), the two
+  sides alternating, fastest of ``--reps``; the script fails if a oneDNN result is
+  further than float32 noise from ``F.linear``'s;
+* whole training steps, round-robin as in ``train_step.py``: wsol_mm's plain DeiT-S
+  classifier and each ``--methods`` config with ``onednn_linear`` off and on (the same
+  initial weights), and timm's own step, with the estimated ratio to the released
+  code's images/s of ``train_step.py`` for both sides.
+
+Usage:
+    python benchmarks/linear_layers.py [--methods tscam scm lcamd] [--steps 4]
+        [--reps 20] [--batch 8] [--threads 2]
+"""
+import argparse
+import logging
+import time
+from statistics import median
+from typing import Callable, Dict, List
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+from train_step import (
+    METHODS,
+    NUM_CLASSES,
+    batch,
+    load_cfg,
+    machine_line,
+    plain_model_cfg,
+    reference_variant,
+    run_family,
+    wsol_variant,
+)
+
+from wsol_mm.models.utils.onednn_linear_function import _LINEAR, _dense
+from wsol_mm.utils import register_all_modules
+
+LAYERS = {'qkv': (384, 1152), 'proj': (384, 384), 'fc1': (384, 1536), 'fc2': (1536, 384)}
+
+
+def fastest(fns: Dict[str, Callable], reps: int) -> Dict[str, float]:
+    """Fastest ms of each function, called in turn ``reps`` times after a warm-up."""
+    best = {name: float('inf') for name in fns}
+    for name, fn in fns.items():
+        fn()
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: 1e3 * t for name, t in best.items()}
+
+
+def product_rows(tokens: int, reps: int) -> List[list]:
+    """Per layer and product: F.linear's ms, oneDNN's ms, the speed-up."""
+    g = torch.Generator().manual_seed(0)
+    rows, total = [], [0.0, 0.0]
+    for layer, (k, n) in LAYERS.items():
+        x = torch.randn(tokens, k, generator=g)
+        w = torch.randn(n, k, generator=g) / k**0.5
+        b = torch.randn(n, generator=g)
+        grad = torch.randn(tokens, n, generator=g)
+        pairs = {
+            'forward': (lambda: F.linear(x, w, b), lambda: _dense(x, w, b)),
+            'input grad': (lambda: grad.mm(w), lambda: _dense(grad, w.t(), None)),
+            'weight grad': (lambda: grad.t().mm(x), lambda: grad.t().mm(x)),
+        }
+        for part, (mkl, onednn) in pairs.items():
+            ref, got = mkl(), onednn()
+            err = ((got - ref).abs().max() / ref.abs().max()).item()
+            if err > 1e-5:
+                raise SystemExit(f'{layer} {part}: oneDNN differs from F.linear by {err:.1e} '
+                                 '(relative), more than float32 noise')
+            ms = fastest({'mkl': mkl, 'onednn': onednn}, reps)
+            total[0] += ms['mkl']
+            total[1] += ms['onednn']
+            rows.append([f'{layer} {k}->{n}', part, f'{ms["mkl"]:.2f}', f'{ms["onednn"]:.2f}',
+                         f'{ms["mkl"] / ms["onednn"]:.2f}x'])
+    rows.append(['one block', 'all', f'{total[0]:.2f}', f'{total[1]:.2f}',
+                 f'{total[0] / total[1]:.2f}x'])
+    return rows
+
+
+def step_rows(methods: List[str], size: int, n: int, warmup: int, steps: int) -> List[list]:
+    """Per model: img/s with F.linear and with oneDNN (fastest and median step)."""
+    data, normed, labels = batch(size, n, 'cpu')
+    cfgs = {m: load_cfg(METHODS[m][1], size) for m in methods}
+    first = cfgs[methods[0]] if methods else load_cfg(METHODS['tscam'][1], size)
+    models = {'plain': (plain_model_cfg('deit_s', first), first.optim_wrapper)}
+    models.update({m: (dict(cfgs[m].model), cfgs[m].optim_wrapper) for m in methods})
+    variants = {}
+    for name, (model_cfg, optim_cfg) in models.items():
+        for on in (False, True):
+            cfg = dict(model_cfg, backbone=dict(model_cfg['backbone'], onednn_linear=on))
+            torch.manual_seed(0)  # the same initial weights on both sides
+            variants[name, on] = wsol_variant(name, cfg, optim_cfg, data, 'cpu')
+    ref = reference_variant('timm', 'deit_s', size, normed, labels, 'cpu')
+    run_family(list(variants.values()) + [ref], warmup, steps, 'cpu')
+    rows = []
+    for name in models:
+        off, on = variants[name, False].times, variants[name, True].times
+        # released plain = timm's step; a method's released step = that x its overhead
+        released = 1.0 if name == 'plain' else METHODS[name][2]
+        rows.append([name, f'{n / min(off):.2f}', f'{n / min(on):.2f}',
+                     f'{min(off) / min(on):.2f}x', f'{median(off) / median(on):.2f}x',
+                     f'{min(ref.times) * released / min(off):.2f}',
+                     f'{min(ref.times) * released / min(on):.2f}'])
+    rows.append(['timm (reference)', f'{n / min(ref.times):.2f}', '-', '-', '-', '-', '-'])
+    return rows
+
+
+def table(header: List[str], rows: List[list]) -> None:
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + ' --- |' * len(header))
+    for row in rows:
+        print('| ' + ' | '.join(row) + ' |')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--methods', nargs='*', default=['tscam', 'scm', 'lcamd'],
+                        choices=[m for m, spec in METHODS.items() if spec[0] == 'deit_s'])
+    parser.add_argument('--steps', type=int, default=4, help='timed steps per variant')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--reps', type=int, default=20, help='timed calls per product')
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--threads', type=int, default=2)
+    args = parser.parse_args()
+    if _LINEAR is None:
+        raise SystemExit('this torch has no oneDNN linear (torch.ops.mkldnn._linear_pointwise):'
+                         ' onednn_linear falls back to F.linear, nothing to compare')
+    torch.set_num_threads(args.threads)
+    register_all_modules()
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
+    print('# ' + machine_line('cpu', args.threads))
+    tokens = args.batch * ((args.size // 16)**2 + 1)
+    print(f'# DeiT-S linear products, {tokens} tokens (batch {args.batch}), fastest of '
+          f'{args.reps}, ms')
+    table(['layer', 'product', 'F.linear (MKL)', 'onednn_linear', 'speed-up'],
+          product_rows(tokens, args.reps))
+    print(f'\n# training steps, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
+          f'{args.warmup} warm-up + {args.steps} timed steps, round-robin')
+    table(['model', 'img/s F.linear', 'img/s oneDNN', 'speed-up (fastest)',
+           'speed-up (median)', 'x released img/s (est.), F.linear',
+           'x released img/s (est.), oneDNN'],
+          step_rows(args.methods, args.size, args.batch, args.warmup, args.steps))
+    print('# x released img/s (est.) = img/s x released overhead (issue 14; plain: 1) / '
+          "timm's img/s, fastest steps, as in train_step.py")
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,92 @@
+"""``F.linear`` of a transformer's layers through oneDNN on CPU, in float32."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch.autograd.function import once_differentiable
+
+
+def _find_op():
+    """oneDNN's dense linear (the op inductor's CPU backend calls), or None if absent."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        return torch.ops.mkldnn._linear_pointwise
+    except (AttributeError, RuntimeError):  # a build without it
+        return None
+
+
+_LINEAR = _find_op()
+
+
+def _dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    return _LINEAR(x, weight, bias, 'none', [], '')
+
+
+class OneDNNLinearFunction(torch.autograd.Function):
+    """``x W^T + b`` for 2-D float32 CPU ``x``, with the input gradient through oneDNN too.
+
+    The same products as ``F.linear`` and its autograd (only the summation order inside
+    the GEMM differs, float noise): the output and ``dL/dx = G W`` run as oneDNN dense
+    layers, ``dL/dW = G^T x`` stays with ``torch.mm``, which was as fast or faster there
+    (``benchmarks/linear_layers.py``). Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor,
+                bias: Optional[torch.Tensor]) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.with_bias = bias is not None
+        return _dense(x, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = _dense(grad, weight.t(), None) if ctx.needs_input_grad[0] else None
+        grad_w = grad.t().mm(x) if ctx.needs_input_grad[1] else None
+        grad_b = grad.sum(0) if ctx.with_bias and ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> torch.Tensor:
+    """``layer(x)``, through :class:`OneDNNLinearFunction` where that is the faster path.
+
+    On this project's 2-core AMD machine, oneDNN's GEMM ran the forward and input-gradient
+    products of a DeiT-S block's linear layers 1.01-1.29x as fast as the MKL ``sgemm``
+    behind ``F.linear``, and the plain DeiT-S training step 1.04-1.09x
+    (``benchmarks/linear_layers.py`` measures both on the machine it runs on). Everything
+    else is ``layer(x)``: other dtypes (the float64 numerics fixtures, bfloat16), autocast
+    (it casts ``F.linear``'s inputs), other devices, ``torch.compile`` tracing, a torch
+    without oneDNN, ``enabled=False``, and layers that are not a plain ``nn.Linear`` or
+    have hooks (their own forward and hooks run as usual).
+
+    Args:
+        layer (nn.Linear): the layer (its parameters are used as they are).
+        x (Tensor): input ``(..., in_features)``.
+        enabled (bool): allow the oneDNN path. Defaults to True.
+
+    Returns:
+        Tensor: ``(..., out_features)``.
+    """
+    weight, bias = layer.weight, layer.bias
+    if (not enabled or _LINEAR is None or type(layer) is not nn.Linear or _hooked(layer)
+            or x.dtype != torch.float32 or weight.dtype != torch.float32
+            or x.device.type != 'cpu' or weight.device.type != 'cpu'
+            or torch.is_autocast_enabled('cpu') or torch.compiler.is_compiling()
+            or x.numel() == 0):
+        return layer(x)
+    flat = x.reshape(-1, x.shape[-1]).contiguous()
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
+                                    or (bias is not None and bias.requires_grad)):
+        out = OneDNNLinearFunction.apply(flat, weight, bias)
+    else:
+        out = _dense(flat, weight, bias)
+    return out.view(*x.shape[:-1], out.shape[-1])
+
+
+def _hooked(layer: nn.Module) -> bool:
+    """Whether calling ``layer`` would run hooks (which the oneDNN path would skip)."""
+    return bool(layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
+                or layer._backward_pre_hooks)
