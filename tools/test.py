@@ -68,21 +68,26 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def run_test(args: argparse.Namespace) -> None:
+    """Build the runner, load the checkpoint, evaluate and report (the runner lives in this
+    frame, so the process group is destroyed with nothing else holding it)."""
+    cfg = merge_args(load_config(args.config), args)
+    check_datasets(cfg, ['test_dataloader'])
+    runner = build_runner(cfg)
+    load_checkpoint_strict(runner.model, args.checkpoint)
+    metrics = runner.test()
+    # before report_user_errors ends: that destroys the process group, after which every
+    # rank would count as rank 0 and print the table (and write the JSON) again
+    print_metrics(metrics, title=f'{osp.basename(args.config)}: {args.checkpoint}')
+    if args.metrics_json and runner.rank == 0:
+        atomic_write_json(args.metrics_json,
+                          {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+
+
 def main() -> None:
     args = parse_args()
     with report_user_errors('test.py'):
-        cfg = merge_args(load_config(args.config), args)
-        check_datasets(cfg, ['test_dataloader'])
-        runner = build_runner(cfg)
-        load_checkpoint_strict(runner.model, args.checkpoint)
-        metrics = runner.test()
-        # inside the block: leaving it destroys the process group, after which every rank
-        # would count as rank 0 and print the table (and write the JSON) again
-        print_metrics(metrics, title=f'{osp.basename(args.config)}: {args.checkpoint}')
-        if args.metrics_json and runner.rank == 0:
-            atomic_write_json(args.metrics_json,
-                              {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-
+        run_test(args)
 
 if __name__ == '__main__':
     main()

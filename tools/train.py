@@ -61,18 +61,24 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def train(args: argparse.Namespace) -> None:
+    """Build the runner and train (the runner lives in this frame: see ``main``)."""
+    cfg = merge_args(load_config(args.config), args)
+    # the data first: building the model may mean a long weights download
+    check_datasets(cfg, ['train_dataloader', 'val_dataloader'] +
+                   (['test_dataloader'] if args.test else []))
+    runner = build_runner(cfg)
+    runner.train()
+    if args.test:
+        print_metrics(runner.test(), title=f'test split: {osp.basename(args.config)}')
+
+
 def main() -> None:
     args = parse_args()
+    # The runner is train()'s local, gone when the block ends: the process group is then
+    # destroyed with nothing else holding it (see report_user_errors).
     with report_user_errors('train.py'):
-        cfg = merge_args(load_config(args.config), args)
-        # the data first: building the model may mean a long weights download
-        check_datasets(cfg, ['train_dataloader', 'val_dataloader'] +
-                       (['test_dataloader'] if args.test else []))
-        runner = build_runner(cfg)
-        runner.train()
-        if args.test:
-            print_metrics(runner.test(), title=f'test split: {osp.basename(args.config)}')
-
+        train(args)
 
 if __name__ == '__main__':
     main()

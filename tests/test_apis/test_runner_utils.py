@@ -92,3 +92,63 @@ def test_partly_set_loop_keys_are_one_user_error(capsys, drop, missing):
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'Traceback' not in err
     assert err.startswith('test.py: error: config: ') and f'but {missing} not' in err, err
+
+
+# A rank's tool body: DDP over a 1-process gloo group, held in a reference cycle as
+# mmengine's runner is; then a success, an internal error or a user error.
+_GLOO_EXIT = r'''
+import os, socket, sys
+import torch, torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from wsol_mm.apis.runner_utils import report_user_errors
+from wsol_mm.utils import UserError
+
+def gloo_threads():
+    names = [open(f'/proc/self/task/{t}/comm').read().strip()
+             for t in os.listdir('/proc/self/task')]
+    return sorted(n for n in names if 'gloo' in n)
+
+class Runner:
+    def __init__(self):
+        self.model, self.me = DistributedDataParallel(torch.nn.Linear(4, 2)), self
+        self.model(torch.randn(3, 4)).sum().backward()
+
+def body(end):
+    runner = Runner()
+    if end == 'internal':
+        raise RuntimeError('boom')
+    if end == 'user':
+        raise UserError('bad key')
+
+for end in ('ok', 'internal', 'user'):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=0,
+                            world_size=1)
+    before = gloo_threads()
+    try:
+        with report_user_errors('tool.py'):
+            body(end)
+    except (RuntimeError, SystemExit):
+        pass
+    print(end, bool(before), dist.is_initialized(), gloo_threads(), flush=True)
+'''
+
+
+@pytest.mark.skipif(not osp.isdir('/proc/self/task'), reason='thread names need Linux /proc')
+def test_leaving_a_tool_joins_the_gloo_threads(tmp_path):
+    """``destroy_process_group`` alone leaves a group that DDP still holds alive, with its
+    threads, until the cyclic collector frees the runner, which may be in interpreter
+    shutdown, where a gloo thread releasing its last work aborts the rank ("terminate
+    called without an active exception"). Leaving ``report_user_errors`` must end the
+    threads then and there: on success, on an internal error and on a user error."""
+    import subprocess
+    import sys
+    script = tmp_path / 'gloo_exit.py'
+    script.write_text(_GLOO_EXIT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines() == ['ok True False []', 'internal True False []',
+                                       'user True False []'], out.stdout + out.stderr[-2000:]

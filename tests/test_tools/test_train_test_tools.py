@@ -109,6 +109,32 @@ def test_dist_train_two_cpu_processes_match_single_process(trained, tmp_path):
         assert np.isclose(ddp_metrics[key], value, atol=1e-6), key
 
 
+# Runs a tool's main() as one rank of a 1-process gloo group, then lists the gloo threads left.
+_RUN_AS_RANK = (
+    "import os, runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "tasks = [open(f'/proc/self/task/{t}/comm').read().strip() "
+    "for t in os.listdir('/proc/self/task')]\n"
+    "print('gloo threads left:', sorted(t for t in tasks if 'gloo' in t))\n")
+
+
+@pytest.mark.skipif(not osp.isdir('/proc/self/task'), reason='thread names need Linux /proc')
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_distributed_tools_end_with_the_gloo_threads_joined(trained, tmp_path, tool):
+    """train.py / test.py under ``--launcher pytorch`` end with their process group destroyed
+    and its threads joined: no runner in ``main``'s frame keeps the group alive into
+    interpreter shutdown, where gloo could abort the rank (report_user_errors)."""
+    cfg, run = trained
+    args = (['tools/train.py', cfg] if tool == 'train' else
+            ['tools/test.py', cfg, osp.join(run, 'epoch_1.pth')])
+    out = _run([sys.executable, '-c', _RUN_AS_RANK] + args + [
+        '--launcher', 'pytorch', '--work-dir', str(tmp_path)], RANK='0', LOCAL_RANK='0',
+        WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port())
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'gloo threads left: []' in out.stdout, out.stdout[-2000:]
+
+
 def test_dist_test_prints_the_table_once(trained, tmp_path):
     """dist_test.sh with 2 CPU processes: one results table (rank 0), one metrics JSON."""
     import json

@@ -2,6 +2,7 @@
 import argparse
 import ast
 import contextlib
+import gc
 import glob
 import os
 import os.path as osp
@@ -211,7 +212,8 @@ def report_user_errors(tool: str) -> Iterator[None]:
     printed as ``<tool>: error: <message>`` (exit 1); other errors keep their traceback.
     SIGTERM becomes ``SystemExit(143)``, so cleanup runs as on a normal exit: dataloader
     workers are stopped with the main process and unfinished atomic writes remove their
-    temporary files. A distributed process group is destroyed on the way out.
+    temporary files. A distributed process group is destroyed on the way out, its threads
+    joined (see :func:`_close_process_group`).
 
     Args:
         tool (str): the script name printed before the message.
@@ -231,15 +233,41 @@ def report_user_errors(tool: str) -> Iterator[None]:
         sys.stderr.flush()
         sys.exit(1)
     finally:
-        _close_process_group()
+        _close_process_group(sys.exc_info()[1])
 
 
-def _close_process_group() -> None:
-    """Destroy the process group before exit: gloo's threads, torn down by the interpreter's
-    exit instead, can abort a rank ("terminate called without an active exception")."""
+def _close_process_group(failure: Optional[BaseException] = None) -> None:
+    """Destroy the process group, and with it gloo's worker threads, before exit.
+
+    ``destroy_process_group`` only unregisters the group: the group and its threads live on
+    while anything holds it, and DDP's reducer does. mmengine's runner sits in reference
+    cycles, so only the cyclic collector frees it, possibly during interpreter shutdown;
+    a gloo thread that then drops its last finished work needs the GIL of a finalizing
+    interpreter, and the rank aborts ("terminate called without an active exception").
+    So the tool body's frames are released (a failed body's through ``failure``'s
+    tracebacks) and collected first: the group's last reference goes with
+    ``destroy_process_group``, whose destructor joins the threads. Tools keep the runner
+    in a function called inside :func:`report_user_errors`, not in ``main``'s frame.
+
+    Args:
+        failure (BaseException, optional): the exception leaving the tool, if any.
+    """
     import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    _clear_traceback_frames(failure)
+    gc.collect()
+    dist.destroy_process_group()
+
+
+def _clear_traceback_frames(err: Optional[BaseException]) -> None:
+    """Drop the locals of the finished frames in ``err``'s tracebacks (and those of the
+    exceptions it was raised from or during); printing the traceback needs none of them."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        traceback.clear_frames(err.__traceback__)  # frames still executing are skipped
+        err = err.__cause__ or err.__context__
 
 
 def _syntax_error_in(path: str) -> Optional[str]:
