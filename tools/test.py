@@ -89,5 +89,6 @@ def main() -> None:
     with report_user_errors('test.py'):
         run_test(args)
 
+
 if __name__ == '__main__':
     main()

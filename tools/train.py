@@ -80,5 +80,6 @@ def main() -> None:
     with report_user_errors('train.py'):
         train(args)
 
+
 if __name__ == '__main__':
     main()

@@ -1,6 +1,8 @@
 """Checkpoint resolution, safe strict loading and one-line user errors of the tools."""
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -143,8 +145,6 @@ def test_leaving_a_tool_joins_the_gloo_threads(tmp_path):
     shutdown, where a gloo thread releasing its last work aborts the rank ("terminate
     called without an active exception"). Leaving ``report_user_errors`` must end the
     threads then and there: on success, on an internal error and on a user error."""
-    import subprocess
-    import sys
     script = tmp_path / 'gloo_exit.py'
     script.write_text(_GLOO_EXIT)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
