@@ -20,8 +20,9 @@ under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its 
 the bytes autograd saves for backward (activations; exact, device-independent); and the
 estimated ratio to the released code's images/s, ``img/s x released overhead / released
 plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs (whose
-configs feed the batch channels-last), wsol_mm's plain step in the contiguous NCHW order
-the released code uses (timed as ``contiguous``). Per backbone: wsol_mm's plain step against
+configs feed the batch channels-last and train the wide 3x3 convolutions by Winograd),
+wsol_mm's plain step in the contiguous NCHW order and with the direct convolutions the
+released code uses (timed as ``contiguous``). Per backbone: wsol_mm's plain step against
 timm's / torchvision's, with channels-last and in contiguous order. ``--ablate-optimizer``
 adds, for the DeiT methods, the same model with mmengine's one-group-per-parameter
 constructor and torch's default AdamW loop (the optimizer setup before this change).
@@ -135,9 +136,10 @@ def plain_model_cfg(family: str, cfg: Config) -> dict:
 
 
 def _contiguous(model_cfg: dict) -> dict:
-    """The same model fed its batch in the default (contiguous NCHW) memory order."""
-    return dict(model_cfg, data_preprocessor=dict(model_cfg['data_preprocessor'],
-                                                  channels_last=False))
+    """The same model as the released code runs it: the batch in the default (contiguous
+    NCHW) memory order and the direct convolutions (no ``winograd_convs``)."""
+    return dict(model_cfg, winograd_convs=False,
+                data_preprocessor=dict(model_cfg['data_preprocessor'], channels_last=False))
 
 
 def wsol_variant(name: str, model_cfg: dict, optim_cfg: dict, data: dict, device: str,
@@ -344,8 +346,8 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
 
 def released_plain(family: str, variants: Dict[str, Variant]) -> Variant:
     """Stand-in for the released code's plain step: timm's for DeiT-S, else wsol_mm's plain
-    step in the released code's contiguous memory order (torchvision's speed, see the
-    backbone table)."""
+    step in the released code's contiguous memory order, with direct convolutions
+    (torchvision's speed, see the backbone table)."""
     return variants['ref' if family == 'deit_s' else
                     'contiguous' if 'contiguous' in variants else 'plain']
 
@@ -387,14 +389,15 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
     if plain_rows:
         print()
         header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
-                  'wsol_mm / reference speed', 'same, contiguous NCHW',
+                  'wsol_mm / reference speed', 'same, contiguous NCHW, direct convs',
                   'saved activations MB (wsol_mm / reference)']
         header += ['peak GPU MB (wsol_mm / reference)'] if gpu else []
         header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if bf16 else []
         _table(header, plain_rows)
     if method_rows:
         print('\n# x released img/s (est.) = img/s x released overhead / released plain img/s; '
-              'released plain = timm (DeiT-S), else wsol_mm plain in contiguous NCHW order')
+              'released plain = timm (DeiT-S), else wsol_mm plain in contiguous NCHW order '
+              'with direct convolutions')
     print('\n# ' + machine_line(device, torch.get_num_threads()).split(', ')[-1])
 
 

@@ -5,6 +5,9 @@ model = dict(
     type='CAMLocalizer',
     # channels-last batches: oneDNN's convolutions train faster on CPU (docs/speed.md)
     data_preprocessor=dict(type='WSOLDataPreprocessor', channels_last=True),
+    # wide 3x3 convolutions train by Winograd's F(4x4, 3x3) on CPU in float32 (fewer
+    # products, float rounding ~1e-5 relative; evaluation runs the direct ones; docs/speed.md)
+    winograd_convs=True,
     # ... except the head's 3x3 1024-channel convolutions: NCHW is faster there in
     # float32 (same values)
     contiguous_modules=['head.conv1'],

@@ -7,6 +7,7 @@ from wsol_mm.registry import MODELS
 from wsol_mm.structures import ClassMapOutput, ForwardPass
 from wsol_mm.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList
 
+from ..layers import use_winograd_convs
 from ..utils import feed_contiguous
 from .base_localizer import BaseLocalizer, build_module
 
@@ -32,6 +33,11 @@ class CAMLocalizer(BaseLocalizer):
             ``'head.conv1'``) whose input is made contiguous (NCHW) in a channels-last
             model, for the layers oneDNN runs faster in that order
             (:func:`feed_contiguous`; same values). Defaults to none.
+        winograd_convs (bool): train the wide 3x3 stride-1 convolutions (at least 128
+            input and 256 output channels) by Winograd's F(4x4, 3x3) on CPU in float32
+            (:class:`~wsol_mm.models.layers.WinogradConv2d`: 4x fewer products, ~10x
+            the float rounding of the direct convolution; evaluation, bfloat16 and GPUs
+            run the direct one). Defaults to False.
     """
 
     def __init__(self,
@@ -43,12 +49,15 @@ class CAMLocalizer(BaseLocalizer):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None,
-                 contiguous_modules: Sequence[str] = ()) -> None:
+                 contiguous_modules: Sequence[str] = (),
+                 winograd_convs: bool = False) -> None:
         super().__init__(methods, data_preprocessor, train_cfg, test_cfg, init_cfg,
                          default_test_cfg=dict(topk_cams=5, interpolation='bicubic'))
         self.backbone = build_module(backbone)
         self.neck = build_module(neck) if neck else None
         self.head = build_module(head)
+        if winograd_convs:  # before feed_contiguous: it hooks modules this may replace
+            use_winograd_convs(self)
         feed_contiguous(self, contiguous_modules, 'model.contiguous_modules')
 
     def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -1,0 +1,161 @@
+"""Winograd F(4x4, 3x3) convolutions: values and gradients within the float32 bound of
+the algorithm, where the layer steps aside, and what ``winograd_convs`` swaps."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+
+from wsol_mm.models.layers import WinogradConv2d, is_winograd_eligible, use_winograd_convs
+from wsol_mm.models.utils import winograd_conv2d_function as wino
+from wsol_mm.registry import MODELS
+from wsol_mm.utils import register_all_modules
+
+register_all_modules()
+ROOT = osp.join(osp.dirname(__file__), '..', '..', '..')
+
+
+def _ops(out: torch.Tensor) -> set:
+    return {out.grad_fn.name()} if out.grad_fn is not None else set()
+
+
+def _abs_bounds(monkeypatch, x, w, b, g):
+    """The computation with every matrix and input replaced by its absolute value, in
+    float64: each rounding of the float32 run errs by at most u times such a magnitude."""
+    for name in ('INPUT_T', 'FILTER_T', 'OUTPUT_T'):
+        monkeypatch.setattr(wino, name, getattr(wino, name).double().abs())
+    xa = x.detach().double().abs().requires_grad_()
+    wa = w.detach().double().abs().requires_grad_()
+    ba = None if b is None else b.detach().double().abs().requires_grad_()
+    out = wino.WinogradConv2dFunction.apply(xa, wa, ba)
+    out.backward(g.double().abs())
+    monkeypatch.undo()
+    return out.detach(), xa.grad, wa.grad
+
+
+@pytest.mark.parametrize('n,c_in,c_out,h,w,channels_last,bias', [
+    (2, 16, 24, 28, 28, True, True), (3, 5, 7, 13, 10, False, True),
+    (1, 3, 2, 3, 5, True, False), (2, 32, 8, 14, 14, False, False)])
+def test_values_and_gradients_within_the_float32_bound(monkeypatch, n, c_in, c_out, h, w,
+                                                       channels_last, bias):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(n, c_in, h, w, generator=gen)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(c_out, c_in, 3, 3, generator=gen) / (9 * c_in)**0.5
+    b = torch.randn(c_out, generator=gen) if bias else None
+    g = torch.randn(n, c_out, h, w, generator=gen)
+    xs, ws = x.clone().requires_grad_(), weight.clone().requires_grad_()
+    bs = None if b is None else b.clone().requires_grad_()
+    out = wino.WinogradConv2dFunction.apply(xs, ws, bs)
+    assert _ops(out) == {'WinogradConv2dFunctionBackward'}
+    assert out.shape == (n, c_out, h, w) and out.is_contiguous(memory_format=torch.channels_last)
+    out.backward(g)
+    # exact values: the direct convolution in float64
+    x64, w64 = x.double().requires_grad_(), weight.double().requires_grad_()
+    b64 = None if b is None else b.double().requires_grad_()
+    ref = F.conv2d(x64, w64, b64, padding=1)
+    ref.backward(g.double())
+    mag_y, mag_x, mag_w = _abs_bounds(monkeypatch, x, weight, b, g)
+    # the longest chain of roundings: the GEMM's sum (C_in, C_out or N * tiles terms) plus
+    # the tile transforms (6 + 6 + 4 + 4 terms); doubled
+    u = 2.0**-24
+    tiles = n * ((h + 3) // 4) * ((w + 3) // 4)
+    for got, exact, mag, k in ((out, ref, mag_y, c_in), (xs.grad, x64.grad, mag_x, c_out),
+                               (ws.grad, w64.grad, mag_w, tiles)):
+        err = (got.double() - exact.detach()).abs()
+        bound = 2 * (k + 20) * u * mag
+        assert (err <= bound).all(), (err / bound).max()
+        # not vacuous: a wrong tile or transform errs by the output's own scale
+        assert bound.max() < 0.02 * exact.abs().max()
+    if bias:
+        torch.testing.assert_close(bs.grad.double(), b64.grad, rtol=1e-6, atol=1e-5)
+
+
+def test_only_the_requested_gradients():
+    gen = torch.Generator().manual_seed(0)
+    x, weight = torch.randn(2, 4, 8, 8, generator=gen), torch.randn(6, 4, 3, 3, generator=gen)
+    for needs_x, needs_w in ((False, True), (True, False)):
+        xs, ws = x.clone().requires_grad_(needs_x), weight.clone().requires_grad_(needs_w)
+        xr, wr = x.clone().requires_grad_(needs_x), weight.clone().requires_grad_(needs_w)
+        wino.WinogradConv2dFunction.apply(xs, ws, None).square().sum().backward()
+        F.conv2d(xr, wr, padding=1).square().sum().backward()
+        for got, ref in ((xs.grad, xr.grad), (ws.grad, wr.grad)):
+            assert (got is None) == (ref is None)
+            if ref is not None:
+                torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4 * ref.abs().max())
+
+
+def _layer(c_in=8, c_out=16):
+    torch.manual_seed(0)
+    return WinogradConv2d.from_conv(nn.Conv2d(c_in, c_out, 3, padding=1))
+
+
+def test_layer_steps_aside_outside_float32_cpu_training():
+    layer = _layer()
+    x = torch.randn(2, 8, 12, 12)
+    assert _ops(layer(x)) == {'WinogradConv2dFunctionBackward'}
+    direct = F.conv2d(x, layer.weight, layer.bias, padding=1)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert 'WinogradConv2dFunctionBackward' not in _ops(layer(x))
+    assert 'WinogradConv2dFunctionBackward' not in _ops(layer.double()(x.double()))
+    layer.float().eval()
+    out = layer(x)  # evaluation: the direct convolution
+    assert _ops(out) == {'ConvolutionBackward0'}
+    torch.testing.assert_close(out, direct, rtol=1e-6, atol=1e-6)
+
+
+def test_use_winograd_convs_swaps_the_wide_convolutions_only():
+    model = nn.Sequential(nn.Conv2d(128, 256, 3, padding=1),  # swapped
+                          nn.Conv2d(256, 256, 3, padding=1),  # swapped
+                          nn.Conv2d(256, 256, 3, padding=1, stride=2),
+                          nn.Conv2d(256, 512, 1),
+                          nn.Conv2d(64, 64, 3, padding=1),  # too narrow to gain
+                          nn.Conv2d(256, 256, 3, padding=1))  # hooked: stays
+    model[5].register_forward_pre_hook(lambda m, a: None)
+    params = [id(p) for p in model.parameters()]
+    keys = list(model.state_dict())
+    assert use_winograd_convs(model) == 2
+    assert [type(m).__name__ for m in model] == ['WinogradConv2d'] * 2 + ['Conv2d'] * 4
+    assert [id(p) for p in model.parameters()] == params
+    assert list(model.state_dict()) == keys
+    assert not is_winograd_eligible(model[2], min_in=1, min_out=1)
+    with pytest.raises(ValueError, match='3x3, stride-1'):
+        WinogradConv2d.from_conv(model[2])
+
+
+def test_localizer_step_matches_the_direct_convolutions():
+    """A VGG16 CAM training step with and without ``winograd_convs``: the same losses and
+    gradients up to the float rounding of the convolutions."""
+    def step(winograd):
+        torch.manual_seed(0)
+        model = MODELS.build(dict(
+            type='CAMLocalizer', winograd_convs=winograd,
+            backbone=dict(type='VGG16CAM', large_feature_map=True),
+            head=dict(type='CAMHead', num_classes=5, in_channels=1024))).train()
+        x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+        logits = model.head.forward_maps(model.extract_feat(x)).logits
+        loss = F.cross_entropy(logits, torch.tensor([1, 3]))
+        loss.backward()
+        swapped = sum(isinstance(m, WinogradConv2d) for m in model.modules())
+        return loss.detach(), [p.grad for p in model.parameters()], swapped
+    loss, grads, swapped = step(True)
+    loss_ref, grads_ref, none = step(False)
+    assert (swapped, none) == (10, 0)  # conv3_1 ... conv5_3 and conv6
+    torch.testing.assert_close(loss, loss_ref, rtol=1e-5, atol=0)
+    for g, ref in zip(grads, grads_ref):
+        torch.testing.assert_close(g, ref, rtol=0, atol=1e-3 * ref.abs().max().item())
+
+
+@pytest.mark.parametrize('path,count', [('configs/crop/vgg16_cub.py', 10),
+                                        ('configs/cam/inception_v3_cub.py', 3),
+                                        ('configs/cam/resnet50_cub.py', 9)])
+# VGG16 (28x28 map): conv3_1 ... conv5_3, conv6; InceptionV3: Mixed_6a's 3x3 and the
+# head's two; ResNet50: the 3x3 of the stride-1 layer3 and layer4 blocks
+def test_shipped_cnn_configs_train_by_winograd(path, count):
+    cfg = Config.fromfile(osp.join(ROOT, path))
+    cfg.model.backbone.pretrained = None
+    model = MODELS.build(cfg.model)
+    assert sum(isinstance(m, WinogradConv2d) for m in model.modules()) == count

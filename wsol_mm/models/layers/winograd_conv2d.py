@@ -1,0 +1,80 @@
+"""A 3x3 convolution that trains by Winograd's F(4x4, 3x3) on CPU in float32."""
+import torch
+import torch.nn as nn
+
+from wsol_mm.registry import MODELS
+
+from ..utils.winograd_conv2d_function import WinogradConv2dFunction
+
+# The narrowest layers worth it: on 2 AMD Zen 4 cores (benchmarks/winograd_conv.py, two
+# runs) one layer's training step (forward + both gradients) ran 1.14-1.22x the direct
+# convolution at 128->256 channels on 56x56, 1.21-1.43x at 256->256, 1.80-1.95x at 512->512
+# on 28x28; 128->128 ran 0.92-1.14x on 28x28 and 0.73x on 112x112, 64->64 0.43x on 224x224
+# (the tile transforms, not the products, dominate there).
+MIN_IN_CHANNELS = 128
+MIN_OUT_CHANNELS = 256
+
+
+@MODELS.register_module()
+class WinogradConv2d(nn.Conv2d):
+    """``nn.Conv2d`` (3x3, stride 1, padding 1) that trains by F(4x4, 3x3) on CPU.
+
+    In training mode, for a float32 CPU input outside autocast, the forward and both
+    gradients run :class:`WinogradConv2dFunction` (4x fewer products; float rounding of
+    ~1e-5 of the output's largest value instead of ~2e-6). Evaluation, other dtypes
+    (bfloat16 autocast, the float64 numerics fixtures), other devices and
+    ``torch.compile`` tracing run ``nn.Conv2d`` as it is, so predicted maps and scores do
+    not change. Same parameters and state-dict keys as ``nn.Conv2d``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=3, padding=1, bias=bias)
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv2d) -> 'WinogradConv2d':
+        """A :class:`WinogradConv2d` holding ``conv``'s own parameter objects."""
+        if not is_winograd_eligible(conv, min_in=1, min_out=1):
+            raise ValueError(f'WinogradConv2d needs a 3x3, stride-1, padding-1, undilated, '
+                             f'ungrouped nn.Conv2d with zero padding; got {conv}')
+        layer = cls(conv.in_channels, conv.out_channels, bias=conv.bias is not None)
+        layer.weight, layer.bias = conv.weight, conv.bias
+        layer.train(conv.training)
+        return layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight
+        if (self.training and x.dim() == 4 and x.dtype == torch.float32
+                and weight.dtype == torch.float32 and x.device.type == 'cpu'
+                and weight.device.type == 'cpu' and not torch.is_autocast_enabled('cpu')
+                and not torch.compiler.is_compiling() and x.numel() > 0):
+            # its tile gather reads channels-last runs; NCHW input pays one copy here
+            x = x.contiguous(memory_format=torch.channels_last)
+            return WinogradConv2dFunction.apply(x, weight, self.bias)
+        return super().forward(x)
+
+
+def is_winograd_eligible(conv: nn.Module, min_in: int = MIN_IN_CHANNELS,
+                         min_out: int = MIN_OUT_CHANNELS) -> bool:
+    """Whether ``conv`` is a plain ``nn.Conv2d`` that :class:`WinogradConv2d` can replace
+    and that is wide enough to gain (``min_in`` / ``min_out`` channels)."""
+    return (type(conv) is nn.Conv2d and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
+            and conv.padding == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+            and conv.padding_mode == 'zeros' and conv.in_channels >= min_in
+            and conv.out_channels >= min_out)
+
+
+def use_winograd_convs(model: nn.Module) -> int:
+    """Replace every eligible ``nn.Conv2d`` under ``model`` by a :class:`WinogradConv2d`
+    holding the same parameters; return how many were replaced. Call it before hooks
+    are registered: a convolution that already has hooks is left as it is."""
+    swaps = [(parent, name, child) for parent in model.modules()
+             for name, child in parent.named_children()
+             if is_winograd_eligible(child) and not _hooked(child)]
+    for parent, name, child in swaps:
+        setattr(parent, name, WinogradConv2d.from_conv(child))
+    return len(swaps)
+
+
+def _hooked(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or module._backward_hooks or module._backward_pre_hooks)

@@ -1,0 +1,201 @@
+"""3x3 stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3), float32 on CPU.
+
+A 3x3 convolution computes 36 products per 4x4 output tile and channel pair in the
+Winograd domain instead of 144 (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+Networks", CVPR 2016; the interpolation points 0, +-1, +-2 and infinity, as cuDNN's and
+NNPACK's F(4x4, 3x3)). The tile transforms are small dense matrices applied with one GEMM
+each; the 36 channel products are one batched GEMM. The result equals the convolution up
+to float rounding, about 10x the rounding of the direct convolution (relative error
+~1e-5 of the output's largest value in float32, the price of the 4x fewer products);
+:class:`~wsol_mm.models.layers.WinogradConv2d` says where this path is taken.
+"""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch.autograd.function import once_differentiable
+
+_BT = torch.tensor([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                    [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+                   dtype=torch.float64)
+_G = torch.tensor([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                   [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+                  dtype=torch.float64)
+_AT = torch.tensor([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                    [0, 1, -1, 8, -8, 1]], dtype=torch.float64)
+# the 2-D transforms of a flattened tile: vec(B^T d B) = kron(B^T, B^T) vec(d), etc.
+INPUT_T = torch.kron(_BT, _BT).float()  # (36, 36): 6x6 input tile -> Winograd domain
+FILTER_T = torch.kron(_G, _G).float()  # (36, 9): 3x3 filter -> Winograd domain
+OUTPUT_T = torch.kron(_AT, _AT).float()  # (16, 36): Winograd domain -> 4x4 output tile
+# Winograd-domain components per batched GEMM: a quarter of the 36 keeps the weight-sized
+# buffers at the weight's own size (benchmarks/winograd_conv.py: same speed as all 36)
+CHUNK = 9
+assert 36 % CHUNK == 0
+
+
+def _tiles(h: int, w: int) -> Tuple[int, int]:
+    return (h + 3) // 4, (w + 3) // 4
+
+
+def _scratch(ref: torch.Tensor, shapes: Dict[str, Tuple[int, ...]]) -> Dict[str, torch.Tensor]:
+    """The scratch buffers of one call, by name (results are written into them with
+    ``out=``, so each exists once per call)."""
+    return {key: torch.empty(shape, dtype=ref.dtype, device=ref.device)
+            for key, shape in shapes.items()}
+
+
+def _input_shapes(n: int, c: int, th: int, tw: int) -> Dict[str, Tuple[int, ...]]:
+    return dict(padded=(n, 4 * th + 4, 4 * tw + 4, c), tiles=(36, n * th * tw * c),
+                tiles_in=(36, n * th * tw, c))
+
+
+def _input_tiles(x: torch.Tensor, ws: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """``(N, C, H, W)`` -> the transformed overlapping 6x6 tiles ``(36, N * tiles, C)``,
+    through the scratch views ``padded`` and ``tiles``."""
+    n, c, h, w = x.shape
+    th, tw = _tiles(h, w)
+    padded = ws['padded'][:, :4 * th + 2, :4 * tw + 2]  # zero border, then x
+    padded[:, :1].zero_()
+    padded[:, h + 1:].zero_()
+    padded[:, 1:h + 1, :1].zero_()
+    padded[:, 1:h + 1, w + 1:].zero_()
+    padded[:, 1:h + 1, 1:w + 1].copy_(x.permute(0, 2, 3, 1))
+    tiles = padded.unfold(1, 6, 4).unfold(2, 6, 4)  # (N, th, tw, C, 6, 6), a view
+    gathered = ws['tiles'].view(6, 6, n, th, tw, c)
+    gathered.copy_(tiles.permute(4, 5, 0, 1, 2, 3))
+    torch.mm(INPUT_T, ws['tiles'], out=ws['tiles_in'].view(36, -1))
+    return ws['tiles_in']
+
+
+def _filters(flat_w: torch.Tensor, ks: slice, out: torch.Tensor) -> torch.Tensor:
+    """Components ``ks`` of the transformed filters ``(CHUNK, C_out, C_in)``."""
+    return torch.mm(FILTER_T[ks], flat_w.view(9, -1), out=out.view(CHUNK, -1)).view(out.shape)
+
+
+def _sum_into(acc: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
+              first: bool) -> None:
+    """``acc = left @ right`` for the first chunk, else ``acc += left @ right``."""
+    if first:
+        torch.mm(left, right, out=acc)
+    else:
+        acc.addmm_(left, right)
+
+
+def _tile_view(t: torch.Tensor, th: int, tw: int) -> torch.Tensor:
+    """An ``(N, >= 4 th, >= 4 tw, C)`` buffer's top-left ``4 th x 4 tw`` as
+    ``(N, th, 4, tw, 4, C)``."""
+    return t[:, :4 * th, :4 * tw].view(t.shape[0], th, 4, tw, 4, t.shape[-1])
+
+
+class WinogradConv2dFunction(torch.autograd.Function):
+    """``conv2d(x, weight, bias, padding=1)`` for a 3x3 kernel by F(4x4, 3x3).
+
+    Forward: the input's 6x6 tiles (stride 4) and the filters go to the Winograd domain,
+    36 GEMMs ``(tiles, C_in) x (C_in, C_out)`` multiply them, the output transform gives
+    the 4x4 output tiles. Backward is the exact adjoint of those steps (the same GEMM
+    count for each of the input and weight gradients); it saves only ``x`` and
+    ``weight``, which autograd keeps for a direct convolution too. The 36 components go
+    through in chunks of :data:`CHUNK`, summed into the output transform, so that the
+    weight-sized buffers (the transformed filters and their gradient, 4x the weight)
+    never exist whole. Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor,
+                bias: Optional[torch.Tensor]) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.with_bias = bias is not None
+        n, c_in, h, w = x.shape
+        c_out = weight.shape[0]
+        th, tw = _tiles(h, w)
+        tiles = n * th * tw
+        ws = _scratch(x, dict(_input_shapes(n, c_in, th, tw), flat_w=(3, 3, c_out, c_in),
+                            filters=(CHUNK, c_out, c_in), prods=(CHUNK, tiles, c_out),
+                            acc=(16, tiles * c_out)))
+        tiles_in = _input_tiles(x, ws)
+        ws['flat_w'].copy_(weight.permute(2, 3, 0, 1))
+        for i, ks in enumerate(_chunks()):
+            filters = _filters(ws['flat_w'], ks, ws['filters'])
+            prods = torch.bmm(tiles_in[ks], filters.transpose(1, 2), out=ws['prods'])
+            _sum_into(ws['acc'], OUTPUT_T[:, ks], prods.view(CHUNK, -1), i == 0)
+        out = torch.empty((n, c_out, h, w), dtype=x.dtype, memory_format=torch.channels_last)
+        out_tiles = ws['acc'].view(4, 4, n, th, tw, c_out).permute(2, 3, 0, 4, 1, 5)
+        out_tiles = out_tiles.reshape(n, 4 * th, 4 * tw, c_out)[:, :h, :w] \
+            if (4 * th, 4 * tw) != (h, w) else out_tiles
+        target = out.permute(0, 2, 3, 1)
+        if (4 * th, 4 * tw) == (h, w):
+            target = target.view(n, th, 4, tw, 4, c_out)
+        if bias is None:
+            target.copy_(out_tiles)
+        else:
+            torch.add(out_tiles, bias, out=target)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        x, weight = ctx.saved_tensors
+        n, c_in, h, w = x.shape
+        c_out = weight.shape[0]
+        th, tw = _tiles(h, w)
+        tiles = n * th * tw
+        need_x, need_w = ctx.needs_input_grad[:2]
+        shapes = dict(_input_shapes(n, c_in, th, tw), out_tiles=(4, 4, n, th, tw, c_out),
+                      grad_prods=(CHUNK, tiles, c_out), grad_pad=(n, 4 * th, 4 * tw, c_out))
+        if need_w:
+            shapes.update(grad_u=(CHUNK, c_out, c_in), grad_flat=(9, c_out * c_in))
+        if need_x:
+            shapes.update(flat_w=(3, 3, c_out, c_in), filters=(CHUNK, c_out, c_in),
+                          grad_v=(CHUNK, tiles, c_in))
+        ws = _scratch(grad, shapes)
+        grad_pad = ws['grad_pad']  # the output gradient, zero-padded to whole tiles
+        grad_pad[:, h:].zero_()
+        grad_pad[:, :h, w:].zero_()
+        grad_pad[:, :h, :w].copy_(grad.permute(0, 2, 3, 1))
+        ws['out_tiles'].copy_(_tile_view(grad_pad, th, tw).permute(2, 4, 0, 1, 3, 5))
+        out_tiles = ws['out_tiles'].view(16, -1)
+        tiles_in = _input_tiles(x, ws) if need_w else None
+        if need_x:
+            ws['flat_w'].copy_(weight.permute(2, 3, 0, 1))
+        grad_tiles = ws['tiles']  # free once tiles_in is formed: the input tiles' gradient
+        for i, ks in enumerate(_chunks()):
+            grad_prods = torch.mm(OUTPUT_T[:, ks].t(), out_tiles,
+                                  out=ws['grad_prods'].view(CHUNK, -1)).view(CHUNK, tiles, c_out)
+            if need_w:  # dU = dM^T V, then the filter transform's adjoint
+                grad_u = torch.bmm(grad_prods.transpose(1, 2), tiles_in[ks], out=ws['grad_u'])
+                _sum_into(ws['grad_flat'], FILTER_T[ks].t(), grad_u.view(CHUNK, -1), i == 0)
+            if need_x:  # dV = dM U, then the input transform's adjoint
+                filters = _filters(ws['flat_w'], ks, ws['filters'])
+                grad_v = torch.bmm(grad_prods, filters, out=ws['grad_v'])
+                _sum_into(grad_tiles, INPUT_T[ks].t(), grad_v.view(CHUNK, -1), i == 0)
+        grad_x = grad_w = grad_b = None
+        if need_x:
+            grad_x = _scatter_tiles(grad_tiles, ws['padded'], n, c_in, h, w)
+        if need_w:
+            grad_w = torch.empty_like(weight)
+            grad_w.copy_(ws['grad_flat'].view(3, 3, c_out, c_in).permute(2, 3, 0, 1))
+        if ctx.with_bias and ctx.needs_input_grad[2]:
+            grad_b = grad.sum((0, 2, 3))
+        return grad_x, grad_w, grad_b
+
+
+def _chunks() -> List[slice]:
+    return [slice(k, k + CHUNK) for k in range(0, 36, CHUNK)]
+
+
+def _scatter_tiles(tiles: torch.Tensor, buf: torch.Tensor, n: int, c: int, h: int,
+                   w: int) -> torch.Tensor:
+    """Add the ``(36, N * tiles * C)`` gradients of the overlapping 6x6 input tiles, in
+    the scratch ``buf`` ``(N, 4 th + 4, 4 tw + 4, C)``, into the input's gradient
+    ``(N, C, H, W)`` (channels-last)."""
+    th, tw = _tiles(h, w)
+    tiles = tiles.view(6, 6, n, th, tw, c).permute(2, 3, 0, 4, 1, 5)  # (N, th, 6, tw, 6, C)
+    buf[:, 4 * th:].zero_()
+    buf[:, :4 * th, 4 * tw:].zero_()
+    # rows / columns 0-3 of a tile own 4 distinct rows / columns; 4-5 overlap the next tile
+    _tile_view(buf, th, tw).copy_(tiles[:, :, :4, :, :4])
+    _tile_view(buf[:, 4:], th, tw)[:, :, :2].add_(tiles[:, :, 4:, :, :4])
+    _tile_view(buf[:, :, 4:], th, tw)[:, :, :, :, :2].add_(tiles[:, :, :4, :, 4:])
+    _tile_view(buf[:, 4:, 4:], th, tw)[:, :, :2, :, :2].add_(tiles[:, :, 4:, :, 4:])
+    grad_x = torch.empty((n, c, h, w), dtype=buf.dtype, memory_format=torch.channels_last)
+    grad_x.permute(0, 2, 3, 1).copy_(buf[:, 1:1 + h, 1:1 + w])
+    return grad_x
