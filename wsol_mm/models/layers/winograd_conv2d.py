@@ -47,8 +47,6 @@ class WinogradConv2d(nn.Conv2d):
                 and weight.dtype == torch.float32 and x.device.type == 'cpu'
                 and weight.device.type == 'cpu' and not torch.is_autocast_enabled('cpu')
                 and not torch.compiler.is_compiling() and x.numel() > 0):
-            # its tile gather reads channels-last runs; NCHW input pays one copy here
-            x = x.contiguous(memory_format=torch.channels_last)
             return WinogradConv2dFunction.apply(x, weight, self.bias)
         return super().forward(x)
 
