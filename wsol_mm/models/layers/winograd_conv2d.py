@@ -6,11 +6,12 @@ from wsol_mm.registry import MODELS
 
 from ..utils.winograd_conv2d_function import WinogradConv2dFunction
 
-# The narrowest layers worth it: on 2 AMD Zen 4 cores (benchmarks/winograd_conv.py, two
+# The narrowest layers worth it: on 2 AMD Zen 4 cores (benchmarks/winograd_conv.py, three
 # runs) one layer's training step (forward + both gradients) ran 1.14-1.22x the direct
-# convolution at 128->256 channels on 56x56, 1.21-1.43x at 256->256, 1.80-1.95x at 512->512
-# on 28x28; 128->128 ran 0.92-1.14x on 28x28 and 0.73x on 112x112, 64->64 0.43x on 224x224
-# (the tile transforms, not the products, dominate there).
+# convolution at 128->256 channels on 56x56, 1.21-1.43x at 256->256 (both 0.95-0.96x in one
+# run's slow phase), 1.80-1.95x at 512->512 on 28x28; 128->128 ran 0.69-1.14x on 28x28 and
+# 0.73x on 112x112, 64->64 0.40-0.43x on 224x224 (the tile transforms, not the products,
+# dominate there).
 MIN_IN_CHANNELS = 128
 MIN_OUT_CHANNELS = 256
 
