@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from wsol_mm.models.layers import WinogradConv2d, is_winograd_eligible, use_winograd_convs
+from wsol_mm.models.layers import winograd_conv2d as layer_module
 from wsol_mm.models.utils import winograd_conv2d_function as wino
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
@@ -93,9 +94,11 @@ def _layer(c_in=8, c_out=16):
     return WinogradConv2d.from_conv(nn.Conv2d(c_in, c_out, 3, padding=1))
 
 
-def test_layer_steps_aside_outside_float32_cpu_training():
+def test_layer_steps_aside_outside_float32_cpu_training(monkeypatch):
     layer = _layer()
-    x = torch.randn(2, 8, 12, 12)
+    x = torch.randn(2, 8, 12, 12)  # 2 x 9 output tiles
+    assert _ops(layer(x)) == {'ConvolutionBackward0'}  # too few tiles to gain
+    monkeypatch.setattr(layer_module, 'MIN_TILES', 18)
     assert _ops(layer(x)) == {'WinogradConv2dFunctionBackward'}
     direct = F.conv2d(x, layer.weight, layer.bias, padding=1)
     with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -126,9 +129,10 @@ def test_use_winograd_convs_swaps_the_wide_convolutions_only():
         WinogradConv2d.from_conv(model[2])
 
 
-def test_localizer_step_matches_the_direct_convolutions():
+def test_localizer_step_matches_the_direct_convolutions(monkeypatch):
     """A VGG16 CAM training step with and without ``winograd_convs``: the same losses and
     gradients up to the float rounding of the convolutions."""
+    monkeypatch.setattr(layer_module, 'MIN_TILES', 1)  # every swapped layer, on 64 px
     def step(winograd):
         torch.manual_seed(0)
         model = MODELS.build(dict(
