@@ -7,7 +7,8 @@ convolution (``F.conv2d``, channels-last, as the configs feed it) and with
 :class:`WinogradConv2dFunction`, alternating, fastest of ``--reps``; prints both, the
 ratio, and the largest error of each against the float64 convolution, relative to the
 output's largest value. ``winograd_convs`` swaps the layers with at least 128 input and 256
-output channels (``MIN_IN_CHANNELS`` / ``MIN_OUT_CHANNELS``).
+output channels (``MIN_IN_CHANNELS`` / ``MIN_OUT_CHANNELS``), in a batch of at least
+``MIN_TILES`` 4x4 output tiles (``swapped`` says whether a layer of that size runs it).
 
 Then, unless ``--steps 0``, whole training steps (``model.train_step``, batch 8, 224 px,
 ``benchmarks/train_step.py``'s setup) of the crop consistency configs and of the localizer
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 from train_step import METHODS, batch, load_cfg, plain_model_cfg, wsol_variant  # benchmarks/
 
 import wsol_mm  # noqa: F401  (compat shim)
-from wsol_mm.models.layers.winograd_conv2d import MIN_IN_CHANNELS, MIN_OUT_CHANNELS
+from wsol_mm.models.layers.winograd_conv2d import MIN_IN_CHANNELS, MIN_OUT_CHANNELS, MIN_TILES
 from wsol_mm.models.utils.winograd_conv2d_function import WinogradConv2dFunction
 from wsol_mm.utils import register_all_modules
 
@@ -109,7 +110,8 @@ def layer_table(args: argparse.Namespace) -> None:
             scale = exact.abs().max()
             err_d = (F.conv2d(x, w, b, padding=1).double() - exact).abs().max() / scale
             err_w = (WinogradConv2dFunction.apply(x, w, b).double() - exact).abs().max() / scale
-        swapped = c_in >= MIN_IN_CHANNELS and c_out >= MIN_OUT_CHANNELS
+        tiles = args.batch * ((size + 3) // 4)**2
+        swapped = c_in >= MIN_IN_CHANNELS and c_out >= MIN_OUT_CHANNELS and tiles >= MIN_TILES
         print(f'| {where} | {c_in}->{c_out} | {size} | {min(t_direct) * 1e3:.1f} | '
               f'{min(t_wino) * 1e3:.1f} | {min(t_direct) / min(t_wino):.2f} | '
               f'{"yes" if swapped else "no"} | {err_d:.1e} / {err_w:.1e} |', flush=True)

@@ -96,7 +96,7 @@ def _layer(c_in=8, c_out=16):
 
 def test_layer_steps_aside_outside_float32_cpu_training(monkeypatch):
     layer = _layer()
-    x = torch.randn(2, 8, 12, 12)  # 2 x 9 output tiles
+    x = torch.randn(2, 8, 12, 12)  # 2 x 9 output tiles, fewer than MIN_TILES
     assert _ops(layer(x)) == {'ConvolutionBackward0'}  # too few tiles to gain
     monkeypatch.setattr(layer_module, 'MIN_TILES', 18)
     assert _ops(layer(x)) == {'WinogradConv2dFunctionBackward'}

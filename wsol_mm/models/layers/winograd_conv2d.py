@@ -15,9 +15,9 @@ from ..utils.winograd_conv2d_function import WinogradConv2dFunction
 MIN_IN_CHANNELS = 128
 MIN_OUT_CHANNELS = 256
 # ... and the smallest batch of 4x4 output tiles (images x tiles per image): with fewer, the
-# filter transforms outweigh the products saved (512->512 channels: 0.68x at 8 tiles, 0.95x
-# at 32, 1.07x at 49, 1.17x at 98; 256->256: 0.89x at 128). Batch 8 at 28x28 is 392 tiles.
-MIN_TILES = 256
+# filter transforms outweigh the products saved (512->512 channels: 0.68x at 8 tiles, 0.93-
+# 0.95x at 32, 1.07x at 49, 1.17-1.43x at 98 = batch 2 at 28x28).
+MIN_TILES = 64
 
 
 @MODELS.register_module()
