@@ -4,6 +4,7 @@ import torch.nn as nn
 
 from wsol_mm.registry import MODELS
 
+from ..utils.onednn_linear_function import has_hooks
 from ..utils.winograd_conv2d_function import WinogradConv2dFunction
 
 # The narrowest layers worth it: on 2 AMD Zen 4 cores (benchmarks/winograd_conv.py, three
@@ -76,12 +77,8 @@ def use_winograd_convs(model: nn.Module) -> int:
     are registered: a convolution that already has hooks is left as it is."""
     swaps = [(parent, name, child) for parent in model.modules()
              for name, child in parent.named_children()
-             if is_winograd_eligible(child) and not _hooked(child)]
+             if is_winograd_eligible(child) and not has_hooks(child)]
     for parent, name, child in swaps:
         setattr(parent, name, WinogradConv2d.from_conv(child))
     return len(swaps)
 
-
-def _hooked(module: nn.Module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks
-                or module._backward_hooks or module._backward_pre_hooks)

@@ -71,7 +71,7 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
         Tensor: ``(..., out_features)``.
     """
     weight, bias = layer.weight, layer.bias
-    if (not enabled or _LINEAR is None or type(layer) is not nn.Linear or _hooked(layer)
+    if (not enabled or _LINEAR is None or type(layer) is not nn.Linear or has_hooks(layer)
             or x.dtype != torch.float32 or weight.dtype != torch.float32
             or x.device.type != 'cpu' or weight.device.type != 'cpu'
             or torch.is_autocast_enabled('cpu') or torch.compiler.is_compiling()
@@ -86,7 +86,8 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     return out.view(*x.shape[:-1], out.shape[-1])
 
 
-def _hooked(layer: nn.Module) -> bool:
-    """Whether calling ``layer`` would run hooks (which the oneDNN path would skip)."""
+def has_hooks(layer: nn.Module) -> bool:
+    """Whether calling ``layer`` runs hooks (which a path around its ``forward`` would skip,
+    and which a module swap would lose)."""
     return bool(layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
                 or layer._backward_pre_hooks)
