@@ -13,10 +13,13 @@ output channels (``MIN_IN_CHANNELS`` / ``MIN_OUT_CHANNELS``), in a batch of at l
 Then, unless ``--steps 0``, whole training steps (``model.train_step``, batch 8, 224 px,
 ``benchmarks/train_step.py``'s setup) of the crop consistency configs and of the localizer
 they wrap (the plain step), each with ``winograd_convs`` on and off, the four variants of a
-backbone alternating step by step: the fastest step of each and the speed-ups.
+backbone alternating step by step: the fastest step of each, the speed-ups, and for how
+many of the swapped layers' input shapes the warm-up step's timing
+(``winograd_is_faster``) kept the Winograd path.
 
-``--rss`` adds the peak resident memory of 3 crop consistency steps with and without,
-each in its own process.
+``--rss`` adds the peak resident memory of crop consistency steps with and without, each
+side in its own process: of the first step (which times the layer shapes) and of the
+next two.
 
 Usage:
     python benchmarks/winograd_conv.py [--batch 8] [--reps 3] [--threads 2] [--steps 3]
@@ -33,6 +36,7 @@ import torch.nn.functional as F
 from train_step import METHODS, batch, load_cfg, plain_model_cfg, wsol_variant  # benchmarks/
 
 import wsol_mm  # noqa: F401  (compat shim)
+from wsol_mm.models.layers import winograd_conv2d as layer_module
 from wsol_mm.models.layers.winograd_conv2d import MIN_IN_CHANNELS, MIN_OUT_CHANNELS, MIN_TILES
 from wsol_mm.models.utils.winograd_conv2d_function import WinogradConv2dFunction
 from wsol_mm.utils import register_all_modules
@@ -63,7 +67,7 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=3, help='timed steps; 0: layers only')
     parser.add_argument('--backbones', nargs='+', default=['vgg16', 'inception_v3', 'resnet50'])
     parser.add_argument('--rss', action='store_true',
-                        help='also the peak RSS of 3 crop consistency steps, each side in '
+                        help='also the peak RSS of crop consistency steps, each side in '
                         'its own process')
     parser.add_argument('--rss-child', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -124,9 +128,10 @@ def step_table(args: argparse.Namespace) -> None:
     print(f'\n# training steps, batch {args.batch}, 224 px, 1 warm-up + {args.steps} timed '
           'steps (fastest), the four variants alternating')
     print('| backbone | plain direct s | plain Winograd s | speed-up | crop consistency '
-          'direct s | crop consistency Winograd s | speed-up |')
-    print('| --- | --- | --- | --- | --- | --- | --- |')
+          'direct s | crop consistency Winograd s | speed-up | Winograd kept (layer shapes) |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
     for family in args.backbones:
+        layer_module._FASTER.clear()  # the shapes that this backbone's warm-up step times
         cfg = load_cfg(METHODS[f'crop_{family}'][1], 224)
         models = dict(plain=plain_model_cfg(family, cfg), crop=dict(cfg.model))
         variants = {(kind, wino): wsol_variant(kind, dict(model, winograd_convs=wino),
@@ -141,6 +146,8 @@ def step_table(args: argparse.Namespace) -> None:
         for kind in ('plain', 'crop'):
             direct, wino = best[(kind, False)], best[(kind, True)]
             row += [f'{direct:.2f}', f'{wino:.2f}', f'{direct / wino:.2f}']
+        kept = sum(layer_module._FASTER.values())
+        row.append(f'{kept} of {len(layer_module._FASTER)}')
         print('| ' + ' | '.join(row) + ' |', flush=True)
 
 
@@ -150,24 +157,37 @@ def rss_child(family: str, winograd: bool, n: int) -> None:
     cfg = load_cfg(METHODS[f'crop_{family}'][1], 224)
     variant = wsol_variant('crop', dict(cfg.model, winograd_convs=winograd),
                            cfg.optim_wrapper, batch(224, n, 'cpu')[0], 'cpu')
-    for _ in range(3):
+    variant.step()  # the first step: with the timing of each layer shape
+    first = _peak_mb()
+    with open('/proc/self/clear_refs', 'w') as refs:
+        refs.write('5')  # resets VmHWM to the current RSS
+    for _ in range(2):
         variant.step()
+    print(first, _peak_mb())
+
+
+def _peak_mb() -> int:
     # VmHWM, not ru_maxrss: that one keeps the parent's RSS at fork across exec
     with open('/proc/self/status') as status:
         hwm = next(line for line in status if line.startswith('VmHWM:'))
-    print(int(hwm.split()[1]) // 1024)
+    return int(hwm.split()[1]) // 1024
 
 
 def rss_table(args: argparse.Namespace) -> None:
-    print('\n# peak RSS of 3 crop consistency training steps (MB), each in its own process')
-    print('| backbone | direct | Winograd | ratio |')
-    print('| --- | --- | --- | --- |')
+    print('\n# peak RSS of crop consistency training steps (MB), each side in its own '
+          'process: the first step (with the timing of the layer shapes) and steps 2-3')
+    print('| backbone | direct, first | Winograd, first | ratio | direct, steps 2-3 | '
+          'Winograd, steps 2-3 | ratio |')
+    print('| --- | --- | --- | --- | --- | --- | --- |')
     for family in args.backbones:
-        peak = [int(subprocess.run(
+        peaks = [[int(mb) for mb in subprocess.run(
             [sys.executable, __file__, '--rss-child', family, str(wino), '--batch',
              str(args.batch), '--threads', str(args.threads)], check=True,
-            capture_output=True, text=True).stdout.split()[-1]) for wino in (0, 1)]
-        print(f'| {family} | {peak[0]} | {peak[1]} | {peak[1] / peak[0]:.2f} |', flush=True)
+            capture_output=True, text=True).stdout.split()[-2:]] for wino in (0, 1)]
+        row = [family]
+        for i in (0, 1):
+            row += [str(peaks[0][i]), str(peaks[1][i]), f'{peaks[1][i] / peaks[0][i]:.2f}']
+        print('| ' + ' | '.join(row) + ' |', flush=True)
 
 
 if __name__ == '__main__':

@@ -36,11 +36,17 @@ def _abs_bounds(monkeypatch, x, w, b, g):
     return out.detach(), xa.grad, wa.grad
 
 
-@pytest.mark.parametrize('n,c_in,c_out,h,w,channels_last,bias', [
-    (2, 16, 24, 28, 28, True, True), (3, 5, 7, 13, 10, False, True),
-    (1, 3, 2, 3, 5, True, False), (2, 32, 8, 14, 14, False, False)])
+@pytest.mark.parametrize('n,c_in,c_out,h,w,channels_last,bias,block_tiles', [
+    (2, 16, 24, 28, 28, True, True, None), (3, 5, 7, 13, 10, False, True, None),
+    (1, 3, 2, 3, 5, True, False, None), (2, 32, 8, 14, 14, False, False, None),
+    (5, 6, 10, 9, 11, True, True, 18), (3, 4, 5, 8, 8, False, False, 1)])
 def test_values_and_gradients_within_the_float32_bound(monkeypatch, n, c_in, c_out, h, w,
-                                                       channels_last, bias):
+                                                       channels_last, bias, block_tiles):
+    if block_tiles:  # images in blocks of ceil(block_tiles / tiles per image): 2, 2, 1 / 1, 1, 1
+        monkeypatch.setattr(wino, 'SCRATCH_BYTES', 0)
+        monkeypatch.setattr(wino, 'MIN_BLOCK_TILES', block_tiles)
+        assert wino._block_images(n, ((h + 3) // 4) * ((w + 3) // 4),
+                                  lambda m: dict(t=(m, 8))) == (2 if block_tiles == 18 else 1)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(n, c_in, h, w, generator=gen)
     if channels_last:
@@ -75,7 +81,9 @@ def test_values_and_gradients_within_the_float32_bound(monkeypatch, n, c_in, c_o
         torch.testing.assert_close(bs.grad.double(), b64.grad, rtol=1e-6, atol=1e-5)
 
 
-def test_only_the_requested_gradients():
+def test_only_the_requested_gradients(monkeypatch):
+    monkeypatch.setattr(wino, 'SCRATCH_BYTES', 0)  # one image per block
+    monkeypatch.setattr(wino, 'MIN_BLOCK_TILES', 1)
     gen = torch.Generator().manual_seed(0)
     x, weight = torch.randn(2, 4, 8, 8, generator=gen), torch.randn(6, 4, 3, 3, generator=gen)
     for needs_x, needs_w in ((False, True), (True, False)):
@@ -94,7 +102,13 @@ def _layer(c_in=8, c_out=16):
     return WinogradConv2d.from_conv(nn.Conv2d(c_in, c_out, 3, padding=1))
 
 
-def test_layer_steps_aside_outside_float32_cpu_training(monkeypatch):
+@pytest.fixture
+def winograd_wins(monkeypatch):
+    """Whatever the timing on this machine, the Winograd path counts as the faster."""
+    monkeypatch.setattr(layer_module, 'winograd_is_faster', lambda x, weight, bias: True)
+
+
+def test_layer_steps_aside_outside_float32_cpu_training(monkeypatch, winograd_wins):
     layer = _layer()
     x = torch.randn(2, 8, 12, 12)  # 2 x 9 output tiles, fewer than MIN_TILES
     assert _ops(layer(x)) == {'ConvolutionBackward0'}  # too few tiles to gain
@@ -108,6 +122,44 @@ def test_layer_steps_aside_outside_float32_cpu_training(monkeypatch):
     out = layer(x)  # evaluation: the direct convolution
     assert _ops(out) == {'ConvolutionBackward0'}
     torch.testing.assert_close(out, direct, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('direct_s,winograd_s', [(2.0, 1.0), (1.0, 2.0), (1.0, 0.97)])
+def test_the_faster_path_is_measured_once_per_shape(monkeypatch, direct_s, winograd_s):
+    monkeypatch.setattr(layer_module, '_FASTER', {})
+    calls = []
+
+    def timed(runs, needs):
+        calls.append(len(needs))
+        for run in runs:  # both paths run on the copies
+            out = run()
+            torch.autograd.grad(out, needs, torch.ones_like(out))
+        return [direct_s, winograd_s]
+    monkeypatch.setattr(layer_module, '_fastest', timed)
+    monkeypatch.setattr(layer_module, 'MIN_TILES', 1)
+    layer = _layer()
+    x = torch.randn(1, 8, 12, 12, requires_grad=True)
+    # a near tie (within TUNE_MARGIN) keeps the direct convolution
+    path = 'WinogradConv2dFunctionBackward' if winograd_s < 0.9 * direct_s else \
+        'ConvolutionBackward0'
+    for _ in range(2):
+        out = layer(x)
+        assert _ops(out) == {path}
+    assert calls == [3]  # measured once, with the input, weight and bias gradients
+    assert x.grad is None and layer.weight.grad is None  # the copies took the gradients
+    layer(torch.randn(2, 8, 12, 12))  # another shape, no input gradient: measured again
+    assert calls == [3, 2]
+
+
+def test_the_measurement_draws_no_random_numbers(monkeypatch):
+    monkeypatch.setattr(layer_module, '_FASTER', {})
+    monkeypatch.setattr(layer_module, 'TUNE_REPS', 1)
+    layer = _layer()
+    x = torch.randn(4, 8, 16, 16, requires_grad=True)
+    state = torch.get_rng_state()
+    assert layer_module.winograd_is_faster(x, layer.weight, layer.bias) in (True, False)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert len(layer_module._FASTER) == 1 and x.grad is None and layer.weight.grad is None
 
 
 def test_use_winograd_convs_swaps_the_wide_convolutions_only():
@@ -129,7 +181,7 @@ def test_use_winograd_convs_swaps_the_wide_convolutions_only():
         WinogradConv2d.from_conv(model[2])
 
 
-def test_localizer_step_matches_the_direct_convolutions(monkeypatch):
+def test_localizer_step_matches_the_direct_convolutions(monkeypatch, winograd_wins):
     """A VGG16 CAM training step with and without ``winograd_convs``: the same losses and
     gradients up to the float rounding of the convolutions."""
     monkeypatch.setattr(layer_module, 'MIN_TILES', 1)  # every swapped layer, on 64 px

@@ -1,6 +1,10 @@
 """A 3x3 convolution that trains by Winograd's F(4x4, 3x3) on CPU in float32."""
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
 
@@ -19,6 +23,17 @@ MIN_OUT_CHANNELS = 256
 # filter transforms outweigh the products saved (512->512 channels: 0.68x at 8 tiles, 0.93-
 # 0.95x at 32, 1.07x at 49, 1.17-1.43x at 98 = batch 2 at 28x28).
 MIN_TILES = 64
+# Whether F(4x4, 3x3) gains also depends on the CPU: it saves products, the direct
+# convolution's bottleneck, and adds memory-bound tile transforms. On 2 Zen 4 cores (two
+# 256-bit FMA pipes) a 512->512 layer trained 1.8-1.95x faster by it, on 2 Zen 5 cores
+# (full 512-bit FMA pipes, direct convolutions twice as fast) 0.84-0.93x, while 768/1024
+# output channels gained 1.2-1.5x there. So each input shape is timed once per process
+# (forward and backward of both paths, fastest of TUNE_REPS), and the Winograd path is
+# kept where it is at least TUNE_MARGIN times as fast: a near tie keeps the direct one,
+# with 5x less rounding, less scratch memory and no coin toss between runs.
+TUNE_REPS = 2
+TUNE_MARGIN = 1.05
+_FASTER: Dict[Tuple, bool] = {}
 
 
 @MODELS.register_module()
@@ -28,7 +43,10 @@ class WinogradConv2d(nn.Conv2d):
     In training mode, for a float32 CPU input outside autocast with at least
     :data:`MIN_TILES` 4x4 output tiles in the batch, the forward and both
     gradients run :class:`WinogradConv2dFunction` (4x fewer products; float rounding of
-    ~1e-5 of the output's largest value instead of ~2e-6). Evaluation, other dtypes
+    ~1e-5 of the output's largest value instead of ~2e-6) where it is the faster path
+    on this CPU for this input shape (:func:`winograd_is_faster`, timed once per
+    process, like cuDNN's benchmark mode: a run can therefore pick the other path for a
+    layer than the last run did, under a different load). Evaluation, other dtypes
     (bfloat16 autocast, the float64 numerics fixtures), other devices and
     ``torch.compile`` tracing and small batches of small maps run ``nn.Conv2d`` as it
     is, so predicted maps and scores do not change. Same parameters and state-dict keys
@@ -56,9 +74,45 @@ class WinogradConv2d(nn.Conv2d):
                 and weight.dtype == torch.float32 and x.device.type == 'cpu'
                 and weight.device.type == 'cpu' and not torch.is_autocast_enabled('cpu')
                 and not torch.compiler.is_compiling()
-                and n * ((h + 3) // 4) * ((w + 3) // 4) >= MIN_TILES):
+                and n * ((h + 3) // 4) * ((w + 3) // 4) >= MIN_TILES
+                and winograd_is_faster(x, weight, self.bias)):
             return WinogradConv2dFunction.apply(x, weight, self.bias)
         return super().forward(x)
+
+
+def winograd_is_faster(x: torch.Tensor, weight: torch.Tensor,
+                       bias: Optional[torch.Tensor]) -> bool:
+    """Whether :class:`WinogradConv2dFunction` trains this convolution at least
+    :data:`TUNE_MARGIN` times as fast as the direct one on this machine: measured on the
+    first call with these shapes, memory
+    formats, gradient needs and thread count (on copies of ``x`` and the parameters,
+    outside the caller's graph, without drawing random numbers), then remembered."""
+    key = (tuple(x.shape), tuple(weight.shape), bias is not None, x.stride(), weight.stride(),
+           x.requires_grad, weight.requires_grad, torch.get_num_threads())
+    if key not in _FASTER:
+        with torch.enable_grad():
+            args = tuple(None if t is None else t.detach().requires_grad_(t.requires_grad)
+                         for t in (x, weight, bias))
+            direct, winograd = _fastest([lambda: F.conv2d(*args, padding=1),
+                                         lambda: WinogradConv2dFunction.apply(*args)],
+                                        [t for t in args if t is not None and t.requires_grad])
+        _FASTER[key] = winograd * TUNE_MARGIN < direct
+    return _FASTER[key]
+
+
+def _fastest(runs: List[Callable[[], torch.Tensor]], needs: List[torch.Tensor]) -> List[float]:
+    """The fastest of :data:`TUNE_REPS` forward + backward passes of each of ``runs``,
+    taking turns, after one warm-up each."""
+    best = [float('inf')] * len(runs)
+    for rep in range(TUNE_REPS + 1):
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            out = run()
+            if needs:
+                torch.autograd.grad(out, needs, out.detach())
+            if rep:
+                best[i] = min(best[i], time.perf_counter() - start)
+    return best
 
 
 def is_winograd_eligible(conv: nn.Module, min_in: int = MIN_IN_CHANNELS,

@@ -9,7 +9,8 @@ to float rounding, about 10x the rounding of the direct convolution (relative er
 ~1e-5 of the output's largest value in float32, the price of the 4x fewer products);
 :class:`~wsol_mm.models.layers.WinogradConv2d` says where this path is taken.
 """
-from typing import Dict, List, Optional, Tuple
+import math
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -30,20 +31,42 @@ OUTPUT_T = torch.kron(_AT, _AT).float()  # (16, 36): Winograd domain -> 4x4 outp
 # buffers at the weight's own size (benchmarks/winograd_conv.py: same speed as all 36)
 CHUNK = 9
 assert 36 % CHUNK == 0
+# The tile buffers of one call (~9x the input of the images in them) hold at most this many
+# bytes: larger batches go through in blocks of images, which bounds what a call adds to a
+# training step's peak memory (benchmarks/winograd_conv.py --rss) ...
+SCRATCH_BYTES = 16 * 2**20
+# ... but a block has at least this many 4x4 tiles: smaller GEMMs run below the cores' peak
+# and the filter transform, redone per block, would weigh more
+MIN_BLOCK_TILES = 196
 
 
 def _tiles(h: int, w: int) -> Tuple[int, int]:
     return (h + 3) // 4, (w + 3) // 4
 
 
-def _scratch(ref: torch.Tensor, shapes: Dict[str, Tuple[int, ...]]) -> Dict[str, torch.Tensor]:
-    """The scratch buffers of one call, by name (results are written into them with
-    ``out=``, so each exists once per call)."""
-    return {key: torch.empty(shape, dtype=ref.dtype, device=ref.device)
+Shapes = Dict[str, Tuple[int, ...]]
+
+
+def _block_images(n: int, tiles_per_image: int, shapes: Callable[[int], Shapes]) -> int:
+    """How many images go through at once: as many as :data:`SCRATCH_BYTES` of
+    ``shapes(images)`` buffers hold, but at least :data:`MIN_BLOCK_TILES` tiles."""
+    per_image = 4 * sum(math.prod(shape) for shape in shapes(1).values())
+    least = -(-MIN_BLOCK_TILES // tiles_per_image)
+    return max(1, min(n, max(least, SCRATCH_BYTES // per_image)))
+
+
+def _scratch(ref: torch.Tensor, shapes: Shapes) -> Dict[str, torch.Tensor]:
+    """Flat scratch buffers of one call, by name (results are written into them with
+    ``out=``, so each exists once per call); :func:`_views` shapes them per block."""
+    return {key: torch.empty(math.prod(shape), dtype=ref.dtype, device=ref.device)
             for key, shape in shapes.items()}
 
 
-def _input_shapes(n: int, c: int, th: int, tw: int) -> Dict[str, Tuple[int, ...]]:
+def _views(flat: Dict[str, torch.Tensor], shapes: Shapes) -> Dict[str, torch.Tensor]:
+    return {key: flat[key][:math.prod(shape)].view(shape) for key, shape in shapes.items()}
+
+
+def _input_shapes(n: int, c: int, th: int, tw: int) -> Shapes:
     return dict(padded=(n, 4 * th + 4, 4 * tw + 4, c), tiles=(36, n * th * tw * c),
                 tiles_in=(36, n * th * tw, c))
 
@@ -96,7 +119,9 @@ class WinogradConv2dFunction(torch.autograd.Function):
     ``weight``, which autograd keeps for a direct convolution too. The 36 components go
     through in chunks of :data:`CHUNK`, summed into the output transform, so that the
     weight-sized buffers (the transformed filters and their gradient, 4x the weight)
-    never exist whole. Not twice differentiable.
+    never exist whole; the images go through in blocks (:func:`_block_images`), so
+    that the tile buffers (~9x the input of a block) stay within :data:`SCRATCH_BYTES`.
+    Not twice differentiable.
     """
 
     @staticmethod
@@ -107,27 +132,25 @@ class WinogradConv2dFunction(torch.autograd.Function):
         n, c_in, h, w = x.shape
         c_out = weight.shape[0]
         th, tw = _tiles(h, w)
-        tiles = n * th * tw
-        ws = _scratch(x, dict(_input_shapes(n, c_in, th, tw), flat_w=(3, 3, c_out, c_in),
-                            filters=(CHUNK, c_out, c_in), prods=(CHUNK, tiles, c_out),
-                            acc=(16, tiles * c_out)))
-        tiles_in = _input_tiles(x, ws)
-        ws['flat_w'].copy_(weight.permute(2, 3, 0, 1))
-        for i, ks in enumerate(_chunks()):
-            filters = _filters(ws['flat_w'], ks, ws['filters'])
-            prods = torch.bmm(tiles_in[ks], filters.transpose(1, 2), out=ws['prods'])
-            _sum_into(ws['acc'], OUTPUT_T[:, ks], prods.view(CHUNK, -1), i == 0)
+
+        def shapes(m: int) -> Shapes:
+            return dict(_input_shapes(m, c_in, th, tw), prods=(CHUNK, m * th * tw, c_out),
+                        acc=(16, m * th * tw * c_out))
+        block = _block_images(n, th * tw, shapes)
+        flat = _scratch(x, shapes(block))
+        fixed = dict(flat_w=(3, 3, c_out, c_in), filters=(CHUNK, c_out, c_in))
+        ws_w = _views(_scratch(x, fixed), fixed)
+        ws_w['flat_w'].copy_(weight.permute(2, 3, 0, 1))
         out = torch.empty((n, c_out, h, w), dtype=x.dtype, memory_format=torch.channels_last)
-        out_tiles = ws['acc'].view(4, 4, n, th, tw, c_out).permute(2, 3, 0, 4, 1, 5)
-        out_tiles = out_tiles.reshape(n, 4 * th, 4 * tw, c_out)[:, :h, :w] \
-            if (4 * th, 4 * tw) != (h, w) else out_tiles
-        target = out.permute(0, 2, 3, 1)
-        if (4 * th, 4 * tw) == (h, w):
-            target = target.view(n, th, 4, tw, 4, c_out)
-        if bias is None:
-            target.copy_(out_tiles)
-        else:
-            torch.add(out_tiles, bias, out=target)
+        for i0 in range(0, n, block):
+            m = min(block, n - i0)
+            ws = _views(flat, shapes(m))
+            tiles_in = _input_tiles(x[i0:i0 + m], ws)
+            for i, ks in enumerate(_chunks()):
+                filters = _filters(ws_w['flat_w'], ks, ws_w['filters'])
+                prods = torch.bmm(tiles_in[ks], filters.transpose(1, 2), out=ws['prods'])
+                _sum_into(ws['acc'], OUTPUT_T[:, ks], prods.view(CHUNK, -1), i == 0)
+            _untile(ws['acc'], bias, out[i0:i0 + m])
         return out
 
     @staticmethod
@@ -137,56 +160,88 @@ class WinogradConv2dFunction(torch.autograd.Function):
         n, c_in, h, w = x.shape
         c_out = weight.shape[0]
         th, tw = _tiles(h, w)
-        tiles = n * th * tw
         need_x, need_w = ctx.needs_input_grad[:2]
-        shapes = dict(_input_shapes(n, c_in, th, tw), out_tiles=(4, 4, n, th, tw, c_out),
-                      grad_prods=(CHUNK, tiles, c_out), grad_pad=(n, 4 * th, 4 * tw, c_out))
-        if need_w:
-            shapes.update(grad_u=(CHUNK, c_out, c_in), grad_flat=(9, c_out * c_in))
+
+        def shapes(m: int) -> Shapes:
+            tiles = m * th * tw
+            found = dict(_input_shapes(m, c_in, th, tw), out_tiles=(4, 4, m, th, tw, c_out),
+                         grad_prods=(CHUNK, tiles, c_out), grad_pad=(m, 4 * th, 4 * tw, c_out))
+            if need_x:
+                found.update(grad_v=(CHUNK, tiles, c_in))
+            return found
+        block = _block_images(n, th * tw, shapes)
+        flat = _scratch(grad, shapes(block))
+        # a chunk's filter-gradient and filters take turns in one buffer (``chunk_w``)
+        fixed: Shapes = dict(chunk_w=(CHUNK, c_out, c_in))
+        if need_w:  # the weight gradient, in the Winograd transform's (3, 3, C_out, C_in)
+            fixed.update(grad_flat=(9, c_out * c_in))
         if need_x:
-            shapes.update(flat_w=(3, 3, c_out, c_in), filters=(CHUNK, c_out, c_in),
-                          grad_v=(CHUNK, tiles, c_in))
-        ws = _scratch(grad, shapes)
-        grad_pad = ws['grad_pad']  # the output gradient, zero-padded to whole tiles
-        grad_pad[:, h:].zero_()
-        grad_pad[:, :h, w:].zero_()
-        grad_pad[:, :h, :w].copy_(grad.permute(0, 2, 3, 1))
-        ws['out_tiles'].copy_(_tile_view(grad_pad, th, tw).permute(2, 4, 0, 1, 3, 5))
-        out_tiles = ws['out_tiles'].view(16, -1)
-        tiles_in = _input_tiles(x, ws) if need_w else None
+            fixed.update(flat_w=(3, 3, c_out, c_in))
+        ws_w = _views(_scratch(grad, fixed), fixed)
         if need_x:
-            ws['flat_w'].copy_(weight.permute(2, 3, 0, 1))
-        grad_tiles = ws['tiles']  # free once tiles_in is formed: the input tiles' gradient
-        for i, ks in enumerate(_chunks()):
-            grad_prods = torch.mm(OUTPUT_T[:, ks].t(), out_tiles,
-                                  out=ws['grad_prods'].view(CHUNK, -1)).view(CHUNK, tiles, c_out)
-            if need_w:  # dU = dM^T V, then the filter transform's adjoint
-                grad_u = torch.bmm(grad_prods.transpose(1, 2), tiles_in[ks], out=ws['grad_u'])
-                _sum_into(ws['grad_flat'], FILTER_T[ks].t(), grad_u.view(CHUNK, -1), i == 0)
-            if need_x:  # dV = dM U, then the input transform's adjoint
-                filters = _filters(ws['flat_w'], ks, ws['filters'])
-                grad_v = torch.bmm(grad_prods, filters, out=ws['grad_v'])
-                _sum_into(grad_tiles, INPUT_T[ks].t(), grad_v.view(CHUNK, -1), i == 0)
-        grad_x = grad_w = grad_b = None
-        if need_x:
-            grad_x = _scatter_tiles(grad_tiles, ws['padded'], n, c_in, h, w)
-        if need_w:
-            grad_w = torch.empty_like(weight)
-            grad_w.copy_(ws['grad_flat'].view(3, 3, c_out, c_in).permute(2, 3, 0, 1))
+            ws_w['flat_w'].copy_(weight.permute(2, 3, 0, 1))
+        grad_x = torch.empty((n, c_in, h, w), dtype=x.dtype,
+                             memory_format=torch.channels_last) if need_x else None
+        for i0 in range(0, n, block):
+            m = min(block, n - i0)
+            ws = _views(flat, shapes(m))
+            grad_pad = ws['grad_pad']  # the output gradient, zero-padded to whole tiles
+            grad_pad[:, h:].zero_()
+            grad_pad[:, :h, w:].zero_()
+            grad_pad[:, :h, :w].copy_(grad[i0:i0 + m].permute(0, 2, 3, 1))
+            ws['out_tiles'].copy_(_tile_view(grad_pad, th, tw).permute(2, 4, 0, 1, 3, 5))
+            out_tiles = ws['out_tiles'].view(16, -1)
+            tiles_in = _input_tiles(x[i0:i0 + m], ws) if need_w else None
+            grad_tiles = ws['tiles']  # free once tiles_in is formed: the input tiles' gradient
+            for i, ks in enumerate(_chunks()):
+                grad_prods = torch.mm(OUTPUT_T[:, ks].t(), out_tiles,
+                                      out=ws['grad_prods'].view(CHUNK, -1)).view(
+                                          CHUNK, m * th * tw, c_out)
+                if need_w:  # dU = dM^T V, then the filter transform's adjoint
+                    grad_u = torch.bmm(grad_prods.transpose(1, 2), tiles_in[ks],
+                                       out=ws_w['chunk_w'])
+                    _sum_into(ws_w['grad_flat'], FILTER_T[ks].t(), grad_u.view(CHUNK, -1),
+                              i0 == 0 and i == 0)
+                if need_x:  # dV = dM U, then the input transform's adjoint
+                    filters = _filters(ws_w['flat_w'], ks, ws_w['chunk_w'])
+                    grad_v = torch.bmm(grad_prods, filters, out=ws['grad_v'])
+                    _sum_into(grad_tiles, INPUT_T[ks].t(), grad_v.view(CHUNK, -1), i == 0)
+            if need_x:
+                _scatter_tiles(grad_tiles, ws['padded'], grad_x[i0:i0 + m])
+        grad_w = grad_b = None
+        if need_w:  # as it is: autograd lays it out as the weight once the buffers are gone
+            grad_w = ws_w['grad_flat'].view(3, 3, c_out, c_in).permute(2, 3, 0, 1)
         if ctx.with_bias and ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b
+
+
+def _untile(acc: torch.Tensor, bias: Optional[torch.Tensor], out: torch.Tensor) -> None:
+    """Write the ``(16, N * tiles * C_out)`` output tiles, plus ``bias``, into ``out``
+    ``(N, C_out, H, W)`` (channels-last), cropping the tiles past the border."""
+    n, c_out, h, w = out.shape
+    th, tw = _tiles(h, w)
+    out_tiles = acc.view(4, 4, n, th, tw, c_out).permute(2, 3, 0, 4, 1, 5)
+    target = out.permute(0, 2, 3, 1)
+    if (4 * th, 4 * tw) == (h, w):
+        target = target.view(n, th, 4, tw, 4, c_out)
+    else:
+        out_tiles = out_tiles.reshape(n, 4 * th, 4 * tw, c_out)[:, :h, :w]
+    if bias is None:
+        target.copy_(out_tiles)
+    else:
+        torch.add(out_tiles, bias, out=target)
 
 
 def _chunks() -> List[slice]:
     return [slice(k, k + CHUNK) for k in range(0, 36, CHUNK)]
 
 
-def _scatter_tiles(tiles: torch.Tensor, buf: torch.Tensor, n: int, c: int, h: int,
-                   w: int) -> torch.Tensor:
+def _scatter_tiles(tiles: torch.Tensor, buf: torch.Tensor, grad_x: torch.Tensor) -> None:
     """Add the ``(36, N * tiles * C)`` gradients of the overlapping 6x6 input tiles, in
-    the scratch ``buf`` ``(N, 4 th + 4, 4 tw + 4, C)``, into the input's gradient
-    ``(N, C, H, W)`` (channels-last)."""
+    the scratch ``buf`` ``(N, 4 th + 4, 4 tw + 4, C)``, and write the sums into the
+    input's gradient ``grad_x`` ``(N, C, H, W)`` (channels-last)."""
+    n, c, h, w = grad_x.shape
     th, tw = _tiles(h, w)
     tiles = tiles.view(6, 6, n, th, tw, c).permute(2, 3, 0, 4, 1, 5)  # (N, th, 6, tw, 6, C)
     buf[:, 4 * th:].zero_()
@@ -196,6 +251,4 @@ def _scatter_tiles(tiles: torch.Tensor, buf: torch.Tensor, n: int, c: int, h: in
     _tile_view(buf[:, 4:], th, tw)[:, :, :2].add_(tiles[:, :, 4:, :, :4])
     _tile_view(buf[:, :, 4:], th, tw)[:, :, :, :, :2].add_(tiles[:, :, :4, :, 4:])
     _tile_view(buf[:, 4:, 4:], th, tw)[:, :, :2, :, :2].add_(tiles[:, :, 4:, :, 4:])
-    grad_x = torch.empty((n, c, h, w), dtype=buf.dtype, memory_format=torch.channels_last)
     grad_x.permute(0, 2, 3, 1).copy_(buf[:, 1:1 + h, 1:1 + w])
-    return grad_x
