@@ -121,7 +121,6 @@ def layer_table(args: argparse.Namespace) -> None:
               f'{"yes" if swapped else "no"} | {err_d:.1e} / {err_w:.1e} |', flush=True)
 
 
-
 def step_table(args: argparse.Namespace) -> None:
     register_all_modules()
     data = batch(224, args.batch, 'cpu')[0]
@@ -149,7 +148,6 @@ def step_table(args: argparse.Namespace) -> None:
         kept = sum(layer_module._FASTER.values())
         row.append(f'{kept} of {len(layer_module._FASTER)}')
         print('| ' + ' | '.join(row) + ' |', flush=True)
-
 
 
 def rss_child(family: str, winograd: bool, n: int) -> None:

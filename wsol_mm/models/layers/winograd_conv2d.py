@@ -26,8 +26,8 @@ MIN_TILES = 64
 # Whether F(4x4, 3x3) gains also depends on the CPU: it saves products, the direct
 # convolution's bottleneck, and adds memory-bound tile transforms. On 2 Zen 4 cores (two
 # 256-bit FMA pipes) a 512->512 layer trained 1.8-1.95x faster by it, on 2 Zen 5 cores
-# (full 512-bit FMA pipes, direct convolutions twice as fast) 0.84-0.93x, while 768/1024
-# output channels gained 1.2-1.5x there. So each input shape is timed once per process
+# (full 512-bit FMA pipes, direct convolutions twice as fast) 0.84-1.03x, while 1024
+# output channels gained 1.1-1.5x there. So each input shape is timed once per process
 # (forward and backward of both paths, fastest of TUNE_REPS), and the Winograd path is
 # kept where it is at least TUNE_MARGIN times as fast: a near tie keeps the direct one,
 # with 5x less rounding, less scratch memory and no coin toss between runs.
@@ -84,9 +84,9 @@ def winograd_is_faster(x: torch.Tensor, weight: torch.Tensor,
                        bias: Optional[torch.Tensor]) -> bool:
     """Whether :class:`WinogradConv2dFunction` trains this convolution at least
     :data:`TUNE_MARGIN` times as fast as the direct one on this machine: measured on the
-    first call with these shapes, memory
-    formats, gradient needs and thread count (on copies of ``x`` and the parameters,
-    outside the caller's graph, without drawing random numbers), then remembered."""
+    first call with these shapes, memory formats, gradient needs and thread count (on
+    copies of ``x`` and the parameters, outside the caller's graph, without drawing
+    random numbers), then remembered for the process."""
     key = (tuple(x.shape), tuple(weight.shape), bias is not None, x.stride(), weight.stride(),
            x.requires_grad, weight.requires_grad, torch.get_num_threads())
     if key not in _FASTER:
