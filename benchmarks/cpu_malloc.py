@@ -1,22 +1,28 @@
-"""Training-step speed and peak memory on CPU with and without ``env_cfg.cpu_malloc``.
+"""Training-step speed and peak memory on CPU with glibc's defaults, ``env_cfg.cpu_malloc``
+and tcmalloc.
 
-glibc's malloc settings are process-wide, so each variant runs in its own process, once
-with glibc's defaults and once with the shipped ``env_cfg.cpu_malloc`` settings (read from
-``configs/_base_/default_runtime.py``, enabled: they are off as shipped, and applied by
-the same function the runner uses), alternating the order every round so that load changes
-hit both sides alike. A variant is one step of ``benchmarks/train_step.py``: a method (its
-shipped config), wsol_mm's plain classifier (``deit_s``, ``resnet50``), or the reference
-library's plain step (``timm``, ``torchvision``), batch 8 by default. Printed per variant:
-the fastest step of each side as images/s (``--stat median`` for the median), the
-speed-up, and the process's peak resident memory (``ru_maxrss``) on each side. For the
-DeiT methods, when ``timm`` runs too: the estimated ratio to the released code's images/s,
-``img/s with cpu_malloc x released overhead / timm img/s with glibc's defaults`` (the
-released overheads of issue 14, as in ``train_step.py``); the released code runs with
-glibc's defaults.
+An allocator's settings are process-wide, so each variant runs in its own process once per
+side, the order of the sides reversed every round so that load changes hit all alike:
+``default`` (glibc's defaults), ``cpu_malloc`` (the shipped ``env_cfg.cpu_malloc`` settings
+of ``configs/_base_/default_runtime.py``, enabled: they are off as shipped, and applied by
+the same function the runner uses) and ``tcmalloc`` (gperftools' tcmalloc preloaded, as
+``tools/train.py --malloc`` does; skipped with a note when it is not installed). A variant
+is one step of ``benchmarks/train_step.py``: a method (its shipped config), wsol_mm's plain
+classifier (``deit_s``, ``resnet50``, ``vgg16``, ``inception_v3``; the CNNs' as crop
+consistency wraps it), the same CNN in the released code's contiguous memory order with
+direct convolutions (``resnet50_contiguous`` ...), or the reference library's plain step
+(``timm``, ``torchvision``), batch 8 by default. Printed per variant and side: the fastest
+step as images/s (``--stat median`` for the median), the speed-up over glibc's defaults,
+and the process's peak resident memory (``ru_maxrss``). For a method with a released
+overhead ratio (issue 14) whose released plain step ran too (``timm`` for the DeiT
+methods, ``<family>_contiguous`` for the CNNs): the estimated ratio to the released code's
+images/s, ``img/s x released overhead / released plain img/s with glibc's defaults`` (the
+released code runs with glibc's defaults), as in ``train_step.py``.
 
 Usage:
     python benchmarks/cpu_malloc.py [--variants tscam deit_s timm ...] [--rounds 2]
         [--steps 3] [--warmup 1] [--batch 8] [--threads 2] [--stat min]
+        [--sides default cpu_malloc tcmalloc]
 """
 import argparse
 import json
@@ -27,12 +33,17 @@ import subprocess
 import sys
 import time
 from statistics import median
+from typing import Optional
+
+from wsol_mm.utils.malloc_preload import INSTALL_HINT, find_tcmalloc, preload_environ
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.join(HERE, '..')
-PLAIN = dict(deit_s='configs/tscam/deit_s_cub.py', resnet50='configs/cam/resnet50_cub.py')
+PLAIN = dict(deit_s='configs/tscam/deit_s_cub.py', resnet50='configs/crop/resnet50_cub.py',
+             vgg16='configs/crop/vgg16_cub.py', inception_v3='configs/crop/inception_v3_cub.py')
+CONTIGUOUS = {f'{family}_contiguous': family for family in PLAIN if family != 'deit_s'}
 REFERENCE = dict(timm='deit_s', torchvision='resnet50')
-SIDES = ('default', 'cpu_malloc')
+SIDES = ('default', 'cpu_malloc', 'tcmalloc')
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -41,6 +52,7 @@ def worker(args: argparse.Namespace) -> None:
     from mmengine.config import Config
     from train_step import (
         METHODS,
+        _contiguous,
         batch,
         load_cfg,
         plain_model_cfg,
@@ -50,6 +62,7 @@ def worker(args: argparse.Namespace) -> None:
 
     from wsol_mm.utils import register_all_modules
     from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
+    from wsol_mm.utils.malloc_preload import loaded_allocator
 
     torch.set_num_threads(args.threads)
     register_all_modules()
@@ -57,13 +70,24 @@ def worker(args: argparse.Namespace) -> None:
     if args.side == 'cpu_malloc':
         runtime = Config.fromfile(osp.join(ROOT, 'configs/_base_/default_runtime.py'))
         note = apply_cpu_malloc(dict(runtime.env_cfg.cpu_malloc, enable=True), on_cpu=True)
+    elif args.side == 'tcmalloc':
+        if loaded_allocator() != 'tcmalloc':
+            sys.exit(f'tcmalloc was preloaded ({os.environ.get("LD_PRELOAD")}) but not loaded')
+        note = f'tcmalloc: {os.environ["LD_PRELOAD"]}'
     data, inputs, labels = batch(224, args.batch, 'cpu')
     name = args.worker
     if name in REFERENCE:
         variant = reference_variant(name, REFERENCE[name], 224, inputs, labels, 'cpu')
+    elif name in METHODS:
+        cfg = load_cfg(METHODS[name][1], 224)
+        model_cfg = cfg.model
     else:
-        cfg = load_cfg(METHODS[name][1] if name in METHODS else PLAIN[name], 224)
-        model_cfg = cfg.model if name in METHODS else plain_model_cfg(name, cfg)
+        family = CONTIGUOUS.get(name, name)
+        cfg = load_cfg(PLAIN[family], 224)
+        model_cfg = plain_model_cfg(family, cfg)
+        if name in CONTIGUOUS:
+            model_cfg = _contiguous(model_cfg)
+    if name not in REFERENCE:
         variant = wsol_variant(name, model_cfg, cfg.optim_wrapper, data, 'cpu')
     for _ in range(args.warmup):
         variant.step()
@@ -79,6 +103,8 @@ def worker(args: argparse.Namespace) -> None:
 def run_side(name: str, side: str, args: argparse.Namespace) -> dict:
     env = {k: v for k, v in os.environ.items()  # glibc's defaults on the 'default' side
            if not k.startswith('MALLOC_') and k not in ('GLIBC_TUNABLES', 'LD_PRELOAD')}
+    if side == 'tcmalloc':
+        env = preload_environ(args.tcmalloc, env)
     env.update(OMP_NUM_THREADS=str(args.threads), PYTHONPATH=os.pathsep.join(
         [HERE, ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
     cmd = [sys.executable, __file__, '--worker', name, '--side', side, '--steps',
@@ -94,7 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     choices = list(PLAIN) + list(REFERENCE)
     from train_step import METHODS
-    parser.add_argument('--variants', nargs='+', choices=list(METHODS) + choices,
+    parser.add_argument('--variants', nargs='+',
+                        choices=list(METHODS) + choices + list(CONTIGUOUS),
                         default=['tscam', 'deit_s', 'timm', 'resnet50', 'torchvision'])
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--steps', type=int, default=3)
@@ -103,15 +130,23 @@ def main() -> None:
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--stat', choices=('min', 'median'), default='min')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
+    parser.add_argument('--sides', nargs='+', choices=SIDES, default=list(SIDES),
+                        help='allocator settings to compare (default: all; the first two '
+                        'when tcmalloc is not installed)')
     parser.add_argument('--side', choices=SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
-    results = {(v, s): dict(times=[], rss_mb=[], note='') for v in args.variants for s in SIDES}
+    args.tcmalloc = find_tcmalloc()
+    sides = ['default'] + [s for s in args.sides if s != 'default']
+    if 'tcmalloc' in sides and args.tcmalloc is None:
+        print(f'# tcmalloc not installed ({INSTALL_HINT}): side skipped')
+        sides.remove('tcmalloc')
+    results = {(v, s): dict(times=[], rss_mb=[], note='') for v in args.variants for s in sides}
     for r in range(args.rounds):
         for name in args.variants:
-            for side in SIDES if r % 2 == 0 else SIDES[::-1]:
+            for side in sides if r % 2 == 0 else sides[::-1]:
                 out = run_side(name, side, args)
                 res = results[name, side]
                 res['times'] += out['times']
@@ -120,19 +155,38 @@ def main() -> None:
     stat = min if args.stat == 'min' else median
     print(f'# batch {args.batch}, 224 px, {args.threads} threads, {args.warmup} warm-up + '
           f'{args.steps} timed steps per process, {args.rounds} rounds, {args.stat} step')
-    print(f'# cpu_malloc: {results[args.variants[0], "cpu_malloc"]["note"]}')
-    print('| variant | default img/s | cpu_malloc img/s | speed-up | peak RSS MB (default / '
-          'cpu_malloc) | x released img/s (est.) |')
-    print('| --- | --- | --- | --- | --- | --- |')
+    for side in sides[1:]:
+        print(f'# {side}: {results[args.variants[0], side]["note"]}')
     ips = {k: args.batch / stat(v['times']) for k, v in results.items()}
+    header = ['variant', 'default img/s']
+    for side in sides[1:]:
+        header += [f'{side} img/s', f'{side} speed-up']
+    header += [f'peak RSS MB ({" / ".join(sides)})', 'x released img/s (est.; '
+               + ' / '.join(sides) + ')']
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '|'.join(' --- ' for _ in header) + '|')
     for name in args.variants:
-        a, b = ips[name, 'default'], ips[name, 'cpu_malloc']
-        est = '-'
-        if name in METHODS and METHODS[name][0] == 'deit_s' and 'timm' in args.variants:
-            est = f'{b * METHODS[name][2] / ips["timm", "default"]:.2f}'
-        rss = '{:.0f} / {:.0f}'.format(*(max(results[name, s]['rss_mb']) for s in SIDES))
-        print(f'| {name} | {a:.2f} | {b:.2f} | {b / a:.2f} | {rss} | {est} |')
+        base = ips[name, 'default']
+        row = [name, f'{base:.2f}']
+        for side in sides[1:]:
+            row += [f'{ips[name, side]:.2f}', f'{ips[name, side] / base:.2f}']
+        row.append(' / '.join(f'{max(results[name, s]["rss_mb"]):.0f}' for s in sides))
+        released_plain = _released_plain(name, args.variants)
+        row.append('-' if released_plain is None else ' / '.join(
+            f'{ips[name, s] * METHODS[name][2] / ips[released_plain, "default"]:.2f}'
+            for s in sides))
+        print('| ' + ' | '.join(row) + ' |')
 
+
+def _released_plain(name: str, variants: list) -> Optional[str]:
+    """The variant standing in for the released code's plain step of a method (run with
+    glibc's defaults), when it ran: timm for the DeiT methods, the contiguous CNN step."""
+    from train_step import METHODS
+    if name not in METHODS or METHODS[name][2] is None:
+        return None
+    family = METHODS[name][0]
+    plain = 'timm' if family == 'deit_s' else f'{family}_contiguous'
+    return plain if plain in variants else None
 
 if __name__ == '__main__':
     main()

@@ -30,7 +30,7 @@ constructor and torch's default AdamW loop (the optimizer setup before this chan
 Usage:
     python benchmarks/train_step.py [--methods tscam scm ...] [--batch 8] [--size 224]
         [--steps 3] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
-        [--device cuda] [--sync-sites]
+        [--device cuda] [--sync-sites] [--malloc tcmalloc]
 
 On a GPU (``--device cuda``) the tables also give the peak allocated memory of one step
 and the synchronising CUDA calls per step (torch's sync debug mode; ``--sync-sites``
@@ -61,6 +61,7 @@ from wsol_mm.engine.optimizers import cpu_has_bf16
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
+from wsol_mm.utils.malloc_preload import loaded_allocator, reexec_with_tcmalloc
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 STAT = dict(min=min, median=median)
@@ -230,7 +231,7 @@ def machine_line(device: str, threads: int) -> str:
     bf16 = ('bf16 yes (AVX-512-BF16/AMX)' if cpu_has_bf16() else
             'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated (slow)')
     return (f'CPU {cpu}, {threads} threads, {bf16}, torch {torch.__version__}, '
-            f'load average {os.getloadavg()[0]:.1f}')
+            f'{loaded_allocator() or "glibc"} malloc, load average {os.getloadavg()[0]:.1f}')
 
 
 def step_time(variant: Variant) -> float:
@@ -257,7 +258,12 @@ def main() -> None:
                         help='GPU: print where each variant synchronises with the host')
     parser.add_argument('--ablate-optimizer', action='store_true',
                         help='also time the DeiT methods with the previous optimizer setup')
+    parser.add_argument('--malloc', choices=['glibc', 'tcmalloc'], default='glibc',
+                        help='allocator of this process (all variants alike): tcmalloc '
+                        're-runs the script with it preloaded, as tools/train.py does')
     args = parser.parse_args()
+    if args.malloc == 'tcmalloc':
+        reexec_with_tcmalloc(required=True)
     torch.set_num_threads(args.threads)
     STAT_NAME[0] = args.stat
     register_all_modules()

@@ -14,6 +14,8 @@ from tools_test_utils import run_tool as _run
 from tools_test_utils import table_metrics as _metrics
 from tools_test_utils import write_config as _write_config
 
+from wsol_mm.utils.malloc_preload import find_tcmalloc
+
 
 @pytest.fixture(scope='module')
 def trained(tiny_synthetic, tmp_path_factory):
@@ -77,6 +79,23 @@ def test_cfg_options_typo_is_reported(trained, tmp_path):
                 '--cfg-options', 'model.hed.num_classes=3'])
     assert out.returncode != 0
     assert "model has no key 'hed'" in out.stderr
+
+
+@pytest.mark.parametrize('malloc', ['tcmalloc', 'glibc'])
+def test_malloc_option_preloads_tcmalloc_or_says_how_to_install_it(trained, tmp_path, malloc):
+    cfg, _ = trained
+    out = _run([sys.executable, 'tools/train.py', cfg, '--work-dir', str(tmp_path),
+                '--no-validate', '--malloc', malloc])
+    if malloc == 'glibc':  # the C library's allocator, and the summary says so
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert 'allocator  glibc malloc (tcmalloc ' in out.stdout
+    elif find_tcmalloc() is None:  # asked for, missing: one message, nothing trained
+        assert out.returncode != 0
+        assert 'no tcmalloc library found' in out.stderr and 'apt install' in out.stderr
+        assert not glob.glob(str(tmp_path / '*.pth'))
+    else:
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert 'allocator  tcmalloc (preloaded)' in out.stdout
 
 
 def test_num_classes_mismatch_is_reported(trained, tmp_path):

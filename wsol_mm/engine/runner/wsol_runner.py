@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 from wsol_mm.registry import RUNNERS
 from wsol_mm.utils.console_log_filter import ConsoleLogFilter, attach_console_filter
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
+from wsol_mm.utils.malloc_preload import allocator_note
 
 
 def _type_names(cfg) -> str:
@@ -30,7 +31,7 @@ class WSOLRunner(Runner):
     """
 
     def __init__(self, *args, **kwargs) -> None:
-        self._malloc_note = ''
+        self._malloc_note = self._allocator_note = ''
         super().__init__(*args, **kwargs)
         self.logger.info(self.startup_summary())
 
@@ -38,8 +39,9 @@ class WSOLRunner(Runner):
         """mmengine's set-up, then ``env_cfg.cpu_malloc`` on CPU runs (:mod:`cpu_malloc`)."""
         super().setup_env(env_cfg)
         # before the first batch; the logger does not exist yet: the summary reports it
-        self._malloc_note = apply_cpu_malloc(env_cfg.get('cpu_malloc'),
-                                             on_cpu=not torch.cuda.is_available())
+        on_cpu = not torch.cuda.is_available()
+        self._malloc_note = apply_cpu_malloc(env_cfg.get('cpu_malloc'), on_cpu=on_cpu)
+        self._allocator_note = allocator_note(on_cpu)  # tools/train.py --malloc
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs) -> MMLogger:
         """mmengine's logger, with :class:`ConsoleLogFilter` on its console handlers."""
@@ -77,6 +79,8 @@ class WSOLRunner(Runner):
         evaluator = cfg.get('test_evaluator') or cfg.get('val_evaluator')
         if evaluator:
             lines.append(f'metrics    {_type_names(evaluator)}')
+        if self._allocator_note:
+            lines.append(f'allocator  {self._allocator_note}')
         if self._malloc_note:
             lines.append(f'memory     {self._malloc_note} (env_cfg.cpu_malloc)')
         lines.append(f'work dir   {self.work_dir}')
