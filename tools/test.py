@@ -9,6 +9,7 @@ from wsol_mm.apis.preflight import check_datasets, drop_pretrained
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
+    apply_malloc_arg,
     build_runner,
     load_checkpoint_strict,
     load_config,
@@ -86,6 +87,7 @@ def run_test(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
+    apply_malloc_arg(args)  # tcmalloc on CPU: re-runs this command (docs/speed.md)
     with report_user_errors('test.py'):
         run_test(args)
 

@@ -12,6 +12,7 @@ from wsol_mm.apis.preflight import check_datasets
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
+    apply_malloc_arg,
     build_runner,
     load_config,
     print_metrics,
@@ -19,7 +20,6 @@ from wsol_mm.apis.runner_utils import (
     resolve_auto_resume,
 )
 from wsol_mm.engine.optimizers import amp_optim_wrapper, bf16_note
-from wsol_mm.utils.malloc_preload import reexec_with_tcmalloc
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,11 +36,6 @@ def parse_args() -> argparse.Namespace:
                         help='after training, evaluate on the test split and print a table')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the real batch size / base_batch_size')
-    parser.add_argument('--malloc', choices=['auto', 'tcmalloc', 'glibc'], default='auto',
-                        help='CPU memory allocator: re-run this command with tcmalloc '
-                        'preloaded (faster CPU steps, see docs/speed.md); auto = when it is '
-                        'installed and no GPU is visible; tcmalloc = always, failing when it '
-                        'is missing; glibc = the C library\'s own')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -81,8 +76,7 @@ def train(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    if args.malloc == 'tcmalloc' or (args.malloc == 'auto' and not torch.cuda.is_available()):
-        reexec_with_tcmalloc(required=args.malloc == 'tcmalloc')  # returns if no re-exec
+    apply_malloc_arg(args)  # tcmalloc on CPU: re-runs this command (docs/speed.md)
     # The runner is train()'s local, gone when the block ends: the process group is then
     # destroyed with nothing else holding it (see report_user_errors).
     with report_user_errors('train.py'):

@@ -51,6 +51,9 @@ def test_test_tool_prints_table_dumps_and_draws(trained, tmp_path):
     out = _run([sys.executable, 'tools/test.py', cfg, osp.join(run, 'epoch_1.pth'), '--work-dir',
                 str(tmp_path), '--out', pkl, '--show-dir', 'vis', '--out-scoremaps', maps])
     assert out.returncode == 0, out.stderr[-3000:]
+    # --malloc auto (the default): on tcmalloc where it is installed, else says how to get it
+    assert ('allocator  tcmalloc (preloaded)' if find_tcmalloc() else
+            'allocator  glibc malloc (tcmalloc makes CPU steps faster') in out.stdout
     metrics = _metrics(out.stdout)
     for key in ('cls/top1', 'maxboxaccv2/mean', 'loc/gt_known'):
         assert 0 <= metrics[key] <= 100

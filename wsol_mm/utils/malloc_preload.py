@@ -1,4 +1,5 @@
-"""Find tcmalloc and run a process with it preloaded (``tools/train.py --malloc``).
+"""Find tcmalloc and run a process with it preloaded (``tools/train.py`` / ``test.py``
+``--malloc``).
 
 A CPU training step allocates its activations afresh every step. glibc's ``malloc``
 unmaps the blocks above its mmap threshold (at most 32 MiB) when they are freed and
@@ -7,7 +8,8 @@ crop consistency ResNet50 step (batch 8) about 450,000 page faults, 1.8 GB. gper
 tcmalloc keeps freed memory in its page heap and hands it out again; it is the allocator
 that PyTorch's own CPU launcher (``python -m torch.backends.xeon.run_cpu``) preloads by
 default. An allocator can only be chosen when a process starts (``LD_PRELOAD``), so
-``tools/train.py`` re-executes itself once with the library preloaded.
+``tools/train.py`` and ``tools/test.py`` re-execute themselves once with the library
+preloaded.
 ``benchmarks/cpu_malloc.py`` measures speed and peak memory with each allocator.
 """
 import os
@@ -78,7 +80,7 @@ def allocator_note(on_cpu: bool) -> str:
         return ''
     if find_tcmalloc() is None:
         return f'glibc malloc (tcmalloc makes CPU steps faster: {INSTALL_HINT})'
-    return 'glibc malloc (tcmalloc is installed: tools/train.py --malloc auto uses it)'
+    return 'glibc malloc (tcmalloc is installed: the tools\' --malloc auto uses it)'
 
 
 def preload_environ(path: str, environ: Mapping[str, str]) -> Dict[str, str]:
