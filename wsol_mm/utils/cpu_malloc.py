@@ -20,6 +20,7 @@ import ctypes
 import os
 from typing import Dict, Optional
 
+from .malloc_preload import ALLOCATORS
 from .user_error import UserError
 
 # mallopt parameters of glibc's <malloc.h>
@@ -30,7 +31,6 @@ _MMAP_THRESHOLD_MAX = 32 * 1024**2
 # the user's own allocator choices, which win over the config
 _ENV_VARS = ('MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_MMAP_THRESHOLD_',
              'MALLOC_MMAP_MAX_')
-_PRELOADED = ('jemalloc', 'tcmalloc', 'mimalloc')
 
 
 def check_cpu_malloc_cfg(cfg: Optional[dict]) -> Dict[str, int]:
@@ -86,7 +86,7 @@ def _skip_reason(environ: Dict[str, str]) -> str:
     if not _running_glibc():
         return 'not a glibc system'
     preload = environ.get('LD_PRELOAD', '')
-    for name in _PRELOADED:
+    for name in ALLOCATORS:
         if name in preload:
             return f'{name} is preloaded (LD_PRELOAD)'
     given = [v for v in _ENV_VARS if v in environ]

@@ -24,6 +24,8 @@ TCMALLOC_NAMES = ('libtcmalloc_minimal.so.4', 'libtcmalloc.so.4', 'libtcmalloc_m
 #: how to get it, for the message when it is missing
 INSTALL_HINT = ('apt install libtcmalloc-minimal4 (Debian / Ubuntu), dnf install '
                 'gperftools-libs (Fedora / RHEL) or conda install gperftools')
+#: preloadable allocators recognised in a process (its memory map, ``LD_PRELOAD``)
+ALLOCATORS = ('tcmalloc', 'jemalloc', 'mimalloc')
 #: set in the re-executed process, so that it never re-executes again
 REEXEC_MARK = 'WSOL_MM_MALLOC_PRELOADED'
 #: gperftools prints a stack line for every allocation above 1 GiB (a batch of 64 CNN
@@ -64,7 +66,7 @@ def loaded_allocator(maps_path: str = '/proc/self/maps') -> str:
             maps = f.read()
     except OSError:
         return ''
-    for name in ('tcmalloc', 'jemalloc', 'mimalloc'):
+    for name in ALLOCATORS:
         if f'lib{name}' in maps:
             return name
     return ''
