@@ -11,7 +11,11 @@ In one process, alternating, fastest and median of ``--reps``:
   previous release, written out below); the two must be the same bits, or the script fails.
 
 It then adds the weight's saving up per step: SCM runs ``K = 16, 4, 4, 4``, LCA-MD
-``16, 4``.
+``16, 4``. Last, the divergence guard's re-run in the eigenbasis (LCA-MD's 40-offset
+graph, one image with one-hot patch features, which diverges from ``alpha = 0.002``):
+a second decomposition (the previous release: the loop's re-run, solved again) against
+the re-run that reuses the first decomposition (this release), forward and backward of
+the solve, values checked equal.
 
 Usage:
     python benchmarks/newton_schulz.py [--reps 15] [--batch 8] [--threads 2]
@@ -24,6 +28,8 @@ import torch
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
+from wsol_mm.models.utils.newton_schulz import (_fallback_init, guarded_newton_schulz,
+                                                newton_schulz)
 from wsol_mm.models.utils.symmetric_newton_schulz import _recurrence_weight
 
 STEPS = {'SCM': (16, 4, 4, 4), 'LCA-MD': (16, 4)}
@@ -58,6 +64,38 @@ def row(label: str, times: Dict[str, List[float]], old: str, new: str) -> float:
     print(f'| {label} | {fast[old]:.2f} / {med[old]:.2f} | {fast[new]:.2f} / {med[new]:.2f} '
           f'| {fast[old] / fast[new]:.2f}x / {med[old] / med[new]:.2f}x |')
     return fast[old] - fast[new]
+
+
+def fallback_rows(batch: int, reps: int) -> None:
+    """The guard's re-run for a batch whose image 0 diverges: two decompositions vs one."""
+    gen = torch.Generator().manual_seed(1)
+    maps = torch.rand(batch, 200, 14, 14, generator=gen) + 0.5
+    maps[0] = torch.eye(196)[:200].reshape(196, 14, 14).repeat(2, 1, 1)[:200]
+    lap = build_patch_laplacian(14, 14, 'multi_direction', cross=3)
+    tokens = torch.nn.functional.normalize(maps.flatten(2).transpose(1, 2), dim=-1)
+    fused = lap * (tokens @ tokens.transpose(1, 2) - 1)
+    vec = torch.rand(batch, 196, 1, generator=gen)
+    init = torch.full((batch, 1, 1), 0.002)
+
+    def two_solves() -> torch.Tensor:
+        f = fused.clone().requires_grad_(True)
+        _, bad = newton_schulz(f, 16, init, vec, symmetric=True)
+        if int(bad.sum()) == 0:
+            raise SystemExit('the fallback benchmark needs a diverging image')
+        out, _ = newton_schulz(f, 16, _fallback_init(f, init, bad), vec, symmetric=True)
+        out.sum().backward()
+        return out.detach()
+
+    def one_solve() -> torch.Tensor:
+        f = fused.clone().requires_grad_(True)
+        out, _ = guarded_newton_schulz(f, 16, 0.002, vectors=vec, symmetric=True)
+        out.sum().backward()
+        return out.detach()
+
+    if not torch.allclose(two_solves(), one_solve(), rtol=1e-5, atol=1e-6):
+        raise SystemExit('the one-decomposition re-run differs from the two-solve one')
+    times = alternate({'two': two_solves, 'one': one_solve}, reps)
+    row('fallback re-run K=16, second decomposition -> reused', times, 'two', 'one')
 
 
 def main() -> None:
@@ -108,6 +146,7 @@ def main() -> None:
     for method, ks in STEPS.items():
         print(f'# {method} ({", ".join(map(str, ks))} steps): the in-place weight saves '
               f'{sum(saved[k] for k in ks):.1f} ms per training step (fastest times)')
+    fallback_rows(args.batch, args.reps)
 
 
 if __name__ == '__main__':

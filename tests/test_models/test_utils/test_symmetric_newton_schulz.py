@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
-from wsol_mm.models.utils.newton_schulz import newton_schulz
+from wsol_mm.models.utils.newton_schulz import guarded_newton_schulz, newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
-from wsol_mm.models.utils.symmetric_newton_schulz import _recurrence_weight
+from wsol_mm.models.utils.symmetric_newton_schulz import SymmetricNewtonSchulz, _recurrence_weight
 
 
 def _symmetric(b: int, n: int, seed: int) -> torch.Tensor:
@@ -91,3 +91,48 @@ def test_backward_weight_is_the_recurrence(num_iters):
             term = term * (r_l.unsqueeze(-1) + r_l.unsqueeze(-2))
         closed = closed + term
     torch.testing.assert_close(weight, closed, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('check', ['host', 'device'])
+def test_fallback_reuses_the_decomposition(check, monkeypatch):
+    """The guard's re-run from the safe scale costs no second eigendecomposition (and
+    the device check no probe solve), with the loop's re-run values and gradients."""
+    f = _symmetric(3, 9, seed=5) * torch.tensor([1.0, 3.0, 0.5]).view(3, 1, 1)
+    v = torch.randn(3, 9, 1, dtype=torch.float64)
+    sigma2 = torch.linalg.matrix_norm(f, ord=2) ** 2
+    alpha = float(1.5 / sigma2[0])
+    assert (alpha * sigma2 > 2).tolist() == [False, True, False]  # image 1 diverges
+    diverging = 1
+    calls = []
+    eigh = torch.linalg.eigh
+    monkeypatch.setattr(torch.linalg, 'eigh', lambda a: calls.append(a.shape) or eigh(a))
+    results = []
+    for symmetric in (False, True):
+        fs, vs = f.clone().requires_grad_(True), v.clone().requires_grad_(True)
+        out, count = guarded_newton_schulz(fs, 6, alpha, vectors=vs, symmetric=symmetric,
+                                           check=check)
+        (out * v).sum().backward()
+        results.append((out.detach(), int(count), fs.grad, vs.grad))
+    assert len(calls) == 1  # the eigenbasis run only; the loop never decomposes
+    (loop, loop_n, loop_gf, loop_gv), (eig, eig_n, eig_gf, eig_gv) = results
+    assert eig_n == loop_n == diverging
+    assert torch.isfinite(eig).all() and torch.isfinite(eig_gf).all()
+    torch.testing.assert_close(eig, loop, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(eig_gf, loop_gf, rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(eig_gv, loop_gv, rtol=1e-8, atol=1e-10)
+
+
+def test_fallback_keeps_the_other_images_bits():
+    """Images that converge from the configured scale are the same bits with and without
+    the fallback scale given (the re-run changes only the diverged images' scales)."""
+    f = _symmetric(3, 9, seed=6)
+    v = torch.randn(3, 9, 1, dtype=torch.float64)
+    sigma2 = torch.linalg.matrix_norm(f, ord=2) ** 2
+    alpha = torch.full((3, ), float(1.5 / sigma2.max()), dtype=torch.float64)
+    alpha[2] = 3.0 / sigma2[2]
+    plain, bad, still = SymmetricNewtonSchulz.apply(f, v, alpha, 6)
+    assert bad.tolist() == [False, False, True] and torch.equal(still, bad)
+    safe = torch.full((3, ), 0.5, dtype=torch.float64) / sigma2
+    fixed, bad2, still2 = SymmetricNewtonSchulz.apply(f, v, alpha, 6, safe)
+    assert bad2.tolist() == [False, False, True] and not still2.any()
+    assert torch.equal(fixed[:2], plain[:2]) and torch.isfinite(fixed[2]).all()

@@ -3,11 +3,11 @@ from typing import Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
+from ..utils.pooled_conv import pooled_conv, pooled_conv_supported
 from .base_cam_head import BaseCAMHead, select_maps
 
 __all__ = ['ConvCAMHead', 'select_maps']
@@ -71,17 +71,7 @@ class ConvCAMHead(BaseCAMHead):
         operations than the ``C x D x k^2`` convolution at every cell (TS-CAM's head is
         ~3 % of a DeiT-S step) when nothing else needs the maps.
         """
-        conv, x = self.conv, feats[self.in_index]
-        kh, kw = conv.kernel_size
-        if (conv.stride != (1, 1) or conv.dilation != (1, 1) or conv.groups != 1
-                or conv.padding_mode != 'zeros' or conv.padding != (kh // 2, kw // 2)
-                or kh % 2 == 0 or kw % 2 == 0):
+        if not pooled_conv_supported(self.conv):
             return self.logits_from_maps(feats, self.class_maps(feats))
-        h, w = x.shape[-2:]
-        padded = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2))
-        rows = torch.stack([padded[:, :, i:i + h].sum(dim=2) for i in range(kh)], dim=2)
-        windows = torch.stack([rows[..., j:j + w].sum(dim=-1) for j in range(kw)], dim=-1)
-        pooled = torch.einsum('bdij,cdij->bc', windows, conv.weight) / (h * w)
-        if conv.bias is not None:
-            pooled = pooled + conv.bias
+        pooled = pooled_conv(self.conv, feats[self.in_index])
         return self.logits_from_pooled(feats, pooled)

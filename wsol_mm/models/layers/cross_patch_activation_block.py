@@ -49,7 +49,8 @@ class CrossPatchActivationBlock(BaseModule):
             block, a re-run only when an image diverged), ``'device'`` (no
             synchronisation: an extra, gradient-free solve first, every time; on a GPU
             a synchronisation stalls the queued work, which costs more) or ``'auto'``
-            (``'host'`` on CPU, ``'device'`` elsewhere). Defaults to 'auto'.
+            (``'host'`` on CPU, ``'device'`` elsewhere). With ``'eigen'`` either check
+            needs one decomposition: the re-run reuses it. Defaults to 'auto'.
         init_cfg (dict, optional): mmengine init config.
     """
 

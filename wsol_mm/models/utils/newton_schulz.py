@@ -43,7 +43,8 @@ def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
     if symmetric:
         if vectors is None:
             raise ValueError('newton_schulz(symmetric=True) needs `vectors`')
-        return SymmetricNewtonSchulz.apply(f, vectors, alpha.reshape(-1), num_iters)
+        out, diverged, _ = SymmetricNewtonSchulz.apply(f, vectors, alpha.reshape(-1), num_iters)
+        return out, diverged
     eye = torch.eye(f.shape[-1], dtype=f.dtype, device=f.device).expand_as(f)
     with torch.no_grad():
         x = alpha * f.transpose(1, 2)
@@ -92,7 +93,10 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
     diverged; ``check='device'`` never synchronises (see :func:`_device_checked`):
     it always runs the iteration twice, the first time without autograd, so it pays
     off only where a synchronisation stalls a queue of work (GPUs). Both give the
-    same values and gradients. ``'raise'`` always checks on the host.
+    same values and gradients. ``'raise'`` always checks on the host. With
+    ``symmetric=True`` the re-run reuses the first run's eigendecomposition
+    (:func:`_eigen_checked`): one solve for either check, whether or not an image
+    diverged.
 
     Args:
         f (Tensor): ``(B, N, N)``.
@@ -115,6 +119,8 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
     if check not in FALLBACK_CHECKS[1:]:
         raise ValueError(f"check must be 'host' or 'device', got \"{check}\"")
     init = torch.full((f.shape[0], 1, 1), float(alpha), dtype=f.dtype, device=f.device)
+    if symmetric and on_divergence == 'fallback':
+        return _eigen_checked(f, num_iters, init, vectors, name, check)
     if check == 'device' and on_divergence == 'fallback':
         return _device_checked(f, num_iters, init, vectors, symmetric)
     x, diverged = newton_schulz(f, num_iters, init, vectors, symmetric)
@@ -135,6 +141,26 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
         raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
                                  'its input contains non-finite values.')
     return x, num_bad
+
+
+def _eigen_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
+                   vectors: Optional[torch.Tensor], name: str,
+                   check: str) -> Tuple[torch.Tensor, Union[int, torch.Tensor]]:
+    """The fallback of the eigenbasis solve: one decomposition serves the first run and
+    the re-run (:class:`SymmetricNewtonSchulz` with ``fallback_alpha``), so both checks
+    cost one solve; ``'host'`` then reads the count, ``'device'`` keeps it there. Same
+    values and gradients as the loop's re-run."""
+    if vectors is None:
+        raise ValueError('newton_schulz(symmetric=True) needs `vectors`')
+    out, diverged, still_bad = SymmetricNewtonSchulz.apply(
+        f, vectors, init.reshape(-1), num_iters, safe_newton_schulz_alpha(f).reshape(-1))
+    if check == 'device':
+        return out, diverged.sum()
+    num_bad = int(diverged.sum())
+    if num_bad and bool(still_bad.any()):
+        raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
+                                 'its input contains non-finite values.')
+    return out, num_bad
 
 
 def _device_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,

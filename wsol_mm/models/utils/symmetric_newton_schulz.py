@@ -1,5 +1,5 @@
 """The released Newton-Schulz iteration on symmetric matrices, evaluated in their eigenbasis."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -24,44 +24,74 @@ class SymmetricNewtonSchulz(torch.autograd.Function):
     the lower triangle of ``F`` is read (``torch.linalg.eigh``): ``F`` must be symmetric
     (SSFM's ``L * (lambda Sim - 1)`` is, by construction).
 
+    With ``fallback_alpha`` the divergence guard's re-run reuses the decomposition: the
+    images that diverged from ``alpha`` restart the scalar iteration from
+    ``min(alpha, fallback_alpha)`` (the others keep theirs, so their values are the same
+    bits), with no second decomposition and no host synchronisation.
+
     Forward args: ``f (B, N, N)``, ``vectors (B, N, M)``, ``alpha (B,)`` (no grad),
-    ``num_iters``. Returns ``(X_K^T V (B, N, M), diverged (B,) bool)``.
+    ``num_iters``, ``fallback_alpha (B,)`` or None. Returns ``(X_K^T V (B, N, M),
+    diverged (B,) bool, still diverged (B,) bool)``: the test from ``alpha``, then from
+    the scales actually used (the same tensor's values without ``fallback_alpha``).
     """
 
     @staticmethod
     def forward(ctx, f: torch.Tensor, vectors: torch.Tensor, alpha: torch.Tensor,
-                num_iters: int) -> Tuple[torch.Tensor, torch.Tensor]:
+                num_iters: int, fallback_alpha: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         lam, q = torch.linalg.eigh(f)
         lam64 = lam.double()
-        x = alpha.double().view(-1, 1) * lam64
-        xs, rs = [], []
-        for _ in range(num_iters):
-            r = 1 - lam64 * x
-            xs.append(x)
-            rs.append(r)
-            x = x * (1 + r)  # x (2 - lam x)
+        alpha = alpha.double()
+        x, xs, rs, diverged = _scalar_iteration(lam64, alpha, num_iters)
+        still_bad = diverged.clone()  # an output of its own (autograd)
+        if fallback_alpha is not None:
+            alpha = torch.where(diverged, torch.minimum(alpha, fallback_alpha.double()), alpha)
+            x, xs, rs, still_bad = _scalar_iteration(lam64, alpha, num_iters)
         proj = q.transpose(1, 2) @ vectors  # (B, N, M)
         out = q @ (x.to(f.dtype).unsqueeze(-1) * proj)
-        res0 = torch.linalg.vector_norm(1 - alpha.double().view(-1, 1) * lam64 * lam64, dim=1)
-        res = torch.linalg.vector_norm(1 - lam64 * x, dim=1)
-        finite = torch.isfinite(x).all(dim=1) & torch.isfinite(res)
-        # The released test: a non-finite iterate, or a final residual above the initial one.
-        diverged = ~finite | (res > res0 * (1 + 1e-3) + 1e-4)
-        ctx.mark_non_differentiable(diverged)
+        ctx.mark_non_differentiable(diverged, still_bad)
         empty = lam64.new_zeros((0, ) + lam64.shape)
         ctx.save_for_backward(q, proj, x, torch.stack(xs) if xs else empty,
                               torch.stack(rs) if rs else empty)
-        return out, diverged
+        return out, diverged, still_bad
 
     @staticmethod
-    def backward(ctx, grad_out: torch.Tensor, _grad_diverged: torch.Tensor):
+    def backward(ctx, grad_out: torch.Tensor, _grad_diverged: torch.Tensor,
+                 _grad_still_bad: torch.Tensor):
         q, proj, x, xs, rs = ctx.saved_tensors
         grad_proj = q.transpose(1, 2) @ grad_out  # (B, N, M)
         grad_vectors = q @ (x.to(grad_out.dtype).unsqueeze(-1) * grad_proj)
         weight = _recurrence_weight(xs, rs, x)
         inner = -weight.to(grad_out.dtype) * (proj @ grad_proj.transpose(1, 2))
         grad_f = q @ inner @ q.transpose(1, 2)
-        return grad_f, grad_vectors, None, None
+        return grad_f, grad_vectors, None, None, None
+
+
+def _scalar_iteration(lam: torch.Tensor, alpha: torch.Tensor,
+                      num_iters: int) -> Tuple[torch.Tensor, list, list, torch.Tensor]:
+    """The iteration per eigenvalue from ``x_0 = alpha lam`` and the released divergence test.
+
+    Args:
+        lam (Tensor): ``(B, N)`` float64 eigenvalues.
+        alpha (Tensor): ``(B,)`` float64 initial scales.
+        num_iters (int): number of steps ``K``.
+
+    Returns:
+        tuple: ``x_K (B, N)``, the iterates ``x_k`` and residuals ``r_k = 1 - lam x_k``
+        (``k < K``, for the backward) and ``(B,)`` bool, True where the iteration diverged.
+    """
+    x = alpha.view(-1, 1) * lam
+    xs, rs = [], []
+    for _ in range(num_iters):
+        r = 1 - lam * x
+        xs.append(x)
+        rs.append(r)
+        x = x * (1 + r)  # x (2 - lam x)
+    res0 = torch.linalg.vector_norm(1 - alpha.view(-1, 1) * lam * lam, dim=1)
+    res = torch.linalg.vector_norm(1 - lam * x, dim=1)
+    finite = torch.isfinite(x).all(dim=1) & torch.isfinite(res)
+    # The released test: a non-finite iterate, or a final residual above the initial one.
+    return x, xs, rs, ~finite | (res > res0 * (1 + 1e-3) + 1e-4)
 
 
 def _recurrence_weight(xs: torch.Tensor, rs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
