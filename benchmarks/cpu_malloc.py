@@ -35,7 +35,7 @@ import time
 from statistics import median
 from typing import Optional
 
-from wsol_mm.utils.malloc_preload import INSTALL_HINT, find_tcmalloc, preload_environ
+from wsol_mm.malloc_preload import INSTALL_HINT, find_tcmalloc, preload_environ
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.join(HERE, '..')
@@ -60,9 +60,9 @@ def worker(args: argparse.Namespace) -> None:
         wsol_variant,
     )
 
+    from wsol_mm.malloc_preload import loaded_allocator
     from wsol_mm.utils import register_all_modules
     from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
-    from wsol_mm.utils.malloc_preload import loaded_allocator
 
     torch.set_num_threads(args.threads)
     register_all_modules()

@@ -27,9 +27,8 @@ from typing import Callable, Dict, List
 import torch
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
+from wsol_mm.models.utils.newton_schulz import _fallback_init, guarded_newton_schulz, newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
-from wsol_mm.models.utils.newton_schulz import (_fallback_init, guarded_newton_schulz,
-                                                newton_schulz)
 from wsol_mm.models.utils.symmetric_newton_schulz import _recurrence_weight
 
 STEPS = {'SCM': (16, 4, 4, 4), 'LCA-MD': (16, 4)}

@@ -58,10 +58,10 @@ from mmengine.optim import build_optim_wrapper
 
 import wsol_mm  # noqa: F401  (compat shim before timm / torchvision)
 from wsol_mm.engine.optimizers import cpu_has_bf16
+from wsol_mm.malloc_preload import loaded_allocator, reexec_with_tcmalloc
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
-from wsol_mm.utils.malloc_preload import loaded_allocator, reexec_with_tcmalloc
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 STAT = dict(min=min, median=median)

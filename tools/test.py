@@ -1,4 +1,11 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
+import sys
+
+from wsol_mm.malloc_preload import preload_for_tool
+
+if __name__ == '__main__':  # --malloc: re-run on tcmalloc before torch is imported
+    preload_for_tool(sys.argv[1:])
+
 import argparse
 import os.path as osp
 
@@ -9,7 +16,6 @@ from wsol_mm.apis.preflight import check_datasets, drop_pretrained
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
-    apply_malloc_arg,
     build_runner,
     load_checkpoint_strict,
     load_config,
@@ -87,7 +93,6 @@ def run_test(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    apply_malloc_arg(args)  # tcmalloc on CPU: re-runs this command (docs/speed.md)
     with report_user_errors('test.py'):
         run_test(args)
 

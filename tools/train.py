@@ -1,4 +1,11 @@
 """Train a WSOL model: ``python tools/train.py CONFIG [options]``."""
+import sys
+
+from wsol_mm.malloc_preload import preload_for_tool
+
+if __name__ == '__main__':  # --malloc: re-run on tcmalloc before torch is imported
+    preload_for_tool(sys.argv[1:])
+
 import argparse
 import logging
 import os.path as osp
@@ -12,7 +19,6 @@ from wsol_mm.apis.preflight import check_datasets
 from wsol_mm.apis.runner_utils import (
     add_common_args,
     apply_common_args,
-    apply_malloc_arg,
     build_runner,
     load_config,
     print_metrics,
@@ -76,7 +82,6 @@ def train(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    apply_malloc_arg(args)  # tcmalloc on CPU: re-runs this command (docs/speed.md)
     # The runner is train()'s local, gone when the block ends: the process group is then
     # destroyed with nothing else holding it (see report_user_errors).
     with report_user_errors('train.py'):

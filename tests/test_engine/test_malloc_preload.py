@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from wsol_mm.utils import malloc_preload as mp
+from wsol_mm import malloc_preload as mp
 
 TCMALLOC = mp.find_tcmalloc()
 
@@ -111,7 +111,7 @@ def test_allocator_note(monkeypatch):
 def test_real_reexec_loads_tcmalloc_once():
     """A fresh interpreter re-executes itself once and then runs on tcmalloc; a second call
     in the new process does nothing."""
-    code = ('import os; from wsol_mm.utils import malloc_preload as mp; '
+    code = ('import os; from wsol_mm import malloc_preload as mp; '
             'print("start", os.getpid(), flush=True); '
             'note = mp.reexec_with_tcmalloc(required=True); '
             'print(mp.loaded_allocator(), os.getpid(), note); '
@@ -123,3 +123,67 @@ def test_real_reexec_loads_tcmalloc_once():
     pid = out[0].split()[1]
     assert out[2] == f'tcmalloc {pid} malloc: tcmalloc (preloaded)'  # same process id
     assert out[3] == 'malloc: tcmalloc (preloaded)'
+
+
+def test_gpu_visible_reads_device_nodes_and_the_visibility_variables(tmp_path):
+    dev = tmp_path / 'dev'
+    dev.mkdir()
+    (dev / 'nvidiactl').write_text('')  # the driver's control node alone is no GPU
+    assert not mp.gpu_visible({}, str(dev))
+    (dev / 'nvidia0').write_text('')
+    assert mp.gpu_visible({}, str(dev))
+    assert mp.gpu_visible(dict(CUDA_VISIBLE_DEVICES='1'), str(dev))
+    assert not mp.gpu_visible(dict(CUDA_VISIBLE_DEVICES=''), str(dev))
+    assert not mp.gpu_visible(dict(CUDA_VISIBLE_DEVICES='-1'), str(dev))
+    (dev / 'nvidia0').unlink()
+    (dev / 'kfd').write_text('')  # AMD (ROCm)
+    assert mp.gpu_visible({}, str(dev))
+    assert not mp.gpu_visible(dict(HIP_VISIBLE_DEVICES='-1'), str(dev))
+    assert not mp.gpu_visible({}, str(tmp_path / 'missing'))
+
+
+def test_malloc_choice_parses_like_argparse():
+    assert mp.malloc_choice(['c.py']) == 'auto'
+    assert mp.malloc_choice(['c.py', '--malloc', 'glibc']) == 'glibc'
+    assert mp.malloc_choice(['--malloc=tcmalloc', 'c.py']) == 'tcmalloc'
+    assert mp.malloc_choice(['--malloc', 'glibc', '--malloc', 'tcmalloc']) == 'tcmalloc'
+    assert mp.malloc_choice(['c.py', '--malloc']) == 'auto'  # argparse reports it
+
+
+@pytest.mark.parametrize('argv,gpu,execs', [
+    (['c.py'], False, True), (['c.py'], True, False),
+    (['c.py', '--malloc', 'tcmalloc'], True, True), (['c.py', '--malloc', 'glibc'], False, False),
+    (['c.py', '--malloc', 'jemalloc'], False, False)])
+def test_preload_for_tool_follows_the_option(monkeypatch, fake_exec, argv, gpu, execs):
+    monkeypatch.setattr(mp, 'loaded_allocator', lambda: '')
+    monkeypatch.setattr(mp, 'find_tcmalloc', lambda: '/l/libtcmalloc.so.4')
+    monkeypatch.setattr(mp, 'gpu_visible', lambda: gpu)
+    if execs:
+        with pytest.raises(Execed):
+            mp.preload_for_tool(argv)
+    else:
+        mp.preload_for_tool(argv)
+    assert len(fake_exec) == int(execs)
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_tools_reexecute_before_importing_torch(tmp_path, tool):
+    """The tools choose the allocator before torch loads, so the re-run repeats no import.
+    A fake library in a fake environment is found; a fake execve reports what was loaded."""
+    lib = tmp_path / 'venv' / 'lib'
+    lib.mkdir(parents=True)
+    (lib / 'libtcmalloc_minimal.so.4').write_bytes(b'')
+    code = ('import os, runpy, sys\n'
+            'def execve(path, argv, env):\n'
+            '    print("execve", env["LD_PRELOAD"].split(os.pathsep)[0], "torch" in sys.modules)\n'
+            '    sys.exit(0)\n'
+            'os.execve = execve\n'
+            f'sys.argv = ["tools/{tool}.py", "missing.py", "--malloc", "tcmalloc"]\n'
+            'runpy.run_path(sys.argv[0], run_name="__main__")\n')
+    env = {k: v for k, v in os.environ.items() if k not in ('LD_PRELOAD', mp.REEXEC_MARK)}
+    env.update(VIRTUAL_ENV=str(tmp_path / 'venv'))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env,
+                         cwd=root)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ['execve', str(lib / 'libtcmalloc_minimal.so.4'), 'False']

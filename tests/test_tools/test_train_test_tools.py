@@ -14,7 +14,7 @@ from tools_test_utils import run_tool as _run
 from tools_test_utils import table_metrics as _metrics
 from tools_test_utils import write_config as _write_config
 
-from wsol_mm.utils.malloc_preload import find_tcmalloc
+from wsol_mm.malloc_preload import find_tcmalloc
 
 
 @pytest.fixture(scope='module')

@@ -13,7 +13,6 @@ import threading
 import traceback
 from typing import Dict, Iterator, Optional
 
-import torch
 import torch.nn as nn
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
@@ -23,7 +22,6 @@ from mmengine.runner import Runner, load_checkpoint
 from wsol_mm.compat import setup_cpu_distributed
 from wsol_mm.datasets.metadata import MetadataError
 from wsol_mm.utils import CheckpointError, UserError, register_all_modules
-from wsol_mm.utils.malloc_preload import reexec_with_tcmalloc
 
 from .cfg_options import apply_overrides
 
@@ -60,15 +58,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--malloc', choices=['auto', 'tcmalloc', 'glibc'], default='auto',
                         help='CPU memory allocator: re-run this command with tcmalloc '
                         'preloaded (faster CPU steps, less memory; docs/speed.md); auto = '
-                        'when it is installed and no GPU is visible, tcmalloc = always '
-                        '(stops when it is missing), glibc = the C library\'s own')
-
-
-def apply_malloc_arg(args: argparse.Namespace) -> None:
-    """``--malloc``: re-execute the tool on tcmalloc (returns only when it does not); call
-    it first, before any work is done."""
-    if args.malloc == 'tcmalloc' or (args.malloc == 'auto' and not torch.cuda.is_available()):
-        reexec_with_tcmalloc(required=args.malloc == 'tcmalloc')
+                        'when it is installed and no GPU device is visible, tcmalloc = '
+                        'always (stops when it is missing), glibc = the C library\'s own '
+                        '(read before the tool imports torch: wsol_mm/malloc_preload.py)')
 
 
 def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:

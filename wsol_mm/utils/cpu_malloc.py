@@ -20,7 +20,7 @@ import ctypes
 import os
 from typing import Dict, Optional
 
-from .malloc_preload import ALLOCATORS
+from ..malloc_preload import ALLOCATORS
 from .user_error import UserError
 
 # mallopt parameters of glibc's <malloc.h>

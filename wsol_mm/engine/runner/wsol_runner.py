@@ -6,10 +6,10 @@ import torch
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
+from wsol_mm.malloc_preload import allocator_note
 from wsol_mm.registry import RUNNERS
 from wsol_mm.utils.console_log_filter import ConsoleLogFilter, attach_console_filter
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
-from wsol_mm.utils.malloc_preload import allocator_note
 
 
 def _type_names(cfg) -> str:

@@ -9,14 +9,15 @@ tcmalloc keeps freed memory in its page heap and hands it out again; it is the a
 that PyTorch's own CPU launcher (``python -m torch.backends.xeon.run_cpu``) preloads by
 default. An allocator can only be chosen when a process starts (``LD_PRELOAD``), so
 ``tools/train.py`` and ``tools/test.py`` re-execute themselves once with the library
-preloaded.
+preloaded (:func:`preload_for_tool`), before they import torch: this module imports
+nothing heavy, so the re-run repeats no import.
 ``benchmarks/cpu_malloc.py`` measures speed and peak memory with each allocator.
 """
 import os
 import os.path as osp
 import sys
 import sysconfig
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 #: library file names tried, in order: gperftools' minimal build first (no profilers)
 TCMALLOC_NAMES = ('libtcmalloc_minimal.so.4', 'libtcmalloc.so.4', 'libtcmalloc_minimal.so',
@@ -134,3 +135,46 @@ def reexec_with_tcmalloc(required: bool) -> str:
     argv = getattr(sys, 'orig_argv', [sys.executable] + sys.argv)  # Python < 3.10: no flags
     os.execve(sys.executable, [sys.executable] + argv[1:], preload_environ(path, os.environ))
     return ''  # not reached
+
+
+def gpu_visible(environ: Optional[Mapping[str, str]] = None, dev: str = '/dev') -> bool:
+    """Whether this process can see a GPU, judged without importing torch (which would
+    double a re-executed tool's start-up): an NVIDIA device node not hidden by
+    ``CUDA_VISIBLE_DEVICES``, or AMD's ``kfd`` not hidden by ``HIP_VISIBLE_DEVICES`` /
+    ``ROCR_VISIBLE_DEVICES``."""
+    environ = os.environ if environ is None else environ
+
+    def hidden(*names: str) -> bool:
+        return any(environ.get(n) is not None and environ[n].strip() in ('', '-1')
+                   for n in names)
+
+    try:
+        nodes = os.listdir(dev)
+    except OSError:
+        return False
+    nvidia = any(n.startswith('nvidia') and n[6:].isdigit() for n in nodes)
+    return ((nvidia and not hidden('CUDA_VISIBLE_DEVICES'))
+            or ('kfd' in nodes and not hidden('HIP_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES')))
+
+
+def malloc_choice(argv: Sequence[str]) -> str:
+    """The value of ``--malloc`` in a tool's arguments (``--malloc X`` or ``--malloc=X``;
+    the last one wins, as in argparse), ``'auto'`` when absent."""
+    choice = 'auto'
+    for i, arg in enumerate(argv):
+        if arg == '--malloc' and i + 1 < len(argv):
+            choice = argv[i + 1]
+        elif arg.startswith('--malloc='):
+            choice = arg.split('=', 1)[1]
+    return choice
+
+
+def preload_for_tool(argv: Sequence[str]) -> None:
+    """``tools/train.py`` / ``test.py`` ``--malloc``, applied before anything heavy is
+    imported: ``tcmalloc`` re-executes on it (stops when it is missing), ``auto`` when it
+    is installed and no GPU is visible (:func:`gpu_visible`), ``glibc`` keeps the C
+    library's. An unknown value does nothing here: the tool's argument parser reports it.
+    Returns only when the process is not re-executed."""
+    choice = malloc_choice(argv)
+    if choice == 'tcmalloc' or (choice == 'auto' and not gpu_visible()):
+        reexec_with_tcmalloc(required=choice == 'tcmalloc')
