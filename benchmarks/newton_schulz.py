@@ -20,11 +20,10 @@ the solve, values checked equal.
 Usage:
     python benchmarks/newton_schulz.py [--reps 15] [--batch 8] [--threads 2]
 """
-import argparse
-import time
-from typing import Callable, Dict, List
+from typing import Callable
 
 import torch
+from alternating import alternate, micro_args, row  # benchmarks/ (on sys.path)
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
 from wsol_mm.models.utils.newton_schulz import _fallback_init, guarded_newton_schulz, newton_schulz
@@ -41,28 +40,6 @@ def fresh_tensor_weight(xs: torch.Tensor, rs: torch.Tensor, x: torch.Tensor) -> 
         weight = ((r_k.unsqueeze(-1) + r_k.unsqueeze(-2)) * weight
                   + x_k.unsqueeze(-1) * x_k.unsqueeze(-2))
     return weight
-
-
-def alternate(fns: Dict[str, Callable[[], object]], reps: int) -> Dict[str, List[float]]:
-    """Seconds per call of each function, one call of each in turn, ``reps`` rounds."""
-    for fn in fns.values():
-        fn()
-    times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def row(label: str, times: Dict[str, List[float]], old: str, new: str) -> float:
-    """Print fastest / median ms of both sides and the ratio; return the fastest saving."""
-    fast = {k: min(v) * 1e3 for k, v in times.items()}
-    med = {k: sorted(v)[len(v) // 2] * 1e3 for k, v in times.items()}
-    print(f'| {label} | {fast[old]:.2f} / {med[old]:.2f} | {fast[new]:.2f} / {med[new]:.2f} '
-          f'| {fast[old] / fast[new]:.2f}x / {med[old] / med[new]:.2f}x |')
-    return fast[old] - fast[new]
 
 
 def fallback_rows(batch: int, reps: int) -> None:
@@ -98,12 +75,7 @@ def fallback_rows(batch: int, reps: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--reps', type=int, default=15)
-    parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--threads', type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = micro_args(__doc__, reps=15)
     gen = torch.Generator().manual_seed(0)
     maps = torch.rand(args.batch, 200, 14, 14, generator=gen) + 0.1
     act = torch.rand(args.batch, 196, generator=gen)

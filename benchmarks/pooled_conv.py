@@ -15,47 +15,25 @@ The script fails if the two sides' values differ beyond float32 rounding.
 Usage:
     python benchmarks/pooled_conv.py [--reps 20] [--batch 8] [--threads 2]
 """
-import argparse
-import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict
 
 import torch
+from alternating import alternate, micro_args, row  # benchmarks/ (on sys.path)
 
 from wsol_mm.models.heads import ConvCAMHead
 from wsol_mm.models.necks import TFCM
 
 
-def alternate(fns: Dict[str, Callable[[], torch.Tensor]], reps: int) -> Dict[str, List[float]]:
-    """Seconds per call of each function, one call of each in turn, after one warm-up."""
-    outs = {name: fn() for name, fn in fns.items()}
-    first, *others = outs.values()
-    for other in others:
-        if not torch.allclose(other, first, rtol=1e-4, atol=1e-5):
-            raise SystemExit('the two sides differ beyond float32 rounding')
-    times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def row(label: str, times: Dict[str, List[float]]) -> None:
-    (old, t_old), (new, t_new) = times.items()
-    fast = [min(t) * 1e3 for t in (t_old, t_new)]
-    med = [sorted(t)[len(t) // 2] * 1e3 for t in (t_old, t_new)]
-    print(f'| {label} | {fast[0]:.2f} / {med[0]:.2f} | {fast[1]:.2f} / {med[1]:.2f} '
-          f'| {fast[0] / fast[1]:.1f}x / {med[0] / med[1]:.1f}x |')
+def checked(fns: Dict[str, Callable[[], torch.Tensor]]) -> Dict[str, Callable[[], torch.Tensor]]:
+    """``fns``, once their values agree to float32 rounding (else the script stops)."""
+    first, *others = [fn() for fn in fns.values()]
+    if not all(torch.allclose(other, first, rtol=1e-4, atol=1e-5) for other in others):
+        raise SystemExit('the two sides differ beyond float32 rounding')
+    return fns
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--reps', type=int, default=20)
-    parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--threads', type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = micro_args(__doc__, reps=20)
     gen = torch.Generator().manual_seed(0)
     maps = torch.randn(args.batch, 200, 14, 14, generator=gen)
     attn = torch.rand(args.batch, 1, 14, 14, generator=gen) * 2  # raw sum: 1 - a < 0 too
@@ -87,10 +65,10 @@ def main() -> None:
     print(f'# batch {args.batch}, 14 x 14 patches, {args.threads} threads, forward + backward, '
           f'fastest / median of {args.reps}, ms')
     print('| part | formed | pooled_conv | speed-up |\n| --- | --- | --- | --- |')
-    row('TFCM features, 200 -> 200 channels',
-        alternate({'formed': tfcm_side(True), 'pooled': tfcm_side(False)}, args.reps))
-    row('TS-CAM GAP logits, 384 -> 200 channels',
-        alternate({'formed': head_side(True), 'pooled': head_side(False)}, args.reps))
+    for label, side in (('TFCM features, 200 -> 200 channels', tfcm_side),
+                        ('TS-CAM GAP logits, 384 -> 200 channels', head_side)):
+        fns = checked({'formed': side(True), 'pooled': side(False)})
+        row(label, alternate(fns, args.reps), 'formed', 'pooled')
 
 
 if __name__ == '__main__':
