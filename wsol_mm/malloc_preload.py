@@ -158,14 +158,19 @@ def gpu_visible(environ: Optional[Mapping[str, str]] = None, dev: str = '/dev') 
 
 
 def malloc_choice(argv: Sequence[str]) -> str:
-    """The value of ``--malloc`` in a tool's arguments (``--malloc X`` or ``--malloc=X``;
-    the last one wins, as in argparse), ``'auto'`` when absent."""
+    """The value of ``--malloc`` in a tool's arguments, read as argparse reads it:
+    ``--malloc X`` or ``--malloc=X``, an abbreviation such as ``--mal X``, the last one
+    wins, nothing after ``--``; ``'auto'`` when absent."""
     choice = 'auto'
     for i, arg in enumerate(argv):
-        if arg == '--malloc' and i + 1 < len(argv):
-            choice = argv[i + 1]
-        elif arg.startswith('--malloc='):
-            choice = arg.split('=', 1)[1]
+        if arg == '--':
+            break
+        name, eq, value = arg.partition('=')
+        if len(name) >= 3 and '--malloc'.startswith(name):
+            if eq:
+                choice = value
+            elif i + 1 < len(argv):
+                choice = argv[i + 1]
     return choice
 
 

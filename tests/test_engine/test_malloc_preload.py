@@ -148,6 +148,9 @@ def test_malloc_choice_parses_like_argparse():
     assert mp.malloc_choice(['--malloc=tcmalloc', 'c.py']) == 'tcmalloc'
     assert mp.malloc_choice(['--malloc', 'glibc', '--malloc', 'tcmalloc']) == 'tcmalloc'
     assert mp.malloc_choice(['c.py', '--malloc']) == 'auto'  # argparse reports it
+    assert mp.malloc_choice(['c.py', '--mal', 'glibc']) == 'glibc'  # argparse's abbreviation
+    assert mp.malloc_choice(['--', '--malloc', 'glibc']) == 'auto'  # positional after --
+    assert mp.malloc_choice(['--metrics-json', 'm.json']) == 'auto'
 
 
 @pytest.mark.parametrize('argv,gpu,execs', [
