@@ -123,8 +123,10 @@ def test_fallback_reuses_the_decomposition(check, monkeypatch):
 
 
 def test_fallback_keeps_the_other_images_bits():
-    """Images that converge from the configured scale are the same bits with and without
-    the fallback scale given (the re-run changes only the diverged images' scales)."""
+    """Images that converge from the configured scale get the same values with and without
+    the fallback scale given (the re-run changes only the diverged images' scales; a leaked
+    safe scale would change them at the 1e-2 level). Two calls decompose separately, so the
+    values are compared to float64 rounding, not bitwise."""
     f = _symmetric(3, 9, seed=6)
     v = torch.randn(3, 9, 1, dtype=torch.float64)
     sigma2 = torch.linalg.matrix_norm(f, ord=2) ** 2
@@ -135,4 +137,5 @@ def test_fallback_keeps_the_other_images_bits():
     safe = torch.full((3, ), 0.5, dtype=torch.float64) / sigma2
     fixed, bad2, still2 = SymmetricNewtonSchulz.apply(f, v, alpha, 6, safe)
     assert bad2.tolist() == [False, False, True] and not still2.any()
-    assert torch.equal(fixed[:2], plain[:2]) and torch.isfinite(fixed[2]).all()
+    torch.testing.assert_close(fixed[:2], plain[:2], rtol=1e-12, atol=1e-14)
+    assert torch.isfinite(fixed[2]).all()

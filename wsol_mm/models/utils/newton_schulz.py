@@ -122,7 +122,7 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
     if symmetric and on_divergence == 'fallback':
         return _eigen_checked(f, num_iters, init, vectors, name, check)
     if check == 'device' and on_divergence == 'fallback':
-        return _device_checked(f, num_iters, init, vectors, symmetric)
+        return _device_checked(f, num_iters, init, vectors)
     x, diverged = newton_schulz(f, num_iters, init, vectors, symmetric)
     num_bad = int(diverged.sum())
     if num_bad == 0:
@@ -164,9 +164,9 @@ def _eigen_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
 
 
 def _device_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
-                    vectors: Optional[torch.Tensor],
-                    symmetric: bool) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The fallback decided on the device: no host synchronisation.
+                    vectors: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The loop's fallback decided on the device: no host synchronisation (the eigenbasis
+    solve has its own, :func:`_eigen_checked`).
 
     A first run without autograd finds the diverged images; the second run, the one
     autograd records, starts each of them from the safe scale and every other image
@@ -176,8 +176,7 @@ def _device_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
     (``NonFiniteLossHook`` stops the run) instead of an error raised here.
     """
     with torch.no_grad():
-        probe = vectors.detach() if symmetric else None  # the loop needs no product
-        _, diverged = newton_schulz(f.detach(), num_iters, init, probe, symmetric)
+        _, diverged = newton_schulz(f.detach(), num_iters, init)
         init = _fallback_init(f, init, diverged)
-    x, _ = newton_schulz(f, num_iters, init, vectors, symmetric)
+    x, _ = newton_schulz(f, num_iters, init, vectors)
     return x, diverged.sum()
