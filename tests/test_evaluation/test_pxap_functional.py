@@ -6,11 +6,12 @@ from wsol_mm.evaluation.functional import (
     _histogram_kernels,
     piou_from_histograms,
     pixel_histograms,
+    pxap,
     pxap_from_histograms,
     reference_histograms,
     threshold_list,
 )
-from wsol_mm.evaluation.functional.pxap import _kernel_edges
+from wsol_mm.evaluation.functional.pxap import kernel_bins
 
 
 def _masks(rng):
@@ -94,7 +95,7 @@ def test_histograms_at_the_edges(thrs, dtype):
     ``i / 1000`` fall on or next to many edges.
     """
     uniform = thrs[1] - thrs[0]
-    assert (_kernel_edges(thrs)[1] > 0) == np.array_equal(thrs, np.arange(len(thrs)) * uniform)
+    assert (kernel_bins(thrs)[1] > 0) == np.array_equal(thrs, np.arange(len(thrs)) * uniform)
     edges = np.concatenate([thrs, [1.0]])
     values = np.concatenate([edges, np.nextafter(edges, -1), np.nextafter(edges, 2),
                              np.arange(256) / 255, np.arange(1001) / 1000])
@@ -132,3 +133,40 @@ def test_bad_scores_are_refused(bad, message, dtype, thrs):
     cam[7, 11] = bad
     with pytest.raises(ValueError, match=message):
         pixel_histograms(cam, cam > 0.5, None, thrs)
+
+
+@pytest.mark.parametrize('shape', [(513, 517), (4 * 65534 + 3, 1), (4 * (65535 + 65534) + 3, 1)])
+def test_uint16_sub_histograms_are_flushed(shape):
+    """Past 4 x 65535 pixels of one bin, a sub-histogram counter would pass 65535 and wrap
+    unless each block is added into the outputs in time; the 1-3 pixels that a block's four
+    streams do not divide go one to a stream (4 x 65534 + 3 pixels: stream 0 alone would
+    get 65537)."""
+    rng = np.random.default_rng(5)
+    thrs = threshold_list(0.01)
+    gt = np.zeros(shape, bool)
+    gt.flat[::5] = True
+    for cam, gt in ((np.full(shape, 0.35, np.float32), np.zeros(shape, bool)),  # one code
+                    (rng.random(shape).astype(np.float32), gt)):
+        fg, bg = pixel_histograms(cam, gt, None, thrs)
+        rfg, rbg = reference_histograms(cam.astype(np.float64), gt, np.zeros_like(gt), thrs)
+        assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
+
+
+@pytest.mark.parametrize('interval', [0.01, 0.001])
+def test_precomputed_bins(interval, monkeypatch):
+    """The scorer's call (bins computed once) gives the counts of the call without them, on
+    both kernel paths and on numpy's path."""
+    rng = np.random.default_rng(6)
+    gt, ignore = _masks(rng)
+    cam = rng.random(gt.shape).astype(np.float32)
+    for thrs in (threshold_list(interval), _nudged(threshold_list(interval))):
+        fg, bg = pixel_histograms(cam, gt, ignore, thrs)
+        fast = pixel_histograms(cam, gt, ignore, thrs, kernel_bins(thrs))
+        assert np.array_equal(fast[0], fg) and np.array_equal(fast[1], bg)
+        rfg, rbg = reference_histograms(cam.astype(np.float64), gt, ignore, thrs)
+        assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
+        monkeypatch.setattr(pxap, '_score_histograms', None)  # numpy's path (no numba)
+        slow = pixel_histograms(cam, gt, ignore, thrs, kernel_bins(thrs))
+        assert slow[0].dtype == np.int64 and np.array_equal(slow[0], fg)
+        assert np.array_equal(slow[1], bg)
+        monkeypatch.undo()

@@ -11,6 +11,7 @@ from .cutoff_scan import (
 )
 from .pxap import (
     histogram_edges,
+    kernel_bins,
     piou_from_histograms,
     pixel_histograms,
     pr_curve_from_histograms,
@@ -43,7 +44,8 @@ __all__ = [
     'box_iou', 'check_box_convention', 'check_scoremap', 'quantize_cam', 'rescale_boxes',
     'HAS_NUMBA', 'best_ious_at_thresholds', 'scan_cutoffs', 'scan_thresholds', 'threshold_cutoffs',
     'threshold_list',
-    'histogram_edges', 'pixel_histograms', 'piou_from_histograms', 'pxap_from_histograms',
+    'histogram_edges', 'kernel_bins', 'pixel_histograms', 'piou_from_histograms',
+    'pxap_from_histograms',
     'pr_curve_from_histograms', 'contour_boxes', 'reference_best_ious', 'reference_boxes',
     'reference_histograms', 'load_scoremap', 'save_scoremap', 'load_sidecar', 'save_sidecar',
     'scoremap_path', 'topk_scoremap_path', 'ScoremapError', 'atomic_write', 'SIDECAR_NAME',

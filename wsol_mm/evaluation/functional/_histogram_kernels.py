@@ -12,17 +12,22 @@ the score with the edge ``r * delta`` (the same product as the threshold) picks
 it. A score of exactly 1 goes to the last bin (the edge 1 may be closer than a
 step). Other thresholds take a scalar pass that reads two edges per pixel.
 
-The second pass counts the codes into eight sub-histograms, pixel ``i`` into
-``i % 8``. Neighbouring pixels of a smooth map mostly share a bin; counted into
-one histogram, each increment would wait for the previous one to the same
-counter. Hot loops index with unsigned integers (no negative-index checks).
+The second pass counts the codes into four uint16 sub-histograms, pixel ``i``
+into ``i % 4``. Neighbouring pixels of a smooth map mostly share a bin; counted
+into one histogram, each increment would wait for the previous one to the same
+counter. uint16 keeps the four in a quarter of a 48 KB L1 cache at interval
+0.001 (eight int32 ones took 64 KB, measured 20 % slower on a Zen 5); they are
+added into the int64 outputs every ``4 * 65535`` pixels, before a counter could
+overflow. Hot loops index with unsigned integers (no negative-index checks).
 """
 import numpy as np
 from numba import njit
 
 _U = np.uint64
-#: number of sub-histograms, rows of the sub-histogram buffer
-STREAMS = 8
+#: number of sub-histograms, rows of the uint16 sub-histogram buffer
+STREAMS = 4
+#: pixels counted between two flushes of the sub-histograms (no counter passes 65535)
+_BLOCK = STREAMS * 65535
 #: the most thresholds whose codes fit the uint16 code buffer (2 * (k + 2) <= 65535)
 MAX_THRESHOLDS = 32765
 
@@ -71,6 +76,30 @@ def _edge_codes(c, g, ig, use_ignore, edges, codes):
     return bad
 
 
+@njit(cache=True, nogil=True)
+def _count_codes(codes, nb, sub, fg, bg):
+    """Counts of the codes (pixel ``i`` into sub-histogram ``i % STREAMS``), added to the
+    outputs block by block."""
+    n = codes.size
+    fg[:] = 0
+    bg[:] = 0
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        sub[:] = 0
+        m = (stop - start) // STREAMS
+        for i in range(m):
+            base = start + i * STREAMS
+            for q in range(STREAMS):
+                sub[_U(q), _U(codes[_U(base + q)])] += 1
+        for i in range(start + STREAMS * m, stop):  # fewer than STREAMS: one per stream
+            sub[_U(i - start - STREAMS * m), _U(codes[_U(i)])] += 1
+        for q in range(STREAMS):  # row by row: contiguous, vectorised adds
+            for j in range(nb):
+                bg[j] += sub[q, j]
+            for j in range(nb):
+                fg[j] += sub[q, nb + j]
+
+
 @njit(cache=True, nogil=True)  # called from the scorers' threads
 def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, fg, bg):
     """Foreground and background histograms of one map (ignore pixels dropped).
@@ -79,7 +108,7 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, fg, 
         cam: float ``(H, W)`` map. gt: bool ``(H, W)``. ignore: bool ``(H, W)``
         (read when ``use_ignore``). edges: float64 bin edges, at most
         ``MAX_THRESHOLDS`` thresholds. delta: the threshold step when
-        ``edges[j] == j * delta`` for every threshold, else 0. sub: int32
+        ``edges[j] == j * delta`` for every threshold, else 0. sub: uint16
         ``(STREAMS, 2 * (len(edges) - 1) + 1)`` and codes: uint16 ``(H * W,)``
         work buffers. fg, bg: int64 outputs.
 
@@ -97,18 +126,5 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, fg, 
             if c[i] != c[i]:
                 return 1
         return 2
-    sub[:] = 0
-    n = c.size
-    m = n // STREAMS
-    for i in range(m):
-        for q in range(STREAMS):
-            sub[_U(q), _U(codes[_U(i * STREAMS + q)])] += 1
-    for i in range(STREAMS * m, n):
-        sub[0, _U(codes[_U(i)])] += 1
-    for j in range(nb):
-        b, f = 0, 0
-        for q in range(STREAMS):
-            b += sub[q, j]
-            f += sub[q, nb + j]
-        bg[j], fg[j] = b, f
+    _count_codes(codes, nb, sub, fg, bg)
     return 0

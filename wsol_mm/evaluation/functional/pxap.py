@@ -1,6 +1,6 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
 import threading
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -16,7 +16,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 _EDGES = {}  # edges and uniform step per threshold list
 _LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 
-__all__ = ['histogram_edges', 'pixel_histograms', 'pxap_from_histograms', 'piou_from_histograms',
+__all__ = ['histogram_edges', 'kernel_bins', 'pixel_histograms',
+           'pxap_from_histograms', 'piou_from_histograms',
            'pr_curve_from_histograms']
 
 
@@ -25,8 +26,12 @@ def histogram_edges(thresholds: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(thresholds, np.float64), [1.0, 2.0, 3.0]])
 
 
-def _kernel_edges(thresholds: np.ndarray) -> tuple:
-    """Edges and the uniform step (0 if the thresholds are not exactly ``j * step``)."""
+def kernel_bins(thresholds: np.ndarray) -> tuple:
+    """Edges and the uniform step (0 if the thresholds are not exactly ``j * step``).
+
+    Computed once per threshold list by a caller that scores many maps, then passed to
+    :func:`pixel_histograms` as ``bins`` (saves hashing the list on every call).
+    """
     edges = histogram_edges(thresholds)
     k = len(thresholds)
     delta = float(thresholds[1] - thresholds[0]) if k > 1 else 0.0
@@ -41,7 +46,7 @@ def _buffers(num_bins: int, size: int) -> tuple:
     ignored) and uint16 per-pixel codes, grown on demand."""
     sub, codes = getattr(_LOCAL, 'sub', None), getattr(_LOCAL, 'codes', None)
     if sub is None or sub.shape[1] != 2 * num_bins + 1:
-        sub = _LOCAL.sub = np.empty((_STREAMS, 2 * num_bins + 1), np.int32)
+        sub = _LOCAL.sub = np.empty((_STREAMS, 2 * num_bins + 1), np.uint16)
     if codes is None or codes.size < size:
         codes = _LOCAL.codes = np.empty(size, np.uint16)
     return sub, codes[:size]
@@ -61,7 +66,8 @@ def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarray,
-                     thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+                     thresholds: np.ndarray,
+                     bins: Optional[tuple] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Foreground and background score histograms of one image (ignore pixels dropped).
 
     Args:
@@ -69,10 +75,11 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         gt_mask (np.ndarray): bool foreground (union of instances).
         ignore_mask (np.ndarray, optional): bool ignore region; foreground wins.
         thresholds (np.ndarray): CAM thresholds (``np.arange(0, 1, interval)``).
+        bins (tuple, optional): ``kernel_bins(thresholds)``, computed once by the caller.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: int64 histograms with ``len(thresholds) + 2``
-        bins, identical to ``np.histogram(s, thresholds + [1, 2, 3])``.
+        tuple[np.ndarray, np.ndarray]: int64 histograms with ``len(thresholds) + 2`` bins,
+        identical to ``np.histogram(s, thresholds + [1, 2, 3])``.
     """
     cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
     gt = np.asarray(gt_mask, dtype=bool)
@@ -82,13 +89,14 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
             and cam.dtype in (np.float32, np.float64) and len(thresholds) <= _MAX_THRESHOLDS):
         if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
             _warmup_state.wait_for_warmup()
-        key = np.asarray(thresholds, np.float64).tobytes()
-        entry = _EDGES.get(key)
-        if entry is None:
-            if len(_EDGES) > 16:
-                _EDGES.clear()
-            entry = _EDGES[key] = _kernel_edges(np.asarray(thresholds, np.float64))
-        edges, delta = entry
+        if bins is None:
+            key = np.asarray(thresholds, np.float64).tobytes()
+            bins = _EDGES.get(key)
+            if bins is None:
+                if len(_EDGES) > 16:
+                    _EDGES.clear()
+                bins = _EDGES[key] = kernel_bins(np.asarray(thresholds, np.float64))
+        edges, delta = bins
         sub, codes = _buffers(len(edges) - 1, cam.size)
         fg, bg = np.empty(len(edges) - 1, np.int64), np.empty(len(edges) - 1, np.int64)
         use_ignore = ignore_mask is not None

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..functional import (
     SIZE_BINS,
+    kernel_bins,
     mask_size_ratio,
     piou_from_histograms,
     pixel_histograms,
@@ -51,6 +52,7 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
         super().__init__()
         self.cam_curve_interval = cam_curve_interval
         self.thresholds = threshold_list(cam_curve_interval)
+        self._bins = kernel_bins(self.thresholds)
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
     def record(self, sample: dict) -> dict:
@@ -59,9 +61,9 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
         cam = get_field(sample, 'pred_cam', name)
         gt = get_field(sample, 'gt_mask', name)
         ignore = get_field(sample, 'ignore_mask', name, required=False)
-        fg, bg = pixel_histograms(cam, gt, ignore, self.thresholds)
+        fg, bg = pixel_histograms(cam, gt, ignore, self.thresholds, self._bins)
         # counts fit uint16 for maps up to 65535 pixels: keeps records small
-        dtype = np.uint16 if np.asarray(gt).size < 65536 else np.int64
+        dtype = np.uint16 if np.size(gt) < 65536 else np.int64
         record = dict(fg=fg.astype(dtype), bg=bg.astype(dtype))
         if self.size_bins:
             record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
