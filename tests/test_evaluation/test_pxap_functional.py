@@ -135,14 +135,17 @@ def test_bad_scores_are_refused(bad, message, dtype, thrs):
         pixel_histograms(cam, cam > 0.5, None, thrs)
 
 
-@pytest.mark.parametrize('shape', [(513, 517), (4 * 65534 + 3, 1), (4 * (65535 + 65534) + 3, 1)])
-def test_uint16_sub_histograms_are_flushed(shape):
-    """Past 4 x 65535 pixels of one bin, a sub-histogram counter would pass 65535 and wrap
-    unless each block is added into the outputs in time; the 1-3 pixels that a block's four
-    streams do not divide go one to a stream (4 x 65534 + 3 pixels: stream 0 alone would
-    get 65537)."""
+@pytest.mark.parametrize('streams, interval', [(8, 0.01), (4, 0.001)])
+@pytest.mark.parametrize('blocks', [0, 1])
+def test_uint16_sub_histograms_are_flushed(streams, interval, blocks):
+    """Past ``streams x 65535`` pixels of one bin, a sub-histogram counter would pass 65535
+    and wrap unless each block is added into the outputs in time; the pixels that a block's
+    streams do not divide go one to a stream (``streams x 65534 + streams - 1`` pixels:
+    stream 0 alone would get more than 65535). ``blocks``: full blocks before that one."""
+    shape = (streams * (65535 * blocks + 65534) + streams - 1, 1)
+    thrs = threshold_list(interval)
+    assert (len(thrs) + 2 <= _histogram_kernels.FEW_BINS) == (streams == 8)
     rng = np.random.default_rng(5)
-    thrs = threshold_list(0.01)
     gt = np.zeros(shape, bool)
     gt.flat[::5] = True
     for cam, gt in ((np.full(shape, 0.35, np.float32), np.zeros(shape, bool)),  # one code
