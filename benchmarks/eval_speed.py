@@ -1,8 +1,9 @@
 """Speed of wsol_mm's evaluators against the released per-threshold loops, counts checked.
 
 Part 1, per metric (start-up excluded: both sides warmed up, then timed on the
-same in-memory maps): the scorer that online metrics and eval_cams.py run
-(``wsol_mm.evaluation.scorers``) against the literal released loop
+same in-memory maps, in ``--repeat`` rounds over all metrics): the scorer that
+online metrics and eval_cams.py run (``wsol_mm.evaluation.scorers``) against the
+literal released loop
 (``functional/literal_protocols.py``: one ``cv2.findContours`` per threshold, and the
 rest of the released per-threshold work; ``benchmarks/released_evaluator.py`` times it
 against wsolevaluation's own evaluator). Every per-threshold count must be identical, else
@@ -121,32 +122,38 @@ def _scored(scorer, samples):
     return scorer
 
 
-def per_metric_rows(samples: list) -> list:
-    """(name, interval, fast wall, ref wall, fast cpu, ref cpu, counts equal) per metric."""
-    rows = []
+def _timed(fn):
+    """Result, wall and CPU seconds of one run of ``fn``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def metric_jobs(samples: list) -> list:
+    """(name, interval, wsol_mm side, reference side, equality check) per metric; each side
+    a function of no arguments returning the counts, wsol_mm's scorers warmed up."""
+    jobs = []
     for interval in (0.01, 0.001):
         thrs = threshold_list(interval)
         for name, cls, multi, ious in (('v1', MaxBoxAccScorer, False, (50, )),
                                        ('V2', MaxBoxAccV2Scorer, True, (30, 50, 70))):
             scorer = cls(cam_curve_interval=interval)
             _scored(scorer, samples[:2])  # warm-up: JIT / cache load not timed
-            fast, tf, cf = _clock(lambda: box_correct_counts(
-                _scored(scorer, samples).results, thrs, len(ious)))
-            ref, tr, cr = _clock(lambda: literal_box_counts(
-                [(s['pred_cam'], s['gt_bboxes']) for s in samples], thrs, ious, multi))
-            rows.append((name, interval, tf, tr, cf, cr, np.array_equal(fast, ref)))
+            jobs.append((name, interval, lambda scorer=scorer, thrs=thrs, k=len(ious):
+                         box_correct_counts(_scored(scorer, samples).results, thrs, k),
+                         lambda thrs=thrs, ious=ious, multi=multi: literal_box_counts(
+                             [(s['pred_cam'], s['gt_bboxes']) for s in samples], thrs, ious,
+                             multi), np.array_equal))
         scorer = PxAPScorer(cam_curve_interval=interval)
         _scored(scorer, samples[:2])
 
-        def pooled():
+        def pooled(scorer=scorer):
             res = _scored(scorer, samples).results
             return np.sum([r['fg'] for r in res], 0), np.sum([r['bg'] for r in res], 0)
 
-        fast, tf, cf = _clock(pooled)
-        ref, tr, cr = _clock(lambda: literal_mask_histograms(
-            [(s['pred_cam'], s['gt_mask'], np.zeros_like(s['gt_mask'])) for s in samples], thrs))
-        same = np.array_equal(fast[0], ref[0]) and np.array_equal(fast[1], ref[1])
-        rows.append(('PxAP', interval, tf, tr, cf, cr, same))
+        jobs.append(('PxAP', interval, pooled, lambda thrs=thrs: literal_mask_histograms(
+            [(s['pred_cam'], s['gt_mask'], np.zeros_like(s['gt_mask'])) for s in samples],
+            thrs), lambda a, b: all(np.array_equal(x, y) for x, y in zip(a, b))))
     sweep = ThresholdSweepLocScorer(cam_curve_interval=0.01)
     _scored(sweep, samples[:2])
 
@@ -154,11 +161,9 @@ def per_metric_rows(samples: list) -> list:
         flags = np.stack([r['flags'] for r in _scored(sweep, samples).results])
         return np.stack([((flags >> i) & 1).sum(0) for i in range(4)])
 
-    fast, tf, cf = _clock(sweep_counts)
-    ref, tr, cr = _clock(lambda: literal_sweep_counts(
+    jobs.append(('sweep', 0.01, sweep_counts, lambda: literal_sweep_counts(
         [(s['pred_cams'], s['pred_cam_labels'], s['gt_bboxes'], s['gt_label'])
-         for s in samples], threshold_list(0.01)))
-    rows.append(('sweep', 0.01, tf, tr, cf, cr, np.array_equal(fast, ref)))
+         for s in samples], threshold_list(0.01)), np.array_equal))
     fixed = FixedThresholdLocScorer(cam_thr=0.1)
     _scored(fixed, samples[:2])
 
@@ -166,11 +171,34 @@ def per_metric_rows(samples: list) -> list:
         m = fixed.compute_metrics(_scored(fixed, samples).results)
         return {k: int(round(m[k] * len(samples) / 100)) for k in ('top1', 'top5', 'gt_known')}
 
-    fast, tf, cf = _clock(fixed_counts)
-    ref, tr, cr = _clock(lambda: literal_fixed_counts(
-        [(s['pred_cam'], s['gt_bboxes'], s['pred_score'], s['gt_label']) for s in samples], 0.1))
-    rows.append(('fixed', 0.1, tf, tr, cf, cr, fast == ref))
-    return rows
+    jobs.append(('fixed', 0.1, fixed_counts, lambda: literal_fixed_counts(
+        [(s['pred_cam'], s['gt_bboxes'], s['pred_score'], s['gt_label']) for s in samples], 0.1),
+        lambda a, b: a == b))
+    return jobs
+
+
+def per_metric_rows(samples: list) -> list:
+    """(name, interval, fast wall, ref wall, fast cpu, ref cpu, counts equal) per metric.
+
+    REPEAT rounds over all metrics, each side's fastest run kept: the runs of one metric
+    are spread over the whole part, not packed into a few milliseconds that one slow phase
+    of a shared host can cover. Each timed wsol_mm run follows an untimed one, which brings
+    the maps back into the cache after the other metrics' runs (back to back, each run had
+    the previous one for that); the reference reads every map once per threshold, so a
+    cold first read is lost in its time.
+    """
+    jobs = metric_jobs(samples)
+    best = [[np.inf] * 4 for _ in jobs]
+    same = [True] * len(jobs)
+    for _ in range(REPEAT[0]):
+        for j, (_name, _interval, fast_fn, ref_fn, equal) in enumerate(jobs):
+            fast_fn()
+            fast, tf, cf = _timed(fast_fn)
+            ref, tr, cr = _timed(ref_fn)
+            same[j] &= bool(equal(fast, ref))
+            best[j] = [min(a, b) for a, b in zip(best[j], (tf, tr, cf, cr))]
+    return [(name, interval, *best[j], same[j])
+            for j, (name, interval, *_rest) in enumerate(jobs)]
 
 
 def write_split(root: str, samples: list, kind: str) -> tuple:
@@ -257,7 +285,8 @@ def main() -> int:
     parser.add_argument('--num-images', type=int, default=100)
     parser.add_argument('--process-images', type=int, default=500)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--repeat', type=int, default=3, help='runs per timing (fastest kept)')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='rounds in Part 1, runs in Part 2 (fastest kept)')
     parser.add_argument('--threads', type=int, help='scoring threads of wsol_mm (default: '
                         "the scorers' default)")
     args = parser.parse_args()
@@ -268,7 +297,8 @@ def main() -> int:
     samples = make_samples(max(args.num_images, args.process_images), seed=args.seed)
     print(f'CPU: {_cpu_model()}; numba={HAS_NUMBA}; load average {os.getloadavg()[0]:.1f}')
     print(f'Part 1: {args.num_images} maps 224x224 in memory, start-up excluded, fastest of '
-          f'{REPEAT[0]} runs; ms per image (wall), ratio = reference / wsol_mm on '
+          f'{REPEAT[0]} rounds over all metrics (each wsol_mm run after an untimed one); ms '
+          f'per image (wall), ratio = reference / wsol_mm on '
           f'{eval_threads()} thread(s) (wall; [cpu] = CPU-time ratio, per core)')
     print(f"{'metric':<7}{'interval':>9}{'wsol_mm':>9}{'ref':>9}{'ratio':>8}{'[cpu]':>9}"
           f"{'counts':>8}  target")

@@ -1,4 +1,7 @@
 """Scoring on several threads: same records in the same order, errors reach the caller."""
+import threading
+import time
+
 import numpy as np
 import pytest
 from eval_test_utils import random_boxes, random_map
@@ -93,9 +96,36 @@ def test_map_images_keeps_order_and_raises(threads):
 
     with pytest.raises(ValueError, match='image 7 is broken'):
         map_images(bad, range(10))
-    # a worker thread scoring a nested batch runs it inline (no pool deadlock)
+    # a thread scoring a chunk runs a nested batch inline (no pool deadlock)
     nested = map_images(lambda x: map_images(lambda y: x + y, range(3)), range(4))
     assert nested == [[x + y for y in range(3)] for x in range(4)]
+    inline = map_images(lambda x: map_images(lambda y: threading.get_ident(), range(3)),
+                        range(3))
+    assert all(len(set(ids)) == 1 for ids in inline)
+
+
+def test_calling_thread_scores_the_first_chunk(threads):
+    """The caller scores items 0, k, 2k, ... itself (a caller that slept while its workers
+    ran made Linux wake them on the caller's CPU, where a short batch ran one thread at a
+    time); the other chunks run on the pool's workers, and an exception of the first chunk
+    is raised only after they finished."""
+    threads(3)
+    names = map_images(lambda x: threading.current_thread().name, range(7))
+    caller = threading.current_thread().name
+    assert names[0::3] == [caller] * 3
+    assert all(n.startswith('wsol_mm_eval') for i, n in enumerate(names) if i % 3)
+    finished = []
+
+    def slow_worker_fast_failure(x):
+        if x == 0:
+            raise ValueError('image 0 is broken')
+        time.sleep(0.2)
+        finished.append(x)
+        return x
+
+    with pytest.raises(ValueError, match='image 0 is broken'):
+        map_images(slow_worker_fast_failure, range(3))
+    assert sorted(finished) == [1, 2]  # both workers were done when the error came out
 
 
 def test_thread_count_settings(threads, monkeypatch):

@@ -2,9 +2,10 @@
 
 Each image's record depends on that image alone, so the scorers hand a batch of
 samples to :func:`map_images`, which splits it into one strided chunk per
-thread and returns the records in input order: the results are the same for any
-number of threads. The Python around each kernel call (field checks, a few numpy
-operations) still holds the GIL, so the gain is a little under the thread count.
+thread (the calling thread scores one) and returns the records in input order:
+the results are the same for any number of threads. The Python around each
+kernel call (field checks, a few numpy operations) still holds the GIL, so the
+gain is a little under the thread count.
 
 The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
 ``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs / ranks on this
@@ -13,7 +14,7 @@ machine)`` (``LOCAL_WORLD_SIZE``, set by torchrun); 1 runs everything in the cal
 import os
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, TypeVar
 
 __all__ = ['eval_threads', 'set_eval_threads', 'map_images', 'prefetched_chunks']
@@ -23,6 +24,7 @@ _T = TypeVar('_T')
 _R = TypeVar('_R')
 _STATE = dict(threads=None, pool=None, size=0, pid=0)
 _LOCK = threading.Lock()
+_SCORING = threading.local()  # active while a thread scores a chunk
 
 
 def _usable_cpus() -> int:
@@ -68,21 +70,39 @@ def _pool(size: int) -> ThreadPoolExecutor:
 def map_images(fn: Callable[[_T], _R], items: Sequence[_T]) -> List[_R]:
     """``[fn(x) for x in items]``, on :func:`eval_threads` threads, in input order.
 
-    An exception raised for any item is raised here (the first chunk's first).
+    The calling thread scores the first chunk, the pool's workers the others. An
+    exception raised for any item is raised here (the first chunk's first), once every
+    chunk is done.
     """
     items = list(items)
     size = eval_threads()
     threads = min(size, len(items))
-    if threads <= 1 or threading.current_thread().name.startswith('wsol_mm_eval'):
+    if threads <= 1 or getattr(_SCORING, 'active', False):
         return [fn(x) for x in items]
-    pool = _pool(size)
-    # strided chunks: costly images (many contours) spread over the threads
-    futures = [pool.submit(lambda chunk: [fn(x) for x in chunk], items[i::threads])
-               for i in range(threads)]
+    pool = _pool(size - 1)
+    # strided chunks: costly images (many contours) spread over the threads. The calling
+    # thread scores the first chunk itself: were it to sleep until the workers finish,
+    # Linux would wake them on its own CPU, where they took turns for the few ms of a batch
+    # (PxAP at interval 0.01 ran on one core, CPU time = wall time)
+    futures = [pool.submit(_score_chunk, fn, items[i::threads]) for i in range(1, threads)]
+    try:
+        first = _score_chunk(fn, items[0::threads])
+    finally:
+        wait(futures)  # no worker outlives the call, even when the first chunk raised
     out: List[_R] = [None] * len(items)
-    for i, future in enumerate(futures):
+    out[0::threads] = first
+    for i, future in enumerate(futures, 1):
         out[i::threads] = future.result()
     return out
+
+
+def _score_chunk(fn: Callable[[_T], _R], chunk: Sequence[_T]) -> List[_R]:
+    """``[fn(x) for x in chunk]``; a batch that ``fn`` scores meanwhile runs inline."""
+    _SCORING.active = True
+    try:
+        return [fn(x) for x in chunk]
+    finally:
+        _SCORING.active = False
 
 
 def prefetched_chunks(items: Iterable[_T], size: int, depth: int = 2) -> Iterator[List[_T]]:
