@@ -105,7 +105,7 @@ def _count_streams(codes, nb, sub, fg, bg, streams):
     bg[:] = 0
     for start in range(0, n, block):
         stop = min(start + block, n)
-        sub[:] = 0
+        sub[:streams] = 0
         m = (stop - start) // streams
         for i in range(m):
             base = start + i * streams
