@@ -16,8 +16,9 @@ The second pass counts the codes into uint16 sub-histograms, pixel ``i`` into
 ``i % streams``. Neighbouring pixels of a smooth map mostly share a bin; counted
 into one histogram, each increment would wait for the previous one to the same
 counter. Eight streams for up to ``FEW_BINS`` bins (interval 0.01: 8 % faster
-than four on a Zen 5), four above (interval 0.001: 16 KB, 1.3x faster than
-eight, whose int32 rows took 64 KB of a 48 KB L1 cache). The sub-histograms are
+than four on a Zen 5), four above (interval 0.001: 1.3x faster than eight; four
+uint16 rows take 16 KB, the previous eight int32 ones 64 KB of a 48 KB L1
+cache). The sub-histograms are
 added into the int64 outputs every ``streams * 65535`` pixels, before a counter
 could wrap. Hot loops index with unsigned integers (no negative-index checks).
 """
