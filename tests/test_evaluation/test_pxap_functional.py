@@ -173,3 +173,28 @@ def test_precomputed_bins(interval, monkeypatch):
         assert slow[0].dtype == np.int64 and np.array_equal(slow[0], fg)
         assert np.array_equal(slow[1], bg)
         monkeypatch.undo()
+
+
+def test_stacked_rows_and_reused_buffers(monkeypatch):
+    """``stacked=True`` gives the foreground and background rows of one int64 array, on the
+    kernel's and numpy's paths; maps of other sizes and bin counts scored in turn by one
+    thread (its work buffers kept, regrown or reused) all give the reference counts."""
+    rng = np.random.default_rng(7)
+    runs = [((32, 40), 0.01), ((8, 5), 0.01), ((32, 40), 0.001), ((50, 61), 0.001),
+            ((3, 4), 0.001), ((50, 61), 0.01), ((32, 40), 0.01)]
+    for shape, interval in runs:
+        thrs = threshold_list(interval)
+        cam = rng.random(shape).astype(np.float32)
+        gt = rng.random(shape) < 0.3
+        ignore = rng.random(shape) < 0.2
+        rfg, rbg = reference_histograms(cam.astype(np.float64), gt, ignore, thrs)
+        for paths in ('kernel', 'numpy'):
+            if paths == 'numpy':
+                monkeypatch.setattr(pxap, '_score_histograms', None)
+            hist = pixel_histograms(cam, gt, ignore, thrs, kernel_bins(thrs), stacked=True)
+            assert hist.shape == (2, len(thrs) + 2) and hist.dtype == np.int64
+            assert np.array_equal(hist[0], rfg) and np.array_equal(hist[1], rbg)
+            fg, bg = pixel_histograms(cam, gt, None, thrs)
+            nfg, nbg = reference_histograms(cam.astype(np.float64), gt, np.zeros_like(gt), thrs)
+            assert np.array_equal(fg, nfg) and np.array_equal(bg, nbg)
+            monkeypatch.undo()

@@ -19,7 +19,7 @@ counter. Eight streams for up to ``FEW_BINS`` bins (interval 0.01: 8 % faster
 than four on a Zen 5), four above (interval 0.001: 1.3x faster than eight; four
 uint16 rows take 16 KB, the previous eight int32 ones 64 KB of a 48 KB L1
 cache). The sub-histograms are
-added into the int64 outputs every ``streams * 65535`` pixels, before a counter
+added into the int64 output every ``streams * 65535`` pixels, before a counter
 could wrap. Hot loops index with unsigned integers (no negative-index checks).
 """
 import numpy as np
@@ -96,14 +96,15 @@ def _edge_codes(c, g, ig, use_ignore, edges, codes):
 
 
 @njit(cache=True, nogil=True)
-def _count_streams(codes, nb, sub, fg, bg, streams):
-    """Counts of the codes (pixel ``i`` into sub-histogram ``i % streams``; compiled per
-    stream count, so the inner loop unrolls), added to the outputs block by block."""
+def _count_streams(codes, nb, sub, hist, streams):
+    """Counts of the codes into ``hist`` (row 0 foreground, row 1 background): pixel ``i``
+    into sub-histogram ``i % streams`` (compiled per stream count, so the inner loop
+    unrolls), added into ``hist`` block by block."""
     streams = literally(streams)
     block = streams * 65535  # pixels per flush: no uint16 counter passes 65535
     n = codes.size
-    fg[:] = 0
-    bg[:] = 0
+    if n == 0:
+        hist[:] = 0
     for start in range(0, n, block):
         stop = min(start + block, n)
         sub[:streams] = 0
@@ -114,15 +115,19 @@ def _count_streams(codes, nb, sub, fg, bg, streams):
                 sub[_U(q), _U(codes[_U(base + q)])] += 1
         for i in range(start + streams * m, stop):  # fewer than `streams`: one per stream
             sub[_U(i - start - streams * m), _U(codes[_U(i)])] += 1
-        for q in range(streams):  # row by row: contiguous, vectorised adds
+        # the streams summed bin by bin (vectorised over bins): written into hist by the
+        # first block, added by the others
+        first = start == 0
+        for row, offset in ((0, nb), (1, 0)):
             for j in range(nb):
-                bg[j] += sub[q, j]
-            for j in range(nb):
-                fg[j] += sub[q, nb + j]
+                total = np.int64(0)
+                for q in range(streams):
+                    total += sub[_U(q), _U(offset + j)]
+                hist[row, j] = total if first else hist[row, j] + total
 
 
 @njit(cache=True, nogil=True)  # called from the scorers' threads
-def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, fg, bg):
+def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, hist):
     """Foreground and background histograms of one map (ignore pixels dropped).
 
     Args:
@@ -131,7 +136,8 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, fg, 
         ``MAX_THRESHOLDS`` thresholds. delta: the threshold step when
         ``edges[j] == j * delta`` for every threshold, else 0. sub: uint16
         ``(STREAMS, 2 * (len(edges) - 1) + 1)`` and codes: uint16 ``(H * W,)``
-        work buffers. fg, bg: int64 outputs.
+        work buffers. hist: int64 ``(2, len(edges) - 1)`` output, the foreground
+        histogram then the background one.
 
     Returns:
         int: 0, or 1 when the map holds NaN, 2 when a value is outside [0, 1].
@@ -148,7 +154,7 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, fg, 
                 return 1
         return 2
     if nb <= FEW_BINS:
-        _count_streams(codes, nb, sub, fg, bg, 8)
+        _count_streams(codes, nb, sub, hist, 8)
     else:
-        _count_streams(codes, nb, sub, fg, bg, 4)
+        _count_streams(codes, nb, sub, hist, 4)
     return 0

@@ -1,6 +1,6 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
 import threading
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -13,6 +13,7 @@ try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
     _score_histograms = None
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _EDGES = {}  # edges and uniform step per threshold list
 _LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 
@@ -43,13 +44,16 @@ def kernel_bins(thresholds: np.ndarray) -> tuple:
 
 def _buffers(num_bins: int, size: int) -> tuple:
     """This thread's sub-histograms (a row per stream: background bins, foreground bins,
-    ignored) and uint16 per-pixel codes, grown on demand."""
-    sub, codes = getattr(_LOCAL, 'sub', None), getattr(_LOCAL, 'codes', None)
-    if sub is None or sub.shape[1] != 2 * num_bins + 1:
-        sub = _LOCAL.sub = np.empty((_STREAMS, 2 * num_bins + 1), np.uint16)
-    if codes is None or codes.size < size:
-        codes = _LOCAL.codes = np.empty(size, np.uint16)
-    return sub, codes[:size]
+    ignored) and ``size`` uint16 per-pixel codes, kept for the next map of the same size
+    and bins (a scorer's maps mostly are)."""
+    held = getattr(_LOCAL, 'held', None)
+    if held is None or held[0] != num_bins or held[1] != size:
+        sub = held[2] if held is not None and held[0] == num_bins else np.empty(
+            (_STREAMS, 2 * num_bins + 1), np.uint16)
+        codes = held[3] if held is not None and held[3].size >= size else np.empty(
+            size, np.uint16)
+        held = _LOCAL.held = (num_bins, size, sub, codes, codes[:size])
+    return held[2], held[4]
 
 
 def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -66,8 +70,8 @@ def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarray,
-                     thresholds: np.ndarray,
-                     bins: Optional[tuple] = None) -> Tuple[np.ndarray, np.ndarray]:
+                     thresholds: np.ndarray, bins: Optional[tuple] = None,
+                     stacked: bool = False) -> Union[Tuple[np.ndarray, np.ndarray], np.ndarray]:
     """Foreground and background score histograms of one image (ignore pixels dropped).
 
     Args:
@@ -76,17 +80,20 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         ignore_mask (np.ndarray, optional): bool ignore region; foreground wins.
         thresholds (np.ndarray): CAM thresholds (``np.arange(0, 1, interval)``).
         bins (tuple, optional): ``kernel_bins(thresholds)``, computed once by the caller.
+        stacked (bool): return one ``(2, len(thresholds) + 2)`` array, the foreground
+            row first (a caller that converts both converts once). Defaults to False.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: int64 histograms with ``len(thresholds) + 2`` bins,
-        identical to ``np.histogram(s, thresholds + [1, 2, 3])``.
+        identical to ``np.histogram(s, thresholds + [1, 2, 3])`` (or their stack).
     """
     cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
     gt = np.asarray(gt_mask, dtype=bool)
     if gt.shape != cam.shape:
         raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
-    if (_score_histograms is not None and cam.ndim == 2
-            and cam.dtype in (np.float32, np.float64) and len(thresholds) <= _MAX_THRESHOLDS):
+    if (_score_histograms is not None and cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES
+            and len(thresholds) <= _MAX_THRESHOLDS):
+        cam, gt = np.ascontiguousarray(cam), np.ascontiguousarray(gt)
         if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
             _warmup_state.wait_for_warmup()
         if bins is None:
@@ -98,13 +105,15 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
                 bins = _EDGES[key] = kernel_bins(np.asarray(thresholds, np.float64))
         edges, delta = bins
         sub, codes = _buffers(len(edges) - 1, cam.size)
-        fg, bg = np.empty(len(edges) - 1, np.int64), np.empty(len(edges) - 1, np.int64)
-        use_ignore = ignore_mask is not None
-        ignore = np.ascontiguousarray(ignore_mask, dtype=bool) if use_ignore else gt
-        if _score_histograms(np.ascontiguousarray(cam), np.ascontiguousarray(gt), ignore,
-                             use_ignore, edges, delta, sub, codes, fg, bg):
+        hist = np.empty((2, len(edges) - 1), np.int64)
+        if ignore_mask is None:
+            bad = _score_histograms(cam, gt, gt, False, edges, delta, sub, codes, hist)
+        else:
+            bad = _score_histograms(cam, gt, np.ascontiguousarray(ignore_mask, dtype=bool),
+                                    True, edges, delta, sub, codes, hist)
+        if bad:
             check_scoremap(cam)  # raises the precise message
-        return fg, bg
+        return hist if stacked else (hist[0], hist[1])
     cam = check_scoremap(cam)
     keep = ~np.asarray(ignore_mask, dtype=bool) | gt if ignore_mask is not None else None
     edges = histogram_edges(thresholds)
@@ -112,9 +121,9 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
     if keep is not None:
         scores, labels = scores[keep.ravel()], labels[keep.ravel()]
     nb = len(edges) - 1
-    idx = _bin_index(scores, edges) + nb * labels
-    counts = np.bincount(idx, minlength=2 * nb)
-    return counts[nb:].astype(np.int64), counts[:nb].astype(np.int64)
+    idx = _bin_index(scores, edges) + nb * (labels ^ True)  # the foreground row first
+    hist = np.bincount(idx, minlength=2 * nb).astype(np.int64).reshape(2, nb)
+    return hist if stacked else (hist[0], hist[1])
 
 
 def _tp_fp(fg_hist: np.ndarray, bg_hist: np.ndarray):
