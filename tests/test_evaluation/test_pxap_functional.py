@@ -109,6 +109,45 @@ def test_histograms_at_the_edges(thrs, dtype):
     assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
 
 
+def _blocks_redone(values: np.ndarray, step: float) -> np.ndarray:
+    """Which ``CHUNK``-pixel blocks hold a score within ``r * NEAR`` of an edge ``r * step``
+    (the kernel's test, in float64: close enough to tell which blocks exist)."""
+    t = values.astype(np.float64) / step
+    r = np.floor(t + 0.5)
+    near = (np.abs(t - r) < r * _histogram_kernels.NEAR * 0.9) & (values < 1)
+    chunk = _histogram_kernels.CHUNK
+    return near[:len(near) // chunk * chunk].reshape(-1, chunk).any(1)
+
+
+@pytest.mark.parametrize('interval', [0.01, 0.001, 0.003])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('with_ignore', [True, False])
+def test_uniform_guess_and_its_exact_redo(interval, dtype, with_ignore):
+    """The uniform first pass guesses each bin in float arithmetic and redoes a block of
+    ``CHUNK`` pixels with the float64 compare when one score is within ``r * NEAR`` of
+    an edge ``r * step``. Scores inside and outside that window (0.5x-4x of it, on both
+    sides of every edge), in blocks with and without such a score, land in numpy's bins.
+    """
+    thrs = threshold_list(interval)
+    step = thrs[1]
+    rel = np.array([-4, -2, -1, -0.5, 0.5, 1, 2, 4]) * _histogram_kernels.NEAR
+    near = np.clip(thrs[1:, None] * (1 + rel), 0, 1).ravel().astype(dtype)
+    rng = np.random.default_rng(3)
+    far = rng.random(64 * 4 * _histogram_kernels.CHUNK).astype(dtype)
+    mixed = np.concatenate([far[:len(near)], near])
+    rng.shuffle(mixed)
+    values = np.concatenate([far, mixed, [1, 0, 1]]).astype(dtype)
+    redone = _blocks_redone(values, step)
+    assert redone.any() and not redone.all()
+    cam = values.reshape(1, -1)
+    gt = rng.random(cam.shape) < 0.3
+    ignore = rng.random(cam.shape) < 0.2
+    fg, bg = pixel_histograms(cam, gt, ignore if with_ignore else None, thrs)
+    rfg, rbg = reference_histograms(cam.astype(np.float64), gt,
+                                    ignore if with_ignore else np.zeros_like(gt), thrs)
+    assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
+
+
 def test_more_thresholds_than_the_kernel_codes():
     """Beyond MAX_THRESHOLDS the codes would not fit uint16: numpy's path, the same counts."""
     rng = np.random.default_rng(3)

@@ -6,11 +6,16 @@ bin of ``np.histogram(s, edges)`` (``edges`` = the thresholds + [1, 2, 3]) plus
 
 When the thresholds are exactly ``j * delta`` (what ``np.arange`` computes; the
 caller checks), the first pass works in the map's own float type, 16 float32
-lanes to a vector: ``r``, the integer nearest to ``s / delta``, is within half a
-bin of the score, so the bin is ``r - 1`` or ``r``, and one float64 compare of
-the score with the edge ``r * delta`` (the same product as the threshold) picks
-it. A score of exactly 1 goes to the last bin (the edge 1 may be closer than a
-step). Other thresholds take a scalar pass that reads two edges per pixel.
+lanes to a vector: ``r``, the integer nearest to ``t = s * (1 / delta)``, is
+within half a bin of the score, so the bin is ``r - 1`` or ``r``: ``r`` when
+``t >= r``. ``t`` is within a relative 2**-23 of ``s / delta`` (two float32
+roundings), so that guess is exact unless ``|t - r| < r * NEAR`` (2**-20, eight
+times the error); a block of ``CHUNK`` pixels holding such a score is redone with
+one float64 compare per pixel of the score with the edge ``r * delta`` (the same
+product as the threshold). On smooth maps few blocks are redone (eval_speed's
+maps: 0.4-0.8 % at interval 0.01, 2-4 % at 0.001). A score of exactly 1 goes to
+the last bin (the edge 1 may be closer than a step). Other thresholds take a
+scalar pass that reads two edges per pixel.
 
 The second pass counts the codes into uint16 sub-histograms, pixel ``i`` into
 ``i % streams``. Neighbouring pixels of a smooth map mostly share a bin; counted
@@ -31,6 +36,10 @@ STREAMS = 8
 FEW_BINS = 256
 #: the most thresholds whose codes fit the uint16 code buffer (2 * (k + 2) <= 65535)
 MAX_THRESHOLDS = 32765
+#: pixels per block of the uniform first pass (one exact redo per block with a near tie)
+CHUNK = 64
+#: relative distance from an edge under which the float-only bin guess is not trusted
+NEAR = 2.0 ** -20
 
 
 @njit(inline='always')
@@ -48,31 +57,70 @@ def _uniform_bin(s, inv, kmax, delta):
     return r - T(1.0) + (T(1.0) if np.float64(s) >= np.float64(r) * delta else T(0.0))
 
 
+@njit(inline='always')
+def _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, start, stop, codes):
+    """Codes of pixels ``start:stop`` with the float64 compare; True for a bad score."""
+    T = c.dtype.type
+    bad = False
+    for i in range(start, stop):
+        s = c[i]
+        bad |= ((s >= T(0.0)) & (s <= T(1.0))) ^ True
+        s = min(max(s, T(0.0)), T(1.0))
+        b = kmax + T(1.0) if s >= T(1.0) else _uniform_bin(s, inv, kmax, delta)
+        lab = g[i]
+        code = b + (fg_off if lab else T(0.0))
+        codes[i] = np.uint16(drop if use_ignore and ig[i] & (lab ^ True) else code)
+    return bad
+
+
 @njit(cache=True, nogil=True)
 def _uniform_codes(c, g, ig, use_ignore, k, delta, codes):
-    """Codes for thresholds ``j * delta``; True when a score is NaN or outside [0, 1]."""
+    """Codes for thresholds ``j * delta``; True when a score is NaN or outside [0, 1].
+
+    Blocks of ``CHUNK`` pixels take the float-only guess (see the module docstring); a
+    block with a score within ``r * NEAR`` of an integer ``r >= 1`` is redone exactly.
+    """
     T = c.dtype.type
     zero, one = T(0.0), T(1.0)
     inv, kmax = T(1.0 / delta), T(k - 1)
     last = T(k)  # the bin of a score of exactly 1
     fg_off, drop = T(k + 2), T(2 * (k + 2))
+    near_tol = T(NEAR)
+    n = c.size
+    full = n - n % CHUNK
     bad = False
-    if use_ignore:  # two loops: the one without ignore pixels reads no ignore mask
-        for i in range(c.size):
-            s = c[i]
-            bad |= ((s >= zero) & (s <= one)) ^ True
-            s = min(max(s, zero), one)
-            b = last if s >= one else _uniform_bin(s, inv, kmax, delta)
-            lab = g[i]
-            code = b + (fg_off if lab else zero)
-            codes[i] = np.uint16(drop if ig[i] & (lab ^ True) else code)
-    else:
-        for i in range(c.size):
-            s = c[i]
-            bad |= ((s >= zero) & (s <= one)) ^ True
-            s = min(max(s, zero), one)
-            b = last if s >= one else _uniform_bin(s, inv, kmax, delta)
-            codes[i] = np.uint16(b + (fg_off if g[i] else zero))
+    for base in range(0, full, CHUNK):
+        near = False
+        if use_ignore:  # two loops: the one without ignore pixels reads no ignore mask
+            for q in range(CHUNK):
+                i = base + q
+                s = c[i]
+                bad |= ((s >= zero) & (s <= one)) ^ True
+                s = min(max(s, zero), one)
+                t = s * inv
+                r = np.floor(t + T(0.5))
+                d = t - r  # exact (Sterbenz): t is within half a step of r
+                near |= abs(d) < r * near_tol
+                b = last if s >= one else min(r - (zero if d >= zero else one), kmax)
+                lab = g[i]
+                code = b + (fg_off if lab else zero)
+                codes[i] = np.uint16(drop if ig[i] & (lab ^ True) else code)
+        else:
+            for q in range(CHUNK):
+                i = base + q
+                s = c[i]
+                bad |= ((s >= zero) & (s <= one)) ^ True
+                s = min(max(s, zero), one)
+                t = s * inv
+                r = np.floor(t + T(0.5))
+                d = t - r
+                near |= abs(d) < r * near_tol
+                b = last if s >= one else min(r - (zero if d >= zero else one), kmax)
+                codes[i] = np.uint16(b + (fg_off if g[i] else zero))
+        if near:
+            _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base,
+                         base + CHUNK, codes)
+    bad |= _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, full, n, codes)
     return bad
 
 
