@@ -58,6 +58,22 @@ def _uniform_bin(s, inv, kmax, delta):
 
 
 @njit(inline='always')
+def _guessed_code(s, lab, dropped, inv, kmax, last, fg_off, drop, near_tol):
+    """The code of one pixel from ``t = s * inv`` alone; whether ``t`` lies within
+    ``r * near_tol`` of its nearest integer ``r >= 1`` (then the bin may be off by one:
+    the caller redoes it exactly); whether the score is NaN or outside [0, 1]."""
+    T = type(s)
+    bad = ((s >= T(0.0)) & (s <= T(1.0))) ^ True
+    s = min(max(s, T(0.0)), T(1.0))
+    t = s * inv
+    r = np.floor(t + T(0.5))
+    d = t - r  # exact (Sterbenz): t is within half a step of r
+    b = last if s >= T(1.0) else min(r - (T(0.0) if d >= T(0.0) else T(1.0)), kmax)
+    code = drop if dropped else b + (fg_off if lab else T(0.0))
+    return np.uint16(code), abs(d) < r * near_tol, bad
+
+
+@njit(inline='always')
 def _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, start, stop, codes):
     """Codes of pixels ``start:stop`` with the float64 compare; True for a bad score."""
     T = c.dtype.type
@@ -81,7 +97,6 @@ def _uniform_codes(c, g, ig, use_ignore, k, delta, codes):
     block with a score within ``r * NEAR`` of an integer ``r >= 1`` is redone exactly.
     """
     T = c.dtype.type
-    zero, one = T(0.0), T(1.0)
     inv, kmax = T(1.0 / delta), T(k - 1)
     last = T(k)  # the bin of a score of exactly 1
     fg_off, drop = T(k + 2), T(2 * (k + 2))
@@ -92,31 +107,20 @@ def _uniform_codes(c, g, ig, use_ignore, k, delta, codes):
     for base in range(0, full, CHUNK):
         near = False
         if use_ignore:  # two loops: the one without ignore pixels reads no ignore mask
-            for q in range(CHUNK):
-                i = base + q
-                s = c[i]
-                bad |= ((s >= zero) & (s <= one)) ^ True
-                s = min(max(s, zero), one)
-                t = s * inv
-                r = np.floor(t + T(0.5))
-                d = t - r  # exact (Sterbenz): t is within half a step of r
-                near |= abs(d) < r * near_tol
-                b = last if s >= one else min(r - (zero if d >= zero else one), kmax)
+            for i in range(base, base + CHUNK):
                 lab = g[i]
-                code = b + (fg_off if lab else zero)
-                codes[i] = np.uint16(drop if ig[i] & (lab ^ True) else code)
+                code, flag, out = _guessed_code(c[i], lab, ig[i] & (lab ^ True), inv, kmax,
+                                                last, fg_off, drop, near_tol)
+                codes[i] = code
+                near |= flag
+                bad |= out
         else:
-            for q in range(CHUNK):
-                i = base + q
-                s = c[i]
-                bad |= ((s >= zero) & (s <= one)) ^ True
-                s = min(max(s, zero), one)
-                t = s * inv
-                r = np.floor(t + T(0.5))
-                d = t - r
-                near |= abs(d) < r * near_tol
-                b = last if s >= one else min(r - (zero if d >= zero else one), kmax)
-                codes[i] = np.uint16(b + (fg_off if g[i] else zero))
+            for i in range(base, base + CHUNK):
+                code, flag, out = _guessed_code(c[i], g[i], False, inv, kmax, last, fg_off,
+                                                drop, near_tol)
+                codes[i] = code
+                near |= flag
+                bad |= out
         if near:
             _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base,
                          base + CHUNK, codes)
