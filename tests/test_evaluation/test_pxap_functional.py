@@ -237,3 +237,31 @@ def test_stacked_rows_and_reused_buffers(monkeypatch):
             nfg, nbg = reference_histograms(cam.astype(np.float64), gt, np.zeros_like(gt), thrs)
             assert np.array_equal(fg, nfg) and np.array_equal(bg, nbg)
             monkeypatch.undo()
+
+
+@pytest.mark.parametrize('interval', [0.01, 0.001])
+def test_compact_counts(interval, monkeypatch):
+    """``compact=True`` (what the scorer stores): uint16 counts equal to the int64 ones for
+    maps under 65536 pixels, up to a count of 65535 in one bin; int64 from 65536 pixels
+    on; on the kernel's (both map dtypes) and numpy's paths."""
+    rng = np.random.default_rng(8)
+    thrs = threshold_list(interval)
+    cases = [(rng.random((32, 40)), rng.random((32, 40)) < 0.3, np.uint16),
+             (np.full((255, 257), 0.5), np.zeros((255, 257), bool), np.uint16),  # 65535 in a bin
+             (rng.random((256, 256)), rng.random((256, 256)) < 0.5, np.int64)]
+    for cam, gt, dtype in cases:
+        ignore = rng.random(cam.shape) < 0.1
+        for path in ('kernel', 'numpy'):
+            if path == 'numpy':
+                monkeypatch.setattr(pxap, '_score_histograms', None)
+            for cam_dtype in (np.float32, np.float64):
+                mapped = cam.astype(cam_dtype)
+                rfg, rbg = reference_histograms(mapped.astype(np.float64), gt, ignore, thrs)
+                hist = pixel_histograms(mapped, gt, ignore, thrs, kernel_bins(thrs),
+                                        stacked=True, compact=True)
+                assert hist.dtype == dtype and hist.shape == (2, len(thrs) + 2)
+                assert np.array_equal(hist[0], rfg) and np.array_equal(hist[1], rbg)
+            monkeypatch.undo()
+    full = pixel_histograms(np.full((255, 257), 0.5), np.zeros((255, 257), bool), None, thrs,
+                            compact=True)[1]
+    assert full.dtype == np.uint16 and full.max() == 65535  # the largest count: no wrap

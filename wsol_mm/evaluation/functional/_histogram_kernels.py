@@ -23,9 +23,9 @@ into one histogram, each increment would wait for the previous one to the same
 counter. Eight streams for up to ``FEW_BINS`` bins (interval 0.01: 8 % faster
 than four on a Zen 5), four above (interval 0.001: 1.3x faster than eight; four
 uint16 rows take 16 KB, the previous eight int32 ones 64 KB of a 48 KB L1
-cache). The sub-histograms are
-added into the int64 output every ``streams * 65535`` pixels, before a counter
-could wrap. Hot loops index with unsigned integers (no negative-index checks).
+cache). The sub-histograms are added into the output (int64, or uint16 for maps
+under 65536 pixels) every ``streams * 65535`` pixels, before a counter could wrap.
+Hot loops index with unsigned integers (no negative-index checks).
 """
 import numpy as np
 from numba import literally, njit
@@ -189,7 +189,8 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, hist
         ``edges[j] == j * delta`` for every threshold, else 0. sub: uint16
         ``(STREAMS, 2 * (len(edges) - 1) + 1)`` and codes: uint16 ``(H * W,)``
         work buffers. hist: int64 ``(2, len(edges) - 1)`` output, the foreground
-        histogram then the background one.
+        histogram then the background one; uint16 when the map has fewer than
+        65536 pixels (no count can wrap; a scorer keeps its records in uint16).
 
     Returns:
         int: 0, or 1 when the map holds NaN, 2 when a value is outside [0, 1].

@@ -43,8 +43,8 @@ def warm_up_kernels() -> None:
                             iou_floors=floors)
         scan_thresholds(cam, gts, False, thresholds=threshold_list(0.01), scale=255)
         scan_thresholds(cam, gts, False, thresholds=[0.1], clip=False, empty_box=(0, 0, 1, 1))
-        for ignore in (None, ~ring):
-            pixel_histograms(cam, ring, ignore, threshold_list(0.001))
+        for ignore, compact in ((None, True), (~ring, False)):  # uint16 and int64 counts
+            pixel_histograms(cam, ring, ignore, threshold_list(0.001), compact=compact)
         quantize_cam(cam)
 
 
@@ -58,8 +58,9 @@ def kernels_cached() -> bool:
     from ._cutoff_scan_kernels import scan_map
     from ._histogram_kernels import score_histograms
     try:
-        return all(len(kernel._cache._cache_file._load_index()) >= len(_DTYPES)
-                   for kernel in (scan_map, score_histograms))
+        # score_histograms: int64 and uint16 counts for each map dtype
+        return all(len(kernel._cache._cache_file._load_index()) >= versions * len(_DTYPES)
+                   for kernel, versions in ((scan_map, 1), (score_histograms, 2)))
     except (AttributeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
         return False
 

@@ -71,7 +71,8 @@ def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarray,
                      thresholds: np.ndarray, bins: Optional[tuple] = None,
-                     stacked: bool = False) -> Union[Tuple[np.ndarray, np.ndarray], np.ndarray]:
+                     stacked: bool = False,
+                     compact: bool = False) -> Union[Tuple[np.ndarray, np.ndarray], np.ndarray]:
     """Foreground and background score histograms of one image (ignore pixels dropped).
 
     Args:
@@ -81,10 +82,13 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         thresholds (np.ndarray): CAM thresholds (``np.arange(0, 1, interval)``).
         bins (tuple, optional): ``kernel_bins(thresholds)``, computed once by the caller.
         stacked (bool): return one ``(2, len(thresholds) + 2)`` array, the foreground
-            row first (a caller that converts both converts once). Defaults to False.
+            row first. Defaults to False.
+        compact (bool): uint16 counts when the map has fewer than 65536 pixels (no count
+            can exceed 65535), written by the kernel directly: what a scorer keeps per
+            image. Defaults to False (int64).
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: int64 histograms with ``len(thresholds) + 2`` bins,
+        tuple[np.ndarray, np.ndarray]: histograms with ``len(thresholds) + 2`` bins,
         identical to ``np.histogram(s, thresholds + [1, 2, 3])`` (or their stack).
     """
     cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
@@ -105,7 +109,8 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
                 bins = _EDGES[key] = kernel_bins(np.asarray(thresholds, np.float64))
         edges, delta = bins
         sub, codes = _buffers(len(edges) - 1, cam.size)
-        hist = np.empty((2, len(edges) - 1), np.int64)
+        hist = np.empty((2, len(edges) - 1),
+                        np.uint16 if compact and cam.size < 65536 else np.int64)
         if ignore_mask is None:
             bad = _score_histograms(cam, gt, gt, False, edges, delta, sub, codes, hist)
         else:
@@ -122,7 +127,8 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         scores, labels = scores[keep.ravel()], labels[keep.ravel()]
     nb = len(edges) - 1
     idx = _bin_index(scores, edges) + nb * (labels ^ True)  # the foreground row first
-    hist = np.bincount(idx, minlength=2 * nb).astype(np.int64).reshape(2, nb)
+    hist = np.bincount(idx, minlength=2 * nb).reshape(2, nb)
+    hist = hist.astype(np.uint16 if compact and cam.size < 65536 else np.int64)
     return hist if stacked else (hist[0], hist[1])
 
 

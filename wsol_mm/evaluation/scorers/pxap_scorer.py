@@ -61,9 +61,9 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
         cam = get_field(sample, 'pred_cam', name)
         gt = get_field(sample, 'gt_mask', name)
         ignore = get_field(sample, 'ignore_mask', name, required=False)
-        hist = pixel_histograms(cam, gt, ignore, self.thresholds, self._bins, stacked=True)
-        # counts fit uint16 for maps up to 65535 pixels: keeps records small
-        hist = hist.astype(np.uint16 if np.size(gt) < 65536 else np.int64)
+        # uint16 counts for maps under 65536 pixels: keeps records small
+        hist = pixel_histograms(cam, gt, ignore, self.thresholds, self._bins, stacked=True,
+                                compact=True)
         record = dict(fg=hist[0], bg=hist[1])
         if self.size_bins:
             record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
