@@ -5,9 +5,9 @@ In one process, on the CPU:
 * each product of a DeiT-S block's four linear layers (``qkv``, ``proj``, ``fc1``,
   ``fc2``; batch x 197 tokens): the forward, the input gradient ``G W`` and the weight
   gradient ``G^T x``, as autograd's ``F.linear`` computes them and as
-  ``onednn_linear`` does (oneDNN for the first two, ``torch.mm`` for the third), the two
-  sides alternating, fastest of ``--reps``; the script fails if a oneDNN result is
-  further than float32 noise from ``F.linear``'s;
+  ``onednn_linear`` does (all three as oneDNN dense layers), the two sides alternating,
+  fastest of ``--reps``; the script fails if a oneDNN result is further than float32
+  noise from ``F.linear``'s;
 * whole training steps, round-robin as in ``train_step.py``: wsol_mm's plain DeiT-S
   classifier and each ``--methods`` config with ``onednn_linear`` off and on (the same
   initial weights), and timm's own step, with the estimated ratio to the released
@@ -38,7 +38,7 @@ from train_step import (
     wsol_variant,
 )
 
-from wsol_mm.models.utils.onednn_linear_function import _LINEAR, _dense
+from wsol_mm.models.utils.onednn_linear_function import _LINEAR, _dense, _weight_grad
 from wsol_mm.utils import register_all_modules
 
 LAYERS = {'qkv': (384, 1152), 'proj': (384, 384), 'fc1': (384, 1536), 'fc2': (1536, 384)}
@@ -69,7 +69,7 @@ def product_rows(tokens: int, reps: int) -> List[list]:
         pairs = {
             'forward': (lambda: F.linear(x, w, b), lambda: _dense(x, w, b)),
             'input grad': (lambda: grad.mm(w), lambda: _dense(grad, w.t(), None)),
-            'weight grad': (lambda: grad.t().mm(x), lambda: grad.t().mm(x)),
+            'weight grad': (lambda: grad.t().mm(x), lambda: _weight_grad(grad, x)),
         }
         for part, (mkl, onednn) in pairs.items():
             ref, got = mkl(), onednn()

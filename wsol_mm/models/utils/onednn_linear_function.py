@@ -23,13 +23,26 @@ def _dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) 
     return _LINEAR(x, weight, bias, 'none', [], '')
 
 
+def _weight_grad(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``G^T x`` (``G`` ``(M, N)``, ``x`` ``(M, K)``) as a oneDNN dense layer.
+
+    oneDNN packs its weight operand from any strides but copies a transposed input, so the
+    smaller of ``G`` and ``x`` is the one transposed: ``(x^T G)^T`` when ``K < N`` (qkv,
+    fc1: 9-13 % faster than ``G^T x`` there), else ``G^T x``.
+    """
+    if x.shape[1] < grad.shape[1]:
+        return _dense(x.t(), grad.t(), None).t().contiguous()
+    return _dense(grad.t(), x.t(), None)
+
+
 class OneDNNLinearFunction(torch.autograd.Function):
     """``x W^T + b`` for 2-D float32 CPU ``x``, with the input gradient through oneDNN too.
 
     The same products as ``F.linear`` and its autograd (only the summation order inside
-    the GEMM differs, float noise): the output and ``dL/dx = G W`` run as oneDNN dense
-    layers, ``dL/dW = G^T x`` stays with ``torch.mm``, which was as fast or faster there
-    (``benchmarks/linear_layers.py``). Not twice differentiable.
+    the GEMM differs, float noise), all three as oneDNN dense layers: the output,
+    ``dL/dx = G W`` and ``dL/dW = G^T x`` (the latter from the transposed views of ``G``
+    and ``x``; ``benchmarks/linear_layers.py`` times each against MKL). Not twice
+    differentiable.
     """
 
     @staticmethod
@@ -45,7 +58,7 @@ class OneDNNLinearFunction(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         grad = grad.contiguous()
         grad_x = _dense(grad, weight.t(), None) if ctx.needs_input_grad[0] else None
-        grad_w = grad.t().mm(x) if ctx.needs_input_grad[1] else None
+        grad_w = _weight_grad(grad, x) if ctx.needs_input_grad[1] else None
         grad_b = grad.sum(0) if ctx.with_bias and ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
 
@@ -53,10 +66,12 @@ class OneDNNLinearFunction(torch.autograd.Function):
 def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> torch.Tensor:
     """``layer(x)``, through :class:`OneDNNLinearFunction` where that is the faster path.
 
-    On this project's 2-core AMD machine, oneDNN's GEMM ran the forward and input-gradient
-    products of a DeiT-S block's linear layers 1.01-1.29x as fast as the MKL ``sgemm``
-    behind ``F.linear``, and the plain DeiT-S training step 1.04-1.09x
-    (``benchmarks/linear_layers.py`` measures both on the machine it runs on). Everything
+    MKL's ``sgemm`` behind ``F.linear`` takes its AVX2 code on AMD CPUs; oneDNN uses
+    AVX-512 where the CPU has it. On this project's 2-core AMD Zen 5 machine oneDNN ran
+    the forward and input-gradient products of a DeiT-S block's linear layers 2.1-2.3x
+    and the weight gradient 1.7-1.9x as fast (on a Zen 4, whose AVX-512 units are half
+    as wide, 1.01-1.29x and no gain; ``benchmarks/linear_layers.py`` measures them on
+    the machine it runs on). Everything
     else is ``layer(x)``: other dtypes (the float64 numerics fixtures, bfloat16), autocast
     (it casts ``F.linear``'s inputs), other devices, ``torch.compile`` tracing, a torch
     without oneDNN, ``enabled=False``, and layers that are not a plain ``nn.Linear`` or
