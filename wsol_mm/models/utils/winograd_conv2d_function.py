@@ -4,9 +4,10 @@ A 3x3 convolution computes 36 products per 4x4 output tile and channel pair in t
 Winograd domain instead of 144 (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 Networks", CVPR 2016; the interpolation points 0, +-1, +-2 and infinity, as cuDNN's and
 NNPACK's F(4x4, 3x3)). The tile transforms are small dense matrices applied with one GEMM
-each; the 36 channel products are one batched GEMM. The result equals the convolution up
-to float rounding, about 10x the rounding of the direct convolution (relative error
-~1e-5 of the output's largest value in float32, the price of the 4x fewer products);
+each; the 36 channel products are one GEMM per component (oneDNN where torch has it).
+The result equals the convolution up to float rounding, about 10x the rounding of the
+direct convolution (relative error ~1e-5 of the output's largest value in float32, the
+price of the 4x fewer products);
 :class:`~wsol_mm.models.layers.WinogradConv2d` says where this path is taken.
 """
 import math
@@ -14,6 +15,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
+
+from .onednn_linear_function import _LINEAR, _dense, _weight_grad
 
 _BT = torch.tensor([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
                     [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
@@ -103,6 +106,36 @@ def _sum_into(acc: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
         acc.addmm_(left, right)
 
 
+def _onednn(t: torch.Tensor) -> bool:
+    return _LINEAR is not None and t.dtype == torch.float32 and t.device.type == 'cpu'
+
+
+def _products(left: torch.Tensor, right: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out[k] = left[k] @ right[k]^T`` for ``(K, T, C)`` and ``(K, D, C)`` (``right[k]``
+    in a dense layer's weight layout, any strides) into ``out`` ``(K, T, D)``.
+
+    For float32 on CPU one oneDNN dense layer per component, where torch has them: MKL's
+    batched ``sgemm`` takes its AVX2 code on AMD CPUs, oneDNN AVX-512 (on Zen 5 1.7-2.2x
+    as fast for the channel products here, docs/speed.md); else (other
+    dtypes, e.g. the float64 tests) ``torch.bmm``.
+    """
+    if not _onednn(left):
+        return torch.bmm(left, right.transpose(1, 2), out=out)
+    for k in range(out.shape[0]):
+        out[k].copy_(_dense(left[k], right[k], None))
+    return out
+
+
+def _outer_products(grad: torch.Tensor, right: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out[k] = grad[k]^T @ right[k]`` for ``(K, T, D)`` and ``(K, T, C)`` into ``out``
+    ``(K, D, C)``: oneDNN's weight gradient per component (see :func:`_products`)."""
+    if not _onednn(grad):
+        return torch.bmm(grad.transpose(1, 2), right, out=out)
+    for k in range(out.shape[0]):
+        _weight_grad(grad[k], right[k], out=out[k])
+    return out
+
+
 def _tile_view(t: torch.Tensor, th: int, tw: int) -> torch.Tensor:
     """An ``(N, >= 4 th, >= 4 tw, C)`` buffer's top-left ``4 th x 4 tw`` as
     ``(N, th, 4, tw, 4, C)``."""
@@ -148,7 +181,7 @@ class WinogradConv2dFunction(torch.autograd.Function):
             tiles_in = _input_tiles(x[i0:i0 + m], ws)
             for i, ks in enumerate(_chunks()):
                 filters = _filters(ws_w['flat_w'], ks, ws_w['filters'])
-                prods = torch.bmm(tiles_in[ks], filters.transpose(1, 2), out=ws['prods'])
+                prods = _products(tiles_in[ks], filters, ws['prods'])
                 _sum_into(ws['acc'], OUTPUT_T[:, ks], prods.view(CHUNK, -1), i == 0)
             _untile(ws['acc'], bias, out[i0:i0 + m])
         return out
@@ -198,13 +231,12 @@ class WinogradConv2dFunction(torch.autograd.Function):
                                       out=ws['grad_prods'].view(CHUNK, -1)).view(
                                           CHUNK, m * th * tw, c_out)
                 if need_w:  # dU = dM^T V, then the filter transform's adjoint
-                    grad_u = torch.bmm(grad_prods.transpose(1, 2), tiles_in[ks],
-                                       out=ws_w['chunk_w'])
+                    grad_u = _outer_products(grad_prods, tiles_in[ks], ws_w['chunk_w'])
                     _sum_into(ws_w['grad_flat'], FILTER_T[ks].t(), grad_u.view(CHUNK, -1),
                               i0 == 0 and i == 0)
                 if need_x:  # dV = dM U, then the input transform's adjoint
                     filters = _filters(ws_w['flat_w'], ks, ws_w['chunk_w'])
-                    grad_v = torch.bmm(grad_prods, filters, out=ws['grad_v'])
+                    grad_v = _products(grad_prods, filters.transpose(1, 2), ws['grad_v'])
                     _sum_into(grad_tiles, INPUT_T[ks].t(), grad_v.view(CHUNK, -1), i == 0)
             if need_x:
                 _scatter_tiles(grad_tiles, ws['padded'], grad_x[i0:i0 + m])
