@@ -9,7 +9,7 @@ from wsol_mm.registry import MODELS
 from wsol_mm.structures import ClassMapOutput
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
-from ..utils import init_wsol_weights
+from ..utils import dropout, init_wsol_weights
 from .base_cam_head import BaseCAMHead, select_maps
 
 
@@ -53,11 +53,11 @@ class ConvClassMapHead(BaseCAMHead):
 
     def _trunk(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The (dropped-out) map fed to ``cls_conv`` ``(B, mid, h, w)``."""
-        x = F.dropout(feats[-1], self.dropout, self.training)
+        x = dropout(feats[-1], self.dropout, self.training)
         x = F.relu(self.conv1(x))
-        x = F.dropout(x, self.dropout, self.training)
+        x = dropout(x, self.dropout, self.training)
         x = F.relu(self.conv2(x))
-        return F.dropout(x, self.dropout, self.training)
+        return dropout(x, self.dropout, self.training)
 
     def class_maps(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Raw class maps ``(B, C, h, w)`` (one pass; dropout is random in training)."""
