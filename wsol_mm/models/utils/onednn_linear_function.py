@@ -75,10 +75,10 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     the forward and input-gradient products of a DeiT-S block's linear layers 2.1-2.3x
     and the weight gradient 1.7-1.9x as fast (on a Zen 4, whose AVX-512 units are half
     as wide, 1.01-1.29x and no gain; ``benchmarks/linear_layers.py`` measures them on
-    the machine it runs on). Everything
-    else is ``layer(x)``: other dtypes (the float64 numerics fixtures, bfloat16), autocast
-    (it casts ``F.linear``'s inputs), other devices, ``torch.compile`` tracing, a torch
-    without oneDNN, ``enabled=False``, and layers that are not a plain ``nn.Linear`` or
+    the machine it runs on). Everything else is ``layer(x)``: other dtypes (the float64
+    numerics fixtures, bfloat16), autocast (it casts ``F.linear``'s inputs), other
+    devices, ``torch.compile`` tracing, a torch without oneDNN, ``enabled=False``, and
+    layers that are not a plain ``nn.Linear`` or
     have hooks (their own forward and hooks run as usual).
 
     Args:
