@@ -78,8 +78,8 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     the machine it runs on). Everything else is ``layer(x)``: other dtypes (the float64
     numerics fixtures, bfloat16), autocast (it casts ``F.linear``'s inputs), other
     devices, ``torch.compile`` tracing, a torch without oneDNN, ``enabled=False``, and
-    layers that are not a plain ``nn.Linear`` or
-    have hooks (their own forward and hooks run as usual).
+    layers that are not a plain ``nn.Linear`` or have hooks (their own forward and hooks
+    run as usual).
 
     Args:
         layer (nn.Linear): the layer (its parameters are used as they are).
