@@ -97,6 +97,43 @@ def test_only_the_requested_gradients(monkeypatch):
                 torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4 * ref.abs().max())
 
 
+
+@pytest.mark.skipif(wino._LINEAR is None, reason='torch without oneDNN dense layers')
+def test_float32_input_tiles_through_onednn(monkeypatch):
+    """float32 on CPU: the input transform is a oneDNN dense layer writing its own output
+    (no ``tiles_in`` scratch); without oneDNN ``torch.mm`` writes into the scratch. Both
+    agree with the direct convolution, forward and backward, one image per block."""
+    monkeypatch.setattr(wino, 'SCRATCH_BYTES', 0)
+    monkeypatch.setattr(wino, 'MIN_BLOCK_TILES', 1)
+    transforms, dense = [], wino._dense
+
+    def recorded(x, weight, bias):
+        if x is wino.INPUT_T:
+            transforms.append(tuple(weight.shape))
+        return dense(x, weight, bias)
+    monkeypatch.setattr(wino, '_dense', recorded)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 4, 7, 6, generator=gen)
+    weight = torch.randn(5, 4, 3, 3, generator=gen) / 6
+    g = torch.randn(2, 5, 7, 6, generator=gen)
+    xr, wr = x.double().requires_grad_(), weight.double().requires_grad_()
+    ref = F.conv2d(xr, wr, padding=1)
+    ref.backward(g.double())
+    shapes = wino._input_shapes(1, 4, 2, 2)
+    for onednn in (True, False):
+        if not onednn:
+            monkeypatch.setattr(wino, '_onednn', lambda t: False)
+        assert ('tiles_in' in wino._scratch(x, shapes)) != onednn
+        transforms.clear()
+        xs, ws = x.clone().requires_grad_(), weight.clone().requires_grad_()
+        out = wino.WinogradConv2dFunction.apply(xs, ws, None)
+        out.backward(g)
+        # per image (2 x 2 tiles of 4 channels): one in the forward, one for the weight grad
+        assert transforms == ([(16, 36)] * 4 if onednn else [])
+        for got, exact in ((out, ref), (xs.grad, xr.grad), (ws.grad, wr.grad)):
+            torch.testing.assert_close(got.double(), exact.detach(), rtol=0,
+                                       atol=1e-5 * exact.abs().max().item())
+
 def _layer(c_in=8, c_out=16):
     torch.manual_seed(0)
     return WinogradConv2d.from_conv(nn.Conv2d(c_in, c_out, 3, padding=1))
