@@ -97,7 +97,6 @@ def test_only_the_requested_gradients(monkeypatch):
                 torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4 * ref.abs().max())
 
 
-
 @pytest.mark.skipif(wino._LINEAR is None, reason='torch without oneDNN dense layers')
 def test_float32_input_tiles_through_onednn(monkeypatch):
     """float32 on CPU: the input transform is a oneDNN dense layer writing its own output
@@ -133,6 +132,7 @@ def test_float32_input_tiles_through_onednn(monkeypatch):
         for got, exact in ((out, ref), (xs.grad, xr.grad), (ws.grad, wr.grad)):
             torch.testing.assert_close(got.double(), exact.detach(), rtol=0,
                                        atol=1e-5 * exact.abs().max().item())
+
 
 def _layer(c_in=8, c_out=16):
     torch.manual_seed(0)
