@@ -175,15 +175,30 @@ def test_bad_scores_are_refused(bad, message, dtype, thrs):
 
 
 @pytest.mark.parametrize('streams, interval', [(8, 0.01), (4, 0.001)])
-@pytest.mark.parametrize('blocks', [0, 1])
-def test_uint16_sub_histograms_are_flushed(streams, interval, blocks):
-    """Past ``streams x 65535`` pixels of one bin, a sub-histogram counter would pass 65535
-    and wrap unless each block is added into the outputs in time; the pixels that a block's
-    streams do not divide go one to a stream (``streams x 65534 + streams - 1`` pixels:
-    stream 0 alone would get more than 65535). ``blocks``: full blocks before that one."""
-    shape = (streams * (65535 * blocks + 65534) + streams - 1, 1)
+@pytest.mark.parametrize('path', ['uniform', 'edges'])
+@pytest.mark.parametrize('windows', [1, 2])
+def test_uint16_sub_histograms_are_flushed(streams, interval, path, windows):
+    """A uint16 sub-histogram counter would pass 65535 and wrap unless the streams are added
+    into the outputs in time (one bin for every pixel is the worst case).
+
+    Uniform thresholds: a flush every ``streams * 65535 // CHUNK`` counted blocks, the last
+    one of a window possibly counted after the block loop; the rest of fewer than ``CHUNK``
+    pixels joins the next window (``windows`` full windows plus ``CHUNK - 1`` pixels: some
+    stream gets 65536 without the flushes). Thresholds read from memory: a flush every
+    ``streams * 65535`` pixels, the pixels that the streams do not divide one to a stream
+    (``streams x 65534 + streams - 1`` pixels in the last window: stream 0 alone would get
+    more than 65535 were they all its own).
+    """
     thrs = threshold_list(interval)
     assert (len(thrs) + 2 <= _histogram_kernels.FEW_BINS) == (streams == 8)
+    chunk = _histogram_kernels.CHUNK
+    if path == 'uniform':
+        size = windows * (streams * 65535 // chunk * chunk) + chunk - 1
+        assert -(-size // streams) > 65535
+    else:
+        thrs = _nudged(thrs)
+        size = streams * (65535 * (windows - 1) + 65534) + streams - 1
+    shape = (size, 1)
     rng = np.random.default_rng(5)
     gt = np.zeros(shape, bool)
     gt.flat[::5] = True

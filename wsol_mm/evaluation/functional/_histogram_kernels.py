@@ -1,30 +1,33 @@
 """Compiled per-image score histograms of PxAP (numba, ``cache=True``).
 
-Two passes over the map. The first gives each pixel a uint16 code, its score's
-bin of ``np.histogram(s, edges)`` (``edges`` = the thresholds + [1, 2, 3]) plus
-``nb`` for a foreground pixel (``2 nb``: an ignored pixel, dropped).
+Each pixel gets a uint16 code, its score's bin of ``np.histogram(s, edges)``
+(``edges`` = the thresholds + [1, 2, 3]) plus ``nb`` for a foreground pixel
+(``2 nb``: an ignored pixel, dropped), and the codes are counted.
 
 When the thresholds are exactly ``j * delta`` (what ``np.arange`` computes; the
-caller checks), the first pass works in the map's own float type, 16 float32
-lanes to a vector: ``r``, the integer nearest to ``t = s * (1 / delta)``, is
-within half a bin of the score, so the bin is ``r - 1`` or ``r``: ``r`` when
-``t >= r``. ``t`` is within a relative 2**-23 of ``s / delta`` (two float32
-roundings), so that guess is exact unless ``|t - r| < r * NEAR`` (2**-20, eight
-times the error); a block of ``CHUNK`` pixels holding such a score is redone with
-one float64 compare per pixel of the score with the edge ``r * delta`` (the same
-product as the threshold). On smooth maps few blocks are redone (eval_speed's
-maps: 0.4-0.8 % at interval 0.01, 2-4 % at 0.001). A score of exactly 1 goes to
-the last bin (the edge 1 may be closer than a step). Other thresholds take a
-scalar pass that reads two edges per pixel.
+caller checks), the map is coded in blocks of ``CHUNK`` pixels in its own float
+type, a vector of float32 lanes at a time: ``f = floor(t)``, ``t = s * (1 / delta)``,
+is the bin. ``t`` is within a relative 2**-23 of ``s / delta`` (two float32
+roundings), so that guess is exact unless ``t`` lies within ``r * NEAR`` (2**-20,
+eight times the error) of an integer ``r``: ``f`` or ``f + 1``. A block holding such a
+score, or a NaN or a score outside [0, 1], is redone with one float64 compare per
+pixel of the score with the edge ``r * delta`` (the same product as the threshold).
+On smooth maps few blocks are redone (eval_speed's maps: 0.4-0.8 % at interval 0.01,
+2-4 % at 0.001). A score of exactly 1 goes to the last bin (the edge 1 may be closer
+than a step). The block coded in one iteration is counted in the next, while the
+following block is coded: the vector work of one and the increments of the other
+overlap (1.3-1.45x the previous kernel, which coded the whole map and then counted it,
+on a 2-core Xeon with AMX), and the counts read codes stored an iteration before.
+Other thresholds take a scalar pass that reads two edges per pixel, then a count.
 
-The second pass counts the codes into uint16 sub-histograms, pixel ``i`` into
-``i % streams``. Neighbouring pixels of a smooth map mostly share a bin; counted
-into one histogram, each increment would wait for the previous one to the same
-counter. Eight streams for up to ``FEW_BINS`` bins (interval 0.01: 8 % faster
-than four on a Zen 5), four above (interval 0.001: 1.3x faster than eight; four
-uint16 rows take 16 KB, the previous eight int32 ones 64 KB of a 48 KB L1
-cache). The sub-histograms are added into the output (int64, or uint16 for maps
-under 65536 pixels) every ``streams * 65535`` pixels, before a counter could wrap.
+Codes are counted into uint16 sub-histograms, pixel ``i`` into ``i % streams``.
+Neighbouring pixels of a smooth map mostly share a bin; counted into one histogram,
+each increment would wait for the previous one to the same counter. Eight streams for
+up to ``FEW_BINS`` bins (interval 0.01: 8 % faster than four on a Zen 5), four above
+(interval 0.001: 1.3x faster than eight there; four uint16 rows take 16 KB, the
+previous eight int32 ones 64 KB of a 48 KB L1 cache). The sub-histograms are added
+into the output (int64, or uint16 for maps under 65536 pixels) before a counter could
+wrap: every ``streams * 65535 // CHUNK`` blocks, or ``streams * 65535`` pixels.
 Hot loops index with unsigned integers (no negative-index checks).
 """
 import numpy as np
@@ -36,7 +39,7 @@ STREAMS = 8
 FEW_BINS = 256
 #: the most thresholds whose codes fit the uint16 code buffer (2 * (k + 2) <= 65535)
 MAX_THRESHOLDS = 32765
-#: pixels per block of the uniform first pass (one exact redo per block with a near tie)
+#: pixels per block of the uniform path (one exact redo per block with a doubtful guess)
 CHUNK = 64
 #: relative distance from an edge under which the float-only bin guess is not trusted
 NEAR = 2.0 ** -20
@@ -58,73 +61,137 @@ def _uniform_bin(s, inv, kmax, delta):
 
 
 @njit(inline='always')
-def _guessed_code(s, lab, dropped, inv, kmax, last, fg_off, drop, near_tol):
-    """The code of one pixel from ``t = s * inv`` alone; whether ``t`` lies within
-    ``r * near_tol`` of its nearest integer ``r >= 1`` (then the bin may be off by one:
-    the caller redoes it exactly); whether the score is NaN or outside [0, 1]."""
+def _guessed_bin(s, inv, last, near_tol, top):
+    """``floor(s * inv)`` (``last`` for a score of 1), and whether to doubt it: ``t = s * inv``
+    within ``f * near_tol`` of ``f = floor(t)`` or ``(f + 1) * near_tol`` of ``f + 1``, or
+    the score NaN or outside [0, 1]."""
     T = type(s)
-    bad = ((s >= T(0.0)) & (s <= T(1.0))) ^ True
-    s = min(max(s, T(0.0)), T(1.0))
+    one = T(1.0)
+    out = ((s >= T(0.0)) & (s <= one)) ^ True
     t = s * inv
-    r = np.floor(t + T(0.5))
-    d = t - r  # exact (Sterbenz): t is within half a step of r
-    b = last if s >= T(1.0) else min(r - (T(0.0) if d >= T(0.0) else T(1.0)), kmax)
-    code = drop if dropped else b + (fg_off if lab else T(0.0))
-    return np.uint16(code), abs(d) < r * near_tol, bad
+    f = np.floor(t)
+    frac = t - f  # exact: f <= t < 2 f for t >= 1
+    gap = f * near_tol
+    return (f if s < one else last), out | (frac < gap) | (frac > top - gap)
 
 
 @njit(inline='always')
-def _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, start, stop, codes):
-    """Codes of pixels ``start:stop`` with the float64 compare; True for a bad score."""
+def _guessed_block(c, g, base, inv, last, fg_off, near_tol, buf, off):
+    """Codes of pixels ``base:base + CHUNK`` into ``buf[off:off + CHUNK]`` from their
+    guessed bins, ignore pixels not dropped; True when one of them is in doubt (the bin may
+    be off by one, or the code is garbage: the caller redoes the block exactly)."""
+    T = c.dtype.type
+    zero = T(0.0)
+    top = T(1.0) - near_tol
+    doubt = False
+    for i in range(CHUNK):
+        f, flag = _guessed_bin(c[base + i], inv, last, near_tol, top)
+        doubt |= flag
+        buf[off + i] = np.uint16(f + (fg_off if g[base + i] else zero))
+    return doubt
+
+
+@njit(inline='always')
+def _drop_ignored(g, ig, base, drop, buf, off):
+    """The code ``drop`` for the ignore pixels of the block that are not foreground (a loop
+    of its own: with it inside the guessing loop, that loop ran 1.3x slower)."""
+    for i in range(CHUNK):
+        if ig[base + i] & (g[base + i] ^ True):
+            buf[off + i] = np.uint16(drop)
+
+
+@njit(inline='always')
+def _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base, count, buf,
+                 off):
+    """Codes of pixels ``base:base + count`` into ``buf[off:off + count]`` with the float64
+    compare (a NaN or out-of-range score clamped to a valid code); True for such a score."""
     T = c.dtype.type
     bad = False
-    for i in range(start, stop):
-        s = c[i]
+    for i in range(count):
+        s = c[base + i]
         bad |= ((s >= T(0.0)) & (s <= T(1.0))) ^ True
         s = min(max(s, T(0.0)), T(1.0))
         b = kmax + T(1.0) if s >= T(1.0) else _uniform_bin(s, inv, kmax, delta)
-        lab = g[i]
+        lab = g[base + i]
         code = b + (fg_off if lab else T(0.0))
-        codes[i] = np.uint16(drop if use_ignore and ig[i] & (lab ^ True) else code)
+        buf[off + i] = np.uint16(drop if use_ignore and ig[base + i] & (lab ^ True) else code)
     return bad
 
 
-@njit(cache=True, nogil=True)
-def _uniform_codes(c, g, ig, use_ignore, k, delta, codes):
-    """Codes for thresholds ``j * delta``; True when a score is NaN or outside [0, 1].
+@njit(inline='always')
+def _count_block(buf, off, count, sub, streams):
+    """Counts of ``buf[off:off + count]`` into the sub-histograms, pixel ``i`` into row
+    ``i % streams`` (``count`` a multiple of ``streams``, or below it)."""
+    m = count // streams
+    for i in range(m):
+        for q in range(streams):
+            sub[_U(q), _U(buf[_U(off + i * streams + q)])] += 1
+    for i in range(count - m * streams):
+        sub[_U(i), _U(buf[_U(off + m * streams + i)])] += 1
 
-    Blocks of ``CHUNK`` pixels take the float-only guess (see the module docstring); a
-    block with a score within ``r * NEAR`` of an integer ``r >= 1`` is redone exactly.
+
+@njit(inline='always')
+def _flush(sub, streams, nb, hist, first):
+    """The streams summed bin by bin (vectorised over bins) into ``hist`` (row 0 foreground,
+    row 1 background): written by the first flush, added by the others; ``sub`` zeroed."""
+    for row, offset in ((0, nb), (1, 0)):
+        for j in range(nb):
+            total = np.int64(0)
+            for q in range(streams):
+                total += sub[_U(q), _U(offset + j)]
+            hist[row, j] = total if first else hist[row, j] + total
+    sub[:streams] = 0
+
+
+@njit(cache=True, nogil=True)
+def _uniform_histograms(c, g, ig, use_ignore, k, delta, buf, sub, hist, streams):
+    """Histograms for thresholds ``j * delta``; True when a score is NaN or outside [0, 1].
+
+    Block ``j`` of ``CHUNK`` pixels is coded into half ``j % 2`` of ``buf`` (the float-only
+    guess, redone exactly when in doubt) while block ``j - 1``, coded in the previous
+    iteration, is counted: the vector work of one and the increments of the other overlap,
+    and no count reads a code stored just before.
     """
+    streams = literally(streams)
     T = c.dtype.type
     inv, kmax = T(1.0 / delta), T(k - 1)
     last = T(k)  # the bin of a score of exactly 1
     fg_off, drop = T(k + 2), T(2 * (k + 2))
     near_tol = T(NEAR)
+    nb = k + 2
     n = c.size
-    full = n - n % CHUNK
+    blocks = n // CHUNK
+    per_flush = streams * 65535 // CHUNK  # counted blocks before a uint16 counter could wrap
+    sub[:streams] = 0
     bad = False
-    for base in range(0, full, CHUNK):
-        near = False
-        if use_ignore:  # two loops: the one without ignore pixels reads no ignore mask
-            for i in range(base, base + CHUNK):
-                lab = g[i]
-                code, flag, out = _guessed_code(c[i], lab, ig[i] & (lab ^ True), inv, kmax,
-                                                last, fg_off, drop, near_tol)
-                codes[i] = code
-                near |= flag
-                bad |= out
-        else:
-            for i in range(base, base + CHUNK):
-                code, flag, out = _guessed_code(c[i], g[i], False, inv, kmax, last, fg_off,
-                                                drop, near_tol)
-                codes[i] = code
-                near |= flag
-                bad |= out
-        if near:
-            _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base,
-                         base + CHUNK, codes)
-    bad |= _exact_codes(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, full, n, codes)
+    first, counted = True, 0
+    for j in range(blocks):
+        base = j * CHUNK
+        off = (j & 1) * CHUNK
+        doubt = _guessed_block(c, g, base, inv, last, fg_off, near_tol, buf, off)
+        if use_ignore:
+            _drop_ignored(g, ig, base, drop, buf, off)
+        if doubt:
+            bad |= _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base,
+                                CHUNK, buf, off)
+        if j > 0:
+            _count_block(buf, CHUNK - off, CHUNK, sub, streams)
+            counted += 1
+            if counted == per_flush:
+                _flush(sub, streams, nb, hist, first)
+                first, counted = False, 0
+    if blocks > 0:
+        _count_block(buf, ((blocks - 1) & 1) * CHUNK, CHUNK, sub, streams)
+        counted += 1
+        if counted == per_flush:
+            _flush(sub, streams, nb, hist, first)
+            first = False
+    # the rest, fewer than CHUNK pixels, joins at most per_flush - 1 counted blocks: no wrap
+    rest = n - blocks * CHUNK
+    bad |= _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, blocks * CHUNK,
+                        rest, buf, 0)
+    _count_block(buf, 0, rest, sub, streams)
+    _flush(sub, streams, nb, hist, first)
     return bad
 
 
@@ -149,33 +216,27 @@ def _edge_codes(c, g, ig, use_ignore, edges, codes):
 
 @njit(cache=True, nogil=True)
 def _count_streams(codes, nb, sub, hist, streams):
-    """Counts of the codes into ``hist`` (row 0 foreground, row 1 background): pixel ``i``
-    into sub-histogram ``i % streams`` (compiled per stream count, so the inner loop
-    unrolls), added into ``hist`` block by block."""
+    """Counts of the codes into ``hist``, in blocks of ``streams * 65535`` pixels (no uint16
+    counter passes 65535), each added into ``hist`` (compiled per stream count, so the
+    inner loop unrolls)."""
     streams = literally(streams)
-    block = streams * 65535  # pixels per flush: no uint16 counter passes 65535
+    block = streams * 65535
     n = codes.size
-    if n == 0:
-        hist[:] = 0
+    sub[:streams] = 0
     for start in range(0, n, block):
-        stop = min(start + block, n)
-        sub[:streams] = 0
-        m = (stop - start) // streams
-        for i in range(m):
-            base = start + i * streams
-            for q in range(streams):
-                sub[_U(q), _U(codes[_U(base + q)])] += 1
-        for i in range(start + streams * m, stop):  # fewer than `streams`: one per stream
-            sub[_U(i - start - streams * m), _U(codes[_U(i)])] += 1
-        # the streams summed bin by bin (vectorised over bins): written into hist by the
-        # first block, added by the others
-        first = start == 0
-        for row, offset in ((0, nb), (1, 0)):
-            for j in range(nb):
-                total = np.int64(0)
-                for q in range(streams):
-                    total += sub[_U(q), _U(offset + j)]
-                hist[row, j] = total if first else hist[row, j] + total
+        _count_block(codes, start, min(block, n - start), sub, streams)
+        _flush(sub, streams, nb, hist, start == 0)
+    if n == 0:
+        _flush(sub, streams, nb, hist, True)
+
+
+@njit(inline='always')
+def _bad_code(c):
+    """1 when the map holds NaN, else 2 (a value outside [0, 1])."""
+    for i in range(c.size):
+        if c[i] != c[i]:
+            return 1
+    return 2
 
 
 @njit(cache=True, nogil=True)  # called from the scorers' threads
@@ -187,10 +248,11 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, hist
         (read when ``use_ignore``). edges: float64 bin edges, at most
         ``MAX_THRESHOLDS`` thresholds. delta: the threshold step when
         ``edges[j] == j * delta`` for every threshold, else 0. sub: uint16
-        ``(STREAMS, 2 * (len(edges) - 1) + 1)`` and codes: uint16 ``(H * W,)``
-        work buffers. hist: int64 ``(2, len(edges) - 1)`` output, the foreground
-        histogram then the background one; uint16 when the map has fewer than
-        65536 pixels (no count can wrap; a scorer keeps its records in uint16).
+        ``(STREAMS, 2 * (len(edges) - 1) + 1)`` and codes: uint16 work buffers,
+        codes of ``2 * CHUNK`` values when ``delta > 0``, else ``H * W``. hist: int64
+        ``(2, len(edges) - 1)`` output, the foreground histogram then the background
+        one; uint16 when the map has fewer than 65536 pixels (no count can wrap; a
+        scorer keeps its records in uint16).
 
     Returns:
         int: 0, or 1 when the map holds NaN, 2 when a value is outside [0, 1].
@@ -198,14 +260,15 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, hist
     nb = len(edges) - 1
     c = cam.ravel()
     if delta > 0.0:
-        bad = _uniform_codes(c, gt.ravel(), ignore.ravel(), use_ignore, nb - 2, delta, codes)
-    else:
-        bad = _edge_codes(c, gt.ravel(), ignore.ravel(), use_ignore, edges, codes)
-    if bad:
-        for i in range(c.size):
-            if c[i] != c[i]:
-                return 1
-        return 2
+        if nb <= FEW_BINS:
+            bad = _uniform_histograms(c, gt.ravel(), ignore.ravel(), use_ignore, nb - 2, delta,
+                                      codes, sub, hist, 8)
+        else:
+            bad = _uniform_histograms(c, gt.ravel(), ignore.ravel(), use_ignore, nb - 2, delta,
+                                      codes, sub, hist, 4)
+        return _bad_code(c) if bad else 0
+    if _edge_codes(c, gt.ravel(), ignore.ravel(), use_ignore, edges, codes):
+        return _bad_code(c)
     if nb <= FEW_BINS:
         _count_streams(codes, nb, sub, hist, 8)
     else:

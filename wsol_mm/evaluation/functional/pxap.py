@@ -8,6 +8,7 @@ from . import _warmup_state
 from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
+    from ._histogram_kernels import CHUNK as _CHUNK
     from ._histogram_kernels import MAX_THRESHOLDS as _MAX_THRESHOLDS
     from ._histogram_kernels import STREAMS as _STREAMS
     from ._histogram_kernels import score_histograms as _score_histograms
@@ -44,8 +45,9 @@ def kernel_bins(thresholds: np.ndarray) -> tuple:
 
 def _buffers(num_bins: int, size: int) -> tuple:
     """This thread's sub-histograms (a row per stream: background bins, foreground bins,
-    ignored) and ``size`` uint16 per-pixel codes, kept for the next map of the same size
-    and bins (a scorer's maps mostly are)."""
+    ignored) and ``size`` uint16 codes (two blocks, or one per pixel when the kernel reads
+    the edges), kept for the next map of the same size and bins (a scorer's maps mostly
+    are)."""
     held = getattr(_LOCAL, 'held', None)
     if held is None or held[0] != num_bins or held[1] != size:
         sub = held[2] if held is not None and held[0] == num_bins else np.empty(
@@ -108,7 +110,8 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
                     _EDGES.clear()
                 bins = _EDGES[key] = kernel_bins(np.asarray(thresholds, np.float64))
         edges, delta = bins
-        sub, codes = _buffers(len(edges) - 1, cam.size)
+        # uniform thresholds: codes of two blocks at a time; else one per pixel
+        sub, codes = _buffers(len(edges) - 1, 2 * _CHUNK if delta > 0 else cam.size)
         hist = np.empty((2, len(edges) - 1),
                         np.uint16 if compact and cam.size < 65536 else np.int64)
         if ignore_mask is None:
