@@ -174,6 +174,30 @@ def test_bad_scores_are_refused(bad, message, dtype, thrs):
         pixel_histograms(cam, cam > 0.5, None, thrs)
 
 
+@pytest.mark.parametrize('bad', [np.nan, 1.5, -0.25])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('nudged', [False, True])
+def test_bad_scores_are_counted_in_range(bad, dtype, nudged):
+    """The uniform path counts a block before the map is refused: a NaN or out-of-range
+    score must get a valid code (a NaN's float-to-int conversion gave 65535 in vector
+    lanes, an increment far past the sub-histograms). Every pixel lands in a bin."""
+    thrs = threshold_list(0.01)
+    edges, delta = kernel_bins(_nudged(thrs) if nudged else thrs)
+    nb = len(edges) - 1
+    cam = np.full((9, 150), bad, dtype)  # blocks of CHUNK pixels and a rest
+    cam[::2, ::3] = 0.5
+    gt = np.zeros(cam.shape, bool)
+    gt[:4] = True
+    sub = np.zeros((_histogram_kernels.STREAMS, 2 * nb + 1), np.uint16)
+    codes = np.empty(cam.size if nudged else 2 * _histogram_kernels.CHUNK, np.uint16)
+    hist = np.zeros((2, nb), np.int64)
+    status = _histogram_kernels.score_histograms(cam, gt, gt, False, edges, delta, sub,
+                                                 codes, hist)
+    assert status == (1 if np.isnan(bad) else 2)
+    if not nudged:  # the edge path stops before counting
+        assert hist.sum() == cam.size and hist[0].sum() == gt.sum()
+
+
 @pytest.mark.parametrize('streams, interval', [(8, 0.01), (4, 0.001)])
 @pytest.mark.parametrize('path', ['uniform', 'edges'])
 @pytest.mark.parametrize('windows', [1, 2])

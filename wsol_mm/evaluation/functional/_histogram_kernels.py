@@ -104,13 +104,15 @@ def _drop_ignored(g, ig, base, drop, buf, off):
 def _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base, count, buf,
                  off):
     """Codes of pixels ``base:base + count`` into ``buf[off:off + count]`` with the float64
-    compare (a NaN or out-of-range score clamped to a valid code); True for such a score."""
+    compare; True when a score is NaN or outside [0, 1] (its code is then still a valid
+    one: the block is counted before the map is refused)."""
     T = c.dtype.type
     bad = False
     for i in range(count):
         s = c[base + i]
-        bad |= ((s >= T(0.0)) & (s <= T(1.0))) ^ True
-        s = min(max(s, T(0.0)), T(1.0))
+        inside = (s >= T(0.0)) & (s <= T(1.0))
+        bad |= inside ^ True
+        s = s if inside else (T(1.0) if s > T(1.0) else T(0.0))  # NaN too: a valid code
         b = kmax + T(1.0) if s >= T(1.0) else _uniform_bin(s, inv, kmax, delta)
         lab = g[base + i]
         code = b + (fg_off if lab else T(0.0))
@@ -206,7 +208,7 @@ def _edge_codes(c, g, ig, use_ignore, edges, codes):
     for i in range(c.size):
         s = np.float64(c[i])
         bad |= ((s >= 0.0) & (s <= 1.0)) ^ True
-        s = min(max(s, 0.0), 1.0)
+        s = min(max(s, 0.0), 1.0) if s == s else 0.0  # NaN: any in-range code (refused)
         j = min(np.int64(s * kf), k)
         b = j - np.int64(s < edges[_U(j)]) + np.int64(s >= edges[_U(j + 1)])
         lab = np.int64(g[i])
