@@ -38,6 +38,7 @@ from train_step import (
     wsol_variant,
 )
 
+from wsol_mm.models.utils import onednn_linear_function
 from wsol_mm.models.utils.onednn_linear_function import _LINEAR, _dense, _weight_grad
 from wsol_mm.utils import register_all_modules
 
@@ -140,6 +141,10 @@ def main() -> None:
     register_all_modules()
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     print('# ' + machine_line('cpu', args.threads))
+    vendor = onednn_linear_function.cpu_vendor() or 'unknown vendor'
+    print(f'# {vendor}: onednn_linear takes oneDNN by default: '
+          f'{"yes" if onednn_linear_function.PREFERRED else "no (MKL)"}; both sides timed here')
+    onednn_linear_function.PREFERRED = True  # the oneDNN side runs oneDNN on any CPU
     tokens = args.batch * ((args.size // 16)**2 + 1)
     print(f'# DeiT-S linear products, {tokens} tokens (batch {args.batch}), fastest of '
           f'{args.reps}, ms')

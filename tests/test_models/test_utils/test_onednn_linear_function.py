@@ -14,6 +14,31 @@ from wsol_mm.models.utils.onednn_linear_function import onednn_linear
 needs_onednn = pytest.mark.skipif(module._LINEAR is None, reason='torch without oneDNN linear')
 
 
+@pytest.fixture(autouse=True)
+def onednn_preferred(monkeypatch):
+    """The oneDNN path as on an AMD CPU, whatever CPU runs the tests."""
+    monkeypatch.setattr(module, 'PREFERRED', True)
+
+
+@pytest.mark.parametrize('vendor, preferred', [('AuthenticAMD', True), ('GenuineIntel', False),
+                                                ('', True), ('HygonGenuine', True)])
+def test_onednn_is_preferred_off_intel(vendor, preferred):
+    """MKL's AVX-512 GEMM beat oneDNN's on a Xeon; MKL's AVX2 code on AMD lost to it."""
+    assert module.prefers_onednn(vendor) is preferred
+    assert isinstance(module.cpu_vendor(), str)
+
+
+@needs_onednn
+def test_not_preferred_is_layer_call(monkeypatch):
+    """Where oneDNN is not preferred (an Intel CPU), the layer's own call, same values."""
+    layer = _layer(64, 48)
+    x = torch.randn(3, 64, requires_grad=True)
+    monkeypatch.setattr(module, 'PREFERRED', False)
+    out = onednn_linear(layer, x)
+    assert 'OneDNNLinearFunctionBackward' not in _ops(out)
+    assert torch.equal(out, layer(x))
+
+
 def _layer(k: int, n: int, bias: bool = True) -> nn.Linear:
     torch.manual_seed(0)
     layer = nn.Linear(k, n, bias=bias)

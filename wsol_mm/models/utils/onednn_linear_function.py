@@ -1,4 +1,5 @@
 """``F.linear`` of a transformer's layers through oneDNN on CPU, in float32."""
+import platform
 from typing import Optional, Tuple
 
 import torch
@@ -17,6 +18,33 @@ def _find_op():
 
 
 _LINEAR = _find_op()
+
+
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``, ...; ``''`` if unknown)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('vendor_id'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return platform.processor()
+
+
+def prefers_onednn(vendor: str) -> bool:
+    """Whether oneDNN's GEMM beats MKL's for the blocks' linear layers on this vendor's CPUs.
+
+    MKL takes its AVX2 code on AMD CPUs: oneDNN ran a DeiT-S block's products 2.1-2.3x as
+    fast on a Zen 5 (1.01-1.29x on a Zen 4). On Intel MKL uses AVX-512 itself and was the
+    faster one: a block 0.82x through oneDNN, training steps 0.83-0.91x, on a 2-core Xeon
+    with AMX (``benchmarks/linear_layers.py``).
+    """
+    return 'intel' not in vendor.lower()
+
+
+#: take the oneDNN path where it is allowed (see :func:`prefers_onednn`)
+PREFERRED = prefers_onednn(cpu_vendor())
 
 
 def _dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -75,11 +103,12 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     the forward and input-gradient products of a DeiT-S block's linear layers 2.1-2.3x
     and the weight gradient 1.7-1.9x as fast (on a Zen 4, whose AVX-512 units are half
     as wide, 1.01-1.29x and no gain; ``benchmarks/linear_layers.py`` measures them on
-    the machine it runs on). Everything else is ``layer(x)``: other dtypes (the float64
-    numerics fixtures, bfloat16), autocast (it casts ``F.linear``'s inputs), other
-    devices, ``torch.compile`` tracing, a torch without oneDNN, ``enabled=False``, and
-    layers that are not a plain ``nn.Linear`` or have hooks (their own forward and hooks
-    run as usual).
+    the machine it runs on). On Intel CPUs MKL is the faster one (:data:`PREFERRED` is
+    False there) and this is ``layer(x)``. Everything else is ``layer(x)`` too: other
+    dtypes (the float64 numerics fixtures, bfloat16), autocast (it casts ``F.linear``'s
+    inputs), other devices, ``torch.compile`` tracing, a torch without oneDNN,
+    ``enabled=False``, and layers that are not a plain ``nn.Linear`` or have hooks (their
+    own forward and hooks run as usual).
 
     Args:
         layer (nn.Linear): the layer (its parameters are used as they are).
@@ -90,8 +119,8 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
         Tensor: ``(..., out_features)``.
     """
     weight, bias = layer.weight, layer.bias
-    if (not enabled or _LINEAR is None or type(layer) is not nn.Linear or has_hooks(layer)
-            or x.dtype != torch.float32 or weight.dtype != torch.float32
+    if (not enabled or not PREFERRED or _LINEAR is None or type(layer) is not nn.Linear
+            or has_hooks(layer) or x.dtype != torch.float32 or weight.dtype != torch.float32
             or x.device.type != 'cpu' or weight.device.type != 'cpu'
             or torch.is_autocast_enabled('cpu') or torch.compiler.is_compiling()
             or x.numel() == 0):
