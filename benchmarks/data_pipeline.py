@@ -40,6 +40,7 @@ import wsol_mm  # noqa: F401  (compat shims before timm / torchvision)
 from wsol_mm.datasets.transforms.rand_augment import black_posterize
 from wsol_mm.registry import TRANSFORMS
 from wsol_mm.utils import register_all_modules
+from wsol_mm.utils.cpu_info import cpu_model
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 CONFIG = 'configs/_base_/datasets/cub_native_lca_md_bs256_224.py'
@@ -138,7 +139,7 @@ def main() -> None:
             for name in variants:
                 rates[name].append(len(paths) / total[name])
     print(f'# CUB training pipeline, {args.num} generated JPEGs (300-500 px), '
-          f'{args.rounds} rounds, 1 thread (one worker); {_cpu()}')
+          f'{args.rounds} rounds, 1 thread (one worker); {cpu_model()}')
     print('\n| pipeline | images/s per worker | wsol_mm / this |')
     print('| --- | --- | --- |')
     ours = median(rates['wsol_mm'])
@@ -162,14 +163,6 @@ def main() -> None:
         print(f'| {row} | ' + ' | '.join(cells) + ' |')
     print('\n# other: wsol_mm LoadWSOLAnnotations + PackWSOLInputs (uint8 CHW tensor); '
           'torchvision/timm ToTensor + Normalize (float CHW)')
-
-
-def _cpu() -> str:
-    if osp.exists('/proc/cpuinfo'):
-        for line in open('/proc/cpuinfo'):
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    return 'unknown CPU'
 
 
 if __name__ == '__main__':

@@ -41,6 +41,7 @@ from train_step import (
 from wsol_mm.models.utils import onednn_linear_function
 from wsol_mm.models.utils.onednn_linear_function import _LINEAR, _dense, _weight_grad
 from wsol_mm.utils import register_all_modules
+from wsol_mm.utils.cpu_info import cpu_vendor
 
 LAYERS = {'qkv': (384, 1152), 'proj': (384, 384), 'fc1': (384, 1536), 'fc2': (1536, 384)}
 
@@ -141,7 +142,7 @@ def main() -> None:
     register_all_modules()
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     print('# ' + machine_line('cpu', args.threads))
-    vendor = onednn_linear_function.cpu_vendor() or 'unknown vendor'
+    vendor = cpu_vendor() or 'unknown vendor'
     print(f'# {vendor}: onednn_linear takes oneDNN by default: '
           f'{"yes" if onednn_linear_function.PREFERRED else "no (MKL)"}; both sides timed here')
     onednn_linear_function.PREFERRED = True  # the oneDNN side runs oneDNN on any CPU

@@ -41,7 +41,6 @@ import inspect
 import logging
 import os
 import os.path as osp
-import platform
 import sys
 import time
 from collections import Counter
@@ -62,6 +61,7 @@ from wsol_mm.malloc_preload import loaded_allocator, reexec_with_tcmalloc
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
+from wsol_mm.utils.cpu_info import cpu_model
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 STAT = dict(min=min, median=median)
@@ -222,12 +222,7 @@ def machine_line(device: str, threads: int) -> str:
         name = torch.cuda.get_device_name(device)
         bf16 = 'bf16 yes' if torch.cuda.is_bf16_supported() else 'bf16 NO (emulated)'
         return f'GPU {name}, {bf16}, torch {torch.__version__}'
-    cpu = platform.processor() or 'unknown CPU'
-    if osp.exists('/proc/cpuinfo'):
-        for line in open('/proc/cpuinfo'):
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
-                break
+    cpu = cpu_model()
     bf16 = ('bf16 yes (AVX-512-BF16/AMX)' if cpu_has_bf16() else
             'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated (slow)')
     return (f'CPU {cpu}, {threads} threads, {bf16}, torch {torch.__version__}, '

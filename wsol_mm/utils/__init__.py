@@ -2,6 +2,7 @@ from .. import compat  # noqa: F401  (shims before torchvision, timm, mmengine's
 from .arrays_only_unpickler import ArraysOnlyUnpickler
 from .checkpoint_error import CheckpointError
 from .console_log_filter import ConsoleLogFilter
+from .cpu_info import cpu_info_field, cpu_model, cpu_vendor
 from .data_file_error import DataFileError
 from .missing_file_error import MissingFileError
 from .non_finite_loss_error import NonFiniteLossError
@@ -23,5 +24,5 @@ __all__ = [
     'SampleList', 'OptSampleList', 'ArraysOnlyUnpickler', 'ConsoleLogFilter', 'UserError',
     'CheckpointError', 'DataFileError', 'MissingFileError', 'NonFiniteLossError',
     'PretrainedWeightsError', 'derive_seed',
-    'seed_all', 'seeded_rng'
+    'seed_all', 'seeded_rng', 'cpu_info_field', 'cpu_model', 'cpu_vendor'
 ]

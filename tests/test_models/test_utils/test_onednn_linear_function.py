@@ -25,7 +25,6 @@ def onednn_preferred(monkeypatch):
 def test_onednn_is_preferred_off_intel(vendor, preferred):
     """MKL's AVX-512 GEMM beat oneDNN's on a Xeon; MKL's AVX2 code on AMD lost to it."""
     assert module.prefers_onednn(vendor) is preferred
-    assert isinstance(module.cpu_vendor(), str)
 
 
 @needs_onednn

@@ -167,27 +167,22 @@ def _uniform_histograms(c, g, ig, use_ignore, k, delta, buf, sub, hist, streams)
     sub[:streams] = 0
     bad = False
     first, counted = True, 0
-    for j in range(blocks):
-        base = j * CHUNK
-        off = (j & 1) * CHUNK
-        doubt = _guessed_block(c, g, base, inv, last, fg_off, near_tol, buf, off)
-        if use_ignore:
-            _drop_ignored(g, ig, base, drop, buf, off)
-        if doubt:
-            bad |= _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, base,
-                                CHUNK, buf, off)
+    for j in range(blocks + 1):  # block j coded, block j - 1 counted
+        if j < blocks:
+            base = j * CHUNK
+            off = (j & 1) * CHUNK
+            doubt = _guessed_block(c, g, base, inv, last, fg_off, near_tol, buf, off)
+            if use_ignore:
+                _drop_ignored(g, ig, base, drop, buf, off)
+            if doubt:
+                bad |= _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop,
+                                    base, CHUNK, buf, off)
         if j > 0:
-            _count_block(buf, CHUNK - off, CHUNK, sub, streams)
+            _count_block(buf, ((j - 1) & 1) * CHUNK, CHUNK, sub, streams)
             counted += 1
             if counted == per_flush:
                 _flush(sub, streams, nb, hist, first)
                 first, counted = False, 0
-    if blocks > 0:
-        _count_block(buf, ((blocks - 1) & 1) * CHUNK, CHUNK, sub, streams)
-        counted += 1
-        if counted == per_flush:
-            _flush(sub, streams, nb, hist, first)
-            first = False
     # the rest, fewer than CHUNK pixels, joins at most per_flush - 1 counted blocks: no wrap
     rest = n - blocks * CHUNK
     bad |= _exact_block(c, g, ig, use_ignore, inv, kmax, delta, fg_off, drop, blocks * CHUNK,

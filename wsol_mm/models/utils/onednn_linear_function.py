@@ -1,10 +1,11 @@
 """``F.linear`` of a transformer's layers through oneDNN on CPU, in float32."""
-import platform
 from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from torch.autograd.function import once_differentiable
+
+from wsol_mm.utils.cpu_info import cpu_vendor
 
 
 def _find_op():
@@ -18,18 +19,6 @@ def _find_op():
 
 
 _LINEAR = _find_op()
-
-
-def cpu_vendor() -> str:
-    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``, ...; ``''`` if unknown)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('vendor_id'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:  # not Linux
-        pass
-    return platform.processor()
 
 
 def prefers_onednn(vendor: str) -> bool:
