@@ -17,7 +17,9 @@ same backbone) next to the released code's overhead ratio measured by the issue'
 (TS-CAM 1.02, SCM 1.17, LCA-MD 1.08, crop consistency ResNet50 2.08, VGG16 1.98,
 InceptionV3 2.02; the plain step there = the same backbone's classifier); the same step
 under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its speed-up;
-the bytes autograd saves for backward (activations; exact, device-independent); and the
+the bytes autograd saves for backward (activations; exact, device-independent); on a CPU
+the median minor page faults of a timed step (memory that malloc gave back to the kernel
+and the step faults in and zeroes again: glibc's share of the step time); and the
 estimated ratio to the released code's images/s, ``img/s x released overhead / released
 plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs (whose
 configs feed the batch channels-last and train the wide 3x3 convolutions by Winograd),
@@ -41,6 +43,7 @@ import inspect
 import logging
 import os
 import os.path as osp
+import resource
 import sys
 import time
 from collections import Counter
@@ -87,6 +90,7 @@ class Variant:
     def __init__(self, name: str, step: Callable[[], Optional[dict]]) -> None:
         self.name, self.step = name, step
         self.times: List[float] = []
+        self.faults: List[int] = []  # minor page faults of each timed step (CPU memory)
         self.saved_bytes = 0
         self.peak_cuda = None  # peak allocated bytes of one step (GPU runs)
         self.host_syncs = None  # synchronising CUDA calls in one step (GPU runs)
@@ -211,10 +215,12 @@ def run_family(variants: List[Variant], warmup: int, steps: int, device: str) ->
     for _ in range(steps):
         for variant in variants:
             sync()
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             variant.step()
             sync()
             variant.times.append(time.perf_counter() - start)
+            variant.faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
 
 
 def machine_line(device: str, threads: int) -> str:
@@ -335,6 +341,8 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
         if v.peak_cuda is not None:
             row += [f'{_mb(v.peak_cuda)} / {_mb(plain.peak_cuda)}',
                     f'{v.host_syncs} / {plain.host_syncs}']
+        else:  # pages that malloc gave back and the step touches again (docs/speed.md)
+            row += [f'{median(v.faults) / 1e3:.0f} / {median(plain.faults) / 1e3:.0f}']
         row.append(v.notes)
         if m + ' before' in variants:
             vo = variants[m + ' before']
@@ -384,7 +392,7 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
     header += ['bf16 img/s', 'bf16 speed-up'] if bf16 else []
     header += ['saved activations MB (method / plain)']
     header += ['peak GPU MB (method / plain)', 'host syncs per step (method / plain)'] \
-        if gpu else []
+        if gpu else ['page faults per step, thousands (method / plain)']
     print()
     _table(header + ['notes'], method_rows)
     if plain_rows:
