@@ -31,7 +31,7 @@ env_cfg = dict(
     # CPU runs only, opt-in (--cfg-options env_cfg.cpu_malloc.enable=True): keep freed
     # activation memory in the process instead of faulting it in again every step (glibc).
     # CNN classifier steps 1.02-1.06x; crop consistency 1.00x on AMD with +5-9 % peak memory,
-    # 1.05-1.22x on a Xeon with -1 to +10 % (docs/speed.md)
+    # 1.05-1.22x on a Xeon with -1 to +15 % (docs/speed.md)
     cpu_malloc=dict(enable=False, mmap_threshold=32 * 1024**2, trim_threshold=-1,
                     top_pad=64 * 1024**2),
 )
