@@ -14,7 +14,12 @@ from wsol_mm.evaluation.scorers import (
     ThresholdSweepLocScorer,
     image_pool,
 )
-from wsol_mm.evaluation.scorers.image_pool import eval_threads, map_images, set_eval_threads
+from wsol_mm.evaluation.scorers.image_pool import (
+    eval_threads,
+    map_chunks,
+    map_images,
+    set_eval_threads,
+)
 
 
 @pytest.fixture
@@ -102,6 +107,21 @@ def test_map_images_keeps_order_and_raises(threads):
     inline = map_images(lambda x: map_images(lambda y: threading.get_ident(), range(3)),
                         range(3))
     assert all(len(set(ids)) == 1 for ids in inline)
+
+
+def test_map_chunks_hands_each_thread_one_chunk(threads):
+    """``fn`` gets one strided chunk per thread (the calling thread's first) and the results
+    come back in input order; a result list of the wrong length is an error."""
+    threads(3)
+    chunks = []
+    assert map_chunks(lambda c: chunks.append(list(c)) or [x + 1 for x in c],
+                      range(8)) == list(range(1, 9))
+    assert sorted(chunks) == [[0, 3, 6], [1, 4, 7], [2, 5]]
+    assert map_chunks(lambda c: [2 * x for x in c], []) == []
+    with pytest.raises(RuntimeError, match='returned 1 results for 3 items'):
+        map_chunks(lambda c: c[:1], range(8))
+    threads(1)
+    assert map_chunks(lambda c: [len(c)] * len(c), range(5)) == [5] * 5
 
 
 def test_calling_thread_scores_the_first_chunk(threads):

@@ -6,6 +6,7 @@ from wsol_mm.evaluation.functional import (
     _histogram_kernels,
     piou_from_histograms,
     pixel_histograms,
+    pixel_histograms_many,
     pxap,
     pxap_from_histograms,
     reference_histograms,
@@ -304,3 +305,78 @@ def test_compact_counts(interval, monkeypatch):
     full = pixel_histograms(np.full((255, 257), 0.5), np.zeros((255, 257), bool), None, thrs,
                             compact=True)[1]
     assert full.dtype == np.uint16 and full.max() == 65535  # the largest count: no wrap
+
+
+@pytest.mark.parametrize('interval', [0.01, 0.001])
+def test_many_maps_equal_one_by_one(interval):
+    """``pixel_histograms_many`` (a scorer's chunk) gives each map's stacked histograms:
+    both map dtypes, uint16 and int64 counts, with and without ignore masks, read-only and
+    Fortran-ordered maps (scored alone), more maps than a group, in order."""
+    rng = np.random.default_rng(11)
+    thrs = threshold_list(interval)
+    cams, gts, ignores = [], [], []
+    for i in range(2 * _histogram_kernels.GROUP + 5):
+        shape = (256, 256) if i % 7 == 3 else (24 + i, 31)  # 65536 pixels: int64 counts
+        cam = rng.random(shape).astype(np.float64 if i % 5 == 1 else np.float32)
+        if i == 4:
+            cam = np.asfortranarray(cam)
+        if i == 6:
+            cam.setflags(write=False)
+        cams.append(cam)
+        gts.append(rng.random(shape) < 0.3)
+        ignores.append(rng.random(shape) < 0.2 if i % 3 else None)
+    for thresholds in (thrs, _nudged(thrs)):  # the group kernel, then one by one
+        for many_ignores in (ignores, None):
+            hists = pixel_histograms_many(cams, gts, many_ignores, thresholds, compact=True)
+            assert len(hists) == len(cams)
+            for i, hist in enumerate(hists):
+                ignore = None if many_ignores is None else ignores[i]
+                one = pixel_histograms(cams[i], gts[i], ignore, thresholds, stacked=True,
+                                       compact=True)
+                assert hist.dtype == one.dtype == (np.int64 if i % 7 == 3 else np.uint16)
+                assert np.array_equal(hist, one)
+                rfg, rbg = reference_histograms(
+                    cams[i].astype(np.float64), gts[i],
+                    np.zeros_like(gts[i]) if ignore is None else ignore, thresholds)
+                assert np.array_equal(hist[0], rfg) and np.array_equal(hist[1], rbg)
+
+
+def test_many_maps_are_scored_a_group_per_call(monkeypatch):
+    """Consecutive maps of one kind go to the kernel ``GROUP`` at a time (the GIL is
+    released once per group); a map of another kind starts a new group."""
+    group = _histogram_kernels.GROUP
+    calls = []
+    kernel = pxap._score_histogram_group
+
+    def counted(*args):
+        calls.append(args[4])  # the number of maps scored
+        return kernel(*args)
+
+    monkeypatch.setattr(pxap, '_score_histogram_group', counted)
+    rng = np.random.default_rng(12)
+    cams = [rng.random((20, 30)).astype(np.float32) for _ in range(2 * group + 3)]
+    cams[group + 1] = cams[group + 1].astype(np.float64)
+    gts = [cam > 0.6 for cam in cams]
+    hists = pixel_histograms_many(cams, gts, None, threshold_list(0.01), compact=True)
+    assert calls == [group, 1, 1, group, 1]
+    for cam, gt, hist in zip(cams, gts, hists):
+        assert np.array_equal(hist, pixel_histograms(cam, gt, None, threshold_list(0.01),
+                                                     stacked=True, compact=True))
+
+
+@pytest.mark.parametrize('bad, message', [(np.nan, 'contains NaN'), (1.5, r'in \[0, 1\]')])
+def test_many_maps_refuse_a_bad_map(bad, message):
+    """A bad map in the middle of a group raises the message of that map; a mask of another
+    shape than its map is named."""
+    rng = np.random.default_rng(13)
+    cams = [rng.random((10, 12)) for _ in range(5)]
+    cams[3][4, 5] = bad
+    gts = [cam > 0.5 for cam in cams]
+    with pytest.raises(ValueError, match=message):
+        pixel_histograms_many(cams, gts, None, threshold_list(0.01))
+    cams[3][4, 5] = 0.5
+    ignores = [None, None, np.zeros((12, 10), bool), None, None]
+    with pytest.raises(ValueError, match=r'ignore_mask shape \(12, 10\) differs'):
+        pixel_histograms_many(cams, gts, ignores, threshold_list(0.01))
+    with pytest.raises(ValueError, match='ignore_mask shape'):
+        pixel_histograms(cams[2], gts[2], ignores[2], threshold_list(0.01))

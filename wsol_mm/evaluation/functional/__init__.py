@@ -14,6 +14,7 @@ from .pxap import (
     kernel_bins,
     piou_from_histograms,
     pixel_histograms,
+    pixel_histograms_many,
     pr_curve_from_histograms,
     pxap_from_histograms,
 )
@@ -44,7 +45,8 @@ __all__ = [
     'box_iou', 'check_box_convention', 'check_scoremap', 'quantize_cam', 'rescale_boxes',
     'HAS_NUMBA', 'best_ious_at_thresholds', 'scan_cutoffs', 'scan_thresholds', 'threshold_cutoffs',
     'threshold_list',
-    'histogram_edges', 'kernel_bins', 'pixel_histograms', 'piou_from_histograms',
+    'histogram_edges', 'kernel_bins', 'pixel_histograms', 'pixel_histograms_many',
+    'piou_from_histograms',
     'pxap_from_histograms',
     'pr_curve_from_histograms', 'contour_boxes', 'reference_best_ious', 'reference_boxes',
     'reference_histograms', 'load_scoremap', 'save_scoremap', 'load_sidecar', 'save_sidecar',

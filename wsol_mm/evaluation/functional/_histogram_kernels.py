@@ -29,6 +29,10 @@ previous eight int32 ones 64 KB of a 48 KB L1 cache). The sub-histograms are add
 into the output (int64, or uint16 for maps under 65536 pixels) before a counter could
 wrap: every ``streams * 65535 // CHUNK`` blocks, or ``streams * 65535`` pixels.
 Hot loops index with unsigned integers (no negative-index checks).
+
+A scorer's thread scores the maps of its chunk ``GROUP`` at a time in one call of
+:func:`score_histogram_group`: the GIL is released once per group instead of once per map
+(at interval 0.01 on a 2-core Xeon, 2 threads: 16-17 us per 224 x 224 map instead of 19-21).
 """
 import numpy as np
 from numba import literally, njit
@@ -41,6 +45,8 @@ FEW_BINS = 256
 MAX_THRESHOLDS = 32765
 #: pixels per block of the uniform path (one exact redo per block with a doubtful guess)
 CHUNK = 64
+#: maps per call of score_histogram_group (a tuple type of this length is compiled)
+GROUP = 8
 #: relative distance from an edge under which the float-only bin guess is not trusted
 NEAR = 2.0 ** -20
 
@@ -271,3 +277,27 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, hist
     else:
         _count_streams(codes, nb, sub, hist, 4)
     return 0
+
+
+@njit(cache=True, nogil=True)  # called from the scorers' threads
+def score_histogram_group(cams, gts, ignores, use_ignore, count, edges, delta, sub, codes,
+                          hists):
+    """:func:`score_histograms` of the first ``count`` maps of ``GROUP``-tuples.
+
+    Args:
+        cams, gts, ignores: tuples of ``GROUP`` arrays as in :func:`score_histograms` (the
+            maps past ``count`` are padding, not read). use_ignore, edges, delta, sub,
+            codes: as there, shared by the maps. count: the maps to score.
+        hists: ``(GROUP, 2, len(edges) - 1)`` output, ``hists[i]`` the histograms of map i.
+
+    Returns:
+        tuple: ``(i, code)``: the first map holding NaN (code 1) or a value outside
+        [0, 1] (code 2), the maps after it not scored; ``(count, 0)`` when every map is
+        valid.
+    """
+    for i in range(count):
+        bad = score_histograms(cams[i], gts[i], ignores[i], use_ignore, edges, delta, sub,
+                               codes, hists[i])
+        if bad:
+            return i, bad
+    return count, 0

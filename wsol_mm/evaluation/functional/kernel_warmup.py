@@ -23,7 +23,7 @@ import numpy as np
 from . import _warmup_state
 from .box_ops import quantize_cam
 from .cutoff_scan import HAS_NUMBA, scan_thresholds, threshold_list
-from .pxap import pixel_histograms
+from .pxap import pixel_histograms, pixel_histograms_many
 
 __all__ = ['warm_up_kernels', 'kernels_cached', 'start_kernel_warmup']
 
@@ -45,6 +45,8 @@ def warm_up_kernels() -> None:
         scan_thresholds(cam, gts, False, thresholds=[0.1], clip=False, empty_box=(0, 0, 1, 1))
         for ignore, compact in ((None, True), (~ring, False)):  # uint16 and int64 counts
             pixel_histograms(cam, ring, ignore, threshold_list(0.001), compact=compact)
+            pixel_histograms_many([cam], [ring], [ignore], threshold_list(0.001),
+                                  compact=compact)  # a scorer's groups of maps
         quantize_cam(cam)
 
 
@@ -56,11 +58,12 @@ def kernels_cached() -> bool:
     if not HAS_NUMBA:
         return True
     from ._cutoff_scan_kernels import scan_map
-    from ._histogram_kernels import score_histograms
+    from ._histogram_kernels import score_histogram_group, score_histograms
     try:
-        # score_histograms: int64 and uint16 counts for each map dtype
+        # the histogram kernels: int64 and uint16 counts for each map dtype
         return all(len(kernel._cache._cache_file._load_index()) >= versions * len(_DTYPES)
-                   for kernel, versions in ((scan_map, 1), (score_histograms, 2)))
+                   for kernel, versions in ((scan_map, 1), (score_histograms, 2),
+                                            (score_histogram_group, 2)))
     except (AttributeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
         return False
 

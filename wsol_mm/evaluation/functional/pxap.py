@@ -1,6 +1,6 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
 import threading
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -9,16 +9,18 @@ from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import CHUNK as _CHUNK
+    from ._histogram_kernels import GROUP as _GROUP
     from ._histogram_kernels import MAX_THRESHOLDS as _MAX_THRESHOLDS
     from ._histogram_kernels import STREAMS as _STREAMS
+    from ._histogram_kernels import score_histogram_group as _score_histogram_group
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
-    _score_histograms = None
+    _score_histograms = _score_histogram_group = None
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _EDGES = {}  # edges and uniform step per threshold list
 _LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 
-__all__ = ['histogram_edges', 'kernel_bins', 'pixel_histograms',
+__all__ = ['histogram_edges', 'kernel_bins', 'pixel_histograms', 'pixel_histograms_many',
            'pxap_from_histograms', 'piou_from_histograms',
            'pr_curve_from_histograms']
 
@@ -58,6 +60,25 @@ def _buffers(num_bins: int, size: int) -> tuple:
     return held[2], held[4]
 
 
+def _cached_bins(thresholds: np.ndarray) -> tuple:
+    """:func:`kernel_bins` of a threshold list, kept for the next call with the same list."""
+    key = np.asarray(thresholds, np.float64).tobytes()
+    bins = _EDGES.get(key)
+    if bins is None:
+        if len(_EDGES) > 16:
+            _EDGES.clear()
+        bins = _EDGES[key] = kernel_bins(np.asarray(thresholds, np.float64))
+    return bins
+
+
+def _check_shapes(cam: np.ndarray, gt: np.ndarray, ignore_mask: Optional[np.ndarray]) -> None:
+    if gt.shape != cam.shape:
+        raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
+    if ignore_mask is not None and np.shape(ignore_mask) != cam.shape:
+        raise ValueError(f'ignore_mask shape {np.shape(ignore_mask)} differs from the map '
+                         f'shape {cam.shape}')
+
+
 def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``searchsorted(edges, s, 'right') - 1`` in O(n) for the near-uniform edges.
 
@@ -95,21 +116,13 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
     """
     cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
     gt = np.asarray(gt_mask, dtype=bool)
-    if gt.shape != cam.shape:
-        raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
+    _check_shapes(cam, gt, ignore_mask)
     if (_score_histograms is not None and cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES
             and len(thresholds) <= _MAX_THRESHOLDS):
         cam, gt = np.ascontiguousarray(cam), np.ascontiguousarray(gt)
         if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
             _warmup_state.wait_for_warmup()
-        if bins is None:
-            key = np.asarray(thresholds, np.float64).tobytes()
-            bins = _EDGES.get(key)
-            if bins is None:
-                if len(_EDGES) > 16:
-                    _EDGES.clear()
-                bins = _EDGES[key] = kernel_bins(np.asarray(thresholds, np.float64))
-        edges, delta = bins
+        edges, delta = _cached_bins(thresholds) if bins is None else bins
         # uniform thresholds: codes of two blocks at a time; else one per pixel
         sub, codes = _buffers(len(edges) - 1, 2 * _CHUNK if delta > 0 else cam.size)
         hist = np.empty((2, len(edges) - 1),
@@ -133,6 +146,76 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
     hist = np.bincount(idx, minlength=2 * nb).reshape(2, nb)
     hist = hist.astype(np.uint16 if compact and cam.size < 65536 else np.int64)
     return hist if stacked else (hist[0], hist[1])
+
+
+def pixel_histograms_many(cams: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray],
+                          ignore_masks: Optional[Sequence[Optional[np.ndarray]]],
+                          thresholds: np.ndarray, bins: Optional[tuple] = None,
+                          compact: bool = False) -> List[np.ndarray]:
+    """``pixel_histograms(..., stacked=True)`` of each map, in order.
+
+    What a scorer's thread runs on its chunk of a batch: consecutive maps of the same
+    kind (float32 or float64, aligned writeable C arrays, with or without an ignore
+    mask) are scored ``GROUP`` at a time by one kernel call, which releases the GIL once
+    for the group; other maps, and thresholds that are not ``j * step``, one at a time.
+
+    Args:
+        cams (Sequence[np.ndarray]): float maps in [0, 1] (tensors are moved to numpy).
+        gt_masks (Sequence[np.ndarray]): bool foreground of each map.
+        ignore_masks (Sequence, optional): bool ignore region of each map, or None
+            (for all maps, or as an entry).
+        thresholds (np.ndarray): CAM thresholds (``np.arange(0, 1, interval)``).
+        bins (tuple, optional): ``kernel_bins(thresholds)``, computed once by the caller.
+        compact (bool): uint16 counts for maps under 65536 pixels. Defaults to False.
+
+    Returns:
+        list[np.ndarray]: a ``(2, len(thresholds) + 2)`` array per map, the foreground row
+        first; a map with NaN or values outside [0, 1] raises as :func:`pixel_histograms`.
+    """
+    ignores = [None] * len(cams) if ignore_masks is None else ignore_masks
+    kernel = _score_histogram_group is not None and len(thresholds) <= _MAX_THRESHOLDS
+    bins = _cached_bins(thresholds) if kernel and bins is None else bins
+    if not kernel or bins[1] <= 0:  # no numba, or thresholds that are not j * step
+        return [pixel_histograms(cam, gt, ignore, thresholds, bins, True, compact)
+                for cam, gt, ignore in zip(cams, gt_masks, ignores)]
+    out: List[np.ndarray] = []
+    group: list = []
+    kind = None
+    for cam, gt, ignore in zip(cams, gt_masks, ignores):
+        cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
+        gt = np.ascontiguousarray(gt, dtype=bool)
+        _check_shapes(cam, gt, ignore)
+        ignore = None if ignore is None else np.ascontiguousarray(ignore, dtype=bool)
+        if not (cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES and cam.flags.carray
+                and gt.flags.carray and (ignore is None or ignore.flags.carray)):
+            out += _group_histograms(group, kind, bins)  # e.g. a read-only map: its own
+            group = []  # compiled version, not a new tuple type
+            out.append(pixel_histograms(cam, gt, ignore, thresholds, bins, True, compact))
+            continue
+        this = (cam.dtype, compact and cam.size < 65536, ignore is not None)
+        if this != kind or len(group) == _GROUP:
+            out += _group_histograms(group, kind, bins)
+            group, kind = [], this
+        group.append((cam, gt, ignore))
+    return out + _group_histograms(group, kind, bins)
+
+
+def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]:
+    """The stacked histograms of up to ``GROUP`` maps of one kind, one kernel call."""
+    if not group:
+        return []
+    if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
+        _warmup_state.wait_for_warmup()
+    edges, delta = bins
+    nb = len(edges) - 1
+    sub, codes = _buffers(nb, 2 * _CHUNK)
+    hists = np.empty((_GROUP, 2, nb), np.uint16 if kind[1] else np.int64)
+    cams, gts, ignores = zip(*(group + group[-1:] * (_GROUP - len(group))))  # padded
+    done, bad = _score_histogram_group(cams, gts, ignores if kind[2] else gts, kind[2],
+                                       len(group), edges, delta, sub, codes, hists)
+    if bad:
+        check_scoremap(cams[done])  # raises the precise message
+    return list(hists[:len(group)])
 
 
 def _tp_fp(fg_hist: np.ndarray, bg_hist: np.ndarray):

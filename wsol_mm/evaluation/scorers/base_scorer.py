@@ -1,7 +1,7 @@
 """Common interface of the torch-free metric bodies."""
 from typing import Any, Dict, List, Optional, Sequence
 
-from .image_pool import map_images
+from .image_pool import map_chunks
 
 
 class BaseScorer:
@@ -28,15 +28,20 @@ class BaseScorer:
     threaded: bool = True
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Append one small record per sample (:meth:`record`) to ``self.results``."""
+        """Append one small record per sample (:meth:`records`) to ``self.results``."""
         if self.threaded:
-            self.results.extend(map_images(self.record, data_samples))
+            self.results.extend(map_chunks(self.records, data_samples))
         else:
-            self.results.extend(self.record(sample) for sample in data_samples)
+            self.results.extend(self.records(list(data_samples)))
 
     def record(self, sample: dict) -> Any:
         """The record of one sample (it depends on that sample alone)."""
         raise NotImplementedError
+
+    def records(self, samples: List[dict]) -> List[Any]:
+        """The records of a chunk of samples, in order: :meth:`record` of each, unless a
+        scorer scores several samples per kernel call."""
+        return [self.record(sample) for sample in samples]
 
     def compute_metrics(self, results: List[Any]) -> Dict[str, float]:
         """Split-level metrics (keys without the prefix) from the records."""

@@ -1,11 +1,13 @@
 """Per-image scoring on a few threads: the compiled kernels release the GIL.
 
 Each image's record depends on that image alone, so the scorers hand a batch of
-samples to :func:`map_images`, which splits it into one strided chunk per
+samples to :func:`map_chunks`, which splits it into one strided chunk per
 thread (the calling thread scores one) and returns the records in input order:
 the results are the same for any number of threads. The Python around each
 kernel call (field checks, a few numpy operations) still holds the GIL, so the
-gain is a little under the thread count.
+gain is a little under the thread count; a scorer whose kernel is short (PxAP) scores
+its chunk a group of maps per kernel call, so that its thread gives up and takes back
+the GIL once per group, not once per map.
 
 The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
 ``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs / ranks on this
@@ -17,7 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, TypeVar
 
-__all__ = ['eval_threads', 'set_eval_threads', 'map_images', 'prefetched_chunks']
+__all__ = ['eval_threads', 'set_eval_threads', 'map_images', 'map_chunks', 'prefetched_chunks']
 
 ENV_VAR = 'WSOL_MM_EVAL_THREADS'
 _T = TypeVar('_T')
@@ -70,15 +72,25 @@ def _pool(size: int) -> ThreadPoolExecutor:
 def map_images(fn: Callable[[_T], _R], items: Sequence[_T]) -> List[_R]:
     """``[fn(x) for x in items]``, on :func:`eval_threads` threads, in input order.
 
-    The calling thread scores the first chunk, the pool's workers the others. An
-    exception raised for any item is raised here (the first chunk's first), once every
+    An exception raised for any item is raised here (the first chunk's first), once every
     chunk is done.
+    """
+    return map_chunks(lambda chunk: [fn(x) for x in chunk], items)
+
+
+def map_chunks(fn: Callable[[List[_T]], List[_R]], items: Sequence[_T]) -> List[_R]:
+    """``fn(items)`` computed as ``fn`` of one strided chunk per thread, in input order.
+
+    ``fn`` maps a list of items to their results, each result depending on its item
+    alone (so the chunking does not change them). The calling thread runs the first
+    chunk, the pool's workers the others. An exception raised for any chunk is raised
+    here (the first chunk's first), once every chunk is done.
     """
     items = list(items)
     size = eval_threads()
     threads = min(size, len(items))
     if threads <= 1 or getattr(_SCORING, 'active', False):
-        return [fn(x) for x in items]
+        return fn(items)
     pool = _pool(size - 1)
     # strided chunks: costly images (many contours) spread over the threads. The calling
     # thread scores the first chunk itself: were it to sleep until the workers finish,
@@ -96,13 +108,16 @@ def map_images(fn: Callable[[_T], _R], items: Sequence[_T]) -> List[_R]:
     return out
 
 
-def _score_chunk(fn: Callable[[_T], _R], chunk: Sequence[_T]) -> List[_R]:
-    """``[fn(x) for x in chunk]``; a batch that ``fn`` scores meanwhile runs inline."""
+def _score_chunk(fn: Callable[[List[_T]], List[_R]], chunk: List[_T]) -> List[_R]:
+    """``fn(chunk)``; a batch that ``fn`` scores meanwhile runs inline."""
     _SCORING.active = True
     try:
-        return [fn(x) for x in chunk]
+        out = fn(chunk)
     finally:
         _SCORING.active = False
+    if len(out) != len(chunk):
+        raise RuntimeError(f'{fn!r} returned {len(out)} results for {len(chunk)} items')
+    return out
 
 
 def prefetched_chunks(items: Iterable[_T], size: int, depth: int = 2) -> Iterator[List[_T]]:

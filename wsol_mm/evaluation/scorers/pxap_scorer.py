@@ -8,7 +8,7 @@ from ..functional import (
     kernel_bins,
     mask_size_ratio,
     piou_from_histograms,
-    pixel_histograms,
+    pixel_histograms_many,
     pr_curve_from_histograms,
     pxap_from_histograms,
     size_bin_index,
@@ -57,17 +57,23 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
 
     def record(self, sample: dict) -> dict:
         """The two score histograms (and size bin) of one image."""
+        return self.records([sample])[0]
+
+    def records(self, samples: List[dict]) -> List[dict]:
+        """The records of a chunk of images, their maps scored a group per kernel call."""
         name = type(self).__name__
-        cam = get_field(sample, 'pred_cam', name)
-        gt = get_field(sample, 'gt_mask', name)
-        ignore = get_field(sample, 'ignore_mask', name, required=False)
+        cams = [get_field(sample, 'pred_cam', name) for sample in samples]
+        gts = [get_field(sample, 'gt_mask', name) for sample in samples]
+        ignores = [get_field(sample, 'ignore_mask', name, required=False) for sample in samples]
         # uint16 counts for maps under 65536 pixels: keeps records small
-        hist = pixel_histograms(cam, gt, ignore, self.thresholds, self._bins, stacked=True,
-                                compact=True)
-        record = dict(fg=hist[0], bg=hist[1])
+        hists = pixel_histograms_many(cams, gts, ignores, self.thresholds, self._bins,
+                                      compact=True)
+        records = [dict(fg=hist[0], bg=hist[1]) for hist in hists]
         if self.size_bins:
-            record['bin'] = int(size_bin_index([mask_size_ratio(gt)], self.size_bin_edges)[0])
-        return record
+            for record, gt in zip(records, gts):
+                record['bin'] = int(size_bin_index([mask_size_ratio(gt)],
+                                                   self.size_bin_edges)[0])
+        return records
 
     @staticmethod
     def _pooled(results: List[dict]) -> Tuple[np.ndarray, np.ndarray]:
