@@ -109,43 +109,63 @@ def test_map_images_keeps_order_and_raises(threads):
     assert all(len(set(ids)) == 1 for ids in inline)
 
 
-def test_map_chunks_hands_each_thread_one_chunk(threads):
-    """``fn`` gets one strided chunk per thread (the calling thread's first) and the results
-    come back in input order; a result list of the wrong length is an error."""
+def test_map_chunks_hands_out_units_in_turn(threads):
+    """The threads claim units of ``unit`` consecutive items until none is left; the
+    results come back in input order; one thread gets all the items in one call; a result
+    list of the wrong length is an error."""
     threads(3)
     chunks = []
     assert map_chunks(lambda c: chunks.append(list(c)) or [x + 1 for x in c],
-                      range(8)) == list(range(1, 9))
-    assert sorted(chunks) == [[0, 3, 6], [1, 4, 7], [2, 5]]
+                      range(8), unit=3) == list(range(1, 9))
+    assert sorted(chunks) == [[0, 1, 2], [3, 4, 5], [6, 7]]
     assert map_chunks(lambda c: [2 * x for x in c], []) == []
-    with pytest.raises(RuntimeError, match='returned 1 results for 3 items'):
-        map_chunks(lambda c: c[:1], range(8))
+    with pytest.raises(RuntimeError, match='returned 1 results for 2 items'):
+        map_chunks(lambda c: c[:1], range(8), unit=2)
+    with pytest.raises(ValueError, match='unit must be a positive integer'):
+        map_chunks(list, range(8), unit=0)
     threads(1)
-    assert map_chunks(lambda c: [len(c)] * len(c), range(5)) == [5] * 5
+    assert map_chunks(lambda c: [len(c)] * len(c), range(5), unit=2) == [5] * 5
 
 
-def test_calling_thread_scores_the_first_chunk(threads):
-    """The caller scores items 0, k, 2k, ... itself (a caller that slept while its workers
-    ran made Linux wake them on the caller's CPU, where a short batch ran one thread at a
-    time); the other chunks run on the pool's workers, and an exception of the first chunk
-    is raised only after they finished."""
+def test_a_late_thread_claims_fewer_units(threads):
+    """A thread held up (a worker that wakes late, a costly image) leaves the remaining
+    units to the others: no thread waits for a fixed share of a slow one."""
+    threads(2)
+    seen = []
+
+    def slow_first(chunk):
+        if chunk[0] == 0:
+            time.sleep(0.3)
+        seen.append((chunk[0], threading.current_thread().name))
+        return chunk
+
+    assert map_chunks(slow_first, range(6)) == list(range(6))
+    assert seen[-1][0] == 0  # the unit of item 0 ended last, after the other five
+    assert len({name for first, name in seen if first}) == 1  # one thread did them all
+
+
+def test_calling_thread_scores_too(threads):
+    """The caller claims units itself, the first one first (a caller that slept while its
+    workers ran made Linux wake them on the caller's CPU, where a short batch ran one
+    thread at a time); an exception is raised only after the workers finished, and it is
+    the first in input order."""
     threads(3)
     names = map_images(lambda x: threading.current_thread().name, range(7))
     caller = threading.current_thread().name
-    assert names[0::3] == [caller] * 3
-    assert all(n.startswith('wsol_mm_eval') for i, n in enumerate(names) if i % 3)
+    assert names[0] == caller
+    assert all(n == caller or n.startswith('wsol_mm_eval') for n in names)
     finished = []
 
-    def slow_worker_fast_failure(x):
-        if x == 0:
-            raise ValueError('image 0 is broken')
-        time.sleep(0.2)
+    def slow_workers_failing_caller(x):
+        time.sleep(0.2 if x else 0.05)  # the workers claim 1 and 2 before 0 fails
+        if x != 1:
+            raise ValueError(f'image {x} is broken')
         finished.append(x)
         return x
 
     with pytest.raises(ValueError, match='image 0 is broken'):
-        map_images(slow_worker_fast_failure, range(3))
-    assert sorted(finished) == [1, 2]  # both workers were done when the error came out
+        map_images(slow_workers_failing_caller, range(3))
+    assert finished == [1]  # the workers were done when the error came out
 
 
 def test_thread_count_settings(threads, monkeypatch):

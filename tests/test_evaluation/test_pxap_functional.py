@@ -315,7 +315,7 @@ def test_many_maps_equal_one_by_one(interval):
     rng = np.random.default_rng(11)
     thrs = threshold_list(interval)
     cams, gts, ignores = [], [], []
-    for i in range(2 * _histogram_kernels.GROUP + 5):
+    for i in range(2 * pxap.GROUP + 5):
         shape = (256, 256) if i % 7 == 3 else (24 + i, 31)  # 65536 pixels: int64 counts
         cam = rng.random(shape).astype(np.float64 if i % 5 == 1 else np.float32)
         if i == 4:
@@ -327,7 +327,8 @@ def test_many_maps_equal_one_by_one(interval):
         ignores.append(rng.random(shape) < 0.2 if i % 3 else None)
     for thresholds in (thrs, _nudged(thrs)):  # the group kernel, then one by one
         for many_ignores in (ignores, None):
-            hists = pixel_histograms_many(cams, gts, many_ignores, thresholds, compact=True)
+            hists = pixel_histograms_many(
+                zip(cams, gts, many_ignores or [None] * len(cams)), thresholds, compact=True)
             assert len(hists) == len(cams)
             for i, hist in enumerate(hists):
                 ignore = None if many_ignores is None else ignores[i]
@@ -344,7 +345,7 @@ def test_many_maps_equal_one_by_one(interval):
 def test_many_maps_are_scored_a_group_per_call(monkeypatch):
     """Consecutive maps of one kind go to the kernel ``GROUP`` at a time (the GIL is
     released once per group); a map of another kind starts a new group."""
-    group = _histogram_kernels.GROUP
+    group = pxap.GROUP
     calls = []
     kernel = pxap._score_histogram_group
 
@@ -357,7 +358,8 @@ def test_many_maps_are_scored_a_group_per_call(monkeypatch):
     cams = [rng.random((20, 30)).astype(np.float32) for _ in range(2 * group + 3)]
     cams[group + 1] = cams[group + 1].astype(np.float64)
     gts = [cam > 0.6 for cam in cams]
-    hists = pixel_histograms_many(cams, gts, None, threshold_list(0.01), compact=True)
+    hists = pixel_histograms_many(((cam, gt, None) for cam, gt in zip(cams, gts)),
+                                  threshold_list(0.01), compact=True)
     assert calls == [group, 1, 1, group, 1]
     for cam, gt, hist in zip(cams, gts, hists):
         assert np.array_equal(hist, pixel_histograms(cam, gt, None, threshold_list(0.01),
@@ -373,10 +375,11 @@ def test_many_maps_refuse_a_bad_map(bad, message):
     cams[3][4, 5] = bad
     gts = [cam > 0.5 for cam in cams]
     with pytest.raises(ValueError, match=message):
-        pixel_histograms_many(cams, gts, None, threshold_list(0.01))
+        pixel_histograms_many([(cam, gt, None) for cam, gt in zip(cams, gts)],
+                              threshold_list(0.01))
     cams[3][4, 5] = 0.5
     ignores = [None, None, np.zeros((12, 10), bool), None, None]
     with pytest.raises(ValueError, match=r'ignore_mask shape \(12, 10\) differs'):
-        pixel_histograms_many(cams, gts, ignores, threshold_list(0.01))
+        pixel_histograms_many(zip(cams, gts, ignores), threshold_list(0.01))
     with pytest.raises(ValueError, match='ignore_mask shape'):
         pixel_histograms(cams[2], gts[2], ignores[2], threshold_list(0.01))

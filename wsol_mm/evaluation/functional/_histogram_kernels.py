@@ -30,9 +30,8 @@ into the output (int64, or uint16 for maps under 65536 pixels) before a counter 
 wrap: every ``streams * 65535 // CHUNK`` blocks, or ``streams * 65535`` pixels.
 Hot loops index with unsigned integers (no negative-index checks).
 
-A scorer's thread scores the maps of its chunk ``GROUP`` at a time in one call of
-:func:`score_histogram_group`: the GIL is released once per group instead of once per map
-(at interval 0.01 on a 2-core Xeon, 2 threads: 16-17 us per 224 x 224 map instead of 19-21).
+A scorer scores its maps a group at a time in one call of :func:`score_histogram_group`
+(``pxap.GROUP`` maps): the GIL is released once per group instead of once per map.
 """
 import numpy as np
 from numba import literally, njit
@@ -45,8 +44,6 @@ FEW_BINS = 256
 MAX_THRESHOLDS = 32765
 #: pixels per block of the uniform path (one exact redo per block with a doubtful guess)
 CHUNK = 64
-#: maps per call of score_histogram_group (a tuple type of this length is compiled)
-GROUP = 8
 #: relative distance from an edge under which the float-only bin guess is not trusted
 NEAR = 2.0 ** -20
 
@@ -282,13 +279,15 @@ def score_histograms(cam, gt, ignore, use_ignore, edges, delta, sub, codes, hist
 @njit(cache=True, nogil=True)  # called from the scorers' threads
 def score_histogram_group(cams, gts, ignores, use_ignore, count, edges, delta, sub, codes,
                           hists):
-    """:func:`score_histograms` of the first ``count`` maps of ``GROUP``-tuples.
+    """:func:`score_histograms` of the first ``count`` maps of tuples of maps.
+
+    Compiled once per tuple length (the caller pads its groups to one length).
 
     Args:
-        cams, gts, ignores: tuples of ``GROUP`` arrays as in :func:`score_histograms` (the
+        cams, gts, ignores: tuples of ``G`` arrays as in :func:`score_histograms` (the
             maps past ``count`` are padding, not read). use_ignore, edges, delta, sub,
             codes: as there, shared by the maps. count: the maps to score.
-        hists: ``(GROUP, 2, len(edges) - 1)`` output, ``hists[i]`` the histograms of map i.
+        hists: ``(G, 2, len(edges) - 1)`` output, ``hists[i]`` the histograms of map i.
 
     Returns:
         tuple: ``(i, code)``: the first map holding NaN (code 1) or a value outside

@@ -45,7 +45,7 @@ def warm_up_kernels() -> None:
         scan_thresholds(cam, gts, False, thresholds=[0.1], clip=False, empty_box=(0, 0, 1, 1))
         for ignore, compact in ((None, True), (~ring, False)):  # uint16 and int64 counts
             pixel_histograms(cam, ring, ignore, threshold_list(0.001), compact=compact)
-            pixel_histograms_many([cam], [ring], [ignore], threshold_list(0.001),
+            pixel_histograms_many([(cam, ring, ignore)], threshold_list(0.001),
                                   compact=compact)  # a scorer's groups of maps
         quantize_cam(cam)
 

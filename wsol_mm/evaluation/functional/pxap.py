@@ -1,6 +1,6 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
 import threading
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -9,7 +9,6 @@ from .box_ops import check_scoremap
 
 try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import CHUNK as _CHUNK
-    from ._histogram_kernels import GROUP as _GROUP
     from ._histogram_kernels import MAX_THRESHOLDS as _MAX_THRESHOLDS
     from ._histogram_kernels import STREAMS as _STREAMS
     from ._histogram_kernels import score_histogram_group as _score_histogram_group
@@ -18,9 +17,12 @@ except ImportError:  # pragma: no cover - depends on the environment
     _score_histograms = _score_histogram_group = None
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _EDGES = {}  # edges and uniform step per threshold list
+#: maps per kernel call of :func:`pixel_histograms_many` (the kernel is compiled for tuples
+#: of this length; a scorer hands its threads this many samples at a time)
+GROUP = 8
 _LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 
-__all__ = ['histogram_edges', 'kernel_bins', 'pixel_histograms', 'pixel_histograms_many',
+__all__ = ['GROUP', 'histogram_edges', 'kernel_bins', 'pixel_histograms', 'pixel_histograms_many',
            'pxap_from_histograms', 'piou_from_histograms',
            'pr_curve_from_histograms']
 
@@ -148,22 +150,23 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
     return hist if stacked else (hist[0], hist[1])
 
 
-def pixel_histograms_many(cams: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray],
-                          ignore_masks: Optional[Sequence[Optional[np.ndarray]]],
+def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]],
                           thresholds: np.ndarray, bins: Optional[tuple] = None,
                           compact: bool = False) -> List[np.ndarray]:
-    """``pixel_histograms(..., stacked=True)`` of each map, in order.
+    """``pixel_histograms(cam, gt, ignore, ..., stacked=True)`` of each map, in order.
 
     What a scorer's thread runs on its chunk of a batch: consecutive maps of the same
     kind (float32 or float64, aligned writeable C arrays, with or without an ignore
     mask) are scored ``GROUP`` at a time by one kernel call, which releases the GIL once
     for the group; other maps, and thresholds that are not ``j * step``, one at a time.
+    ``maps`` is read as the groups fill: a generator that reads each sample's fields
+    lets the thread release the GIL after one group's Python, not the whole chunk's (the
+    other threads start scoring meanwhile).
 
     Args:
-        cams (Sequence[np.ndarray]): float maps in [0, 1] (tensors are moved to numpy).
-        gt_masks (Sequence[np.ndarray]): bool foreground of each map.
-        ignore_masks (Sequence, optional): bool ignore region of each map, or None
-            (for all maps, or as an entry).
+        maps (Iterable[tuple]): ``(cam, gt_mask, ignore_mask)`` per map: a float map in
+            [0, 1] (a tensor is moved to numpy), its bool foreground, and its bool ignore
+            region or None.
         thresholds (np.ndarray): CAM thresholds (``np.arange(0, 1, interval)``).
         bins (tuple, optional): ``kernel_bins(thresholds)``, computed once by the caller.
         compact (bool): uint16 counts for maps under 65536 pixels. Defaults to False.
@@ -172,16 +175,15 @@ def pixel_histograms_many(cams: Sequence[np.ndarray], gt_masks: Sequence[np.ndar
         list[np.ndarray]: a ``(2, len(thresholds) + 2)`` array per map, the foreground row
         first; a map with NaN or values outside [0, 1] raises as :func:`pixel_histograms`.
     """
-    ignores = [None] * len(cams) if ignore_masks is None else ignore_masks
     kernel = _score_histogram_group is not None and len(thresholds) <= _MAX_THRESHOLDS
     bins = _cached_bins(thresholds) if kernel and bins is None else bins
     if not kernel or bins[1] <= 0:  # no numba, or thresholds that are not j * step
         return [pixel_histograms(cam, gt, ignore, thresholds, bins, True, compact)
-                for cam, gt, ignore in zip(cams, gt_masks, ignores)]
+                for cam, gt, ignore in maps]
     out: List[np.ndarray] = []
     group: list = []
     kind = None
-    for cam, gt, ignore in zip(cams, gt_masks, ignores):
+    for cam, gt, ignore in maps:
         cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
         gt = np.ascontiguousarray(gt, dtype=bool)
         _check_shapes(cam, gt, ignore)
@@ -193,7 +195,7 @@ def pixel_histograms_many(cams: Sequence[np.ndarray], gt_masks: Sequence[np.ndar
             out.append(pixel_histograms(cam, gt, ignore, thresholds, bins, True, compact))
             continue
         this = (cam.dtype, compact and cam.size < 65536, ignore is not None)
-        if this != kind or len(group) == _GROUP:
+        if this != kind or len(group) == GROUP:
             out += _group_histograms(group, kind, bins)
             group, kind = [], this
         group.append((cam, gt, ignore))
@@ -209,8 +211,8 @@ def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]
     edges, delta = bins
     nb = len(edges) - 1
     sub, codes = _buffers(nb, 2 * _CHUNK)
-    hists = np.empty((_GROUP, 2, nb), np.uint16 if kind[1] else np.int64)
-    cams, gts, ignores = zip(*(group + group[-1:] * (_GROUP - len(group))))  # padded
+    hists = np.empty((GROUP, 2, nb), np.uint16 if kind[1] else np.int64)
+    cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - len(group))))  # padded
     done, bad = _score_histogram_group(cams, gts, ignores if kind[2] else gts, kind[2],
                                        len(group), edges, delta, sub, codes, hists)
     if bad:

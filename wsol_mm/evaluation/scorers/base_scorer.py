@@ -26,11 +26,14 @@ class BaseScorer:
     #: score the samples of a batch on the evaluation threads (``image_pool``); False for
     #: records cheaper than a thread hand-off
     threaded: bool = True
+    #: samples per call of :meth:`records` on the threads (a scorer whose kernel scores
+    #: several maps per call hands out that many)
+    chunk_size: int = 1
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Append one small record per sample (:meth:`records`) to ``self.results``."""
         if self.threaded:
-            self.results.extend(map_chunks(self.records, data_samples))
+            self.results.extend(map_chunks(self.records, data_samples, self.chunk_size))
         else:
             self.results.extend(self.records(list(data_samples)))
 

@@ -1,18 +1,18 @@
 """Per-image scoring on a few threads: the compiled kernels release the GIL.
 
 Each image's record depends on that image alone, so the scorers hand a batch of
-samples to :func:`map_chunks`, which splits it into one strided chunk per
-thread (the calling thread scores one) and returns the records in input order:
-the results are the same for any number of threads. The Python around each
-kernel call (field checks, a few numpy operations) still holds the GIL, so the
-gain is a little under the thread count; a scorer whose kernel is short (PxAP) scores
-its chunk a group of maps per kernel call, so that its thread gives up and takes back
-the GIL once per group, not once per map.
+samples to :func:`map_chunks`: the calling thread and the pool's workers claim units
+of consecutive samples in turn (one, or a scorer's group) until none is left, and the
+records come back in input order, the same for any number of threads. The Python
+around each kernel call (field checks, a few numpy operations) still holds the GIL, so
+the gain is a little under the thread count; PxAP, whose kernel is short, claims groups
+of maps that its kernel scores in one call (the GIL handed over once per group).
 
 The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
 ``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs / ranks on this
 machine)`` (``LOCAL_WORLD_SIZE``, set by torchrun); 1 runs everything in the calling thread.
 """
+import itertools
 import os
 import queue
 import threading
@@ -72,49 +72,71 @@ def _pool(size: int) -> ThreadPoolExecutor:
 def map_images(fn: Callable[[_T], _R], items: Sequence[_T]) -> List[_R]:
     """``[fn(x) for x in items]``, on :func:`eval_threads` threads, in input order.
 
-    An exception raised for any item is raised here (the first chunk's first), once every
-    chunk is done.
+    An exception raised for an item is raised here (the first in input order), once
+    every thread is done.
     """
     return map_chunks(lambda chunk: [fn(x) for x in chunk], items)
 
 
-def map_chunks(fn: Callable[[List[_T]], List[_R]], items: Sequence[_T]) -> List[_R]:
-    """``fn(items)`` computed as ``fn`` of one strided chunk per thread, in input order.
+def map_chunks(fn: Callable[[List[_T]], List[_R]], items: Sequence[_T],
+               unit: int = 1) -> List[_R]:
+    """``fn(items)``, computed as ``fn`` of units of ``unit`` consecutive items on
+    :func:`eval_threads` threads, in input order.
 
     ``fn`` maps a list of items to their results, each result depending on its item
-    alone (so the chunking does not change them). The calling thread runs the first
-    chunk, the pool's workers the others. An exception raised for any chunk is raised
-    here (the first chunk's first), once every chunk is done.
+    alone (so the split does not change them); on one thread it gets all the items at
+    once. The calling thread and the pool's workers claim the next unit in turn until
+    none is left: a thread that starts late (a worker wakes up some 0.1 ms after the
+    call on a VM) or meets costly images (many contours) claims fewer, and the calling
+    thread stays busy (were it to sleep until the workers finish, Linux would wake them
+    on its own CPU, where they took turns for the few ms of a batch: PxAP at interval
+    0.01 ran on one core). After an exception no unit is claimed; the first in input
+    order is raised once every thread is done (the units before it all ran).
     """
     items = list(items)
+    if unit < 1:
+        raise ValueError(f'map_chunks: unit must be a positive integer, got {unit!r}')
     size = eval_threads()
-    threads = min(size, len(items))
+    units = -(-len(items) // unit)
+    threads = min(size, units)
     if threads <= 1 or getattr(_SCORING, 'active', False):
-        return fn(items)
-    pool = _pool(size - 1)
-    # strided chunks: costly images (many contours) spread over the threads. The calling
-    # thread scores the first chunk itself: were it to sleep until the workers finish,
-    # Linux would wake them on its own CPU, where they took turns for the few ms of a batch
-    # (PxAP at interval 0.01 ran on one core, CPU time = wall time)
-    futures = [pool.submit(_score_chunk, fn, items[i::threads]) for i in range(1, threads)]
-    try:
-        first = _score_chunk(fn, items[0::threads])
-    finally:
-        wait(futures)  # no worker outlives the call, even when the first chunk raised
+        return _checked(fn, items)
     out: List[_R] = [None] * len(items)
-    out[0::threads] = first
-    for i, future in enumerate(futures, 1):
-        out[i::threads] = future.result()
+    claims = itertools.count()  # its next() is atomic under the GIL
+    errors = {}  # unit index -> its exception
+
+    def claim_units(index: Optional[int] = None) -> None:
+        _SCORING.active = True  # a batch that fn scores meanwhile runs inline
+        try:
+            while not errors:
+                index = next(claims) if index is None else index
+                if index >= units:
+                    return
+                start = index * unit
+                try:
+                    out[start:start + unit] = _checked(fn, items[start:start + unit])
+                except Exception as err:  # raised by map_chunks' caller, in input order
+                    errors[index] = err
+                index = None
+        finally:
+            _SCORING.active = False
+
+    first = next(claims)  # the caller's: starting a pool thread may let it claim first
+    futures = [_pool(size - 1).submit(claim_units) for _ in range(threads - 1)]
+    try:
+        claim_units(first)
+    finally:
+        wait(futures)  # no worker outlives the call
+    for future in futures:
+        future.result()  # an error outside fn (none expected)
+    if errors:
+        raise errors[min(errors)]
     return out
 
 
-def _score_chunk(fn: Callable[[List[_T]], List[_R]], chunk: List[_T]) -> List[_R]:
-    """``fn(chunk)``; a batch that ``fn`` scores meanwhile runs inline."""
-    _SCORING.active = True
-    try:
-        out = fn(chunk)
-    finally:
-        _SCORING.active = False
+def _checked(fn: Callable[[List[_T]], List[_R]], chunk: List[_T]) -> List[_R]:
+    """``fn(chunk)``, which must give one result per item."""
+    out = fn(chunk)
     if len(out) != len(chunk):
         raise RuntimeError(f'{fn!r} returned {len(out)} results for {len(chunk)} items')
     return out

@@ -1,5 +1,5 @@
 """PxAP / pIoU for mask datasets (OpenImages), torch-free."""
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from ..functional import (
     size_bin_index,
     threshold_list,
 )
+from ..functional.pxap import GROUP
 from .base_scorer import BaseScorer
 from .sample_fields import get_field
 from .size_bins_mixin import SizeBinsMixin
@@ -42,6 +43,7 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
         size_bin_rule (str): accepted for symmetry with the box scorers. Defaults to 'chosen'.
     """
     default_prefix: Optional[str] = 'pxap'
+    chunk_size = GROUP  # the maps its kernel scores in one call
     metric_type = 'PxAPMetric'
     protocol = 'wsolevaluation'
 
@@ -62,12 +64,16 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
     def records(self, samples: List[dict]) -> List[dict]:
         """The records of a chunk of images, their maps scored a group per kernel call."""
         name = type(self).__name__
-        cams = [get_field(sample, 'pred_cam', name) for sample in samples]
-        gts = [get_field(sample, 'gt_mask', name) for sample in samples]
-        ignores = [get_field(sample, 'ignore_mask', name, required=False) for sample in samples]
+        gts = []
+
+        def maps() -> Iterator[tuple]:  # read as the groups fill (see pixel_histograms_many)
+            for sample in samples:
+                gts.append(get_field(sample, 'gt_mask', name))
+                yield (get_field(sample, 'pred_cam', name), gts[-1],
+                       get_field(sample, 'ignore_mask', name, required=False))
+
         # uint16 counts for maps under 65536 pixels: keeps records small
-        hists = pixel_histograms_many(cams, gts, ignores, self.thresholds, self._bins,
-                                      compact=True)
+        hists = pixel_histograms_many(maps(), self.thresholds, self._bins, compact=True)
         records = [dict(fg=hist[0], bg=hist[1]) for hist in hists]
         if self.size_bins:
             for record, gt in zip(records, gts):
