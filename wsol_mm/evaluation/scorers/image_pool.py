@@ -125,6 +125,9 @@ def map_chunks(fn: Callable[[List[_T]], List[_R]], items: Sequence[_T],
     futures = [_pool(size - 1).submit(claim_units) for _ in range(threads - 1)]
     try:
         claim_units(first)
+    except BaseException:  # e.g. KeyboardInterrupt: the workers stop claiming too
+        errors.setdefault(units, None)
+        raise
     finally:
         wait(futures)  # no worker outlives the call
     for future in futures:
