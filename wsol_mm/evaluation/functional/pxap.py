@@ -155,7 +155,7 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
                           compact: bool = False) -> List[np.ndarray]:
     """``pixel_histograms(cam, gt, ignore, ..., stacked=True)`` of each map, in order.
 
-    What a scorer's thread runs on its chunk of a batch: consecutive maps of the same
+    What a scorer's thread runs on the samples it claims: consecutive maps of the same
     kind (float32 or float64, aligned writeable C arrays, with or without an ignore
     mask) are scored ``GROUP`` at a time by one kernel call, which releases the GIL once
     for the group; other maps, and thresholds that are not ``j * step``, one at a time.

@@ -68,9 +68,9 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
 
         def maps() -> Iterator[tuple]:  # read as the groups fill (see pixel_histograms_many)
             for sample in samples:
+                cam = get_field(sample, 'pred_cam', name)
                 gts.append(get_field(sample, 'gt_mask', name))
-                yield (get_field(sample, 'pred_cam', name), gts[-1],
-                       get_field(sample, 'ignore_mask', name, required=False))
+                yield cam, gts[-1], get_field(sample, 'ignore_mask', name, required=False)
 
         # uint16 counts for maps under 65536 pixels: keeps records small
         hists = pixel_histograms_many(maps(), self.thresholds, self._bins, compact=True)
