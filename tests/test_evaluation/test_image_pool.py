@@ -132,15 +132,18 @@ def test_a_late_thread_claims_fewer_units(threads):
     units to the others: no thread waits for a fixed share of a slow one."""
     threads(2)
     seen = []
+    rest_done = threading.Event()
 
     def slow_first(chunk):
-        if chunk[0] == 0:
-            time.sleep(0.3)
+        if chunk[0] == 0:  # the caller's unit: held up until the other five are scored
+            assert rest_done.wait(10)
         seen.append((chunk[0], threading.current_thread().name))
+        if chunk[0] == 5:
+            rest_done.set()
         return chunk
 
     assert map_chunks(slow_first, range(6)) == list(range(6))
-    assert seen[-1][0] == 0  # the unit of item 0 ended last, after the other five
+    assert [first for first, _ in seen] == [1, 2, 3, 4, 5, 0]
     assert len({name for first, name in seen if first}) == 1  # one thread did them all
 
 
@@ -155,16 +158,19 @@ def test_calling_thread_scores_too(threads):
     assert names[0] == caller
     assert all(n == caller or n.startswith('wsol_mm_eval') for n in names)
     finished = []
+    all_claimed = threading.Barrier(3, timeout=10)  # one item per thread
 
-    def slow_workers_failing_caller(x):
-        time.sleep(0.2 if x else 0.05)  # the workers claim 1 and 2 before 0 fails
+    def failing_caller_slow_workers(x):
+        all_claimed.wait()
+        if x:
+            time.sleep(0.2 if x == 1 else 0.1)
         if x != 1:
             raise ValueError(f'image {x} is broken')
         finished.append(x)
         return x
 
-    with pytest.raises(ValueError, match='image 0 is broken'):
-        map_images(slow_workers_failing_caller, range(3))
+    with pytest.raises(ValueError, match='image 0 is broken'):  # not image 2's
+        map_images(failing_caller_slow_workers, range(3))
     assert finished == [1]  # the workers were done when the error came out
 
 
