@@ -73,12 +73,18 @@ def _cached_bins(thresholds: np.ndarray) -> tuple:
     return bins
 
 
-def _check_shapes(cam: np.ndarray, gt: np.ndarray, ignore_mask: Optional[np.ndarray]) -> None:
+def _map_and_mask(cam: np.ndarray, gt_mask: np.ndarray,
+                  ignore_mask: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """The map as numpy (a tensor moved to the CPU) and its bool foreground, their shapes
+    (and the ignore mask's) checked."""
+    cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
+    gt = np.asarray(gt_mask, dtype=bool)
     if gt.shape != cam.shape:
         raise ValueError(f'gt_mask shape {gt.shape} differs from the map shape {cam.shape}')
     if ignore_mask is not None and np.shape(ignore_mask) != cam.shape:
         raise ValueError(f'ignore_mask shape {np.shape(ignore_mask)} differs from the map '
                          f'shape {cam.shape}')
+    return cam, gt
 
 
 def _bin_index(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -116,9 +122,7 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
         tuple[np.ndarray, np.ndarray]: histograms with ``len(thresholds) + 2`` bins,
         identical to ``np.histogram(s, thresholds + [1, 2, 3])`` (or their stack).
     """
-    cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
-    gt = np.asarray(gt_mask, dtype=bool)
-    _check_shapes(cam, gt, ignore_mask)
+    cam, gt = _map_and_mask(cam, gt_mask, ignore_mask)
     if (_score_histograms is not None and cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES
             and len(thresholds) <= _MAX_THRESHOLDS):
         cam, gt = np.ascontiguousarray(cam), np.ascontiguousarray(gt)
@@ -184,9 +188,7 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
     group: list = []
     kind = None
     for cam, gt, ignore in maps:
-        cam = cam.detach().cpu().numpy() if hasattr(cam, 'detach') else np.asarray(cam)
-        gt = np.ascontiguousarray(gt, dtype=bool)
-        _check_shapes(cam, gt, ignore)
+        cam, gt = _map_and_mask(cam, gt, ignore)
         ignore = None if ignore is None else np.ascontiguousarray(ignore, dtype=bool)
         if not (cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES and cam.flags.carray
                 and gt.flags.carray and (ignore is None or ignore.flags.carray)):
