@@ -105,6 +105,35 @@ def test_pxap_metric_with_size_bins():
     assert res['size_9-16'] == res['pxap'] and res['size_mean'] == res['pxap']
 
 
+def test_pxap_records_of_any_field_type():
+    """A PxAP record is the same whatever form the sample's fields take: numpy or
+    tensors, bool or 0/1 masks, with or without an ignore mask (the scorer reads
+    plain numpy fields without conversion, the others through get_field); a
+    missing mask names the field."""
+    from wsol_mm.evaluation.functional import pixel_histograms, threshold_list
+    rng = np.random.default_rng(5)
+    cam = rng.random((24, 30)).astype(np.float32)
+    gt, ignore = rng.random((24, 30)) < 0.3, rng.random((24, 30)) < 0.2
+    forms = [dict(pred_cam=cam, gt_mask=gt),
+             dict(pred_cam=torch.from_numpy(cam), gt_mask=gt),
+             dict(pred_cam=cam, gt_mask=torch.from_numpy(gt)),
+             dict(pred_cam=cam, gt_mask=gt.astype(np.uint8)),
+             dict(pred_cam=cam, gt_mask=gt, ignore_mask=ignore),
+             dict(pred_cam=cam, gt_mask=gt, ignore_mask=ignore.astype(np.uint8)),
+             dict(pred_cam=cam, gt_mask=gt, ignore_mask=torch.from_numpy(ignore))]
+    metric = PxAPMetric(cam_curve_interval=0.01)
+    metric.process([], forms)
+    for form, record in zip(forms, metric.results):
+        want = pixel_histograms(cam, gt, ignore if 'ignore_mask' in form else None,
+                                threshold_list(0.01), stacked=True, compact=True)
+        assert record['fg'].dtype == np.uint16
+        assert np.array_equal(record['fg'], want[0]) and np.array_equal(record['bg'], want[1])
+    with pytest.raises(KeyError, match='gt_mask missing: use a mask dataset'):
+        metric.process([], [dict(pred_cam=cam)])
+    with pytest.raises(ValueError, match=r'gt_mask shape \(30, 24\) differs'):
+        metric.process([], [dict(pred_cam=cam, gt_mask=gt.T.copy())])
+
+
 def test_missing_field_message():
     metric = ThresholdSweepLocMetric()
     with pytest.raises(KeyError, match='pred_cams missing: set model.test_cfg.topk_cams=5'):

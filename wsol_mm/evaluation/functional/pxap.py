@@ -16,6 +16,7 @@ try:  # numba is optional: the numpy path below gives the same counts
 except ImportError:  # pragma: no cover - depends on the environment
     _score_histograms = _score_histogram_group = None
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_BOOL = np.dtype(bool)
 _EDGES = {}  # edges and uniform step per threshold list
 #: maps per kernel call of :func:`pixel_histograms_many` (the kernel is compiled for tuples
 #: of this length; a scorer hands its threads this many samples at a time)
@@ -188,8 +189,12 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
     group: list = []
     kind = None
     for cam, gt, ignore in maps:
-        cam, gt = _map_and_mask(cam, gt, ignore)
-        ignore = None if ignore is None else np.ascontiguousarray(ignore, dtype=bool)
+        if not (type(cam) is np.ndarray and type(gt) is np.ndarray and gt.dtype == _BOOL
+                and cam.shape == gt.shape
+                and (ignore is None or (type(ignore) is np.ndarray and ignore.dtype == _BOOL
+                                        and ignore.shape == cam.shape))):
+            cam, gt = _map_and_mask(cam, gt, ignore)  # converts (a tensor, a 0/1 mask)
+            ignore = None if ignore is None else np.ascontiguousarray(ignore, dtype=bool)
         if not (cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES and cam.flags.carray
                 and gt.flags.carray and (ignore is None or ignore.flags.carray)):
             out += _group_histograms(group, kind, bins)  # e.g. a read-only map: its own
@@ -198,10 +203,11 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
             continue
         this = (cam.dtype, compact and cam.size < 65536, ignore is not None)
         if this != kind or len(group) == GROUP:
-            out += _group_histograms(group, kind, bins)
+            if group:
+                out += _group_histograms(group, kind, bins)
             group, kind = [], this
         group.append((cam, gt, ignore))
-    return out + _group_histograms(group, kind, bins)
+    return out + _group_histograms(group, kind, bins) if group else out
 
 
 def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]:
@@ -214,12 +220,13 @@ def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]
     nb = len(edges) - 1
     sub, codes = _buffers(nb, 2 * _CHUNK)
     hists = np.empty((GROUP, 2, nb), np.uint16 if kind[1] else np.int64)
-    cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - len(group))))  # padded
+    n = len(group)
+    cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - n) if n < GROUP else group))
     done, bad = _score_histogram_group(cams, gts, ignores if kind[2] else gts, kind[2],
-                                       len(group), edges, delta, sub, codes, hists)
+                                       n, edges, delta, sub, codes, hists)
     if bad:
         check_scoremap(cams[done])  # raises the precise message
-    return list(hists[:len(group)])
+    return list(hists[:n]) if n < GROUP else list(hists)
 
 
 def _tp_fp(fg_hist: np.ndarray, bg_hist: np.ndarray):

@@ -1,5 +1,5 @@
 """PxAP / pIoU for mask datasets (OpenImages), torch-free."""
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -64,19 +64,21 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
     def records(self, samples: List[dict]) -> List[dict]:
         """The records of a chunk of images, their maps scored a group per kernel call."""
         name = type(self).__name__
-        gts = []
-
-        def maps() -> Iterator[tuple]:  # read as the groups fill (see pixel_histograms_many)
-            for sample in samples:
-                cam = get_field(sample, 'pred_cam', name)
-                gts.append(get_field(sample, 'gt_mask', name))
-                yield cam, gts[-1], get_field(sample, 'ignore_mask', name, required=False)
-
+        maps = []  # a chunk is one group of maps (chunk_size): its fields read at once
+        for sample in samples:
+            cam, gt = sample.get('pred_cam'), sample.get('gt_mask')
+            ignore = sample.get('ignore_mask')
+            if (type(cam) is not np.ndarray or type(gt) is not np.ndarray
+                    or (ignore is not None and type(ignore) is not np.ndarray)):
+                # a tensor, or a missing field: get_field moves it or says what to set
+                cam, gt = get_field(sample, 'pred_cam', name), get_field(sample, 'gt_mask', name)
+                ignore = get_field(sample, 'ignore_mask', name, required=False)
+            maps.append((cam, gt, ignore))
         # uint16 counts for maps under 65536 pixels: keeps records small
-        hists = pixel_histograms_many(maps(), self.thresholds, self._bins, compact=True)
+        hists = pixel_histograms_many(maps, self.thresholds, self._bins, compact=True)
         records = [dict(fg=hist[0], bg=hist[1]) for hist in hists]
         if self.size_bins:
-            for record, gt in zip(records, gts):
+            for record, (_cam, gt, _ignore) in zip(records, maps):
                 record['bin'] = int(size_bin_index([mask_size_ratio(gt)],
                                                    self.size_bin_edges)[0])
         return records
