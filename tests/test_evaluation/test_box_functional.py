@@ -171,6 +171,41 @@ def _hole_box_best_iou(u: np.ndarray, cutoff: int, gt: np.ndarray) -> float:
     return float(box_iou(np.array(boxes), gt).max()) if boxes else -1.0
 
 
+@pytest.mark.parametrize('levels', [False, True])
+def test_sort_pixels_is_a_stable_counting_sort(levels):
+    """``sort_pixels`` (its rows cut into bands, see SORT_BANDS): the pixels of each value
+    in raster order, value after value, each entry with its neighbour masks, for heights
+    below, at and past the band count and not multiples of it, and plateaus (long runs of
+    one value, where the bands' write positions matter most)."""
+    from wsol_mm.evaluation.functional._union_find_kernels import SORT_BANDS
+    rng = np.random.default_rng(21)
+    shapes = [(h, w) for h in range(1, 2 * SORT_BANDS + 3) for w in (1, 2, 5)]
+    shapes += [(224, 224), (97, 31), (3 * SORT_BANDS + 1, 64)]
+    for i, (h, w) in enumerate(shapes):
+        cam = rng.random((h, w))
+        if i % 2:
+            cam = np.floor(cam * 3) / 3  # plateaus
+        work = _workspace(h, w)
+        u, order, starts, pad = work[:4]
+        if levels:
+            u[:] = quantize_cam(cam)
+        assert sort_pixels(cam, levels, u, order, starts, pad) == 0
+        q = quantize_cam(cam)
+        assert np.array_equal(u, q)
+        assert np.array_equal(starts, np.concatenate([[0], np.cumsum(np.bincount(
+            q.ravel(), minlength=256))]))
+        entries = order[:h * w]
+        raster = (entries >> 40) * w + ((entries >> 16) & 0xFFFFFF)
+        assert np.array_equal(raster, np.argsort(q.ravel(), kind='stable')), (h, w)
+        # foreground bit N (the value above at least as high; the padding never) and hole
+        # bit S (the value below lower; the padding, outside, always)
+        ys, xs = raster // w, raster % w
+        north = np.where(ys > 0, q[np.maximum(ys - 1, 0), xs] >= q[ys, xs], False)
+        south = np.where(ys < h - 1, q[np.minimum(ys + 1, h - 1), xs] < q[ys, xs], True)
+        assert np.array_equal(entries & 1, north.astype(np.int64)), (h, w)
+        assert np.array_equal((entries >> 11) & 1, south.astype(np.int64)), (h, w)
+
+
 def test_hole_pass_alone_equals_opencv_holes():
     """The hole pass run at every cut-off (not only where the bounds send it): the best
     hole-contour box of each cut-off, against OpenCV's. Merges it misses (the diagonal

@@ -126,7 +126,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = 'eb11af2c5b4c5c72'
+CALLEES_DIGEST = '88a62f609060b1e4'
 #: scan_map's error code for GT boxes that break the convention (sort_pixels has 1 and 2)
 BAD_BOXES = 3
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()

@@ -39,6 +39,8 @@ _FG_BITS, _HOLE_SHIFT, _HOLE_BITS = _U(255), _U(8), _U(255)
 _X_SHIFT, _Y_SHIFT, _X_MASK = _U(16), _U(40), _U(0xFFFFFF)
 # sort_pixels errors
 NAN_VALUE, OUT_OF_RANGE = 1, 2
+#: row bands of sort_pixels' counting sort (three: 1.2x over one on a 2-vCPU Xeon, four 1.15x)
+SORT_BANDS = 3
 
 
 @njit(cache=True)
@@ -177,13 +179,19 @@ def sort_pixels(cam, levels, u, order, starts, pad):
     ``order[starts[v]:starts[v + 1]]``. ``pad`` is an int16 ``(H + 2, W + 2)``
     work buffer.
 
+    The rows are cut into ``SORT_BANDS`` bands of ``ceil(H / SORT_BANDS)`` rows, and
+    a value's pixels are laid out band after band, which is raster order. Each band
+    has its own counts and write positions, and the loops take row ``i`` of every
+    band in turn, pixel by pixel: neighbouring pixels mostly share a value, and the
+    bands' counters form independent chains where one row's would wait for each
+    previous increment of the same counter.
+
     Returns:
         int: 0, or NAN_VALUE / OUT_OF_RANGE (for the first bad row's values).
     """
     h, w = u.shape
     pad[0, :] = -1
     pad[h + 1, :] = -1
-    hist = np.zeros((4, 257), np.int64)  # 4 interleaved histograms: no store-to-load stalls
     for y in range(h):
         pad[y + 1, 0] = -1
         pad[y + 1, w + 1] = -1
@@ -196,21 +204,51 @@ def sort_pixels(cam, levels, u, order, starts, pad):
                 if cam[y, x] != cam[y, x]:
                     return NAN_VALUE
             return OUT_OF_RANGE
-        for x in range(w):
-            hist[_U(x & 3), _U(urow[x]) + _U(1)] += 1
+    hb = (h + SORT_BANDS - 1) // SORT_BANDS  # rows per band (the last may have fewer)
+    every = h - (SORT_BANDS - 1) * hb  # rows i < every exist in every band
+    hist = np.zeros((SORT_BANDS, 257), np.int64)
+    for i in range(hb):
+        if i < every:
+            for x in range(w):
+                for k in range(SORT_BANDS):
+                    hist[_U(k), _U(u[_U(k * hb + i), _U(x)]) + _U(1)] += 1
+        else:
+            for k in range(SORT_BANDS):
+                y = k * hb + i
+                if y < h:
+                    for x in range(w):
+                        hist[_U(k), _U(u[_U(y), _U(x)]) + _U(1)] += 1
+    fill = np.empty((SORT_BANDS, 256), np.int64)  # next position of band k, value v
     starts[0] = 0
+    at = 0
     for v in range(256):
-        starts[v + 1] = starts[v] + hist[:, v + 1].sum()
-    fill = starts[:256].copy()
-    masks = np.empty(w, np.uint16)  # unsigned: no sign extension when packed
-    for y in range(h):
-        _row_masks(pad[y], pad[y + 1], pad[y + 2], masks)
-        row = np.int64(y) << 40
-        urow = u[y]
-        for x in range(w):
-            v = _U(urow[x])
-            order[_U(fill[v])] = row | np.int64(x) << 16 | np.int64(masks[x])
-            fill[v] += 1
+        for k in range(SORT_BANDS):
+            fill[k, v] = at
+            at += hist[k, v + 1]
+        starts[v + 1] = at
+    masks = np.empty((SORT_BANDS, w), np.uint16)  # unsigned: no sign extension when packed
+    for i in range(hb):
+        for k in range(SORT_BANDS):
+            y = k * hb + i
+            if y < h:
+                _row_masks(pad[y], pad[y + 1], pad[y + 2], masks[k])
+        if i < every:
+            for x in range(w):
+                for k in range(SORT_BANDS):
+                    y = _U(k * hb + i)
+                    v = _U(u[y, _U(x)])
+                    order[_U(fill[_U(k), v])] = (np.int64(y) << 40 | np.int64(x) << 16
+                                                 | np.int64(masks[_U(k), _U(x)]))
+                    fill[_U(k), v] += 1
+        else:
+            for k in range(SORT_BANDS):
+                y = k * hb + i
+                if y < h:
+                    for x in range(w):
+                        v = _U(u[_U(y), _U(x)])
+                        order[_U(fill[_U(k), v])] = (np.int64(y) << 40 | np.int64(x) << 16
+                                                     | np.int64(masks[_U(k), _U(x)]))
+                        fill[_U(k), v] += 1
     return 0
 
 
