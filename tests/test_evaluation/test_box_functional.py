@@ -174,9 +174,10 @@ def _hole_box_best_iou(u: np.ndarray, cutoff: int, gt: np.ndarray) -> float:
 @pytest.mark.parametrize('levels', [False, True])
 def test_sort_pixels_is_a_stable_counting_sort(levels):
     """``sort_pixels`` (its rows cut into bands, see SORT_BANDS): the pixels of each value
-    in raster order, value after value, each entry with its neighbour masks, for heights
-    below, at and past the band count and not multiples of it, and plateaus (long runs of
-    one value, where the bands' write positions matter most)."""
+    in raster order, value after value, each entry with its neighbour masks (the hole
+    masks 0 unless asked for), for heights below, at and past the band count and not
+    multiples of it, and plateaus (long runs of one value, where the bands' write
+    positions matter most)."""
     from wsol_mm.evaluation.functional._union_find_kernels import SORT_BANDS
     rng = np.random.default_rng(21)
     shapes = [(h, w) for h in range(1, 2 * SORT_BANDS + 3) for w in (1, 2, 5)]
@@ -185,25 +186,40 @@ def test_sort_pixels_is_a_stable_counting_sort(levels):
         cam = rng.random((h, w))
         if i % 2:
             cam = np.floor(cam * 3) / 3  # plateaus
+        q = quantize_cam(cam)
         work = _workspace(h, w)
         u, order, starts, pad = work[:4]
-        if levels:
-            u[:] = quantize_cam(cam)
-        assert sort_pixels(cam, levels, u, order, starts, pad) == 0
-        q = quantize_cam(cam)
-        assert np.array_equal(u, q)
-        assert np.array_equal(starts, np.concatenate([[0], np.cumsum(np.bincount(
-            q.ravel(), minlength=256))]))
-        entries = order[:h * w]
-        raster = (entries >> 40) * w + ((entries >> 16) & 0xFFFFFF)
+        entries = {}
+        for holes in (True, False):
+            if levels:
+                u[:] = q
+            assert sort_pixels(cam, levels, u, order, starts, pad, holes) == 0
+            assert np.array_equal(u, q)
+            assert np.array_equal(starts, np.concatenate([[0], np.cumsum(np.bincount(
+                q.ravel(), minlength=256))]))
+            entries[holes] = order[:h * w].copy()
+        e = entries[True]
+        raster = (e >> 40) * w + ((e >> 16) & 0xFFFFFF)
         assert np.array_equal(raster, np.argsort(q.ravel(), kind='stable')), (h, w)
-        # foreground bit N (the value above at least as high; the padding never) and hole
-        # bit S (the value below lower; the padding, outside, always)
-        ys, xs = raster // w, raster % w
-        north = np.where(ys > 0, q[np.maximum(ys - 1, 0), xs] >= q[ys, xs], False)
-        south = np.where(ys < h - 1, q[np.minimum(ys + 1, h - 1), xs] < q[ys, xs], True)
-        assert np.array_equal(entries & 1, north.astype(np.int64)), (h, w)
-        assert np.array_equal((entries >> 11) & 1, south.astype(np.int64)), (h, w)
+        # every bit against the rule: a neighbour is in if higher (foreground) / lower
+        # (holes), or equal and before in raster order; the padding (-1) never
+        # foreground, always outside
+        ys, xs = raster // w + 1, raster % w + 1
+        p = np.pad(q.astype(np.int16), 1, constant_values=-1)
+        v = p[ys, xs]
+        ring = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+        holes_ring = [(-1, 0), (0, -1), (0, 1), (1, 0), (-1, -1), (-1, 1), (1, -1), (1, 1)]
+        want = np.zeros(len(e), np.int64)
+        for bit, (dy, dx) in enumerate(ring + holes_ring):
+            n = p[ys + dy, xs + dx]
+            before = dy < 0 or (dy == 0 and dx < 0)
+            if bit < 8:
+                on = (n >= v) if before else (n > v)
+            else:
+                on = (n <= v) if before else (n < v)
+            want |= on.astype(np.int64) << bit
+        assert np.array_equal(e & 0xFFFF, want), (h, w)
+        assert np.array_equal(entries[False], e & ~np.int64(0xFF00)), (h, w)
 
 
 def test_hole_pass_alone_equals_opencv_holes():
@@ -218,7 +234,7 @@ def test_hole_pass_alone_equals_opencv_holes():
         work = _workspace(*cam.shape)
         u, order, starts = work[:3]
         u[:] = quantize_cam(cam)
-        assert sort_pixels(cam, True, u, order, starts, work[3]) == 0
+        assert sort_pixels(cam, True, u, order, starts, work[3], True) == 0
         wanted = np.ones(256, np.bool_)
         ious, gidx = np.full(256, -1.0), np.zeros(256, np.int64)
         status = np.full(256, HOLES, np.int8)

@@ -249,7 +249,7 @@ def _stop(cam, gts, multi, floors):
     """Cut-off at which the foreground pass stops early for this map (-1: none)."""
     work = _workspace(*cam.shape)
     u, order, starts, pad, lab, parent, rec, shp, iou, live = work
-    assert sort_pixels(cam, False, u, order, starts, pad) == 0
+    assert sort_pixels(cam, False, u, order, starts, pad, multi) == 0
     floors = np.sort(np.asarray(floors, np.float64))
     bmin, target = tail_setup(u, gts, floors, multi)
     return _foreground_pass(

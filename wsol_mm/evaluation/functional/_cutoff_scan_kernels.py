@@ -126,7 +126,7 @@ def _window_tables():
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '88a62f609060b1e4'
+CALLEES_DIGEST = '68681e0f5cc63e4a'
 #: scan_map's error code for GT boxes that break the convention (sort_pixels has 1 and 2)
 BAD_BOXES = 3
 _D_AREA, _D_EULER, _D_PERIM, _FINDS = _window_tables()
@@ -343,7 +343,7 @@ def scan_map(cam, levels, gts, wanted, thresholds, scale, multi, clip, ebox, flo
         of an empty mask. floors: float64 sorted IoU thresholds; when not
         empty, IoUs are exact only in which floors they reach (and GT indices
         are not guaranteed). The rest are work buffers (``u`` uint8 ``(H, W)``,
-        ``order`` int64 H*W, ``starts`` int64 257, ``pad`` int16 ``(H+2, W+2)``,
+        ``order`` int64 H*W, ``starts`` int64 257, ``pad`` uint8 ``(H+2, W+2)``,
         ``lab`` int32 (H+2)*(W+2), and per slot (H*W + 1): ``parent`` int32,
         ``rec`` int32 ``(., 8)``, ``shp`` int64, ``iou`` float64, ``live`` int32).
 
@@ -359,7 +359,7 @@ def scan_map(cam, levels, gts, wanted, thresholds, scale, multi, clip, ebox, flo
         x0, y0, x1, y1 = gts[j, 0], gts[j, 1], gts[j, 2], gts[j, 3]
         if not (x0 >= 0.0 and y0 >= 0.0 and x1 >= x0 and y1 >= y0):
             return ious, gidx, status, 0, BAD_BOXES
-    err = sort_pixels(cam, levels, u, order, starts, pad)
+    err = sort_pixels(cam, levels, u, order, starts, pad, multi)  # V2 reads hole masks
     if err:
         return ious, gidx, status, 0, err
     max_u = 0

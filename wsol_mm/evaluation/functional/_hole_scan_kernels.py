@@ -47,7 +47,7 @@ from ._union_find_kernels import (
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '071a54721ffe6417'
+CALLEES_DIGEST = '9adb25b9728da558'
 _OUTSIDE = _U(0)  # slot of the padding ring: the background connected to the border
 # the diagonal that joins two 4-neighbours (both background, so 4-connected through it):
 # (diagonal bit, neighbour bit, neighbour bit) with bits N, W, E, S, NW, NE, SW, SE

@@ -50,7 +50,7 @@ from ._union_find_kernels import (
 #: sha256 (16 hex) of the kernel files this one calls. numba's cache only notices a change
 #: of the file that defines a kernel, so a change of a callee must change this line too
 #: (tests/test_evaluation/test_box_functional.py checks it).
-CALLEES_DIGEST = '071a54721ffe6417'
+CALLEES_DIGEST = '9adb25b9728da558'
 MAX_TRIES = 8  # a map whose background stays too coarse costs at most 8 block passes
 # 4 x 4 pixel blocks. Simulated on eval_speed.py's maps, the V2 pass would stop with 34 %
 # of the pixels left with exact components of everything outside c, 32 % with 2 x 2

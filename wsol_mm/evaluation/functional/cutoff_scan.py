@@ -77,7 +77,7 @@ def _workspace(h: int, w: int) -> tuple:
         n = h * w + 1
         spaces[key] = (np.empty((h, w), np.uint8), np.empty(h * w, np.int64),
                             np.empty(NUM_CUTOFFS + 1, np.int64),
-                            np.empty((h + 2, w + 2), np.int16),
+                            np.empty((h + 2, w + 2), np.uint8),
                             np.empty((h + 2) * (w + 2), np.int32), np.empty(n, np.int32),
                             np.empty((n, 8), np.int32), np.empty(n, np.int64), np.empty(n),
                             np.empty(n, np.int32))
