@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from wsol_mm.evaluation.functional import pixel_histograms, threshold_list
 from wsol_mm.evaluation.metrics import (
     ClsAccuracyMetric,
     FixedThresholdLocMetric,
@@ -110,7 +111,6 @@ def test_pxap_records_of_any_field_type():
     tensors, bool or 0/1 masks, with or without an ignore mask (the scorer reads
     plain numpy fields without conversion, the others through get_field); a
     missing mask names the field."""
-    from wsol_mm.evaluation.functional import pixel_histograms, threshold_list
     rng = np.random.default_rng(5)
     cam = rng.random((24, 30)).astype(np.float32)
     gt, ignore = rng.random((24, 30)) < 0.3, rng.random((24, 30)) < 0.2

@@ -64,7 +64,7 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
     def records(self, samples: List[dict]) -> List[dict]:
         """The records of a chunk of images, their maps scored a group per kernel call."""
         name = type(self).__name__
-        maps = []  # a chunk is one group of maps (chunk_size): its fields read at once
+        maps = []  # fields read at once: on threads, a chunk is one group (chunk_size)
         for sample in samples:
             cam, gt = sample.get('pred_cam'), sample.get('gt_mask')
             ignore = sample.get('ignore_mask')
