@@ -203,11 +203,10 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
             continue
         this = (cam.dtype, compact and cam.size < 65536, ignore is not None)
         if this != kind or len(group) == GROUP:
-            if group:
-                out += _group_histograms(group, kind, bins)
+            out += _group_histograms(group, kind, bins)
             group, kind = [], this
         group.append((cam, gt, ignore))
-    return out + _group_histograms(group, kind, bins) if group else out
+    return out + _group_histograms(group, kind, bins)
 
 
 def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]:
@@ -221,12 +220,12 @@ def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]
     sub, codes = _buffers(nb, 2 * _CHUNK)
     hists = np.empty((GROUP, 2, nb), np.uint16 if kind[1] else np.int64)
     n = len(group)
-    cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - n) if n < GROUP else group))
+    cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - n)))  # padded
     done, bad = _score_histogram_group(cams, gts, ignores if kind[2] else gts, kind[2],
                                        n, edges, delta, sub, codes, hists)
     if bad:
         check_scoremap(cams[done])  # raises the precise message
-    return list(hists[:n]) if n < GROUP else list(hists)
+    return list(hists[:n])
 
 
 def _tp_fp(fg_hist: np.ndarray, bg_hist: np.ndarray):
