@@ -141,8 +141,8 @@ def metric_jobs(samples: list) -> list:
         _scored(scorer, samples[:2])
 
         def pooled(ss, scorer=scorer):
-            res = _scored(scorer, ss).results
-            return np.sum([r['fg'] for r in res], 0), np.sum([r['bg'] for r in res], 0)
+            pooled = np.sum([r['hist'] for r in _scored(scorer, ss).results], 0)
+            return pooled[0], pooled[1]
 
         jobs.append(('PxAP', interval, pooled, lambda ss, thrs=thrs: literal_mask_histograms(
             [(s['pred_cam'], s['gt_mask'], np.zeros_like(s['gt_mask'])) for s in ss],

@@ -126,8 +126,8 @@ def test_pxap_records_of_any_field_type():
     for form, record in zip(forms, metric.results):
         want = pixel_histograms(cam, gt, ignore if 'ignore_mask' in form else None,
                                 threshold_list(0.01), stacked=True, compact=True)
-        assert record['fg'].dtype == np.uint16
-        assert np.array_equal(record['fg'], want[0]) and np.array_equal(record['bg'], want[1])
+        assert record['hist'].dtype == np.uint16
+        assert np.array_equal(record['hist'], want)
     with pytest.raises(KeyError, match='gt_mask missing: use a mask dataset'):
         metric.process([], [dict(pred_cam=cam)])
     with pytest.raises(ValueError, match=r'gt_mask shape \(30, 24\) differs'):
