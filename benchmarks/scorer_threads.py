@@ -4,9 +4,11 @@ against the release before (one strided chunk per thread, one kernel call per ma
 This release's ``BaseScorer.process`` hands a batch to ``map_chunks``: the calling thread
 and the pool's workers claim units of consecutive samples until none is left, a
 scorer's ``chunk_size`` at a time; PxAP's is a group of ``pxap.GROUP`` maps that its kernel
-scores in one call, so the thread releases and takes back the GIL once per group. The
-release before split the batch into one strided chunk per thread and called ``record``
-on each sample (PxAP: one ``pixel_histograms`` call per map); it is written out below.
+scores in one call, so the thread releases and takes back the GIL once per group (where
+numba runs on GNU OpenMP, PxAP instead scores each group's maps on numba's threads from
+the calling thread: ``pxap.parallel_threads``). The release before split the batch into
+one strided chunk per thread and called ``record`` on each sample (PxAP: one
+``pixel_histograms`` call per map, a record of two rows); it is written out below.
 
 Both sides score eval_speed.py's maps, alternating in one process, on the scorers' default
 thread count and on one thread; the script prints us per map (fastest / median of
@@ -49,13 +51,14 @@ def strided_map(fn, items: list) -> list:
 
 
 def pxap_record(scorer: PxAPScorer, sample: dict) -> dict:
-    """The release before's PxAP record: one kernel call per map."""
+    """The release before's PxAP record: one kernel call per map (its two rows stacked,
+    as this release's record holds them)."""
     name = type(scorer).__name__
     hist = pixel_histograms(get_field(sample, 'pred_cam', name),
                             get_field(sample, 'gt_mask', name),
                             get_field(sample, 'ignore_mask', name, required=False),
                             scorer.thresholds, scorer._bins, stacked=True, compact=True)
-    return dict(fg=hist[0], bg=hist[1])
+    return dict(hist=hist)
 
 
 def processed(scorer, samples: list) -> list:

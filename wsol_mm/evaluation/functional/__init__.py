@@ -12,6 +12,7 @@ from .cutoff_scan import (
 from .pxap import (
     histogram_edges,
     kernel_bins,
+    parallel_threads,
     piou_from_histograms,
     pixel_histograms,
     pixel_histograms_many,
@@ -45,7 +46,8 @@ __all__ = [
     'box_iou', 'check_box_convention', 'check_scoremap', 'quantize_cam', 'rescale_boxes',
     'HAS_NUMBA', 'best_ious_at_thresholds', 'scan_cutoffs', 'scan_thresholds', 'threshold_cutoffs',
     'threshold_list',
-    'histogram_edges', 'kernel_bins', 'pixel_histograms', 'pixel_histograms_many',
+    'histogram_edges', 'kernel_bins', 'parallel_threads', 'pixel_histograms',
+    'pixel_histograms_many',
     'piou_from_histograms',
     'pxap_from_histograms',
     'pr_curve_from_histograms', 'contour_boxes', 'reference_best_ious', 'reference_boxes',

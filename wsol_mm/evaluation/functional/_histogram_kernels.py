@@ -31,10 +31,12 @@ wrap: every ``streams * 65535 // CHUNK`` blocks, or ``streams * 65535`` pixels.
 Hot loops index with unsigned integers (no negative-index checks).
 
 A scorer scores its maps a group at a time in one call of :func:`score_histogram_group`
-(``pxap.GROUP`` maps): the GIL is released once per group instead of once per map.
+(``pxap.GROUP`` maps): the GIL is released once per group instead of once per map. On
+numba's OpenMP threads, :func:`score_histogram_group_parallel` scores a group's maps on
+several threads at once, a map per iteration.
 """
 import numpy as np
-from numba import literally, njit
+from numba import literally, njit, prange
 
 _U = np.uint64
 #: rows of the uint16 sub-histogram buffer: eight streams up to FEW_BINS bins, then four
@@ -299,4 +301,30 @@ def score_histogram_group(cams, gts, ignores, use_ignore, count, edges, delta, s
                                codes, hists[i])
         if bad:
             return i, bad
+    return count, 0
+
+
+@njit(cache=True, nogil=True, parallel=True)  # on numba's threads (pxap.parallel_threads)
+def score_histogram_group_parallel(cams, gts, ignores, use_ignore, count, edges, delta, hists):
+    """:func:`score_histogram_group`, a map per iteration on numba's threads (each map with
+    its own work buffers; every map is scored).
+
+    Args:
+        cams, gts, ignores, use_ignore, count, edges, delta, hists: as there (uniform
+            thresholds: ``delta > 0``).
+
+    Returns:
+        tuple: ``(i, code)`` of the first map holding NaN (1) or a value outside [0, 1]
+        (2), ``(count, 0)`` when every map is valid.
+    """
+    nb = len(edges) - 1
+    status = np.zeros(count, np.int64)
+    for i in prange(count):
+        sub = np.empty((STREAMS, 2 * nb + 1), np.uint16)
+        codes = np.empty(2 * CHUNK, np.uint16)
+        status[i] = score_histograms(cams[i], gts[i], ignores[i], use_ignore, edges, delta,
+                                     sub, codes, hists[i])
+    for i in range(count):
+        if status[i]:
+            return i, status[i]
     return count, 0

@@ -23,7 +23,7 @@ import numpy as np
 from . import _warmup_state
 from .box_ops import quantize_cam
 from .cutoff_scan import HAS_NUMBA, scan_thresholds, threshold_list
-from .pxap import pixel_histograms, pixel_histograms_many
+from .pxap import _group_histograms, kernel_bins, pixel_histograms, pixel_histograms_many
 
 __all__ = ['warm_up_kernels', 'kernels_cached', 'start_kernel_warmup']
 
@@ -48,6 +48,12 @@ def warm_up_kernels() -> None:
             pixel_histograms_many([(cam, ring, ignore)], threshold_list(0.001),
                                   compact=compact)  # a scorer's groups of maps
         quantize_cam(cam)
+    # A scorer's groups on numba's threads (pxap.parallel_threads), compiled whatever layer
+    # runs them: float32 maps under 65536 pixels only (9 s a version on 2 cores); other
+    # kinds compile on first use.
+    cam = np.where(ring, 0.9, 0.1).astype(np.float32)
+    _group_histograms([(cam, ring, None)] * 2, (cam.dtype, True, False),
+                      kernel_bins(threshold_list(0.001)), threads=2)
 
 
 def kernels_cached() -> bool:
@@ -58,12 +64,18 @@ def kernels_cached() -> bool:
     if not HAS_NUMBA:
         return True
     from ._cutoff_scan_kernels import scan_map
-    from ._histogram_kernels import score_histogram_group, score_histograms
+    from ._histogram_kernels import (
+        score_histogram_group,
+        score_histogram_group_parallel,
+        score_histograms,
+    )
     try:
-        # the histogram kernels: int64 and uint16 counts for each map dtype
-        return all(len(kernel._cache._cache_file._load_index()) >= versions * len(_DTYPES)
-                   for kernel, versions in ((scan_map, 1), (score_histograms, 2),
-                                            (score_histogram_group, 2)))
+        # versions: one per map dtype; the histogram kernels' int64 and uint16 counts
+        # each; the parallel group kernel's float32 / uint16 version alone
+        return all(len(kernel._cache._cache_file._load_index()) >= versions
+                   for kernel, versions in ((scan_map, 2), (score_histograms, 4),
+                                            (score_histogram_group, 4),
+                                            (score_histogram_group_parallel, 1)))
     except (AttributeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
         return False
 

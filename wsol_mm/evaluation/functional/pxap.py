@@ -1,4 +1,5 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
+import os
 import threading
 from typing import Iterable, List, Optional, Tuple, Union
 
@@ -12,9 +13,10 @@ try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import MAX_THRESHOLDS as _MAX_THRESHOLDS
     from ._histogram_kernels import STREAMS as _STREAMS
     from ._histogram_kernels import score_histogram_group as _score_histogram_group
+    from ._histogram_kernels import score_histogram_group_parallel as _score_group_parallel
     from ._histogram_kernels import score_histograms as _score_histograms
 except ImportError:  # pragma: no cover - depends on the environment
-    _score_histograms = _score_histogram_group = None
+    _score_histograms = _score_histogram_group = _score_group_parallel = None
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _BOOL = np.dtype(bool)
 _EDGES = {}  # edges and uniform step per threshold list
@@ -22,10 +24,54 @@ _EDGES = {}  # edges and uniform step per threshold list
 #: of this length; a scorer hands its threads this many samples at a time)
 GROUP = 8
 _LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
+_PARALLEL = dict(pid=None, omp=False)  # whether numba runs parallel kernels on OpenMP here
+_PARALLEL_LOCK = threading.Lock()  # one first launch (numba's workqueue aborts on two at once)
 
-__all__ = ['GROUP', 'histogram_edges', 'kernel_bins', 'pixel_histograms', 'pixel_histograms_many',
-           'pxap_from_histograms', 'piou_from_histograms',
+__all__ = ['GROUP', 'histogram_edges', 'kernel_bins', 'parallel_threads', 'pixel_histograms',
+           'pixel_histograms_many', 'pxap_from_histograms', 'piou_from_histograms',
            'pr_curve_from_histograms']
+
+
+def parallel_threads(threads: int) -> int:
+    """How many of numba's threads score each group of maps: ``threads``, at most numba's
+    thread count, where numba runs its parallel kernels on GNU OpenMP; else 1.
+
+    OpenMP's threads wait actively for a while after each kernel (``GOMP_SPINCOUNT``), so
+    a group's maps are on both cores within microseconds, where a pool thread woke about
+    0.13 ms after each call and the scorer's Python held the GIL in between (on a 2-vCPU
+    Xeon: PxAP's scorer 1.18-1.22x, and 1.7x right after a torch op). numba's other
+    layers park their threads between calls (its workqueue: 0.54x), so a scorer hands
+    its groups to its own threads there, as it does with 1 and in a process forked after
+    the first use (GNU OpenMP does not survive a fork).
+    """
+    if threads <= 1 or _score_group_parallel is None:
+        return 1
+    if _PARALLEL['pid'] != os.getpid():
+        with _PARALLEL_LOCK:
+            if _PARALLEL['pid'] != os.getpid():
+                first = _PARALLEL['pid'] is None
+                omp = first and _numba_layer() == 'omp'
+                _PARALLEL.update(pid=os.getpid(), omp=omp)
+    if not _PARALLEL['omp']:
+        return 1
+    import numba
+    return min(threads, numba.config.NUMBA_NUM_THREADS)
+
+
+def _numba_layer() -> str:
+    """The layer numba runs parallel kernels on (its threads start with the first one), or
+    '' when none loads (e.g. ``NUMBA_THREADING_LAYER=tbb`` without TBB)."""
+    import numba
+    if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
+        _warmup_state.wait_for_warmup()
+    edges, delta = _cached_bins(np.arange(0.0, 1.0, 0.01))
+    cams, masks = (np.zeros((1, 1), np.float32), ) * GROUP, (np.zeros((1, 1), bool), ) * GROUP
+    try:  # no map: only starts the threads
+        _score_group_parallel(cams, masks, masks, False, 0, edges, delta,
+                              np.empty((GROUP, 2, len(edges) - 1), np.uint16))
+    except ValueError:  # numba: 'No threading layer could be loaded'
+        return ''
+    return numba.threading_layer()
 
 
 def histogram_edges(thresholds: np.ndarray) -> np.ndarray:
@@ -157,16 +203,16 @@ def pixel_histograms(cam: np.ndarray, gt_mask: np.ndarray, ignore_mask: np.ndarr
 
 def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]],
                           thresholds: np.ndarray, bins: Optional[tuple] = None,
-                          compact: bool = False) -> List[np.ndarray]:
+                          compact: bool = False, threads: int = 1) -> List[np.ndarray]:
     """``pixel_histograms(cam, gt, ignore, ..., stacked=True)`` of each map, in order.
 
-    What a scorer's thread runs on the samples it claims: consecutive maps of the same
-    kind (float32 or float64, aligned writeable C arrays, with or without an ignore
-    mask) are scored ``GROUP`` at a time by one kernel call, which releases the GIL once
-    for the group; other maps, and thresholds that are not ``j * step``, one at a time.
-    ``maps`` is read as the groups fill: a generator that reads each sample's fields
-    lets the thread release the GIL after one group's Python, not the whole chunk's (the
-    other threads start scoring meanwhile).
+    What a scorer runs on its samples: consecutive maps of the same kind (float32 or
+    float64, aligned writeable C arrays, with or without an ignore mask) are scored
+    ``GROUP`` at a time by one kernel call, which releases the GIL once for the group,
+    on ``parallel_threads(threads)`` of numba's threads; other maps, and thresholds that
+    are not ``j * step``, one at a time. ``maps`` is read as the groups fill: a generator
+    that reads each sample's fields lets a scorer's thread release the GIL after one
+    group's Python, not the whole chunk's (the other threads start scoring meanwhile).
 
     Args:
         maps (Iterable[tuple]): ``(cam, gt_mask, ignore_mask)`` per map: a float map in
@@ -175,6 +221,8 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
         thresholds (np.ndarray): CAM thresholds (``np.arange(0, 1, interval)``).
         bins (tuple, optional): ``kernel_bins(thresholds)``, computed once by the caller.
         compact (bool): uint16 counts for maps under 65536 pixels. Defaults to False.
+        threads (int): threads for a group's maps (see :func:`parallel_threads`; the same
+            histograms for any count). Defaults to 1.
 
     Returns:
         list[np.ndarray]: a ``(2, len(thresholds) + 2)`` array per map, the foreground row
@@ -185,6 +233,10 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
     if not kernel or bins[1] <= 0:  # no numba, or thresholds that are not j * step
         return [pixel_histograms(cam, gt, ignore, thresholds, bins, True, compact)
                 for cam, gt, ignore in maps]
+    threads = parallel_threads(threads)
+    if threads > 1:
+        import numba
+        numba.set_num_threads(threads)  # the calling thread's count
     out: List[np.ndarray] = []
     group: list = []
     kind = None
@@ -197,33 +249,39 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
             ignore = None if ignore is None else np.ascontiguousarray(ignore, dtype=bool)
         if not (cam.ndim == 2 and cam.dtype in _KERNEL_DTYPES and cam.flags.carray
                 and gt.flags.carray and (ignore is None or ignore.flags.carray)):
-            out += _group_histograms(group, kind, bins)  # e.g. a read-only map: its own
-            group = []  # compiled version, not a new tuple type
+            # e.g. a read-only map: its own compiled version, not a new tuple type
+            out += _group_histograms(group, kind, bins, threads)
+            group = []
             out.append(pixel_histograms(cam, gt, ignore, thresholds, bins, True, compact))
             continue
         this = (cam.dtype, compact and cam.size < 65536, ignore is not None)
         if this != kind or len(group) == GROUP:
-            out += _group_histograms(group, kind, bins)
+            out += _group_histograms(group, kind, bins, threads)
             group, kind = [], this
         group.append((cam, gt, ignore))
-    return out + _group_histograms(group, kind, bins)
+    return out + _group_histograms(group, kind, bins, threads)
 
 
-def _group_histograms(group: list, kind: tuple, bins: tuple) -> List[np.ndarray]:
-    """The stacked histograms of up to ``GROUP`` maps of one kind, one kernel call."""
+def _group_histograms(group: list, kind: tuple, bins: tuple, threads: int) -> List[np.ndarray]:
+    """The stacked histograms of up to ``GROUP`` maps of one kind, one kernel call (on
+    ``threads`` of numba's threads when more than one)."""
     if not group:
         return []
     if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
         _warmup_state.wait_for_warmup()
     edges, delta = bins
     nb = len(edges) - 1
-    sub, codes = _buffers(nb, 2 * _CHUNK)
     hists = np.empty((GROUP, 2, nb), np.uint16 if kind[1] else np.int64)
     n = len(group)
     cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - n)))  # padded
-    done, bad = _score_histogram_group(cams, gts, ignores if kind[2] else gts, kind[2],
-                                       n, edges, delta, sub, codes, hists)
-    if bad:
+    ignores = ignores if kind[2] else gts
+    if threads > 1 and n > 1:
+        done, _code = _score_group_parallel(cams, gts, ignores, kind[2], n, edges, delta, hists)
+    else:
+        sub, codes = _buffers(nb, 2 * _CHUNK)
+        done, _code = _score_histogram_group(cams, gts, ignores, kind[2], n, edges, delta, sub,
+                                             codes, hists)
+    if done < n:
         check_scoremap(cams[done])  # raises the precise message
     return list(hists[:n])
 

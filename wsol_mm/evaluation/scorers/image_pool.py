@@ -6,7 +6,9 @@ of consecutive samples in turn (one, or a scorer's group) until none is left, an
 records come back in input order, the same for any number of threads. The Python
 around each kernel call (field checks, a few numpy operations) still holds the GIL, so
 the gain is a little under the thread count; PxAP, whose kernel is short, claims groups
-of maps that its kernel scores in one call (the GIL handed over once per group).
+of maps that its kernel scores in one call (the GIL handed over once per group), or, where
+numba runs on GNU OpenMP, scores each group on numba's threads instead
+(``pxap.parallel_threads``).
 
 The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
 ``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs / ranks on this

@@ -7,6 +7,7 @@ from ..functional import (
     SIZE_BINS,
     kernel_bins,
     mask_size_ratio,
+    parallel_threads,
     piou_from_histograms,
     pixel_histograms_many,
     pr_curve_from_histograms,
@@ -16,6 +17,7 @@ from ..functional import (
 )
 from ..functional.pxap import GROUP
 from .base_scorer import BaseScorer
+from .image_pool import eval_threads
 from .sample_fields import get_field
 from .size_bins_mixin import SizeBinsMixin
 
@@ -57,6 +59,13 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
         self._bins = kernel_bins(self.thresholds)
         self._init_size_bins(size_bins, size_bin_edges, size_groups, size_bin_rule)
 
+    @property
+    def threaded(self) -> bool:
+        """Groups of maps on the pool's threads, unless numba's OpenMP threads score each
+        group's maps (``pxap.parallel_threads``): then the calling thread takes the whole
+        batch and each group runs on ``eval_threads()`` of numba's threads."""
+        return parallel_threads(eval_threads()) <= 1
+
     def record(self, sample: dict) -> dict:
         """``hist``: the foreground and background score histograms of one image, stacked
         ``(2, len(thresholds) + 2)``, uint16 under 65536 pixels (and ``bin``, its size bin)."""
@@ -77,7 +86,8 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
             maps.append((cam, gt, ignore))
         # uint16 counts for maps under 65536 pixels: keeps records small. A record holds
         # the stacked pair as it is: a view per row made the scorer 1-2 % slower.
-        hists = pixel_histograms_many(maps, self.thresholds, self._bins, compact=True)
+        hists = pixel_histograms_many(maps, self.thresholds, self._bins, compact=True,
+                                      threads=eval_threads())
         records = [dict(hist=hist) for hist in hists]
         if self.size_bins:
             for record, (_cam, gt, _ignore) in zip(records, maps):
