@@ -39,7 +39,7 @@ def parallel_threads(threads: int) -> int:
     OpenMP's threads wait actively for a while after each kernel (``GOMP_SPINCOUNT``), so
     a group's maps are on both cores within microseconds, where a pool thread woke about
     0.13 ms after each call and the scorer's Python held the GIL in between (on a 2-vCPU
-    Xeon: PxAP's scorer 1.18-1.22x, and 1.7x right after a torch op). numba's other
+    Xeon: PxAP's scorer 1.03-1.07x back to back, 1.78x right after a torch op). numba's other
     layers park their threads between calls (its workqueue: 0.54x), so a scorer hands
     its groups to its own threads there, as it does with 1 and in a process forked after
     the first use (GNU OpenMP does not survive a fork).
