@@ -58,7 +58,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 
-import wsol_mm  # noqa: F401  (compat shim before timm / torchvision)
+import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
 from wsol_mm.engine.optimizers import cpu_has_bf16
 from wsol_mm.malloc_preload import loaded_allocator, reexec_with_tcmalloc
 from wsol_mm.registry import MODELS
