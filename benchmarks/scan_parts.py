@@ -4,7 +4,7 @@
 into its parts, on eval_speed.py's maps, at one CAM-threshold interval:
 
 - ``sort``: quantise to uint8, check the values, counting-sort the pixels by
-  value with their neighbour masks (``sort_pixels``);
+  value with their neighbour masks (``sort_pixels``; V2's also builds the hole masks);
 - ``foreground``: the union-find pass over the sorted pixels that scores every
   outer contour at every wanted cut-off (v1: areas, ties, bounds; V2: bounds
   that decide where the hole pass is needed), until the lowest cut-offs are
@@ -50,20 +50,22 @@ def per_map_ms(fn, num: int) -> float:
 
 
 def kernel_parts(samples: list, thresholds: np.ndarray) -> dict:
-    """Per-map ms of the sort, the foreground pass (v1, V2) and V2's hole pass."""
+    """Per-map ms of the sort and the foreground pass (v1, V2) and of V2's hole pass."""
     h, w = samples[0]['pred_cam'].shape
     u, order, starts, pad, lab, parent, rec, shp, iou, live = _workspace(h, w)
     sorted_maps = []
     for s in samples:  # each map's sort, kept to time the passes on their own
-        sort_pixels(s['pred_cam'], False, u, order, starts, pad)
+        sort_pixels(s['pred_cam'], False, u, order, starts, pad, True)  # masks for both
         wanted = np.zeros(256, np.bool_)
         wanted[threshold_cutoffs(thresholds, int(np.flatnonzero(np.diff(starts))[-1]))] = True
         sorted_maps.append((order.copy(), starts.copy(), wanted,
                             np.ascontiguousarray(s['gt_bboxes'], np.float64), u.copy()))
 
-    def sort_all():
-        for s in samples:
-            sort_pixels(s['pred_cam'], False, u, order, starts, pad)
+    def sort_all(holes: bool):
+        def run():
+            for s in samples:
+                sort_pixels(s['pred_cam'], False, u, order, starts, pad, holes)
+        return run
 
     def passes(multi: bool, holes: bool):
         floors = np.array([0.3, 0.5, 0.7] if multi else [0.5])
@@ -83,7 +85,8 @@ def kernel_parts(samples: list, thresholds: np.ndarray) -> dict:
 
     n = len(samples)
     fg_v2 = per_map_ms(passes(True, False), n)
-    return dict(sort=per_map_ms(sort_all, n), fg_v1=per_map_ms(passes(False, False), n),
+    return dict(sort_v1=per_map_ms(sort_all(False), n), sort_v2=per_map_ms(sort_all(True), n),
+                fg_v1=per_map_ms(passes(False, False), n),
                 fg_v2=fg_v2, holes=max(0.0, per_map_ms(passes(True, True), n) - fg_v2))
 
 
@@ -124,7 +127,8 @@ def main() -> None:
                                              thresholds=thresholds) for s in samples], n)
         ref = 1e3 * _clock(lambda: literal_box_counts(
             [(s['pred_cam'], s['gt_bboxes']) for s in samples], thresholds, ious, multi))[1] / n
-        rows[name] = dict(sort=parts['sort'], foreground=parts['fg_v2' if multi else 'fg_v1'],
+        rows[name] = dict(sort=parts['sort_v2' if multi else 'sort_v1'],
+                          foreground=parts['fg_v2' if multi else 'fg_v1'],
                           holes=parts['holes'] if multi else 0.0,
                           record=record,
                           scorer_1=scorer_ms(cls, samples, args.interval, 1),
