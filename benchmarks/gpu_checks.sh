@@ -65,7 +65,8 @@ done
 for mode in fp32 amp; do  # the first run also compiles the evaluator's kernels
     work="$WORK/$mode"
     flag=$([ "$mode" = amp ] && echo --amp)
-    part "train_$mode" $([ "$mode" = amp ] && echo 55 || echo 75) python tools/train.py "$CONFIG" --work-dir "$work" $flag --test
+    limit=$([ "$mode" = amp ] && echo 55 || echo 75)
+    part "train_$mode" "$limit" python tools/train.py "$CONFIG" --work-dir "$work" $flag --test
     grep -E "^(maxboxaccv2/mean|cls/top1) |Error|error" "$OUT/train_$mode.log" | tail -n 6
     grep -E "Epoch\(train\)" "$OUT/train_$mode.log" | tail -n 1 | grep -oE "time: [0-9.]+|loss: [0-9.]+"
 done
