@@ -68,7 +68,8 @@ for mode in fp32 amp; do  # the first run also compiles the evaluator's kernels
     limit=$([ "$mode" = amp ] && echo 55 || echo 75)
     part "train_$mode" "$limit" python tools/train.py "$CONFIG" --work-dir "$work" $flag --test
     grep -E "^(maxboxaccv2/mean|cls/top1) |Error|error" "$OUT/train_$mode.log" | tail -n 6
-    grep -E "Epoch\(train\)" "$OUT/train_$mode.log" | tail -n 1 | grep -oE "time: [0-9.]+|loss: [0-9.]+"
+    grep -E "Epoch\(train\)" "$OUT/train_$mode.log" | tail -n 1 \
+        | grep -oE "time: [0-9.]+|loss: [0-9.]+"
 done
 
 part ddp_amp 55 bash tools/dist_train.sh "$CONFIG" "$NGPUS" \
