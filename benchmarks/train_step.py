@@ -59,7 +59,7 @@ from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
-from wsol_mm.engine.optimizers import cpu_has_bf16
+from wsol_mm.engine.optimizers import cpu_bf16_units
 from wsol_mm.malloc_preload import loaded_allocator, reexec_with_tcmalloc
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
@@ -229,10 +229,16 @@ def machine_line(device: str, threads: int) -> str:
         bf16 = 'bf16 yes' if torch.cuda.is_bf16_supported() else 'bf16 NO (emulated)'
         return f'GPU {name}, {bf16}, torch {torch.__version__}'
     cpu = cpu_model()
-    bf16 = ('bf16 yes (AVX-512-BF16/AMX)' if cpu_has_bf16() else
-            'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated (slow)')
-    return (f'CPU {cpu}, {threads} threads, {bf16}, torch {torch.__version__}, '
-            f'{loaded_allocator() or "glibc"} malloc, load average {os.getloadavg()[0]:.1f}')
+    return (f'CPU {cpu}, {threads} threads, {cpu_bf16_line(cpu_bf16_units())}, torch '
+            f'{torch.__version__}, {loaded_allocator() or "glibc"} malloc, load average '
+            f'{os.getloadavg()[0]:.1f}')
+
+
+def cpu_bf16_line(units: list) -> str:
+    """The machine line's bfloat16 part: which of AVX-512-BF16 and AMX the CPU has."""
+    if not units:
+        return 'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated (slow)'
+    return f'bf16 yes ({" and ".join(units)}{"" if "AMX" in units else ", no AMX"})'
 
 
 def step_time(variant: Variant) -> float:

@@ -1,4 +1,7 @@
 """bfloat16 autocast training on CPU and GPU (what ``tools/train.py --amp`` selects)."""
+import importlib
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn as nn
@@ -63,3 +66,27 @@ def test_emulated_bf16_is_reported(monkeypatch):
     assert bf16_note('cuda') is None
     monkeypatch.setattr(mixed_precision, 'cpu_has_bf16', lambda: True)
     assert bf16_note('cpu') is None
+
+
+@pytest.mark.parametrize('avx512_bf16,amx,units', [
+    (True, False, ['AVX-512-BF16']),  # AMD Zen 4 / Zen 5
+    (True, True, ['AVX-512-BF16', 'AMX']),  # Intel Sapphire Rapids and later
+    (False, False, []),
+])
+def test_cpu_bf16_units_name_what_the_cpu_has(monkeypatch, avx512_bf16, amx, units):
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: amx)
+    assert mixed_precision.cpu_bf16_units() == units
+    assert mixed_precision.cpu_has_bf16() == bool(units)
+
+
+def test_train_step_benchmark_names_the_bf16_units(monkeypatch):
+    """``benchmarks/train_step.py``'s machine line says which unit runs bfloat16."""
+    bench = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'benchmarks')
+    monkeypatch.syspath_prepend(bench)
+    train_step = importlib.import_module('train_step')
+    assert train_step.cpu_bf16_line(['AVX-512-BF16']) == 'bf16 yes (AVX-512-BF16, no AMX)'
+    assert train_step.cpu_bf16_line(['AVX-512-BF16', 'AMX']) == 'bf16 yes (AVX-512-BF16 and AMX)'
+    assert train_step.cpu_bf16_line([]).startswith('bf16 NO: this CPU lacks AVX-512-BF16 and AMX')
+    monkeypatch.setattr(train_step, 'cpu_bf16_units', lambda: ['AVX-512-BF16'])
+    assert ', bf16 yes (AVX-512-BF16, no AMX), torch ' in train_step.machine_line('cpu', 2)

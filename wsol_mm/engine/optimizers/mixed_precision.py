@@ -1,5 +1,5 @@
 """``--amp``: which mixed-precision optimizer wrapper a run gets on this machine."""
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from mmengine.config import ConfigDict
@@ -10,15 +10,25 @@ from wsol_mm.utils import UserError
 AMP_REPLACEABLE = ('OptimWrapper', 'AmpOptimWrapper', 'AutocastOptimWrapper')
 
 
+#: bfloat16 units of x86 CPUs and torch's (private) checks for them
+_BF16_UNITS = (('AVX-512-BF16', '_is_avx512_bf16_supported'), ('AMX', '_is_amx_tile_supported'))
+
+
+def cpu_bf16_units() -> List[str]:
+    """The bfloat16 units of this CPU, of ``'AVX-512-BF16'`` and ``'AMX'`` (AMD's Zen 4 and
+    Zen 5 and Intel's Cooper Lake have the first only, Sapphire Rapids and later both);
+    empty when torch does not report them."""
+    cpu = getattr(torch, 'cpu', None)
+    return [name for name, check in _BF16_UNITS if bool(getattr(cpu, check, lambda: False)())]
+
+
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX-512-BF16 or AMX tiles).
 
     Without them bfloat16 autocast still works but is emulated, usually slower than
     float32.
     """
-    cpu = getattr(torch, 'cpu', None)
-    checks = ('_is_avx512_bf16_supported', '_is_amx_tile_supported')
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+    return bool(cpu_bf16_units())
 
 
 def bf16_note(device_type: str) -> Optional[str]:
