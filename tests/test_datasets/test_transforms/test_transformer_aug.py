@@ -1,6 +1,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 from wsol_mm.datasets.transforms import RandAugment, RandomErasing
@@ -61,16 +62,20 @@ def test_random_erasing_matches_normalised_fill():
     np.testing.assert_array_equal(same['img'], src['img'])
 
 
-def test_random_erasing_draws_the_same_random_stream_as_timm():
-    # The skip of non-erased images must not change which images timm erases, nor where:
-    # the same images as timm's eraser on the normalised image, and the same final state.
+@pytest.mark.parametrize('mode,max_count', [('pixel', 1), ('rand', 3), ('const', 2)])
+def test_random_erasing_draws_the_same_random_stream_as_timm(mode, max_count):
+    # Mapping only the erased patches must not change which images timm erases, nor where,
+    # nor any pixel: the same images as timm's eraser on the whole normalised image mapped
+    # back, and the same final random state.
     from timm.data.random_erasing import RandomErasing as TimmRandomErasing
-    ours = RandomErasing(prob=0.5)
-    timm_eraser = TimmRandomErasing(probability=0.5, mode='pixel', max_count=1, device='cpu')
+    ours = RandomErasing(prob=0.5, mode=mode, max_count=max_count)
+    timm_eraser = TimmRandomErasing(probability=0.5, mode=mode, max_count=max_count,
+                                    device='cpu')
     imgs = [_results(seed)['img'] for seed in range(8)]
     random.seed(3)
     torch.manual_seed(3)
-    got = [ours(dict(img=img.copy()))['img'] for img in imgs]
+    got = [ours(dict(img=img))['img'] for img in imgs]
+    assert all(np.array_equal(img, _results(seed)['img']) for seed, img in enumerate(imgs))
     state = random.getstate()
     random.seed(3)
     torch.manual_seed(3)

@@ -1,8 +1,6 @@
 """timm's RandomErasing applied to the uint8 image, in normalised units."""
-import random
-from typing import Sequence
+from typing import List, Sequence, Tuple
 
-import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from timm.data.random_erasing import RandomErasing as TimmRandomErasing
@@ -22,6 +20,11 @@ class RandomErasing(BaseTransform):
     therefore equal timm's up to uint8 rounding (``std/2`` ~ 0.01 normalised)
     and clipping of fills beyond about +-2.1 sigma (about 3 % of them).
     Boxes are unchanged (erasing does not move the object).
+
+    Only the erased patch is mapped: timm's eraser draws its random numbers (the same
+    stream as on a float image) and writes its patches into a stand-in that records
+    them; each patch's fill then goes to uint8 in place. Pixels outside a patch are
+    what the whole-image round trip would give (``round`` undoes its float error).
 
     Args:
         prob (float): probability of erasing an image. Defaults to 0.25.
@@ -43,19 +46,27 @@ class RandomErasing(BaseTransform):
         self.std = torch.tensor(std[::-1], dtype=torch.float32)[:, None, None]
 
     def transform(self, results: dict) -> dict:
-        # timm draws ``random.random() > p`` first and returns when it holds: make that
-        # same draw here and skip the float round trip of the image (3 images in 4 at
-        # p = 0.25); otherwise rewind, so that timm draws it again (same random stream).
-        state = random.getstate()
-        if random.random() > self.prob:
-            return results
-        random.setstate(state)
-        img = torch.from_numpy(np.ascontiguousarray(results['img'].transpose(2, 0, 1)))
-        normed = (img.float() - self.mean) / self.std
-        erased = self.eraser(normed)
-        out = (erased * self.std + self.mean).round().clamp(0, 255).to(torch.uint8)
-        results['img'] = np.ascontiguousarray(out.numpy().transpose(1, 2, 0))
+        img = results['img']
+        patches = _PatchRecorder()
+        # timm's own per-image draw (erase or not, then the patches) on the stand-in
+        self.eraser._erase(patches, img.shape[2], img.shape[0], img.shape[1], torch.float32)
+        if patches.writes:
+            img = img.copy()  # the input stays as it was
+            for (_, rows, cols), fill in patches.writes:
+                chw = (fill * self.std + self.mean).round().clamp(0, 255).to(torch.uint8)
+                img[rows, cols] = chw.numpy().transpose(1, 2, 0)  # (C, 1, 1) fills broadcast
+            results['img'] = img
         return results
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(prob={self.prob}, mode={self.mode!r})'
+
+
+class _PatchRecorder:
+    """Stands in for the image in timm's ``_erase``: keeps each ``(index, fill)`` written."""
+
+    def __init__(self) -> None:
+        self.writes: List[Tuple[tuple, torch.Tensor]] = []
+
+    def __setitem__(self, index: tuple, fill: torch.Tensor) -> None:
+        self.writes.append((index, fill))
