@@ -135,15 +135,21 @@ def _masks_by_id(root, path):
     return {ds.get_data_info(i)['img_id']: ds.get_data_info(i) for i in range(len(ds))}
 
 
+def _masked_json(root: str, path: str) -> str:
+    """The COCO file without its box-only image (a mask for every image), next to it."""
+    coco = json.load(open(path))
+    coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] != 10]
+    masked = osp.join(root, 'annotations', 'masks.json')
+    with open(masked, 'w') as f:
+        json.dump(coco, f)
+    return masked
+
+
 def test_masks_from_polygons_and_rle_and_crowd_ignore(own):
     root, path = own
     with pytest.raises(MetadataError, match="image 'a.jpg' has no segmentation of its class"):
         _masks_by_id(root, path)  # evaluation with masks needs a mask per image
-    coco = json.load(open(path))
-    coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] != 10]
-    masked = osp.join(root, 'annotations', 'masks.json')
-    json.dump(coco, open(masked, 'w'))
-    infos = _masks_by_id(root, masked)
+    infos = _masks_by_id(root, _masked_json(root, path))
     assert np.array_equal(infos['c.png']['gt_mask'], _rle_mask())  # compressed RLE: exact
     assert not infos['c.png']['ignore_mask'].any()
     poly = infos['sub/b.jpg']['gt_mask']
@@ -209,8 +215,9 @@ def test_converter_output_gives_the_same_samples(own, tmp_path):
 
 
 def test_converter_masks_match_the_direct_dataset(own, tmp_path):
-    root, _ = own
-    masked = osp.join(root, 'annotations', 'masks.json')
+    register_all_modules()
+    root, path = own
+    masked = _masked_json(root, path)  # not left by another test: any order, any worker
     out = str(tmp_path / 'masks_split')
     coco_to_wsol(masked, out, ann_kind='mask')
     converted = WSOLDataset(ann_file=out, data_prefix=dict(img_path=osp.join(root, 'images'),
