@@ -21,10 +21,11 @@ class RandomErasing(BaseTransform):
     and clipping of fills beyond about +-2.1 sigma (about 3 % of them).
     Boxes are unchanged (erasing does not move the object).
 
-    Only the erased patch is mapped: timm's eraser draws its random numbers (the same
-    stream as on a float image) and writes its patches into a stand-in that records
-    them; each patch's fill then goes to uint8 in place. Pixels outside a patch are
-    what the whole-image round trip would give (``round`` undoes its float error).
+    Only the erased patch is mapped: timm's eraser (its ``_erase``; the tests compare
+    with its public call on the whole float image) draws its random numbers and writes
+    its patches into a stand-in that records them; each patch's fill then goes to uint8
+    in a copy of the image. Pixels outside a patch are what the whole-image round trip
+    would give (``round`` undoes its float error).
 
     Args:
         prob (float): probability of erasing an image. Defaults to 0.25.
