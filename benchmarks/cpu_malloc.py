@@ -50,15 +50,7 @@ def worker(args: argparse.Namespace) -> None:
     """Build one variant in this process, apply the side's settings, time its steps."""
     import torch
     from mmengine.config import Config
-    from train_step import (
-        METHODS,
-        _contiguous,
-        batch,
-        load_cfg,
-        plain_model_cfg,
-        reference_variant,
-        wsol_variant,
-    )
+    from train_step import METHODS, build_variant
 
     from wsol_mm.malloc_preload import loaded_allocator
     from wsol_mm.utils import register_all_modules
@@ -74,21 +66,16 @@ def worker(args: argparse.Namespace) -> None:
         if loaded_allocator() != 'tcmalloc':
             sys.exit(f'tcmalloc was preloaded ({os.environ.get("LD_PRELOAD")}) but not loaded')
         note = f'tcmalloc: {os.environ["LD_PRELOAD"]}'
-    data, inputs, labels = batch(224, args.batch, 'cpu')
     name = args.worker
     if name in REFERENCE:
-        variant = reference_variant(name, REFERENCE[name], 224, inputs, labels, 'cpu')
+        role, family, config = 'ref', REFERENCE[name], PLAIN[REFERENCE[name]]
     elif name in METHODS:
-        cfg = load_cfg(METHODS[name][1], 224)
-        model_cfg = cfg.model
+        role, family, config = 'method', METHODS[name][0], METHODS[name][1]
     else:
         family = CONTIGUOUS.get(name, name)
-        cfg = load_cfg(PLAIN[family], 224)
-        model_cfg = plain_model_cfg(family, cfg)
-        if name in CONTIGUOUS:
-            model_cfg = _contiguous(model_cfg)
-    if name not in REFERENCE:
-        variant = wsol_variant(name, model_cfg, cfg.optim_wrapper, data, 'cpu')
+        role, config = ('contiguous' if name in CONTIGUOUS else 'plain'), PLAIN[family]
+    variant = build_variant(dict(name=name, role=role, family=family, config=config,
+                                 size=224, batch=args.batch, device='cpu', bf16=False))
     for _ in range(args.warmup):
         variant.step()
     times = []

@@ -57,8 +57,10 @@ rm -f "$OUT"/import_*.log
 for spec in "deit_s 100 tscam scm lcamd" "resnet50 80 cam_resnet50 crop_resnet50" \
             "vgg16_inception_v3 90 crop_vgg16 crop_inception_v3"; do
     read -r family limit methods <<<"$spec"
+    # --shared-process: one start-up instead of one per variant (10 per family would not
+    # fit the limits); GPU memory comes from torch's caching allocator, not glibc's heap
     part "train_step_$family" "$limit" python benchmarks/train_step.py --device cuda \
-        --batch "$BATCH" --warmup 3 --steps 10 --sync-sites --methods $methods
+        --batch "$BATCH" --warmup 3 --steps 10 --sync-sites --shared-process --methods $methods
     grep -E "^\| |^# (GPU|host syncs)" "$OUT/train_step_$family.log"
 done
 

@@ -34,9 +34,9 @@ from train_step import (
     machine_line,
     plain_model_cfg,
     reference_variant,
-    run_family,
     wsol_variant,
 )
+from variants import run_family
 
 from wsol_mm.models.utils import onednn_linear_function
 from wsol_mm.models.utils.onednn_linear_function import _LINEAR, _dense, _weight_grad

@@ -1,13 +1,17 @@
 """Training-step speed of every method against a plain classifier of the same backbone.
 
-One process builds, for each backbone family, the shipped method configs (``pretrained``
-off, CUB head = 200 classes, their own optimizer wrappers), wsol_mm's plain classifier of
-that backbone and, for DeiT-S and ResNet50, the reference library's own plain step (timm
+For each backbone family: the shipped method configs (``pretrained`` off, CUB head = 200
+classes, their own optimizer wrappers), wsol_mm's plain classifier of that backbone and,
+for DeiT-S and ResNet50, the reference library's own plain step (timm
 ``deit_small_patch16_224`` + its AdamW param groups; torchvision ``resnet50`` with the
-same stride-1 layer3/layer4 as wsolevaluation's CAM trunk + SGD). The steps of a family
-are timed round-robin (one step of each variant in turn, so load changes hit all of them
-alike) after warm-up steps; the fastest timed step gives images/s (``--stat median`` for
-the median): other jobs on the machine only ever slow a step down. A wsol_mm step is the
+same stride-1 layer3/layer4 as wsolevaluation's CAM trunk + SGD). Each variant is built
+and stepped in a process of its own, as a training run holds one model per process
+(``--shared-process`` builds them all in this one; why it matters:
+``benchmarks/variants.py``). The steps of a family are timed round-robin (one step of
+each variant in turn, one at a time, so load changes hit all of them alike) after warm-up
+steps, the bfloat16 steps apart from the float32 ones (fewer processes at once); the
+fastest timed step gives images/s (``--stat median`` for the median): other jobs on the
+machine only ever slow a step down. A wsol_mm step is the
 runner's ``model.train_step`` (preprocessor, forward, losses, backward, optimizer step);
 a reference step is forward, cross entropy, backward, optimizer step on a pre-normalised
 batch (on a GPU both sides copy their batch from host memory every step, as a training
@@ -20,7 +24,8 @@ InceptionV3 2.02; the plain step there = the same backbone's classifier); the sa
 under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its speed-up;
 the bytes autograd saves for backward (activations; exact, device-independent); on a CPU
 the median minor page faults of a timed step (memory that malloc gave back to the kernel
-and the step faults in and zeroes again: glibc's share of the step time); and the
+and the step faults in and zeroes again: glibc's share of the step time) and the peak
+resident memory of the variant's process (one process per variant only); and the
 estimated ratio to the released code's images/s, ``img/s x released overhead / released
 plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs (whose
 configs feed the batch channels-last and train the wide 3x3 convolutions by Winograd),
@@ -33,7 +38,7 @@ constructor and torch's default AdamW loop (the optimizer setup before this chan
 Usage:
     python benchmarks/train_step.py [--methods tscam scm ...] [--batch 8] [--size 224]
         [--steps 3] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
-        [--device cuda] [--sync-sites] [--malloc tcmalloc]
+        [--device cuda] [--sync-sites] [--malloc tcmalloc] [--shared-process]
 
 On a GPU (``--device cuda``) the tables also give the peak allocated memory of one step
 and the synchronising CUDA calls per step (torch's sync debug mode; ``--sync-sites``
@@ -44,20 +49,16 @@ import inspect
 import logging
 import os
 import os.path as osp
-import resource
 import sys
-import time
-from collections import Counter
 from statistics import median
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from host_syncs import host_sync_sites  # benchmarks/ (the script's folder is on sys.path)
-from memory import saved_bytes
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
+from variants import Variant, VariantProcess, run_family  # benchmarks/ (on sys.path)
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
 from wsol_mm.engine.optimizers import cpu_bf16_units
@@ -83,20 +84,6 @@ METHODS: Dict[str, tuple] = {
     'crop_inception_v3': ('inception_v3', 'configs/crop/inception_v3_cub.py', 2.02),
 }
 REFERENCE = dict(deit_s='timm', resnet50='torchvision')
-
-
-class Variant:
-    """One timed training step (a closure) and what is known about it."""
-
-    def __init__(self, name: str, step: Callable[[], Optional[dict]]) -> None:
-        self.name, self.step = name, step
-        self.times: List[float] = []
-        self.faults: List[int] = []  # minor page faults of each timed step (CPU memory)
-        self.saved_bytes = 0
-        self.peak_cuda = None  # peak allocated bytes of one step (GPU runs)
-        self.host_syncs = None  # synchronising CUDA calls in one step (GPU runs)
-        self.sync_sites: Counter = Counter()  # 'file:line' of each of those calls
-        self.notes = ''
 
 
 def batch(size: int, n: int, device: str) -> tuple:
@@ -206,34 +193,6 @@ def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
     return variant
 
 
-def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:
-    """Warm up, record saved bytes (and on a GPU the peak memory and host syncs of one
-    step), then time all variants round-robin."""
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    for variant in variants:
-        for _ in range(warmup):
-            variant.step()
-        variant.saved_bytes = saved_bytes(variant.step)
-        if device.startswith('cuda'):
-            sync()
-            torch.cuda.reset_peak_memory_stats()
-            variant.step()
-            sync()
-            variant.peak_cuda = torch.cuda.max_memory_allocated()
-            variant.sync_sites = host_sync_sites(variant.step)
-            variant.host_syncs = sum(variant.sync_sites.values())
-            sync()
-    for _ in range(steps):
-        for variant in variants:
-            sync()
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            start = time.perf_counter()
-            variant.step()
-            sync()
-            variant.times.append(time.perf_counter() - start)
-            variant.faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
-
-
 def machine_line(device: str, threads: int) -> str:
     if device.startswith('cuda'):
         name = torch.cuda.get_device_name(device)
@@ -260,6 +219,49 @@ def ips(variant: Variant, n: int) -> float:
     return n / step_time(variant)
 
 
+def family_specs(family: str, methods: List[str], args: argparse.Namespace) -> List[dict]:
+    """The variants of one backbone family, as picklable descriptions (``build_variant``)."""
+    # the plain step: the crop consistency's own localizer where the family has one
+    first = next((m for m in methods if m.startswith('crop')), methods[0])
+    channels_last = plain_model_cfg(family, load_cfg(METHODS[first][1], args.size)).get(
+        'data_preprocessor', {}).get('channels_last')
+    roles = [('plain', first)] + ([('contiguous', first)] if channels_last else [])
+    roles += [('ref', first)] if family in REFERENCE else []
+    roles += [('method', m) for m in methods]
+    specs = []
+    for use_bf16 in ([False] if args.no_bf16 else [False, True]):
+        for role, method in roles:
+            name = (method if role == 'method' else role) + (' bf16' if use_bf16 else '')
+            specs.append(dict(name=name, role=role, family=family, config=METHODS[method][1],
+                              size=args.size, batch=args.batch, device=args.device,
+                              bf16=use_bf16))
+    if args.ablate_optimizer and family == 'deit_s':
+        specs += [dict(specs[0], name=m + ' before', role='before', config=METHODS[m][1])
+                  for m in methods]
+    return specs
+
+
+def build_variant(spec: dict) -> Variant:
+    """A variant from its description: ``role`` plain / contiguous / ref / method / before
+    (the method with mmengine's one-group-per-parameter constructor), ``config`` the shipped
+    config it comes from, ``family``, ``size``, ``batch``, ``device``, ``bf16``."""
+    register_all_modules()
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-parameter lines
+    data, normed, labels = batch(spec['size'], spec['batch'], spec['device'])
+    role, family, device = spec['role'], spec['family'], spec['device']
+    if role == 'ref':
+        return reference_variant(spec['name'], family, spec['size'], normed, labels, device,
+                                 spec['bf16'])
+    cfg = load_cfg(spec['config'], spec['size'])
+    model, optim = cfg.model, cfg.optim_wrapper
+    if role in ('plain', 'contiguous'):
+        model = plain_model_cfg(family, cfg)
+        model = _contiguous(model) if role == 'contiguous' else model
+    elif role == 'before':
+        optim = dict(optim, constructor='DefaultOptimWrapperConstructor')
+    return wsol_variant(spec['name'], model, optim, data, device, spec['bf16'])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
@@ -279,53 +281,39 @@ def main() -> None:
     parser.add_argument('--malloc', choices=['glibc', 'tcmalloc'], default='glibc',
                         help='allocator of this process (all variants alike): tcmalloc '
                         're-runs the script with it preloaded, as tools/train.py does')
+    parser.add_argument('--shared-process', action='store_true',
+                        help='build and time every variant in this one process (their '
+                        'allocations then share one heap; see benchmarks/variants.py)')
     args = parser.parse_args()
     if args.malloc == 'tcmalloc':
         reexec_with_tcmalloc(required=True)
     torch.set_num_threads(args.threads)
     STAT_NAME[0] = args.stat
-    register_all_modules()
-    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-parameter lines
     bf16 = not args.no_bf16
-    data, normed, labels = batch(args.size, args.batch, args.device)
+    where = 'one process' if args.shared_process else 'one process per variant'
     print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
-          f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin')
+          f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin, '
+          f'{where}')
     print('# ' + machine_line(args.device, args.threads))
     families: Dict[str, List[str]] = {}
     for method in args.methods:
         families.setdefault(METHODS[method][0], []).append(method)
     method_rows, plain_rows = [], []
     for family, methods in families.items():
-        cfgs = {m: load_cfg(METHODS[m][1], args.size) for m in methods}
-        # the plain step: the crop consistency's own localizer where the family has one
-        first = next((cfgs[m] for m in methods if m.startswith('crop')), cfgs[methods[0]])
-        variants: Dict[str, Variant] = {}
-        precisions = [False, True] if bf16 else [False]
-        for use_bf16 in precisions:
-            tag = ' bf16' if use_bf16 else ''
-            plain_cfg = plain_model_cfg(family, first)
-            variants['plain' + tag] = wsol_variant('plain' + tag, plain_cfg,
-                                                   first.optim_wrapper, data, args.device,
-                                                   use_bf16)
-            if plain_cfg.get('data_preprocessor', {}).get('channels_last'):
-                # the released code's memory order: the base of the released estimate
-                variants['contiguous' + tag] = wsol_variant(
-                    'contiguous' + tag, _contiguous(plain_cfg), first.optim_wrapper, data,
-                    args.device, use_bf16)
-            if family in REFERENCE:
-                variants['ref' + tag] = reference_variant('ref' + tag, family, args.size,
-                                                          normed, labels, args.device,
-                                                          use_bf16)
-            for m in methods:
-                variants[m + tag] = wsol_variant(m + tag, cfgs[m].model, cfgs[m].optim_wrapper,
-                                                 data, args.device, use_bf16)
-        if args.ablate_optimizer and family == 'deit_s':
-            for m in methods:
-                old = dict(cfgs[m].optim_wrapper, constructor='DefaultOptimWrapperConstructor')
-                variants[m + ' before'] = wsol_variant(m + ' before', cfgs[m].model, old, data,
-                                                       args.device)
-        print(f'# timing {family}: {", ".join(variants)}', file=sys.stderr, flush=True)
-        run_family(list(variants.values()), args.warmup, args.steps, args.device)
+        variants = {s['name']: (build_variant(s) if args.shared_process else
+                                VariantProcess(build_variant, s, args.threads))
+                    for s in family_specs(family, methods, args)}
+        # float32 and bfloat16 timed apart: fewer processes (and their heaps) at once
+        for bf16_group in (False, True):
+            group = [v for v in variants.values() if v.name.endswith(' bf16') == bf16_group]
+            if group:
+                print(f'# timing {family}: {", ".join(v.name for v in group)}',
+                      file=sys.stderr, flush=True)
+                run_family(group, args.warmup, args.steps, args.device)
+        for v in variants.values():  # every timed step, for a closer look
+            print(f'# steps {v.name}: {" ".join(f"{t:.2f}" for t in v.times)} s, page faults '
+                  f'{" ".join(str(f // 1000) for f in v.faults)} thousand',
+                  file=sys.stderr, flush=True)
         if args.sync_sites and args.device.startswith('cuda'):
             for v in variants.values():
                 sites = ', '.join(f'{site} x{n}' for site, n in v.sync_sites.most_common(6))
@@ -359,7 +347,8 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
             row += [f'{_mb(v.peak_cuda)} / {_mb(plain.peak_cuda)}',
                     f'{v.host_syncs} / {plain.host_syncs}']
         else:  # pages that malloc gave back and the step touches again (docs/speed.md)
-            row += [f'{median(v.faults) / 1e3:.0f} / {median(plain.faults) / 1e3:.0f}']
+            row += [f'{median(v.faults) / 1e3:.0f} / {median(plain.faults) / 1e3:.0f}',
+                    f'{_mb(v.peak_rss)} / {_mb(plain.peak_rss)}']
         row.append(v.notes)
         if m + ' before' in variants:
             vo = variants[m + ' before']
@@ -387,8 +376,8 @@ def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List
            f'{step_time(ref) / step_time(plain):.2f}',
            '-' if contiguous is None else f'{step_time(ref) / step_time(contiguous):.2f}',
            f'{_mb(plain.saved_bytes)} / {_mb(ref.saved_bytes)}']
-    if plain.peak_cuda is not None:
-        row += [f'{_mb(plain.peak_cuda)} / {_mb(ref.peak_cuda)}']
+    peak = ('peak_rss', 'peak_cuda')[plain.peak_cuda is not None]
+    row += [f'{_mb(getattr(plain, peak))} / {_mb(getattr(ref, peak))}']
     if 'ref bf16' in variants:
         row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
     return [row]
@@ -409,7 +398,8 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
     header += ['bf16 img/s', 'bf16 speed-up'] if bf16 else []
     header += ['saved activations MB (method / plain)']
     header += ['peak GPU MB (method / plain)', 'host syncs per step (method / plain)'] \
-        if gpu else ['page faults per step, thousands (method / plain)']
+        if gpu else ['page faults per step, thousands (method / plain)',
+                     'peak RSS MB (method / plain)']
     print()
     _table(header + ['notes'], method_rows)
     if plain_rows:
@@ -417,7 +407,7 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
         header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
                   'wsol_mm / reference speed', 'same, contiguous NCHW, direct convs',
                   'saved activations MB (wsol_mm / reference)']
-        header += ['peak GPU MB (wsol_mm / reference)'] if gpu else []
+        header += [f'peak {"GPU" if gpu else "RSS"} MB (wsol_mm / reference)']
         header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if bf16 else []
         _table(header, plain_rows)
     if method_rows:

@@ -1,6 +1,6 @@
 """``benchmarks/train_step.py`` (issue 14's training benchmark) runs on the shipped configs: one
-DeiT method and one crop consistency method at a small size, float32 and bfloat16 (timings are
-printed, never asserted)."""
+DeiT method and one crop consistency method at a small size, float32 and bfloat16, in one
+process and with a process per variant (timings are printed, never asserted)."""
 import os
 import os.path as osp
 import re
@@ -11,12 +11,19 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM = r'[0-9]+\.[0-9]+'
 
 
-def test_train_step_prints_every_table_row():
-    out = subprocess.run([sys.executable, osp.join('benchmarks', 'train_step.py'), '--methods',
-                          'tscam', 'crop_resnet50', '--size', '64', '--batch', '2', '--steps',
-                          '1', '--threads', '1'], cwd=REPO, capture_output=True, text=True,
-                         timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+def run_benchmark(*args: str, script: str = 'train_step.py') -> subprocess.CompletedProcess:
+    out = subprocess.run([sys.executable, osp.join('benchmarks', script), *args], cwd=REPO,
+                         capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_train_step_prints_every_table_row():
+    # one process (a process per variant would start 14 of them: see the next test)
+    out = run_benchmark('--methods', 'tscam', 'crop_resnet50', '--size', '64', '--batch', '2',
+                        '--steps', '1', '--threads', '1', '--shared-process')
+    assert ', round-robin, one process\n' in out.stdout
     machine = re.search(r'^# CPU .*?, 1 threads, (.*), torch [^,]*, \w+ malloc, load average',
                         out.stdout, re.M)
     assert machine, out.stdout
@@ -32,3 +39,36 @@ def test_train_step_prints_every_table_row():
     for backbone, reference in (('deit_s', 'timm'), ('resnet50', 'torchvision')):
         row = rf'^\| {backbone} \| {NUM} \| {reference} \| {NUM} \| {NUM} \| '
         assert re.search(row, out.stdout, re.M), f'no {backbone} row in:\n{out.stdout}'
+
+
+def test_train_step_runs_each_variant_in_its_own_process():
+    out = run_benchmark('--methods', 'crop_resnet50', '--size', '64', '--batch', '2', '--steps',
+                        '2', '--threads', '1', '--no-bf16')
+    assert ', round-robin, one process per variant\n' in out.stdout
+    # ... overhead, released 2.08, yes/NO, estimate, saved MB, page faults, peak RSS MB
+    row = re.search(rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| 2\.08 \| (?:yes|NO) \| '
+                    rf'{NUM} \| [0-9]+ / [0-9]+ \| [0-9]+ / [0-9]+ \| ([0-9]+) / ([0-9]+) \|',
+                    out.stdout, re.M)
+    assert row, out.stdout
+    # each process's own peak: the two-pass step holds more than the plain one, and both
+    # hold torch and a ResNet50 with its optimizer state (> 300 MB)
+    assert int(row[1]) > int(row[2]) > 300, row[0]
+    steps = dict(re.findall(r'^# steps ([a-z_0-9]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
+    assert sorted(steps) == ['contiguous', 'crop_resnet50', 'plain', 'ref'], out.stderr
+    assert all(len(times.split()) == 2 for times in steps.values()), steps
+
+
+def test_a_variant_that_fails_in_its_process_is_named():
+    code = (
+        'import sys; sys.path.insert(0, "benchmarks")\n'
+        'from train_step import build_variant\n'
+        'from variants import VariantProcess, run_family\n'
+        'spec = dict(name="plain", role="plain", family="resnet50", config="configs/nope.py",\n'
+        '            size=64, batch=2, device="cpu", bf16=False)\n'
+        'if __name__ == "__main__":\n'
+        '    run_family([VariantProcess(build_variant, spec, 1)], 0, 1, "cpu")\n')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode != 0
+    assert 'RuntimeError: plain failed in its process:' in out.stderr, out.stderr[-3000:]
+    assert 'configs/nope.py' in out.stderr, out.stderr[-3000:]

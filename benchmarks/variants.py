@@ -1,0 +1,158 @@
+"""Timed training-step variants and their round-robin timing, in one process or one process
+per variant (``benchmarks/train_step.py``, ``linear_layers.py``, ``cpu_malloc.py``).
+
+Why a process per variant: glibc's ``malloc`` keeps its state per process (its heap, the
+mmap threshold it raises by itself, what it trims). Steps of several models in one process
+hand each other's freed blocks around, so a step there allocates, faults and zeroes memory
+that it would not in a training run, which holds one model: on the Zen 4 guest the crop
+consistency ResNet50 step faulted 420,000 pages per step next to its plain and contiguous
+steps and 520,000 next to their bfloat16 twins too (overhead 2.08 and 2.27). Each
+``VariantProcess`` builds its variant in a spawned process of its own; the parent still
+times all of them round-robin (one step of each in turn, only one running at a time), so
+load changes hit every variant alike, and each process reports its own page faults and its
+peak resident memory (``ru_maxrss``: the peak of a run of that one variant).
+"""
+import multiprocessing as mp
+import resource
+import time
+import traceback
+from collections import Counter
+from typing import Callable, List, Optional, Tuple
+
+import torch
+from host_syncs import host_sync_sites  # benchmarks/ (the script's folder is on sys.path)
+from memory import saved_bytes
+
+
+class Variant:
+    """One timed training step (a closure) and what is known about it."""
+
+    def __init__(self, name: str, step: Callable[[], Optional[dict]]) -> None:
+        self.name, self.step = name, step
+        self.times: List[float] = []
+        self.faults: List[int] = []  # minor page faults of each timed step (CPU memory)
+        self.saved_bytes = 0
+        self.peak_cuda = None  # peak allocated bytes of one step (GPU runs)
+        self.peak_rss = None  # peak resident bytes of the variant's own process
+        self.host_syncs = None  # synchronising CUDA calls in one step (GPU runs)
+        self.sync_sites: Counter = Counter()  # 'file:line' of each of those calls
+        self.notes = ''
+
+    def prepare(self, warmup: int, device: str) -> None:
+        """Warm up, record the saved bytes and, on a GPU, one step's peak memory and syncs."""
+        for _ in range(warmup):
+            self.step()
+        self.saved_bytes = saved_bytes(self.step)
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.step()
+            torch.cuda.synchronize()
+            self.peak_cuda = torch.cuda.max_memory_allocated()
+            self.sync_sites = host_sync_sites(self.step)
+            self.host_syncs = sum(self.sync_sites.values())
+            torch.cuda.synchronize()
+
+    def timed(self, device: str) -> Tuple[float, int]:
+        """Time one step (and count its minor page faults); recorded and returned."""
+        sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+        sync()
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        start = time.perf_counter()
+        self.step()
+        sync()
+        self.times.append(time.perf_counter() - start)
+        self.faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
+        return self.times[-1], self.faults[-1]
+
+    def close(self) -> None:
+        """Nothing to release in this process."""
+
+
+_INFO = ('saved_bytes', 'peak_cuda', 'host_syncs', 'sync_sites', 'notes')
+
+
+def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, warmup: int,
+           device: str) -> None:
+    """A variant's process: build and prepare it, then time one step per ``'step'``."""
+    try:
+        torch.set_num_threads(threads)
+        variant = build(spec)
+        variant.prepare(warmup, device)
+        conn.send(('ok', {k: getattr(variant, k) for k in _INFO}))
+        while conn.recv() == 'step':
+            conn.send(('ok', variant.timed(device)))
+        conn.send(('ok', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))  # KiB
+    except Exception:  # noqa: BLE001  (reported by the parent with the variant's name)
+        conn.send(('error', traceback.format_exc()))
+
+
+class VariantProcess(Variant):
+    """A variant built and stepped in a spawned process of its own (see the module doc).
+
+    Args:
+        build: module-level function ``spec -> Variant`` (run in the child).
+        spec: picklable description of the variant; ``spec['name']`` names it.
+        threads: torch threads of the child.
+    """
+
+    def __init__(self, build: Callable[[dict], Variant], spec: dict, threads: int) -> None:
+        super().__init__(spec['name'], self._not_here)
+        self.build, self.spec, self.threads = build, spec, threads
+        self.conn, self.proc = None, None
+
+    def _not_here(self) -> None:
+        raise RuntimeError(f'{self.name}: its step runs in its own process')
+
+    def _reply(self):
+        try:
+            status, value = self.conn.recv()
+        except EOFError:
+            raise RuntimeError(f'{self.name}: its process died (exit code '
+                               f'{self.proc.exitcode}; out of memory?)') from None
+        if status == 'error':
+            raise RuntimeError(f'{self.name} failed in its process:\n{value}')
+        return value
+
+    def prepare(self, warmup: int, device: str) -> None:
+        """Start the process and wait until it has built, warmed up and measured."""
+        ctx = mp.get_context('spawn')  # no fork of a process with threads / CUDA
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, self.build, self.spec,
+                                                     self.threads, warmup, device),
+                                daemon=True)
+        self.proc.start()
+        child.close()
+        for key, value in self._reply().items():
+            setattr(self, key, value)
+
+    def timed(self, device: str) -> Tuple[float, int]:
+        self.conn.send('step')
+        seconds, faults = self._reply()
+        self.times.append(seconds)
+        self.faults.append(faults)
+        return seconds, faults
+
+    def close(self) -> None:
+        """Stop the process; keep its peak resident memory."""
+        if self.proc is None:
+            return
+        if self.proc.is_alive():
+            self.conn.send('stop')
+            self.peak_rss = self._reply()
+        self.proc.join()
+        self.proc = None
+
+
+def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:
+    """Prepare every variant (one after the other, so warm-up peaks never add up), time all
+    of them round-robin, then stop their processes."""
+    try:
+        for variant in variants:
+            variant.prepare(warmup, device)
+        for _ in range(steps):
+            for variant in variants:
+                variant.timed(device)
+    finally:
+        for variant in variants:
+            variant.close()
