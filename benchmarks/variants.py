@@ -99,7 +99,7 @@ class VariantProcess(Variant):
     def __init__(self, build: Callable[[dict], Variant], spec: dict, threads: int) -> None:
         super().__init__(spec['name'], self._not_here)
         self.build, self.spec, self.threads = build, spec, threads
-        self.conn, self.proc = None, None
+        self.conn, self.proc, self.failed = None, None, False
 
     def _not_here(self) -> None:
         raise RuntimeError(f'{self.name}: its step runs in its own process')
@@ -110,7 +110,8 @@ class VariantProcess(Variant):
         except EOFError:
             raise RuntimeError(f'{self.name}: its process died (exit code '
                                f'{self.proc.exitcode}; out of memory?)') from None
-        if status == 'error':
+        if status == 'error':  # the process has stopped
+            self.failed = True
             raise RuntimeError(f'{self.name} failed in its process:\n{value}')
         return value
 
@@ -137,7 +138,7 @@ class VariantProcess(Variant):
         """Stop the process; keep its peak resident memory."""
         if self.proc is None:
             return
-        if self.proc.is_alive():
+        if not self.failed and self.proc.is_alive():
             self.conn.send('stop')
             self.peak_rss = self._reply()
         self.proc.join()

@@ -72,3 +72,5 @@ def test_a_variant_that_fails_in_its_process_is_named():
     assert out.returncode != 0
     assert 'RuntimeError: plain failed in its process:' in out.stderr, out.stderr[-3000:]
     assert 'configs/nope.py' in out.stderr, out.stderr[-3000:]
+    # that error alone (stopping the failed process raises nothing more)
+    assert 'another exception occurred' not in out.stderr, out.stderr[-3000:]
