@@ -7,7 +7,9 @@ for DeiT-S and ResNet50, the reference library's own plain step (timm
 same stride-1 layer3/layer4 as wsolevaluation's CAM trunk + SGD). Each variant is built
 and stepped in a process of its own, as a training run holds one model per process
 (``--shared-process`` builds them all in this one; why it matters:
-``benchmarks/variants.py``). The steps of a family are timed round-robin (one step of
+``benchmarks/variants.py``; ``--rounds R`` starts R processes per variant, one after
+the other, as a heap's luck differs from process to process). The steps of a family are
+timed round-robin (one step of
 each variant in turn, one at a time, so load changes hit all of them alike) after warm-up
 steps, the bfloat16 steps apart from the float32 ones (fewer processes at once); the
 fastest timed step gives images/s (``--stat median`` for the median): other jobs on the
@@ -37,7 +39,7 @@ constructor and torch's default AdamW loop (the optimizer setup before this chan
 
 Usage:
     python benchmarks/train_step.py [--methods tscam scm ...] [--batch 8] [--size 224]
-        [--steps 3] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
+        [--steps 3] [--rounds 1] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
         [--device cuda] [--sync-sites] [--malloc tcmalloc] [--shared-process]
 
 On a GPU (``--device cuda``) the tables also give the peak allocated memory of one step
@@ -46,6 +48,7 @@ prints the lines that make them). benchmarks/gpu_checks.sh runs it there in fp32
 """
 import argparse
 import inspect
+import itertools
 import logging
 import os
 import os.path as osp
@@ -267,7 +270,11 @@ def main() -> None:
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--steps', type=int, default=3, help='timed steps per variant')
+    parser.add_argument('--steps', type=int, default=3,
+                        help='timed steps per variant and round')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='fresh processes per variant, one after the other (each '
+                        'process has its own heap: more rounds, less of its luck)')
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--device', default='cpu')
@@ -293,7 +300,7 @@ def main() -> None:
     where = 'one process' if args.shared_process else 'one process per variant'
     print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
           f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin, '
-          f'{where}')
+          f'{where}' + (f', {args.rounds} rounds' if args.rounds > 1 else ''))
     print('# ' + machine_line(args.device, args.threads))
     families: Dict[str, List[str]] = {}
     for method in args.methods:
@@ -304,10 +311,10 @@ def main() -> None:
                                 VariantProcess(build_variant, s, args.threads))
                     for s in family_specs(family, methods, args)}
         # float32 and bfloat16 timed apart: fewer processes (and their heaps) at once
-        for bf16_group in (False, True):
+        for r, bf16_group in itertools.product(range(args.rounds), (False, True)):
             group = [v for v in variants.values() if v.name.endswith(' bf16') == bf16_group]
             if group:
-                print(f'# timing {family}: {", ".join(v.name for v in group)}',
+                print(f'# timing {family}, round {r + 1}: {", ".join(v.name for v in group)}',
                       file=sys.stderr, flush=True)
                 run_family(group, args.warmup, args.steps, args.device)
         for v in variants.values():  # every timed step, for a closer look

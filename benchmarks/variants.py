@@ -116,7 +116,8 @@ class VariantProcess(Variant):
         return value
 
     def prepare(self, warmup: int, device: str) -> None:
-        """Start the process and wait until it has built, warmed up and measured."""
+        """Start a process (a fresh one each round) and wait until it has built, warmed
+        up and measured; its timed steps add to those of the earlier rounds."""
         ctx = mp.get_context('spawn')  # no fork of a process with threads / CUDA
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, self.build, self.spec,
@@ -140,7 +141,7 @@ class VariantProcess(Variant):
             return
         if not self.failed and self.proc.is_alive():
             self.conn.send('stop')
-            self.peak_rss = self._reply()
+            self.peak_rss = max(self._reply(), self.peak_rss or 0)  # over its rounds
         self.proc.join()
         self.proc = None
 

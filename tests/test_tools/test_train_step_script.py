@@ -43,8 +43,8 @@ def test_train_step_prints_every_table_row():
 
 def test_train_step_runs_each_variant_in_its_own_process():
     out = run_benchmark('--methods', 'crop_resnet50', '--size', '64', '--batch', '2', '--steps',
-                        '2', '--threads', '1', '--no-bf16')
-    assert ', round-robin, one process per variant\n' in out.stdout
+                        '1', '--rounds', '2', '--threads', '1', '--no-bf16')
+    assert ', round-robin, one process per variant, 2 rounds\n' in out.stdout
     # ... overhead, released 2.08, yes/NO, estimate, saved MB, page faults, peak RSS MB
     row = re.search(rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| 2\.08 \| (?:yes|NO) \| '
                     rf'{NUM} \| [0-9]+ / [0-9]+ \| [0-9]+ / [0-9]+ \| ([0-9]+) / ([0-9]+) \|',
@@ -55,7 +55,8 @@ def test_train_step_runs_each_variant_in_its_own_process():
     assert int(row[1]) > int(row[2]) > 300, row[0]
     steps = dict(re.findall(r'^# steps ([a-z_0-9]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
     assert sorted(steps) == ['contiguous', 'crop_resnet50', 'plain', 'ref'], out.stderr
-    assert all(len(times.split()) == 2 for times in steps.values()), steps
+    assert all(len(times.split()) == 2 for times in steps.values()), steps  # 1 per round
+    assert len(re.findall(r'^# timing resnet50, round [12]: ', out.stderr, re.M)) == 2
 
 
 def test_a_variant_that_fails_in_its_process_is_named():
