@@ -31,7 +31,6 @@ import os.path as osp
 import resource
 import subprocess
 import sys
-import time
 from statistics import median
 from typing import Optional
 
@@ -53,11 +52,9 @@ def worker(args: argparse.Namespace) -> None:
     from train_step import METHODS, build_variant
 
     from wsol_mm.malloc_preload import loaded_allocator
-    from wsol_mm.utils import register_all_modules
     from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
 
     torch.set_num_threads(args.threads)
-    register_all_modules()
     note = ''
     if args.side == 'cpu_malloc':
         runtime = Config.fromfile(osp.join(ROOT, 'configs/_base_/default_runtime.py'))
@@ -78,13 +75,10 @@ def worker(args: argparse.Namespace) -> None:
                                  size=224, batch=args.batch, device='cpu', bf16=False))
     for _ in range(args.warmup):
         variant.step()
-    times = []
     for _ in range(args.steps):
-        start = time.perf_counter()
-        variant.step()
-        times.append(time.perf_counter() - start)
+        variant.timed('cpu')
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps(dict(times=times, rss_mb=rss_mb, note=note)))
+    print(json.dumps(dict(times=variant.times, rss_mb=rss_mb, note=note)))
 
 
 def run_side(name: str, side: str, args: argparse.Namespace) -> dict:
