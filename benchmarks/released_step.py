@@ -1,45 +1,56 @@
-"""The DeiT-S methods' training step against the released code itself, run from its checkouts.
+"""Every method's training step against the released code itself, run from its checkouts.
 
 ``benchmarks/train_step.py`` cannot run the released code, so it *estimates* wsol_mm's
 speed against it from each method's overhead over a plain step and the released overhead
 ratios measured on the issue author's machine. This script measures instead: it imports
-the released TS-CAM, SCM and LCA-MD models from checkouts of their repositories and times
-their training step (the loop body of each ``tools_cam/train_cam.py``: forward, the
-losses, ``zero_grad``, backward, the timm AdamW step, ``loss.item()``) against wsol_mm's
-step of the shipped config, on the same batch, one process per variant, round-robin
-(``benchmarks/variants.py``). timm's plain DeiT-S step and wsol_mm's plain step run too,
-so the released overheads on *this* machine are printed beside the issue's.
+the released models and losses from checkouts of their repositories
+(``benchmarks/released_code.py`` says how) and times their training step against
+wsol_mm's step of the shipped config, on the same batch, one process per variant,
+round-robin (``benchmarks/variants.py``):
+
+* TS-CAM, SCM, LCA-MD (DeiT-S): the loop body of each ``tools_cam/train_cam.py``
+  (forward, the losses, ``zero_grad``, backward, timm's AdamW step, ``loss.item()``);
+  timm's plain DeiT-S step and wsol_mm's plain step run beside them.
+* Crop consistency (ResNet50, VGG16, InceptionV3, CUB settings of wsol_mm's configs):
+  small_object_wsol's ``main.py`` step (``CropCAM.forward`` and ``get_loss``, the loss
+  read, the NaN guard, two-group SGD); the released plain CAM step (the same model, cross
+  entropy) and wsol_mm's plain step run beside them.
+
+So the released overheads on *this* machine are printed beside the issue's, with each
+process's peak resident memory.
 
 Before timing, the equal-losses check: per method, the released model (seed 0, stochastic
 depth off) and wsol_mm's model loaded with its weights through wsol_mm's converter
 (``wsol_mm/models/converters``) compute the step's total loss on the same batch; the
 script stops (exit 1) when they differ by more than float32 noise.
 
-What the released loops also do and this leaves out (in their favour): the top-1/top-5
-accuracy and TensorBoard scalars of every step. The released code runs as it is (today's
-torch and timm); only its package ``__init__`` files are bypassed (the model files are
-imported directly). SCM and LCA-MD import ``einops`` (``pip install einops``).
+Left out of the released steps (in their favour): the top-1/top-5 accuracy and
+TensorBoard scalars of every step. SCM and LCA-MD import ``einops`` and ``scipy``
+(``pip install einops scipy``).
 
 Usage:
     git clone https://github.com/vasgaowei/TS-CAM
     git clone https://github.com/hbai98/SCM
     git clone https://github.com/rjy-fighting/LCA-MD
+    git clone https://github.com/dongjunhwang/small_object_wsol
     python benchmarks/released_step.py --tscam TS-CAM --scm SCM --lcamd LCA-MD \
+        --small-object-wsol small_object_wsol [--crop-backbones resnet50 vgg16 inception_v3]
         [--rounds 2] [--steps 3] [--batch 8] [--size 224] [--threads 2]
 """
 import argparse
-import importlib
-import importlib.util
 import os.path as osp
-import re
 import sys
-import types
-import warnings
 from statistics import median
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
-import torch.nn.functional as F
+from released_code import (
+    RELEASED,
+    check_checkout,
+    released_loss_fn,
+    released_state,
+    released_variant,
+)
 from train_step import (
     METHODS,
     NUM_CLASSES,
@@ -54,132 +65,35 @@ from train_step import (
 )
 from variants import Variant, VariantProcess, run_family  # benchmarks/ (on sys.path)
 
-from wsol_mm.models.converters import convert_lca_md, convert_scm, convert_tscam
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
-# method -> the released repository, its model entry point, the converter to wsol_mm keys
-RELEASED: Dict[str, dict] = {
-    'tscam': dict(repo='vasgaowei/TS-CAM', arch='deit_tscam_small_patch16_224',
-                  convert=convert_tscam),
-    'scm': dict(repo='hbai98/SCM', arch='deit_scm_small_patch16_224', convert=convert_scm),
-    'lcamd': dict(repo='rjy-fighting/LCA-MD', arch='deit_lca_md_small_patch16_224',
-                  convert=lambda state: convert_lca_md(state)[0]),
-}
-# SCM and LCA-MD collect these parameters for logging in every step
-LOG_SCOPES = [re.compile(s) for s in
-              ('module.layers.[0-9]+.fuse._loss_rate', 'module.layers.[0-9]+.thred')]
-LCA_MD_CLS_WEIGHT = 0.6  # the released loop's delta: (1 - delta) * contrastive + delta * cls
-
-
-def check_checkout(method: str, root: str) -> None:
-    """Exit with one message when ``root`` is not a checkout of the method's repository."""
-    path = osp.join(root, 'lib', 'models', 'deit.py')
-    if not osp.isfile(path):
-        sys.exit(f'--{method} {root}: no lib/models/deit.py there; pass the root of a '
-                 f'checkout of https://github.com/{RELEASED[method]["repo"]}')
-
-
-def released_modules(method: str, root: str) -> types.SimpleNamespace:
-    """The checkout's model module (and LCA-MD's loss module), imported from their files.
-
-    ``lib/models`` becomes a package without running its ``__init__`` (TS-CAM's imports its
-    VGG models too); the files' own relative imports work as in the repository.
-    """
-    check_checkout(method, root)
-    import timm.layers.classifier
-    # moved since the releases (timm 0.3-0.4): the old path, for their imports
-    sys.modules.setdefault('timm.models.layers.classifier', timm.layers.classifier)
-    name = f'released_{method}_models'
-    package = types.ModuleType(name)
-    package.__path__ = [osp.join(root, 'lib', 'models')]
-    sys.modules[name] = package
-    try:
-        with warnings.catch_warnings():  # timm: "Overwriting vit_... in registry"
-            warnings.simplefilter('ignore')
-            models = importlib.import_module(f'{name}.deit')
-    except ModuleNotFoundError as err:
-        top = (err.name or '').split('.')[0]
-        hint = (f'pip install {top}' if importlib.util.find_spec(top) is None else
-                f'the installed {top} no longer has it')
-        sys.exit(f'--{method} {root}: the released model imports `{err.name}` ({hint})')
-    loss = None
-    if method == 'lcamd':
-        spec = importlib.util.spec_from_file_location(
-            f'released_{method}_loss', osp.join(root, 'lib', 'core', 'loss.py'))
-        loss = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(loss)
-    return types.SimpleNamespace(models=models, loss=loss)
-
-
-def build_released(method: str, root: str, size: int, drop_path: float) -> torch.nn.Module:
-    """The released model as its ``train_cam.py`` creates it (no pretrained download)."""
-    modules = released_modules(method, root)
-    torch.manual_seed(0)
-    entry = getattr(modules.models, RELEASED[method]['arch'])
-    with warnings.catch_warnings():  # scipy's dtype FutureWarning in SCM's graph builder
-        warnings.simplefilter('ignore', FutureWarning)
-        return entry(pretrained=False, num_classes=NUM_CLASSES, drop_rate=0.0,
-                     drop_path_rate=drop_path, img_size=size)
-
-
-def released_loss_fn(method: str, root: str) -> Callable:
-    """``(model, images, labels) -> total loss`` as the released training loop computes it."""
-    if method == 'tscam':
-        return lambda model, x, y: F.cross_entropy(model(x, return_cam=False), y)
-    if method == 'scm':
-        return lambda model, x, y: F.cross_entropy(model(x), y)
-    loss = released_modules(method, root).loss
-    pull_bg = loss.SimMaxLoss(metric='cos', alpha=0.75)
-    push = loss.SimMinLoss(metric='cos')
-    pull_fg = loss.SimMaxLoss(metric='cos', alpha=0.75)
-
-    def lca_md(model, x, y):
-        logits, fg, bg = model(x)
-        contrastive = pull_bg(bg) + pull_fg(fg) + push(bg, fg)
-        return ((1 - LCA_MD_CLS_WEIGHT) * contrastive
-                + LCA_MD_CLS_WEIGHT * F.cross_entropy(logits, y))
-    return lca_md
-
-
-def released_variant(spec: dict) -> Variant:
-    """The released step of ``spec['method']`` from the checkout ``spec['root']``."""
-    from timm.optim import create_optimizer_v2
-    method, root = spec['method'], spec['root']
-    model = build_released(method, root, spec['size'], drop_path=0.1).train()
-    optim = create_optimizer_v2(model, 'adamw', lr=5e-5, weight_decay=0.05, eps=1e-8)
-    loss_fn = released_loss_fn(method, root)
-    _, images, labels = batch(spec['size'], spec['batch'], 'cpu')
-    named = [('module.' + n, p) for n, p in model.named_parameters()]  # DataParallel names
-    log_scopes = LOG_SCOPES if method != 'tscam' else []
-
-    def step() -> None:
-        logged = {n: p for scope in log_scopes for n, p in named if scope.match(n)}
-        loss = loss_fn(model, images, labels)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        loss.item()
-        del logged
-
-    variant = Variant(spec['name'], step)
-    variant.notes = f'{len(optim.param_groups)} param groups'
-    return variant
+BACKBONES = ('resnet50', 'vgg16', 'inception_v3')
+PLAIN_NAMES = dict(deit_s='DeiT-S (released: timm)', resnet50='ResNet50',
+                   vgg16='VGG16', inception_v3='InceptionV3')
 
 
 def build(spec: dict) -> Variant:
     """A released variant, or one of ``train_step.py``'s (wsol_mm's method, plain, timm)."""
-    return released_variant(spec) if spec['role'] == 'released' else build_variant(spec)
+    if spec['role'].startswith('released'):
+        return released_variant(spec)
+    return build_variant(spec)
 
 
 def check_losses(method: str, root: str, size: int, n: int) -> str:
     """The equal-losses check (see the module doc); exits 1 when the losses differ."""
     register_all_modules()
-    released = build_released(method, root, size, drop_path=0.0).train()
+    released, state = released_state(method, root, size)
     cfg = load_cfg(METHODS[method][1], size)
-    cfg.model.backbone.drop_path_rate = 0.0
+    if 'drop_path_rate' in cfg.model.backbone:
+        cfg.model.backbone.drop_path_rate = 0.0
+    if method.startswith('crop'):  # the released contour loop, for the same boxes
+        cfg.model.released_union = True
     model = MODELS.build(cfg.model).train()
-    model.load_state_dict(RELEASED[method]['convert'](released.state_dict()), strict=True)
+    target = model.localizer if method.startswith('crop') else model
+    target.load_state_dict(state, strict=True)
+    if method == 'crop_inception_v3':  # its head's dropout draws differ between the codes:
+        model.eval(), released.eval()  # BN's (fresh) running statistics, no dropout
     data, images, labels = batch(size, n, 'cpu')
     with torch.no_grad():
         ours, _ = model.parse_losses(model(**model.data_preprocessor(data, True), mode='loss'))
@@ -191,11 +105,29 @@ def check_losses(method: str, root: str, size: int, n: int) -> str:
     return line
 
 
+def family_specs(family: str, methods: Dict[str, str], args: argparse.Namespace) -> List[dict]:
+    """The variants of one backbone family: wsol_mm's plain step, the released plain step
+    (timm's for DeiT-S), and each method's step on both sides."""
+    common = dict(family=family, size=args.size, batch=args.batch, device='cpu', bf16=False)
+    first = next(iter(methods))
+    specs = [dict(common, name='plain', role='plain', config=METHODS[first][1])]
+    specs += [dict(common, name='timm', role='ref', config=METHODS[first][1])] \
+        if family == 'deit_s' else [dict(common, name='released plain', role='released plain',
+                                         method=first, root=methods[first])]
+    for method, root in methods.items():
+        specs += [dict(common, name=method, role='method', config=METHODS[method][1]),
+                  dict(common, name=f'released {method}', role='released', method=method,
+                       root=root)]
+    return specs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    for method, info in RELEASED.items():
-        parser.add_argument(f'--{method}', metavar='DIR',
-                            help=f'checkout of https://github.com/{info["repo"]}')
+    for option in dict.fromkeys(info['option'] for info in RELEASED.values()):
+        repo = next(i['repo'] for i in RELEASED.values() if i['option'] == option)
+        parser.add_argument(f'--{option.replace("_", "-")}', dest=option, metavar='DIR',
+                            help=f'checkout of https://github.com/{repo}')
+    parser.add_argument('--crop-backbones', nargs='+', choices=BACKBONES, default=BACKBONES)
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--steps', type=int, default=3, help='timed steps per round')
@@ -204,11 +136,15 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--stat', choices=list(STAT), default='min')
+    parser.add_argument('--no-loss-check', action='store_true',
+                        help='time without the equal-losses check (a modified checkout)')
     args = parser.parse_args()
-    roots = {m: getattr(args, m) for m in RELEASED if getattr(args, m)}
+    roots = {m: osp.abspath(getattr(args, info['option'])) for m, info in RELEASED.items()
+             if getattr(args, info['option'])
+             and (not m.startswith('crop') or m[5:] in args.crop_backbones)}
     if not roots:
-        parser.error('pass at least one checkout: ' +
-                     ', '.join(f'--{m} DIR' for m in RELEASED))
+        parser.error('pass at least one checkout: --tscam, --scm, --lcamd or '
+                     '--small-object-wsol DIR')
     for method, root in roots.items():
         check_checkout(method, root)
     torch.set_num_threads(args.threads)
@@ -218,55 +154,65 @@ def main() -> None:
           f'process per variant, {args.rounds} round(s)')
     print('# ' + machine_line('cpu', args.threads))
     for method, root in roots.items():
-        print(f'# equal losses, {check_losses(method, root, args.size, args.batch)}',
+        print('# equal losses, ' + (f'{method}: not checked (--no-loss-check)' if
+                                   args.no_loss_check else
+                                   check_losses(method, root, args.size, args.batch)),
               flush=True)
-    common = dict(family='deit_s', size=args.size, batch=args.batch, device='cpu', bf16=False)
-    specs = [dict(common, name='plain', role='plain', config=METHODS['tscam'][1]),
-             dict(common, name='timm', role='ref', config=METHODS['tscam'][1])]
+    families: Dict[str, Dict[str, str]] = {}
     for method, root in roots.items():
-        specs += [dict(common, name=method, role='method', config=METHODS[method][1]),
-                  dict(common, name=f'released {method}', role='released', method=method,
-                       root=osp.abspath(root))]
-    variants = {s['name']: VariantProcess(build, s, args.threads) for s in specs}
-    for r in range(args.rounds):
-        print(f'# timing, round {r + 1}: {", ".join(variants)}', file=sys.stderr, flush=True)
-        run_family(list(variants.values()), args.warmup, args.steps, 'cpu')
-    for v in variants.values():
-        print(f'# steps {v.name}: {" ".join(f"{t:.2f}" for t in v.times)} s, page faults '
-              f'{" ".join(str(f // 1000) for f in v.faults)} thousand',
-              file=sys.stderr, flush=True)
-    print_table(list(roots), variants, args.batch)
-
-
-def _row(name: str, ours: Variant, theirs: Variant, n: int, overheads: List[str]) -> list:
-    return [name, f'{ips(ours, n):.2f}', f'{ips(theirs, n):.2f}',
-            f'{step_time(theirs) / step_time(ours):.2f}'] + overheads + [
-        f'{median(ours.faults) / 1e3:.0f} / {median(theirs.faults) / 1e3:.0f}',
-        f'{_mb(ours.peak_rss)} / {_mb(theirs.peak_rss)}']
+        families.setdefault(METHODS[method][0], {})[method] = root
+    rows = []
+    for family, methods in families.items():  # one family at a time: fewer heaps at once
+        variants = {s['name']: VariantProcess(build, s, args.threads)
+                    for s in family_specs(family, methods, args)}
+        for r in range(args.rounds):
+            print(f'# timing {family}, round {r + 1}: {", ".join(variants)}', file=sys.stderr,
+                  flush=True)
+            run_family(list(variants.values()), args.warmup, args.steps, 'cpu')
+        for v in variants.values():
+            print(f'# steps {v.name}: {" ".join(f"{t:.2f}" for t in v.times)} s, page '
+                  f'faults {" ".join(str(f // 1000) for f in v.faults)} thousand',
+                  file=sys.stderr, flush=True)
+        rows += family_rows(family, list(methods), variants, args.batch)
+    print_table(rows)
 
 
 def _mb(nbytes: Optional[int]) -> str:
     return '-' if nbytes is None else f'{nbytes / 2**20:.0f}'
 
 
-def print_table(methods: List[str], variants: Dict[str, Variant], n: int) -> None:
-    plain, timm = variants['plain'], variants['timm']
+def _row(name: str, ours: Variant, theirs: Variant, n: int, overheads: List[str]) -> List[str]:
+    return [name, f'{ips(ours, n):.2f}', f'{ips(theirs, n):.2f}',
+            f'{step_time(theirs) / step_time(ours):.2f}'] + overheads + [
+        f'{median(ours.faults) / 1e3:.0f} / {median(theirs.faults) / 1e3:.0f}',
+        f'{_mb(ours.peak_rss)} / {_mb(theirs.peak_rss)}']
+
+
+def family_rows(family: str, methods: List[str], variants: Dict[str, Variant],
+                n: int) -> List[List[str]]:
+    plain = variants['plain']
+    released_plain = variants['timm' if family == 'deit_s' else 'released plain']
+    rows = []
+    for m in methods:
+        ours, theirs = variants[m], variants[f'released {m}']
+        rows.append(_row(m, ours, theirs, n, [
+            f'{step_time(ours) / step_time(plain):.2f}',
+            f'{step_time(theirs) / step_time(released_plain):.2f}', f'{METHODS[m][2]:.2f}']))
+    rows.append(_row(f'plain {PLAIN_NAMES[family]}', plain, released_plain, n, ['-'] * 3))
+    return rows
+
+
+def print_table(rows: List[List[str]]) -> None:
     header = ['step', 'wsol_mm img/s', 'released img/s', 'wsol_mm / released speed',
               'overhead (wsol_mm)', 'released overhead here', "released overhead (issue's)",
               'page faults per step, thousands (wsol_mm / released)',
               'peak RSS MB (wsol_mm / released)']
     print('\n| ' + ' | '.join(header) + ' |')
     print('|' + '|'.join(' --- ' for _ in header) + '|')
-    for m in methods:
-        ours, theirs = variants[m], variants[f'released {m}']
-        row = _row(m, ours, theirs, n, [
-            f'{step_time(ours) / step_time(plain):.2f}',
-            f'{step_time(theirs) / step_time(timm):.2f}', f'{METHODS[m][2]:.2f}'])
+    for row in rows:
         print('| ' + ' | '.join(row) + ' |')
-    row = _row('plain DeiT-S (released: timm)', plain, timm, n, ['-', '-', '-'])
-    print('| ' + ' | '.join(row) + ' |')
     print('\n# overheads: step time / the plain step of the same code (wsol_mm: its plain '
-          'DeiT-S; released: timm\'s)')
+          "classifier; released: timm's DeiT-S, small_object_wsol's CAM step)")
     print('# ' + machine_line('cpu', torch.get_num_threads()).split(', ')[-1])
 
 

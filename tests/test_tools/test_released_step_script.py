@@ -89,3 +89,107 @@ def test_released_step_names_a_wrong_checkout(tmp_path):
     assert out.returncode == 1
     assert f'--scm {tmp_path}: no lib/models/deit.py there; pass the root of a checkout of ' \
            'https://github.com/hbai98/SCM' in out.stderr, out.stderr
+
+
+# A small_object_wsol checkout in the released layout: a ``wsol`` package whose ResNet50
+# (torchvision's, with the released keys) returns the crop outputs, and a CropCAM written for
+# a GPU (a tensor made with ``device='cuda'``) whose crop_stage has the released guard. Its
+# loss is not wsol_mm's: only the loader and the timing are checked with it.
+WSOL_FILES = {
+    '__init__.py': 'from . import method\nfrom .resnet import resnet50\n',
+    'method/__init__.py': 'from .crop import CropCAM\n',
+    'resnet.py': '''
+        import torchvision
+
+
+        class ResNetCam(torchvision.models.ResNet):
+            def forward(self, x, labels=None, crop=False):
+                x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+                x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+                logits = self.fc(x.mean((2, 3)))
+                if crop:
+                    return {'logits': logits, 'feature_map': x,
+                            'cam_weights': self.fc.weight[labels]}
+                return {'logits': logits}
+
+
+        def resnet50(architecture_type, pretrained=False, pretrained_path=None, **kwargs):
+            block = torchvision.models.resnet.Bottleneck
+            return ResNetCam(block, [3, 4, 6, 3], num_classes=kwargs['num_classes'])
+        ''',
+    'method/crop.py': '''
+        import torch
+        import torch.nn.functional as F
+
+
+        class CropCAM(object):
+            def __init__(self, large_feature_map, original_feature_map, **kwargs):
+                self.input_size = (224, 224)
+
+            def upsample_module(self, img, upsample_size, norm=False):
+                return F.interpolate(img, size=upsample_size, mode='bilinear')
+
+            def crop_stage(self, target, feature_map, cam_weights, cam_org, crop_range,
+                           return_cam=False):
+                if return_cam:
+                    cam_org = self.upsample_module(cam_org, upsample_size=self.input_size,
+                                                   norm=True)
+                return cam_org
+
+            def forward(self, model, images, target, return_cam=False):
+                out = model(images, target, crop=True)
+                cam = out['feature_map'].mean(1, keepdim=True)
+                cam = self.crop_stage(target, None, None, cam, None)
+                zero = torch.tensor(0, dtype=torch.float, device='cuda')
+                return {'logits': out['logits'], 'attention': cam + zero}
+
+            def get_loss(self, output_dict, target=0):
+                assert output_dict['attention'].shape[-1] == 224  # the paste-back fix applied
+                cam = output_dict['attention']
+                loss = F.cross_entropy(output_dict['logits'], target) + cam.mean()
+                return loss, loss, loss
+        ''',
+}
+
+
+def make_som_checkout(root: str) -> str:
+    for name, text in WSOL_FILES.items():
+        path = osp.join(root, 'wsol', name)
+        subprocess.run(['mkdir', '-p', osp.dirname(path)], check=True)
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+    return root
+
+
+def test_released_crop_step_runs_the_gpu_code_on_the_cpu(tmp_path):
+    root = make_som_checkout(str(tmp_path / 'small_object_wsol'))
+    args = ('--small-object-wsol', root, '--crop-backbones', 'resnet50', '--batch', '2',
+            '--size', '64')
+    # the loader ran its CropCAM (placed on the CPU, the paste-back fix applied): its loss is
+    # another one, and the check says so
+    out = run(*args)
+    assert out.returncode == 1
+    assert re.search(r'equal losses FAILED, crop_resnet50: released [0-9.]+, wsol_mm [0-9.]+',
+                     out.stderr), out.stderr
+    out = run(*args, '--no-loss-check', '--steps', '1', '--warmup', '0', '--threads', '1')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert '# equal losses, crop_resnet50: not checked (--no-loss-check)' in out.stdout
+    row = rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| {NUM} \| {NUM} \| 2\.08 \| '
+    assert re.search(row, out.stdout, re.M), out.stdout
+    assert re.search(rf'^\| plain ResNet50 \| {NUM} \| {NUM} \| {NUM} \| - \|', out.stdout,
+                     re.M), out.stdout
+    steps = dict(re.findall(r'^# steps ([a-z_0-9 ]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
+    assert sorted(steps) == ['crop_resnet50', 'plain', 'released crop_resnet50',
+                             'released plain'], out.stderr
+
+
+def test_released_crop_step_refuses_an_unknown_crop_stage(tmp_path):
+    root = make_som_checkout(str(tmp_path / 'small_object_wsol'))
+    path = osp.join(root, 'wsol', 'method', 'crop.py')
+    with open(path) as f:
+        text = f.read().replace('if return_cam:', 'if return_cam or False:')
+    with open(path, 'w') as f:
+        f.write(text)
+    out = run('--small-object-wsol', root, '--crop-backbones', 'resnet50', '--size', '64')
+    assert out.returncode == 1
+    assert 'its crop_stage is not the one this benchmark knows' in out.stderr, out.stderr
