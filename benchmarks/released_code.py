@@ -70,13 +70,18 @@ PASTE_GUARD = ('        if return_cam:\n            cam_org = self.upsample_modu
 RESNET_10X = ('conv1', 'layer1.', 'layer2.', 'layer3.', 'layer4.', 'fc.')
 
 
+def option_flag(method: str) -> str:
+    """The command-line option of the method's checkout (``--small-object-wsol``)."""
+    return '--' + RELEASED[method]['option'].replace('_', '-')
+
+
 def check_checkout(method: str, root: str) -> None:
     """Exit with one message when ``root`` is not a checkout of the method's repository."""
     info = RELEASED[method]
     need = osp.join('wsol', 'method', 'crop.py') if info['repo'] == SOM else osp.join(
         'lib', 'models', 'deit.py')
     if not osp.isfile(osp.join(root, need)):
-        sys.exit(f'--{info["option"].replace("_", "-")} {root}: no {need} there; pass the root '
+        sys.exit(f'{option_flag(method)} {root}: no {need} there; pass the root '
                  f'of a checkout of https://github.com/{info["repo"]}')
 
 
@@ -89,10 +94,10 @@ def _import(method: str, root: str, name: str) -> types.ModuleType:
         top = (err.name or '').split('.')[0]
         hint = (f'pip install {top}' if importlib.util.find_spec(top) is None else
                 f'the installed {top} no longer has it')
-        sys.exit(f'--{RELEASED[method]["option"]} {root}: the released code imports '
+        sys.exit(f'{option_flag(method)} {root}: the released code imports '
                  f'`{err.name}` ({hint})')
     except ImportError as err:  # the paste-back fix did not apply (_CPULoader)
-        sys.exit(f'--{RELEASED[method]["option"]} {root}: {err}')
+        sys.exit(f'{option_flag(method)} {root}: {err}')
 
 
 def deit_modules(method: str, root: str) -> types.SimpleNamespace:
@@ -162,19 +167,20 @@ def som_package(method: str, root: str) -> types.ModuleType:
     return _import(method, root, 'wsol')
 
 
-def build_released(method: str, root: str, size: int, drop_path: float = 0.1,
-                   large_feature_map: bool = True, attention_cam: bool = True
+def build_released(method: str, root: str, size: int, drop_path: float = 0.1
                    ) -> torch.nn.Module:
-    """The released model as its training script creates it (no pretrained weights)."""
+    """The released model as its training script creates it (no pretrained weights;
+    crop consistency with the feature-map and class-agnostic settings of wsol_mm's config)."""
     torch.manual_seed(0)
     if RELEASED[method]['repo'] == SOM:
+        settings = crop_settings(method)
         entry = getattr(som_package(method, root), RELEASED[method]['arch'])
         return entry(architecture_type='cam', pretrained=False, num_classes=NUM_CLASSES,
-                     large_feature_map=large_feature_map, pretrained_path=None,
+                     large_feature_map=settings['large_feature_map'], pretrained_path=None,
                      dataset_name='CUB', adl_drop_rate=0.75, adl_drop_threshold=0.9,
                      acol_drop_threshold=0.7, original_feature_map=False,
-                     attention_cam=attention_cam, use_inception_c=False, drop_threshold=0.7,
-                     drop_prob=1)
+                     attention_cam=settings['attention_cam'], use_inception_c=False,
+                     drop_threshold=0.7, drop_prob=1)
     entry = getattr(deit_modules(method, root).models, RELEASED[method]['arch'])
     with warnings.catch_warnings():  # scipy's dtype FutureWarning in SCM's graph builder
         warnings.simplefilter('ignore', FutureWarning)
@@ -240,12 +246,7 @@ def released_variant(spec: dict) -> Variant:
     """The released step (``role`` 'released') or, for crop consistency, the released
     plain CAM step (``role`` 'released plain') of ``spec['method']`` from ``spec['root']``."""
     method, root, plain = spec['method'], spec['root'], spec['role'] == 'released plain'
-    extra: Dict[str, bool] = {}
-    if method.startswith('crop'):
-        settings = crop_settings(method)
-        extra = dict(large_feature_map=settings['large_feature_map'],
-                     attention_cam=settings['attention_cam'])
-    model = build_released(method, root, spec['size'], **extra).train()
+    model = build_released(method, root, spec['size']).train()
     optim = released_optimizer(method, model)
     loss_fn = released_loss_fn(method, root, plain)
     _, images, labels = batch(spec['size'], spec['batch'], 'cpu')
@@ -277,10 +278,5 @@ def released_variant(spec: dict) -> Variant:
 def released_state(method: str, root: str, size: int) -> Tuple[torch.nn.Module, dict]:
     """The released model (seeded, stochastic depth off) and its weights in wsol_mm's
     keys, for the equal-losses check."""
-    extra = {}
-    if method.startswith('crop'):
-        settings = crop_settings(method)
-        extra = dict(large_feature_map=settings['large_feature_map'],
-                     attention_cam=settings['attention_cam'])
-    model = build_released(method, root, size, drop_path=0.0, **extra).train()
+    model = build_released(method, root, size, drop_path=0.0).train()
     return model, RELEASED[method]['convert'](model.state_dict())

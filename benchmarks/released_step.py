@@ -41,7 +41,7 @@ import argparse
 import os.path as osp
 import sys
 from statistics import median
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from released_code import (
@@ -61,9 +61,11 @@ from train_step import (
     ips,
     load_cfg,
     machine_line,
+    markdown_table,
+    mb,
     step_time,
 )
-from variants import Variant, VariantProcess, run_family  # benchmarks/ (on sys.path)
+from variants import Variant, VariantProcess, print_steps, run_family  # benchmarks/ (on sys.path)
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
@@ -169,23 +171,16 @@ def main() -> None:
             print(f'# timing {family}, round {r + 1}: {", ".join(variants)}', file=sys.stderr,
                   flush=True)
             run_family(list(variants.values()), args.warmup, args.steps, 'cpu')
-        for v in variants.values():
-            print(f'# steps {v.name}: {" ".join(f"{t:.2f}" for t in v.times)} s, page '
-                  f'faults {" ".join(str(f // 1000) for f in v.faults)} thousand',
-                  file=sys.stderr, flush=True)
+        print_steps(list(variants.values()))
         rows += family_rows(family, list(methods), variants, args.batch)
     print_table(rows)
-
-
-def _mb(nbytes: Optional[int]) -> str:
-    return '-' if nbytes is None else f'{nbytes / 2**20:.0f}'
 
 
 def _row(name: str, ours: Variant, theirs: Variant, n: int, overheads: List[str]) -> List[str]:
     return [name, f'{ips(ours, n):.2f}', f'{ips(theirs, n):.2f}',
             f'{step_time(theirs) / step_time(ours):.2f}'] + overheads + [
         f'{median(ours.faults) / 1e3:.0f} / {median(theirs.faults) / 1e3:.0f}',
-        f'{_mb(ours.peak_rss)} / {_mb(theirs.peak_rss)}']
+        f'{mb(ours.peak_rss)} / {mb(theirs.peak_rss)}']
 
 
 def family_rows(family: str, methods: List[str], variants: Dict[str, Variant],
@@ -207,10 +202,8 @@ def print_table(rows: List[List[str]]) -> None:
               'overhead (wsol_mm)', 'released overhead here', "released overhead (issue's)",
               'page faults per step, thousands (wsol_mm / released)',
               'peak RSS MB (wsol_mm / released)']
-    print('\n| ' + ' | '.join(header) + ' |')
-    print('|' + '|'.join(' --- ' for _ in header) + '|')
-    for row in rows:
-        print('| ' + ' | '.join(row) + ' |')
+    print()
+    markdown_table(header, rows)
     print('\n# overheads: step time / the plain step of the same code (wsol_mm: its plain '
           "classifier; released: timm's DeiT-S, small_object_wsol's CAM step)")
     print('# ' + machine_line('cpu', torch.get_num_threads()).split(', ')[-1])

@@ -61,7 +61,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
-from variants import Variant, VariantProcess, run_family  # benchmarks/ (on sys.path)
+from variants import Variant, VariantProcess, print_steps, run_family  # benchmarks/ (on sys.path)
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
 from wsol_mm.engine.optimizers import cpu_bf16_units
@@ -317,10 +317,7 @@ def main() -> None:
                 print(f'# timing {family}, round {r + 1}: {", ".join(v.name for v in group)}',
                       file=sys.stderr, flush=True)
                 run_family(group, args.warmup, args.steps, args.device)
-        for v in variants.values():  # every timed step, for a closer look
-            print(f'# steps {v.name}: {" ".join(f"{t:.2f}" for t in v.times)} s, page faults '
-                  f'{" ".join(str(f // 1000) for f in v.faults)} thousand',
-                  file=sys.stderr, flush=True)
+        print_steps(list(variants.values()))
         if args.sync_sites and args.device.startswith('cuda'):
             for v in variants.values():
                 sites = ', '.join(f'{site} x{n}' for site, n in v.sync_sites.most_common(6))
@@ -330,7 +327,7 @@ def main() -> None:
     print_tables(method_rows, plain_rows, args.device, bf16)
 
 
-def _mb(nbytes: Optional[int]) -> str:
+def mb(nbytes: Optional[int]) -> str:
     return '-' if nbytes is None else f'{nbytes / 2**20:.0f}'
 
 
@@ -349,13 +346,13 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
         if bf16:
             vb = variants[m + ' bf16']
             row += [f'{ips(vb, n):.2f}', f'{step_time(v) / step_time(vb):.2f}']
-        row += [f'{_mb(v.saved_bytes)} / {_mb(plain.saved_bytes)}']
+        row += [f'{mb(v.saved_bytes)} / {mb(plain.saved_bytes)}']
         if v.peak_cuda is not None:
-            row += [f'{_mb(v.peak_cuda)} / {_mb(plain.peak_cuda)}',
+            row += [f'{mb(v.peak_cuda)} / {mb(plain.peak_cuda)}',
                     f'{v.host_syncs} / {plain.host_syncs}']
         else:  # pages that malloc gave back and the step touches again (docs/speed.md)
             row += [f'{median(v.faults) / 1e3:.0f} / {median(plain.faults) / 1e3:.0f}',
-                    f'{_mb(v.peak_rss)} / {_mb(plain.peak_rss)}']
+                    f'{mb(v.peak_rss)} / {mb(plain.peak_rss)}']
         row.append(v.notes)
         if m + ' before' in variants:
             vo = variants[m + ' before']
@@ -382,15 +379,15 @@ def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List
     row = [family, f'{ips(plain, n):.2f}', REFERENCE[family], f'{ips(ref, n):.2f}',
            f'{step_time(ref) / step_time(plain):.2f}',
            '-' if contiguous is None else f'{step_time(ref) / step_time(contiguous):.2f}',
-           f'{_mb(plain.saved_bytes)} / {_mb(ref.saved_bytes)}']
+           f'{mb(plain.saved_bytes)} / {mb(ref.saved_bytes)}']
     peak = ('peak_rss', 'peak_cuda')[plain.peak_cuda is not None]
-    row += [f'{_mb(getattr(plain, peak))} / {_mb(getattr(ref, peak))}']
+    row += [f'{mb(getattr(plain, peak))} / {mb(getattr(ref, peak))}']
     if 'ref bf16' in variants:
         row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
     return [row]
 
 
-def _table(header: List[str], rows: List[list]) -> None:
+def markdown_table(header: List[str], rows: List[list]) -> None:
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '|'.join(' --- ' for _ in header) + '|')
     for row in rows:
@@ -408,7 +405,7 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
         if gpu else ['page faults per step, thousands (method / plain)',
                      'peak RSS MB (method / plain)']
     print()
-    _table(header + ['notes'], method_rows)
+    markdown_table(header + ['notes'], method_rows)
     if plain_rows:
         print()
         header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
@@ -416,7 +413,7 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
                   'saved activations MB (wsol_mm / reference)']
         header += [f'peak {"GPU" if gpu else "RSS"} MB (wsol_mm / reference)']
         header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if bf16 else []
-        _table(header, plain_rows)
+        markdown_table(header, plain_rows)
     if method_rows:
         print('\n# x released img/s (est.) = img/s x released overhead / released plain img/s; '
               'released plain = timm (DeiT-S), else wsol_mm plain in contiguous NCHW order '

@@ -14,6 +14,7 @@ peak resident memory (``ru_maxrss``: the peak of a run of that one variant).
 """
 import multiprocessing as mp
 import resource
+import sys
 import time
 import traceback
 from collections import Counter
@@ -158,3 +159,11 @@ def run_family(variants: List[Variant], warmup: int, steps: int, device: str) ->
     finally:
         for variant in variants:
             variant.close()
+
+
+def print_steps(variants: List[Variant]) -> None:
+    """Every timed step of each variant and its page faults, on stderr (for a closer look)."""
+    for v in variants:
+        print(f'# steps {v.name}: {" ".join(f"{t:.2f}" for t in v.times)} s, page faults '
+              f'{" ".join(str(f // 1000) for f in v.faults)} thousand',
+              file=sys.stderr, flush=True)
