@@ -40,8 +40,13 @@ def _abs_bounds(monkeypatch, x, w, b, g):
     (2, 16, 24, 28, 28, True, True, None), (3, 5, 7, 13, 10, False, True, None),
     (1, 3, 2, 3, 5, True, False, None), (2, 32, 8, 14, 14, False, False, None),
     (5, 6, 10, 9, 11, True, True, 18), (3, 4, 5, 8, 8, False, False, 1)])
+@pytest.mark.parametrize('backward_chunk', [9, 6, 4])
 def test_values_and_gradients_within_the_float32_bound(monkeypatch, n, c_in, c_out, h, w,
-                                                       channels_last, bias, block_tiles):
+                                                       channels_last, bias, block_tiles,
+                                                       backward_chunk):
+    # the backward pass's components per chunk, as wide layers get them
+    monkeypatch.setattr(wino, 'BACKWARD_CHUNK_BYTES', backward_chunk * 4 * c_out * c_in)
+    assert wino._backward_chunk(4 * c_out * c_in) == backward_chunk
     if block_tiles:  # images in blocks of ceil(block_tiles / tiles per image): 2, 2, 1 / 1, 1, 1
         monkeypatch.setattr(wino, 'SCRATCH_BYTES', 0)
         monkeypatch.setattr(wino, 'MIN_BLOCK_TILES', block_tiles)
@@ -79,6 +84,19 @@ def test_values_and_gradients_within_the_float32_bound(monkeypatch, n, c_in, c_o
         assert bound.max() < 0.02 * exact.abs().max()
     if bias:
         torch.testing.assert_close(bs.grad.double(), b64.grad, rtol=1e-6, atol=1e-5)
+
+
+def test_weight_gradient_in_the_weight_layout():
+    """The gradient comes back laid out as the (contiguous) weight, so autograd keeps it
+    as it is instead of copying it while the step's memory is at its peak."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 8, 12, 12, generator=gen).requires_grad_()
+    weight = torch.randn(16, 8, 3, 3, generator=gen).requires_grad_()
+    out = wino.WinogradConv2dFunction.apply(x, weight, None)
+    grad_w, = torch.autograd.grad(out, weight, torch.ones_like(out))
+    assert grad_w.shape == weight.shape and grad_w.stride() == weight.stride()
+    assert wino._backward_chunk(4 * 1024 * 1024) == 4  # InceptionV3's head: 16 MiB chunks
+    assert wino._backward_chunk(4 * 1024 * 512) == 6 and wino._backward_chunk(4 * 512**2) == 9
 
 
 def test_only_the_requested_gradients(monkeypatch):

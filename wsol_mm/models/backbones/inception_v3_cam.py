@@ -3,14 +3,13 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionC
 
 from wsol_mm.registry import MODELS
 
 from ..layers import AttentionBasedDropout
-from ..utils import init_wsol_weights
+from ..utils import init_wsol_weights, max_pool2d_recomputed
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
 
@@ -30,7 +29,7 @@ class _InceptionBStride1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        pool = F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
+        pool = max_pool2d_recomputed(x, 3, 1, 1)
         return torch.cat([self.branch3x3(x), dbl, pool], 1)
 
 
@@ -99,12 +98,12 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         """Return a 1-tuple with the Mixed_6e map ``(B, 768, h, w)``."""
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
-        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
-        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
         x = self._adl('Mixed_5d', self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x))))
         if not self.large_feature_map:
-            x = F.max_pool2d(x, kernel_size=3, stride=2, ceil_mode=True)
+            x = max_pool2d_recomputed(x, 3, 2, ceil_mode=True)
         x = self.Mixed_6a(x)
         x = self.Mixed_6e(self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(x))))
         return (self._adl('Mixed_6e', x), )

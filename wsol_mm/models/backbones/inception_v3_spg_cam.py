@@ -2,10 +2,10 @@
 from typing import Tuple
 
 import torch
-import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
 
+from ..utils import max_pool2d_recomputed
 from .inception_v3_cam import InceptionV3CAM
 
 
@@ -27,11 +27,11 @@ class InceptionV3SPGCAM(InceptionV3CAM):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(B1 input, B2 input, Mixed_6e map)``."""
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
-        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
-        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+        x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
         b1 = self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x)))
         if not self.large_feature_map:
-            b1 = F.max_pool2d(b1, kernel_size=3, stride=2, ceil_mode=True)
+            b1 = max_pool2d_recomputed(b1, 3, 2, ceil_mode=True)
         b2 = self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(self.Mixed_6a(b1))))
         return b1, b2, self.Mixed_6e(b2)

@@ -2,12 +2,12 @@
 from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 
+from ..layers import RecomputedMaxPool2d
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
@@ -22,8 +22,8 @@ _LAYERS_28 = [64, 64, 'M1', 128, 128, 'M1', 256, 256, 256, 'M1', 512, 512, 512, 
 
 
 # wsolevaluation's VggAcol: 3x3/2 pools ('M1') and a 3x3/1 last pool ('M2'), padding 1
-_POOLS = {'M1': lambda: nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
-          'M2': lambda: nn.MaxPool2d(kernel_size=3, stride=1, padding=1)}
+_POOLS = {'M1': lambda: RecomputedMaxPool2d(kernel_size=3, stride=2, padding=1),
+          'M2': lambda: RecomputedMaxPool2d(kernel_size=3, stride=1, padding=1)}
 
 
 @MODELS.register_module()

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 
-from ..layers import AttentionBasedDropout
+from ..layers import AttentionBasedDropout, RecomputedMaxPool2d
 from ..utils import init_wsol_weights
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
@@ -30,7 +30,7 @@ def make_vgg_features(layers: List[Union[int, str]],
     string a pool built by ``pools[token]`` (default ``'M'``: 2x2/2 max-pool). Module indices
     equal torchvision's ``vgg16.features`` whatever the pools are (they hold no weights).
     """
-    pools = pools or {'M': lambda: nn.MaxPool2d(kernel_size=2, stride=2)}
+    pools = pools or {'M': lambda: RecomputedMaxPool2d(kernel_size=2, stride=2)}
     modules: List[nn.Module] = []
     in_channels = 3
     for v in layers:

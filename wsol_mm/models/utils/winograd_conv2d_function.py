@@ -34,6 +34,13 @@ OUTPUT_T = torch.kron(_AT, _AT).float()  # (16, 36): Winograd domain -> 4x4 outp
 # buffers at the weight's own size (benchmarks/winograd_conv.py: same speed as all 36)
 CHUNK = 9
 assert 36 % CHUNK == 0
+# The backward pass of a wide layer runs at the training step's memory peak (the head
+# convolutions are the last of the forward pass, so the first of the backward pass, with
+# every activation still saved): there a chunk's filters / filter gradient (``chunk_w``)
+# hold at most this many bytes, in chunks of 6 or 4 components (crop consistency
+# InceptionV3, 1024->1024 channels: 4 components, 16 instead of 38 MB; a few % slower
+# layer, 30-40 MB lower step peak; 3 or fewer components ran 1.3x slower)
+BACKWARD_CHUNK_BYTES = 16 * 2**20
 # The tile buffers of one call (~9x the input of the images in them) hold at most this many
 # bytes: larger batches go through in blocks of images, which bounds what a call adds to a
 # training step's peak memory (benchmarks/winograd_conv.py --rss) ...
@@ -101,9 +108,16 @@ def _input_tiles(x: torch.Tensor, ws: Dict[str, torch.Tensor]) -> torch.Tensor:
     return ws['tiles_in']
 
 
-def _filters(flat_w: torch.Tensor, ks: slice, out: torch.Tensor) -> torch.Tensor:
+def _taps(weight: torch.Tensor) -> torch.Tensor:
+    """The ``(C_out, C_in, 3, 3)`` weight as ``(9, C_out * C_in)``: a transposed view of a
+    contiguous weight (no weight-sized copy: it would sit on the training step's memory
+    peak, the head convolutions being the last of the forward pass), else a copy."""
+    return weight.reshape(-1, 9).t()
+
+
+def _filters(taps: torch.Tensor, ks: slice, out: torch.Tensor) -> torch.Tensor:
     """Components ``ks`` of the transformed filters ``(CHUNK, C_out, C_in)``."""
-    return torch.mm(FILTER_T[ks], flat_w.view(9, -1), out=out.view(CHUNK, -1)).view(out.shape)
+    return torch.mm(FILTER_T[ks], taps, out=out.view(out.shape[0], -1)).view(out.shape)
 
 
 def _sum_into(acc: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
@@ -159,9 +173,11 @@ class WinogradConv2dFunction(torch.autograd.Function):
     the 4x4 output tiles. Backward is the exact adjoint of those steps (the same GEMM
     count for each of the input and weight gradients); it saves only ``x`` and
     ``weight``, which autograd keeps for a direct convolution too. The 36 components go
-    through in chunks of :data:`CHUNK`, summed into the output transform, so that the
-    weight-sized buffers (the transformed filters and their gradient, 4x the weight)
-    never exist whole; the images go through in blocks (:func:`_block_images`), so
+    through in chunks of :data:`CHUNK` (backward: :func:`_backward_chunk`), summed into
+    the output transform, so that the weight-sized buffers (the transformed filters and
+    their gradient, 4x the weight) never exist whole; the filters are transformed from a
+    view of the weight and its gradient is formed in the weight's layout (no copy of
+    either); the images go through in blocks (:func:`_block_images`), so
     that the tile buffers (~9x the input of a block) stay within :data:`SCRATCH_BYTES`.
     Not twice differentiable.
     """
@@ -180,16 +196,16 @@ class WinogradConv2dFunction(torch.autograd.Function):
                         acc=(16, m * th * tw * c_out))
         block = _block_images(n, th * tw, shapes)
         flat = _scratch(x, shapes(block))
-        fixed = dict(flat_w=(3, 3, c_out, c_in), filters=(CHUNK, c_out, c_in))
+        fixed = dict(filters=(CHUNK, c_out, c_in))
         ws_w = _views(_scratch(x, fixed), fixed)
-        ws_w['flat_w'].copy_(weight.permute(2, 3, 0, 1))
+        taps = _taps(weight)
         out = torch.empty((n, c_out, h, w), dtype=x.dtype, memory_format=torch.channels_last)
         for i0 in range(0, n, block):
             m = min(block, n - i0)
             ws = _views(flat, shapes(m))
             tiles_in = _input_tiles(x[i0:i0 + m], ws)
             for i, ks in enumerate(_chunks()):
-                filters = _filters(ws_w['flat_w'], ks, ws_w['filters'])
+                filters = _filters(taps, ks, ws_w['filters'])
                 prods = _products(tiles_in[ks], filters, ws['prods'])
                 _sum_into(ws['acc'], OUTPUT_T[:, ks], prods.view(CHUNK, -1), i == 0)
             _untile(ws['acc'], bias, out[i0:i0 + m])
@@ -203,55 +219,57 @@ class WinogradConv2dFunction(torch.autograd.Function):
         c_out = weight.shape[0]
         th, tw = _tiles(h, w)
         need_x, need_w = ctx.needs_input_grad[:2]
+        kb = _backward_chunk(4 * c_out * c_in)
 
         def shapes(m: int) -> Shapes:
             tiles = m * th * tw
             found = dict(_input_shapes(m, c_in, th, tw), out_tiles=(4, 4, m, th, tw, c_out),
-                         grad_prods=(CHUNK, tiles, c_out), grad_pad=(m, 4 * th, 4 * tw, c_out))
+                         grad_prods=(kb, tiles, c_out))
+            if (4 * th, 4 * tw) != (h, w):
+                found.update(grad_pad=(m, 4 * th, 4 * tw, c_out))
             if need_x:
-                found.update(grad_v=(CHUNK, tiles, c_in))
+                found.update(grad_v=(kb, tiles, c_in))
             return found
         block = _block_images(n, th * tw, shapes)
         flat = _scratch(grad, shapes(block))
         # a chunk's filter-gradient and filters take turns in one buffer (``chunk_w``)
-        fixed: Shapes = dict(chunk_w=(CHUNK, c_out, c_in))
-        if need_w:  # the weight gradient, in the Winograd transform's (3, 3, C_out, C_in)
-            fixed.update(grad_flat=(9, c_out * c_in))
-        if need_x:
-            fixed.update(flat_w=(3, 3, c_out, c_in))
+        fixed: Shapes = dict(chunk_w=(kb, c_out, c_in))
+        if need_w:  # the weight gradient, laid out as the weight: autograd takes it as is
+            fixed.update(grad_w=(c_out * c_in, 9))
         ws_w = _views(_scratch(grad, fixed), fixed)
-        if need_x:
-            ws_w['flat_w'].copy_(weight.permute(2, 3, 0, 1))
+        taps = _taps(weight) if need_x else None
         grad_x = torch.empty((n, c_in, h, w), dtype=x.dtype,
                              memory_format=torch.channels_last) if need_x else None
         for i0 in range(0, n, block):
             m = min(block, n - i0)
             ws = _views(flat, shapes(m))
-            grad_pad = ws['grad_pad']  # the output gradient, zero-padded to whole tiles
-            grad_pad[:, h:].zero_()
-            grad_pad[:, :h, w:].zero_()
-            grad_pad[:, :h, :w].copy_(grad[i0:i0 + m].permute(0, 2, 3, 1))
+            grad_pad = grad[i0:i0 + m].permute(0, 2, 3, 1)
+            if 'grad_pad' in ws:  # the output gradient, zero-padded to whole tiles
+                grad_pad = ws['grad_pad']
+                grad_pad[:, h:].zero_()
+                grad_pad[:, :h, w:].zero_()
+                grad_pad[:, :h, :w].copy_(grad[i0:i0 + m].permute(0, 2, 3, 1))
             ws['out_tiles'].copy_(_tile_view(grad_pad, th, tw).permute(2, 4, 0, 1, 3, 5))
             out_tiles = ws['out_tiles'].view(16, -1)
             tiles_in = _input_tiles(x[i0:i0 + m], ws) if need_w else None
             grad_tiles = ws['tiles']  # free once tiles_in is formed: the input tiles' gradient
-            for i, ks in enumerate(_chunks()):
+            for i, ks in enumerate(_chunks(kb)):
                 grad_prods = torch.mm(OUTPUT_T[:, ks].t(), out_tiles,
-                                      out=ws['grad_prods'].view(CHUNK, -1)).view(
-                                          CHUNK, m * th * tw, c_out)
+                                      out=ws['grad_prods'].view(kb, -1)).view(
+                                          kb, m * th * tw, c_out)
                 if need_w:  # dU = dM^T V, then the filter transform's adjoint
                     grad_u = _outer_products(grad_prods, tiles_in[ks], ws_w['chunk_w'])
-                    _sum_into(ws_w['grad_flat'], FILTER_T[ks].t(), grad_u.view(CHUNK, -1),
+                    _sum_into(ws_w['grad_w'], grad_u.view(kb, -1).t(), FILTER_T[ks],
                               i0 == 0 and i == 0)
                 if need_x:  # dV = dM U, then the input transform's adjoint
-                    filters = _filters(ws_w['flat_w'], ks, ws_w['chunk_w'])
+                    filters = _filters(taps, ks, ws_w['chunk_w'])
                     grad_v = _products(grad_prods, filters.transpose(1, 2), ws['grad_v'])
-                    _sum_into(grad_tiles, INPUT_T[ks].t(), grad_v.view(CHUNK, -1), i == 0)
+                    _sum_into(grad_tiles, INPUT_T[ks].t(), grad_v.view(kb, -1), i == 0)
             if need_x:
                 _scatter_tiles(grad_tiles, ws['padded'], grad_x[i0:i0 + m])
         grad_w = grad_b = None
-        if need_w:  # as it is: autograd lays it out as the weight once the buffers are gone
-            grad_w = ws_w['grad_flat'].view(3, 3, c_out, c_in).permute(2, 3, 0, 1)
+        if need_w:
+            grad_w = ws_w['grad_w'].view(weight.shape)
         if ctx.with_bias and ctx.needs_input_grad[2]:
             grad_b = grad.sum((0, 2, 3))
         return grad_x, grad_w, grad_b
@@ -274,8 +292,13 @@ def _untile(acc: torch.Tensor, bias: Optional[torch.Tensor], out: torch.Tensor) 
         torch.add(out_tiles, bias, out=target)
 
 
-def _chunks() -> List[slice]:
-    return [slice(k, k + CHUNK) for k in range(0, 36, CHUNK)]
+def _backward_chunk(component_bytes: int) -> int:
+    """The components per chunk of the backward pass (see :data:`BACKWARD_CHUNK_BYTES`)."""
+    return next((k for k in (CHUNK, 6) if k * component_bytes <= BACKWARD_CHUNK_BYTES), 4)
+
+
+def _chunks(size: int = CHUNK) -> List[slice]:
+    return [slice(k, k + size) for k in range(0, 36, size)]
 
 
 def _scatter_tiles(tiles: torch.Tensor, buf: torch.Tensor, grad_x: torch.Tensor) -> None:
