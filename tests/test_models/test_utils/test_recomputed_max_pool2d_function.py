@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wsol_mm.models.backbones import VGG16CAM, InceptionV3CAM
+from wsol_mm.models.backbones import VGG16CAM, InceptionV3CAM, ResNetCAM
 from wsol_mm.models.layers import RecomputedMaxPool2d
 from wsol_mm.models.utils import max_pool2d_recomputed
 
@@ -70,9 +70,9 @@ def test_the_module_is_nn_max_pool2d():
     assert out.grad_fn.name() == 'MaxPool2DWithIndicesBackward0'
 
 
-@pytest.mark.parametrize('backbone', [InceptionV3CAM, VGG16CAM])
+@pytest.mark.parametrize('backbone', [InceptionV3CAM, VGG16CAM, ResNetCAM])
 def test_cnn_trunks_save_no_pool_indices(backbone):
-    """The InceptionV3 and VGG16 trunks' pools keep no int64 tensor for the backward pass."""
+    """The InceptionV3, VGG16 and ResNet trunks' pools keep no int64 tensor for backward."""
     model = backbone().train()
     x = torch.randn(1, 3, 64, 64)
     dtypes = []

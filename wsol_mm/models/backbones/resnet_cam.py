@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 
 from wsol_mm.registry import MODELS
 
-from ..layers import AttentionBasedDropout
+from ..layers import AttentionBasedDropout, RecomputedMaxPool2d
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
 
@@ -75,7 +75,9 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
         net = getattr(torchvision.models, arch)(weights=None)
         self.depth = depth
         self.large_feature_map = large_feature_map
-        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+        # torchvision's 3x3/2 max-pool, without int64 indices kept for the backward pass
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu,
+                                  RecomputedMaxPool2d(kernel_size=3, stride=2, padding=1))
         self.layer1, self.layer2, self.layer3, self.layer4 = (net.layer1, net.layer2, net.layer3,
                                                               net.layer4)
         _set_stride(self.layer3, 1 if large_feature_map else 2)
