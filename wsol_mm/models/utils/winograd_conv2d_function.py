@@ -39,7 +39,7 @@ assert 36 % CHUNK == 0
 # every activation still saved): there a chunk's filters / filter gradient (``chunk_w``)
 # hold at most this many bytes, in chunks of 6 or 4 components (crop consistency
 # InceptionV3, 1024->1024 channels: 4 components, 16 instead of 38 MB; a few % slower
-# layer, 30-40 MB lower step peak; 3 or fewer components ran 1.3x slower)
+# layer, about 30 MB lower step peak; 3 or fewer components ran 1.3x slower)
 BACKWARD_CHUNK_BYTES = 16 * 2**20
 # The tile buffers of one call (~9x the input of the images in them) hold at most this many
 # bytes: larger batches go through in blocks of images, which bounds what a call adds to a
