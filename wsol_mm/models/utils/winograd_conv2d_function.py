@@ -234,7 +234,7 @@ class WinogradConv2dFunction(torch.autograd.Function):
         flat = _scratch(grad, shapes(block))
         # a chunk's filter-gradient and filters take turns in one buffer (``chunk_w``)
         fixed: Shapes = dict(chunk_w=(kb, c_out, c_in))
-        if need_w:  # the weight gradient, laid out as the weight: autograd takes it as is
+        if need_w:  # the weight gradient as a contiguous weight: autograd keeps it as is
             fixed.update(grad_w=(c_out * c_in, 9))
         ws_w = _views(_scratch(grad, fixed), fixed)
         taps = _taps(weight) if need_x else None
@@ -243,13 +243,14 @@ class WinogradConv2dFunction(torch.autograd.Function):
         for i0 in range(0, n, block):
             m = min(block, n - i0)
             ws = _views(flat, shapes(m))
-            grad_pad = grad[i0:i0 + m].permute(0, 2, 3, 1)
+            grad_nhwc = grad[i0:i0 + m].permute(0, 2, 3, 1)
             if 'grad_pad' in ws:  # the output gradient, zero-padded to whole tiles
-                grad_pad = ws['grad_pad']
-                grad_pad[:, h:].zero_()
-                grad_pad[:, :h, w:].zero_()
-                grad_pad[:, :h, :w].copy_(grad[i0:i0 + m].permute(0, 2, 3, 1))
-            ws['out_tiles'].copy_(_tile_view(grad_pad, th, tw).permute(2, 4, 0, 1, 3, 5))
+                padded = ws['grad_pad']
+                padded[:, h:].zero_()
+                padded[:, :h, w:].zero_()
+                padded[:, :h, :w].copy_(grad_nhwc)
+                grad_nhwc = padded
+            ws['out_tiles'].copy_(_tile_view(grad_nhwc, th, tw).permute(2, 4, 0, 1, 3, 5))
             out_tiles = ws['out_tiles'].view(16, -1)
             tiles_in = _input_tiles(x[i0:i0 + m], ws) if need_w else None
             grad_tiles = ws['tiles']  # free once tiles_in is formed: the input tiles' gradient
