@@ -17,7 +17,11 @@ round-robin (``benchmarks/variants.py``):
   entropy) and wsol_mm's plain step run beside them.
 
 So the released overheads on *this* machine are printed beside the issue's, with each
-process's peak resident memory.
+process's peak resident memory. Each wsol_mm process first applies its config's
+``env_cfg.cpu_malloc`` (glibc settings, on in the DeiT configs), as ``tools/train.py``
+does; the released processes run with glibc's defaults, as the released scripts do. A
+step with stochastic depth does more or less work with the samples it drops (wsol_mm
+skips their branches): compare with ``--stat median``.
 
 Before timing, the equal-losses check: per method, the released model (seed 0, stochastic
 depth off) and wsol_mm's model loaded with its weights through wsol_mm's converter
@@ -110,7 +114,8 @@ def check_losses(method: str, root: str, size: int, n: int) -> str:
 def family_specs(family: str, methods: Dict[str, str], args: argparse.Namespace) -> List[dict]:
     """The variants of one backbone family: wsol_mm's plain step, the released plain step
     (timm's for DeiT-S), and each method's step on both sides."""
-    common = dict(family=family, size=args.size, batch=args.batch, device='cpu', bf16=False)
+    common = dict(family=family, size=args.size, batch=args.batch, device='cpu', bf16=False,
+                  config_malloc=True)  # wsol_mm's: its config's env_cfg.cpu_malloc
     first = next(iter(methods))
     specs = [dict(common, name='plain', role='plain', config=METHODS[first][1])]
     specs += [dict(common, name='timm', role='ref', config=METHODS[first][1])] \
@@ -172,6 +177,8 @@ def main() -> None:
                   flush=True)
             run_family(list(variants.values()), args.warmup, args.steps, 'cpu')
         print_steps(list(variants.values()))
+        for v in variants.values():  # optimizer groups, the config's glibc settings
+            print(f'# {v.name}: {v.notes}')
         rows += family_rows(family, list(methods), variants, args.batch)
     print_table(rows)
 

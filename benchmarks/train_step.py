@@ -27,7 +27,9 @@ under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its 
 the bytes autograd saves for backward (activations; exact, device-independent); on a CPU
 the median minor page faults of a timed step (memory that malloc gave back to the kernel
 and the step faults in and zeroes again: glibc's share of the step time) and the peak
-resident memory of the variant's process (one process per variant only); and the
+resident memory of the variant's process (one process per variant only: there each
+wsol_mm variant also runs with its config's ``env_cfg.cpu_malloc``, as ``tools/train.py``
+would, named in the notes); and the
 estimated ratio to the released code's images/s, ``img/s x released overhead / released
 plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs (whose
 configs feed the batch channels-last and train the wide 3x3 convolutions by Winograd),
@@ -70,6 +72,7 @@ from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
 from wsol_mm.utils.cpu_info import cpu_model
+from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 STAT = dict(min=min, median=median)
@@ -237,7 +240,7 @@ def family_specs(family: str, methods: List[str], args: argparse.Namespace) -> L
             name = (method if role == 'method' else role) + (' bf16' if use_bf16 else '')
             specs.append(dict(name=name, role=role, family=family, config=METHODS[method][1],
                               size=args.size, batch=args.batch, device=args.device,
-                              bf16=use_bf16))
+                              bf16=use_bf16, config_malloc=not args.shared_process))
     if args.ablate_optimizer and family == 'deit_s':
         specs += [dict(specs[0], name=m + ' before', role='before', config=METHODS[m][1])
                   for m in methods]
@@ -247,7 +250,9 @@ def family_specs(family: str, methods: List[str], args: argparse.Namespace) -> L
 def build_variant(spec: dict) -> Variant:
     """A variant from its description: ``role`` plain / contiguous / ref / method / before
     (the method with mmengine's one-group-per-parameter constructor), ``config`` the shipped
-    config it comes from, ``family``, ``size``, ``batch``, ``device``, ``bf16``."""
+    config it comes from, ``family``, ``size``, ``batch``, ``device``, ``bf16``;
+    ``config_malloc``: apply the config's ``env_cfg.cpu_malloc`` first, as the runner does
+    (for a variant in a process of its own; noted in the variant's notes)."""
     register_all_modules()
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-parameter lines
     data, normed, labels = batch(spec['size'], spec['batch'], spec['device'])
@@ -256,13 +261,19 @@ def build_variant(spec: dict) -> Variant:
         return reference_variant(spec['name'], family, spec['size'], normed, labels, device,
                                  spec['bf16'])
     cfg = load_cfg(spec['config'], spec['size'])
+    # the config's glibc settings, as the runner applies them to a training run on a CPU
+    # (process-wide: only where the variant has a process of its own)
+    malloc = apply_cpu_malloc(cfg.env_cfg.get('cpu_malloc'), on_cpu=device == 'cpu') \
+        if spec.get('config_malloc') else ''
     model, optim = cfg.model, cfg.optim_wrapper
     if role in ('plain', 'contiguous'):
         model = plain_model_cfg(family, cfg)
         model = _contiguous(model) if role == 'contiguous' else model
     elif role == 'before':
         optim = dict(optim, constructor='DefaultOptimWrapperConstructor')
-    return wsol_variant(spec['name'], model, optim, data, device, spec['bf16'])
+    variant = wsol_variant(spec['name'], model, optim, data, device, spec['bf16'])
+    variant.notes += f', {malloc}' if malloc else ''
+    return variant
 
 
 def main() -> None:

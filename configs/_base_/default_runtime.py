@@ -28,7 +28,8 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
-    # CPU runs only, opt-in (--cfg-options env_cfg.cpu_malloc.enable=True): keep freed
+    # CPU runs only; on in transformer_runtime.py (the DeiT methods), elsewhere opt-in
+    # (--cfg-options env_cfg.cpu_malloc.enable=True): keep freed
     # activation memory in the process instead of faulting it in again every step (glibc).
     # CNN classifier steps 1.02-1.06x; crop consistency 1.00x on AMD with +5-9 % peak memory,
     # 1.05-1.22x on a Xeon with -1 to +15 % (docs/speed.md)

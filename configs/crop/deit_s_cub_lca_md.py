@@ -11,3 +11,6 @@ model = dict(type='CropConsistency', localizer='TSCAMLocalizer', crop_threshold=
              other_method_loss_ratio=1.0)
 custom_hooks = [dict(type='ClassNumCheckHook'),
                 dict(type='CropConsistencyHook', start_epoch=30)]
+# Crop consistency keeps glibc's default trimming (two passes per step: with no trimming
+# the CNN crop steps peaked 5-9 % higher, docs/speed.md); the base's cpu_malloc is off here.
+env_cfg = dict(cpu_malloc=dict(enable=False))

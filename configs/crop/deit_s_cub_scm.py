@@ -8,3 +8,6 @@ model = dict(type='CropConsistency', localizer='TSCAMLocalizer', crop_threshold=
              crop_ratio=0.4, loss_pos=1.0, loss_neg=0.1, loss_ratio=0.65)
 custom_hooks = [dict(type='ClassNumCheckHook'),
                 dict(type='CropConsistencyHook', start_epoch=15)]
+# Crop consistency keeps glibc's default trimming (two passes per step: with no trimming
+# the CNN crop steps peaked 5-9 % higher, docs/speed.md); the base's cpu_malloc is off here.
+env_cfg = dict(cpu_malloc=dict(enable=False))

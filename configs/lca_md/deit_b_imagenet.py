@@ -3,7 +3,7 @@ _base_ = [
     '../_base_/models/lca_md_deit_s.py',
     '../_base_/datasets/imagenet_sweep_bs128_224.py',
     '../_base_/schedules/adamw_lr1e-6_step10-12_20e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/transformer_runtime.py',
 ]
 model = dict(backbone=dict(arch='deit_b'), head=dict(num_classes=1000, in_channels=768))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[9], gamma=0.1)]

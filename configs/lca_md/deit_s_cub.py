@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/lca_md_deit_s.py',
     '../_base_/datasets/cub_native_lca_md_bs256_224.py',
     '../_base_/schedules/adamw_bs256_step30_60e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/transformer_runtime.py',
 ]
 model = dict(head=dict(num_classes=200))
 # Checkpoint selection as released: the best oracle-sweep GT-Known (`model_best.pth` on

@@ -2,7 +2,7 @@ _base_ = [
     '../_base_/models/scm_deit_s.py',
     '../_base_/datasets/cub_scm_bs16_224.py',
     '../_base_/schedules/adamw_step30_30e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/transformer_runtime.py',
 ]
 model = dict(head=dict(num_classes=200))
 auto_scale_lr = dict(base_batch_size=16)

@@ -1,5 +1,5 @@
 _base_ = [
     '../_base_/models/tscam_deit_s.py', '../_base_/datasets/imagenet_tscam_bs64_224.py',
-    '../_base_/schedules/adamw_step10-12_20e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_step10-12_20e.py', '../_base_/transformer_runtime.py'
 ]
 model = dict(backbone=dict(arch='deit_b'), head=dict(num_classes=1000, in_channels=768))

@@ -1,5 +1,5 @@
 _base_ = [
     '../_base_/models/tscam_deit_s.py', '../_base_/datasets/cub_tscam_bs128_224.py',
-    '../_base_/schedules/adamw_step30_60e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adamw_step30_60e.py', '../_base_/transformer_runtime.py'
 ]
 model = dict(head=dict(num_classes=200))

@@ -1,4 +1,5 @@
 """env_cfg.cpu_malloc: validated settings, applied once by the runner on CPU runs."""
+import glob
 import json
 import os
 import platform
@@ -147,3 +148,18 @@ def test_runner_refuses_a_bad_setting(tiny_synthetic, tmp_path):
     cfg.env_cfg.cpu_malloc = dict(mmap_threshold=64 * MIB)
     with pytest.raises(UserError, match=r'`env_cfg.cpu_malloc.mmap_threshold`'):
         build_runner(cfg)
+
+
+def test_the_deit_configs_keep_freed_memory_the_others_do_not():
+    """On for the DeiT / ViT method configs (same peak memory, 1.06x there); off for the CNN,
+    Conformer and crop consistency configs (crop consistency's peak memory rose)."""
+    on = sorted(glob.glob('configs/tscam/deit_*.py') + glob.glob('configs/scm/deit_*.py')
+                + glob.glob('configs/lca_md/deit_*.py') + glob.glob('configs/lca_md/vit_*.py'))
+    assert len(on) == 14, on
+    off = ['configs/crop/deit_s_cub_tscam.py', 'configs/crop/deit_s_cub_scm.py',
+           'configs/crop/deit_s_cub_lca_md.py', 'configs/crop/resnet50_cub.py',
+           'configs/cam/resnet50_cub.py', 'configs/tscam/conformer_s_cub.py',
+           'configs/cam/resnet18_synthetic.py']
+    for path in on + off:
+        settings = check_cpu_malloc_cfg(Config.fromfile(path).env_cfg.cpu_malloc)
+        assert settings == (check_cpu_malloc_cfg(SHIPPED) if path in on else {}), path

@@ -75,3 +75,23 @@ def test_a_variant_that_fails_in_its_process_is_named():
     assert 'configs/nope.py' in out.stderr, out.stderr[-3000:]
     # that error alone (stopping the failed process raises nothing more)
     assert 'another exception occurred' not in out.stderr, out.stderr[-3000:]
+
+
+def test_variants_in_their_own_process_take_their_configs_malloc_settings():
+    """``config_malloc``: the config's ``env_cfg.cpu_malloc`` applied as the runner applies
+    it, named in the notes (on in the DeiT configs, off in crop consistency's)."""
+    code = ('import sys; sys.path.insert(0, "benchmarks")\n'
+            'from train_step import METHODS, build_variant\n'
+            'for method in ("tscam", "crop_resnet50"):\n'
+            '    spec = dict(name="plain", role="plain", family=METHODS[method][0], size=32,\n'
+            '                config=METHODS[method][1], batch=2, device="cpu", bf16=False,\n'
+            '                config_malloc=True)\n'
+            '    print(method, "|", build_variant(spec).notes)\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MALLOC_')}
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env=dict(env, OMP_NUM_THREADS='1'))
+    assert out.returncode == 0, out.stderr[-3000:]
+    notes = dict(line.split(' | ') for line in out.stdout.splitlines() if ' | ' in line)
+    assert notes['crop_resnet50'] == '2 param groups', notes
+    # the settings, or on a libc without them the reason they were not applied
+    assert notes['tscam'].startswith('2 param groups, glibc malloc'), notes

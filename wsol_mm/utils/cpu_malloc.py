@@ -15,7 +15,9 @@ trimmed one would have given back between steps. The trade depends on the machin
 guests crop consistency's peak memory rose by 5-9 % without a speed-up; on a Xeon guest,
 where the faults cost more, its steps ran 1.05-1.22x faster, with peak memory -1 to +6 %
 (ResNet50), the same (InceptionV3) or +8-15 % (VGG16). Issue 14 asks for no more peak
-memory, so it is off by default (``enable=False`` in ``configs/_base_/default_runtime.py``).
+memory, so it is off by default (``enable=False`` in ``configs/_base_/default_runtime.py``)
+and on for the DeiT / ViT method configs (``configs/_base_/transformer_runtime.py``: their
+steps ran 1.06x with the same peak memory).
 The settings are process-wide, so they are applied once, when the runner sets up its
 environment, and only when the run is on the CPU.
 """
