@@ -68,3 +68,63 @@ def test_loss_is_cross_entropy_and_trains_a_real_backbone():
     with torch.no_grad():
         out = model(x, samples, mode='predict')
     assert out[1].pred_cam.shape == (32, 32) and out[1].pred_cams.shape == (3, 32, 32)
+
+
+def _samples(labels) -> list:
+    out = []
+    for label in labels:
+        s = WSOLDataSample(metainfo=dict(img_shape=(32, 32)))
+        s.set_gt_label(label)
+        out.append(s)
+    return out
+
+
+def _recorded_rows(model) -> list:
+    """Record what each backbone call asked for (``with_rows``, None: the default)."""
+    calls, forward = [], model.backbone.forward
+
+    def record(x, with_rows=None):
+        calls.append(with_rows)
+        return forward(x, with_rows)
+    model.backbone.forward = record
+    return calls
+
+
+def test_plain_training_skips_the_rows_with_the_same_loss_and_gradients():
+    """No neck, no method: the loss needs no attention, so the backbone skips the rows;
+    the loss and every gradient are those of the pass with the rows (stochastic depth on,
+    the same seed: the same samples dropped)."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='TSCAMLocalizer',
+        backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=3,
+                      drop_path_rate=0.5),
+        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192))).train()
+    samples, x = _samples([0, 2, 1, 1, 0, 2]), torch.rand(6, 3, 32, 32)
+    calls = _recorded_rows(model)
+    torch.manual_seed(4)
+    fast = model(x, samples, mode='loss')
+    fast['loss_cls'].backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(4)
+    full = model.pass_losses(model.forward_train(x, samples), samples)  # with the rows
+    full['loss_cls'].backward()
+    assert calls == [False, None]
+    assert set(fast) == set(full) == {'loss_cls'}
+    torch.testing.assert_close(fast['loss_cls'], full['loss_cls'], rtol=1e-5, atol=1e-6)
+    for got, p in zip(grads, model.parameters()):
+        torch.testing.assert_close(got, p.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_a_neck_keeps_the_rows():
+    """SCM's SSFM neck reads the attention: the loss asks the backbone for its rows."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='TSCAMLocalizer',
+        backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
+        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192),
+        neck=dict(type='SSFM'), normalize_attention=True)).train()
+    calls = _recorded_rows(model)
+    losses = model(torch.rand(2, 3, 32, 32), _samples([0, 2]), mode='loss')
+    assert calls == [None] and 'loss_cls' in losses

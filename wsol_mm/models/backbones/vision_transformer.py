@@ -216,17 +216,28 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         return block_with_cls_attention(block, x, self.qk_scale, self.attn_mode, with_row,
                                         self.onednn_linear)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Return ``(patch_map, )`` or ``(patch_map, cls_attn)`` (see the class doc)."""
+    #: ``forward`` takes ``with_rows`` (a localizer whose loss reads no attention skips them)
+    rows_on_request = True
+
+    def forward(self, x: torch.Tensor,
+                with_rows: Optional[bool] = None) -> Tuple[torch.Tensor, ...]:
+        """Return ``(patch_map, )`` or ``(patch_map, cls_attn)`` (see the class doc).
+
+        Args:
+            x (Tensor): images ``(B, 3, H, W)``.
+            with_rows (bool, optional): compute the cls-attention rows; None: as
+                ``out_cls_attention`` says. Defaults to None.
+        """
+        with_rows = self.with_cls_attention if with_rows is None else with_rows
         x = self.embed(x)
         rows = []
         for block in self.blocks:
-            x, row = self.block_forward(block, x, self.with_cls_attention)
+            x, row = self.block_forward(block, x, with_rows)
             if row is not None:
                 rows.append(row[:, 1:])
         x = self.norm(x)
         h, w = self.grid_size
         patch_map = x[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, h, w)
-        if not self.with_cls_attention:
+        if not with_rows:
             return (patch_map, )
         return patch_map, torch.stack(rows, dim=1)

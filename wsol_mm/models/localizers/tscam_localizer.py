@@ -11,7 +11,13 @@ import torch.nn as nn
 
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import ClassMapOutput, ForwardPass
-from wsol_mm.utils.typing_utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList
+from wsol_mm.utils.typing_utils import (
+    ConfigType,
+    OptConfigType,
+    OptMultiConfig,
+    OptSampleList,
+    SampleList,
+)
 
 from ..heads.base_cam_head import select_maps
 from .base_localizer import BaseLocalizer, build_module, gt_labels, merge_terms
@@ -125,6 +131,25 @@ class TSCAMLocalizer(BaseLocalizer):
     def forward_cams(self, feats: Tuple[torch.Tensor, ...]) -> ClassMapOutput:
         """Logits of ``S``; maps ``a * S_c``; class-agnostic map ``a``."""
         return self._class_maps(feats)[2]
+
+    def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
+        """Loss dict of one pass (see :meth:`BaseLocalizer.loss`).
+
+        Plain TS-CAM training (no neck, no method component) reads only the logits, which
+        the head gets from the patch map alone (``logits_from_feats``): a backbone that
+        can (``rows_on_request``) then skips the cls-attention rows, whose ``q_cls K^T``
+        products, softmaxes and ``qkv`` rows of the samples that stochastic depth drops
+        took about 2 % of a DeiT-S step. The same loss. Wrappers (crop consistency) call
+        :meth:`forward_train`, which always has the rows.
+        """
+        fast = getattr(self.head, 'logits_from_feats', None)
+        if (len(self.neck) or len(self.methods) or fast is None
+                or not getattr(self.backbone, 'rows_on_request', False)):
+            return super().loss(inputs, data_samples)
+        feats = (self.backbone(inputs, with_rows=False)[0], None)  # the rows' place kept
+        return self.pass_losses(ForwardPass(inputs, feats, None, fast(feats),
+                                            labels=gt_labels(data_samples, inputs.device)),
+                                data_samples)
 
     def forward_train(self, inputs: torch.Tensor,
                       data_samples: OptSampleList = None) -> ForwardPass:
