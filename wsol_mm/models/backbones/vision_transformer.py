@@ -91,6 +91,9 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         ((1, 192, 2, 2), (1, 12, 4))
     """
 
+    #: ``forward`` takes ``with_rows`` (a localizer whose loss reads no attention skips them)
+    rows_on_request = True
+
     def __init__(self,
                  arch: str = 'deit_s',
                  pretrained: Union[bool, str, None] = False,
@@ -215,9 +218,6 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
         """One block with its cls-attention row (see ``block_with_cls_attention``)."""
         return block_with_cls_attention(block, x, self.qk_scale, self.attn_mode, with_row,
                                         self.onednn_linear)
-
-    #: ``forward`` takes ``with_rows`` (a localizer whose loss reads no attention skips them)
-    rows_on_request = True
 
     def forward(self, x: torch.Tensor,
                 with_rows: Optional[bool] = None) -> Tuple[torch.Tensor, ...]:

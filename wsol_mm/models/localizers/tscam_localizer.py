@@ -147,6 +147,7 @@ class TSCAMLocalizer(BaseLocalizer):
                 or not getattr(self.backbone, 'rows_on_request', False)):
             return super().loss(inputs, data_samples)
         feats = (self.backbone(inputs, with_rows=False)[0], None)  # the rows' place kept
+        # no class maps (cams=None): with no neck and no method, nothing here reads them
         return self.pass_losses(ForwardPass(inputs, feats, None, fast(feats),
                                             labels=gt_labels(data_samples, inputs.device)),
                                 data_samples)
