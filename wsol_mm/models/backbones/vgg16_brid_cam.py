@@ -28,7 +28,7 @@ class VGG16BridCAM(VGG16CAM):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return ``(conv4_3 map, conv6 map)``."""
-        split = self.features[:self.split_index](x)
+        split = self.run_features(x, self.split_index)
         return split, self.forward_tail(split)
 
     def forward_tail(self, split: torch.Tensor) -> torch.Tensor:
