@@ -48,3 +48,64 @@ def test_wrong_checkpoint_shape(tmp_path):
     torch.save({'Conv2d_1a_3x3.conv.weight': torch.zeros(32, 3, 5, 5)}, path)
     with pytest.raises(ValueError, match='Conv2d_1a_3x3.conv.weight'):
         InceptionV3CAM(pretrained=str(path))
+
+
+_BLOCKS = ('Mixed_5b', 'Mixed_5c', 'Mixed_5d', 'Mixed_6b', 'Mixed_6c', 'Mixed_6d', 'Mixed_6e')
+
+
+def _pair(cls, **kwargs):
+    torch.manual_seed(0)
+    on = cls(**kwargs).train()
+    off = cls(relu_after_cat=False, **kwargs).train()
+    off.load_state_dict(on.state_dict())
+    return on, off
+
+
+@pytest.mark.parametrize('cls_name, large', [('InceptionV3CAM', True), ('InceptionV3CAM', False),
+                                             ('InceptionV3SPGCAM', True)])
+def test_relu_after_cat_same_values_and_gradients(cls_name, large):
+    """One ReLU on each block's concatenation: outputs and batch-norm statistics equal to
+    torchvision's blocks, gradients up to the summation order of batch norm's backward."""
+    from wsol_mm.models import backbones
+    on, off = _pair(getattr(backbones, cls_name), large_feature_map=large)
+    x = torch.rand(2, 3, 80, 80).contiguous(memory_format=torch.channels_last)
+    outs = []
+    for model in (on, off):
+        out = model(x)
+        sum(o.square().mean() for o in out).backward()
+        outs.append((out, [p.grad for p in model.parameters()], list(model.buffers())))
+    for a, b in zip(outs[0][0], outs[1][0]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # the same operations, in order
+    for a, b in zip(outs[0][2], outs[1][2]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for a, b in zip(outs[0][1], outs[1][1]):  # float32 sums over batch x pixels
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
+
+
+def test_relu_after_cat_keeps_each_block_output_once():
+    """Without the per-branch ReLUs' saved outputs, the step keeps at least one block
+    output fewer per block (the last block's output has no later layer here); a hook on a
+    block (which would not run) keeps torchvision's block."""
+    on, off = _pair(InceptionV3CAM, large_feature_map=True)
+    x = torch.rand(2, 3, 80, 80)
+    sizes = {}
+    for name in _BLOCKS:
+        getattr(off, name).register_forward_hook(
+            lambda m, i, o, name=name: sizes.__setitem__(name, o.numel() * o.element_size()))
+
+    def kept(model):
+        storages = {}
+
+        def pack(t):
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(x)
+        return sum(storages.values())
+
+    saved_off, saved_on = kept(off), kept(on)  # the hooks on `off` fill `sizes`
+    assert saved_off - saved_on >= sum(sizes[n] for n in _BLOCKS[:-1]) > 0
+    calls = []
+    on.Mixed_5b.register_forward_hook(lambda *args: calls.append(1))
+    assert kept(on) - saved_on >= sizes['Mixed_5b'] and len(calls) == 1

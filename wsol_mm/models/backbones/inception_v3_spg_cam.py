@@ -30,8 +30,10 @@ class InceptionV3SPGCAM(InceptionV3CAM):
         x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
         x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
-        b1 = self.Mixed_5d(self.Mixed_5c(self.Mixed_5b(x)))
+        b1 = self.run_block('Mixed_5d', self.run_block('Mixed_5c', self.run_block('Mixed_5b', x)))
         if not self.large_feature_map:
             b1 = max_pool2d_recomputed(b1, 3, 2, ceil_mode=True)
-        b2 = self.Mixed_6d(self.Mixed_6c(self.Mixed_6b(self.Mixed_6a(b1))))
-        return b1, b2, self.Mixed_6e(b2)
+        b2 = self.Mixed_6a(b1)
+        for name in ('Mixed_6b', 'Mixed_6c', 'Mixed_6d'):
+            b2 = self.run_block(name, b2)
+        return b1, b2, self.run_block('Mixed_6e', b2)
