@@ -11,7 +11,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionC
 from wsol_mm.registry import MODELS
 
 from ..layers import AttentionBasedDropout
-from ..utils import init_wsol_weights, max_pool2d_recomputed
+from ..utils import init_wsol_weights, max_pool2d_recomputed, records_float32
 from ..utils.onednn_linear_function import has_hooks
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
@@ -177,10 +177,8 @@ class InceptionV3CAM(BackboneLRMixin, BaseModule):
         """Block ``name`` on ``x``: by :func:`concat_then_relu` where ``relu_after_cat``
         applies (see the class docstring), else the block itself."""
         block = getattr(self, name)
-        if (self.relu_after_cat and self.training and torch.is_grad_enabled()
-                and type(block) in _BRANCHES and x.dtype == torch.float32
-                and not torch.is_autocast_enabled(x.device.type)
-                and not torch.compiler.is_compiling()
+        if (self.relu_after_cat and self.training and records_float32(x)
+                and type(block) in _BRANCHES
                 and not any(has_hooks(m) for m in block.modules())):
             return concat_then_relu(block, x)
         return block(x)

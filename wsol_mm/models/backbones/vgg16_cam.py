@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from wsol_mm.registry import MODELS
 
 from ..layers import AttentionBasedDropout, RecomputedMaxPool2d
-from ..utils import init_wsol_weights
+from ..utils import init_wsol_weights, records_float32
 from ..utils.onednn_linear_function import has_hooks
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
@@ -159,10 +159,8 @@ class VGG16CAM(BackboneLRMixin, BaseModule):
         """``self.features[:stop](x)``, conv1_1's ReLU output recomputed in the backward
         pass where ``recompute_stem`` applies (see the class docstring)."""
         conv1, relu1, conv2 = self.features[:_STEM]
-        if (self.recompute_stem and self.training and torch.is_grad_enabled()
-                and (stop is None or stop >= _STEM) and x.dtype == torch.float32
-                and not torch.is_autocast_enabled(x.device.type)
-                and not torch.compiler.is_compiling()
+        if (self.recompute_stem and self.training and records_float32(x)
+                and (stop is None or stop >= _STEM)
                 and not (has_hooks(conv1) or has_hooks(relu1))):
             return self.features[_STEM:stop](recompute_stem_output(conv1, relu1, conv2, x))
         return self.features[:stop](x)
