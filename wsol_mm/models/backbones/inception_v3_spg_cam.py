@@ -26,10 +26,7 @@ class InceptionV3SPGCAM(InceptionV3CAM):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(B1 input, B2 input, Mixed_6e map)``."""
-        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
-        x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
-        x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
-        x = max_pool2d_recomputed(x, 3, 2, 1, ceil_mode=True)
+        x = self.run_stem(x)
         b1 = self.run_block('Mixed_5d', self.run_block('Mixed_5c', self.run_block('Mixed_5b', x)))
         if not self.large_feature_map:
             b1 = max_pool2d_recomputed(b1, 3, 2, ceil_mode=True)
