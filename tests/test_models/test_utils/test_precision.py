@@ -13,3 +13,4 @@ def test_records_float32_only_for_plain_float32_autograd():
         assert not records_float32(x)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert not records_float32(x)
+    assert not records_float32(torch.zeros(2, 3, device='meta'))  # shape-only forwards

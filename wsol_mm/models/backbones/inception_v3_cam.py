@@ -13,7 +13,11 @@ from wsol_mm.registry import MODELS
 from ..layers import AttentionBasedDropout
 from ..utils import init_wsol_weights, max_pool2d_recomputed, records_float32
 from ..utils.onednn_linear_function import has_hooks
-from ..utils.recomputed_batch_norm_relu_function import bn_relu_recomputed, recomputable_bn
+from ..utils.recomputed_batch_norm_relu_function import (
+    bn_relu_recomputed,
+    recomputable_bn,
+    recomputable_conv,
+)
 from .backbone_lr_mixin import BackboneLRMixin
 from .pretrained import load_torchvision_weights, read_torchvision_state
 
@@ -85,9 +89,7 @@ def recomputable(layers: Sequence[nn.Module]) -> bool:
     """Whether :func:`run_chain` reproduces ``layers`` (torchvision ``BasicConv2d`` layers
     in training mode, without hooks, bias-free zero-padded convolutions)."""
     return all(type(m) is BasicConv2d and not has_hooks(m) and recomputable_bn(m.bn)
-               and type(m.conv) is nn.Conv2d and m.conv.bias is None
-               and m.conv.padding_mode == 'zeros' and not isinstance(m.conv.padding, str)
-               and not has_hooks(m.conv) for m in layers)
+               and recomputable_conv(m.conv) for m in layers)
 
 
 def run_chain(layers: Sequence[nn.Module], x: torch.Tensor, end: str,

@@ -20,10 +20,12 @@ class ResNetBridCAM(ResNetCAM):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return ``(layer4[0] map, layer4 map)``."""
-        x = self.layer3(self.layer2(self.layer1(self.stem(x))))
-        split = self.layer4[0](x)
+        x = self.run_stem(x)
+        for name in ('layer1', 'layer2', 'layer3'):
+            x = self._stage(name, x)
+        split = self.run_blocks(self.layer4[:1], x)
         return split, self.forward_tail(split)
 
     def forward_tail(self, split: torch.Tensor) -> torch.Tensor:
         """layer4 blocks 1.. on the split map."""
-        return self.layer4[1:](split)
+        return self.run_blocks(self.layer4[1:], split)

@@ -26,7 +26,7 @@ class ResNetSPGCAM(ResNetCAM):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(SPG_A1 map, SPG_A2 map, layer4 map)``."""
-        x = self.layer2(self.layer1(self.stem(x)))
-        b1 = self.layer3[0](x)
-        b2 = self.layer3[1:](b1)
-        return b1, b2, self.layer4(b2)
+        x = self._stage('layer2', self._stage('layer1', self.run_stem(x)))
+        b1 = self.run_blocks(self.layer3[:1], x)
+        b2 = self.run_blocks(self.layer3[1:], b1)
+        return b1, b2, self._stage('layer4', b2)

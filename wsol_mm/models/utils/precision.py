@@ -27,7 +27,8 @@ def records_float32(x: torch.Tensor) -> bool:
     """Whether autograd records float32 operations on ``x`` as written: gradients on, ``x``
     float32, no autocast on its device, no ``torch.compile`` tracing. The memory-saving
     training paths of the backbones (``VGG16CAM.recompute_stem``,
-    ``InceptionV3CAM.relu_after_cat``) apply only then."""
-    return (torch.is_grad_enabled() and x.dtype == torch.float32
+    ``InceptionV3CAM.relu_after_cat``, ``recompute_bn_relu``) apply only then (not on
+    the meta device, which has no autocast state)."""
+    return (torch.is_grad_enabled() and x.dtype == torch.float32 and x.device.type != 'meta'
             and not torch.is_autocast_enabled(x.device.type)
             and not torch.compiler.is_compiling())

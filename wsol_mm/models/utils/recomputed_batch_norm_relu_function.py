@@ -88,14 +88,22 @@ def recomputable_bn(bn: nn.Module) -> bool:
             and bn.track_running_stats and bn.running_mean is not None and not has_hooks(bn))
 
 
+def recomputable_conv(conv: nn.Module) -> bool:
+    """Whether ``conv`` is a bias-free, zero-padded ``Conv2d`` without hooks (numeric
+    padding): a consumer :func:`bn_relu_recomputed` can fuse."""
+    from .onednn_linear_function import has_hooks
+    return (type(conv) is nn.Conv2d and conv.bias is None and conv.padding_mode == 'zeros'
+            and not isinstance(conv.padding, str) and not has_hooks(conv))
+
+
 def bn_relu_recomputed(bn: nn.BatchNorm2d, c: torch.Tensor, conv: Optional[nn.Conv2d] = None,
                        pool: Optional[Sequence] = None) -> torch.Tensor:
     """``conv(relu(bn(c)))`` (or ``max_pool2d(relu(bn(c)), *pool)``) in training, by
     :class:`RecomputedBatchNormReLUFunction`; ``bn``'s running statistics and batch count
     are updated as its own forward updates them.
 
-    ``bn`` must satisfy :func:`recomputable_bn`; ``conv`` must have no bias, zero padding
-    mode and no hooks (the caller checks).
+    ``bn`` must satisfy :func:`recomputable_bn`, ``conv`` :func:`recomputable_conv` (the
+    caller checks).
     """
     factor = 0.0 if bn.momentum is None else bn.momentum
     if bn.num_batches_tracked is not None:
