@@ -187,7 +187,8 @@ def _row(name: str, ours: Variant, theirs: Variant, n: int, overheads: List[str]
     return [name, f'{ips(ours, n):.2f}', f'{ips(theirs, n):.2f}',
             f'{step_time(theirs) / step_time(ours):.2f}'] + overheads + [
         f'{median(ours.faults) / 1e3:.0f} / {median(theirs.faults) / 1e3:.0f}',
-        f'{mb(ours.peak_rss)} / {mb(theirs.peak_rss)}']
+        f'{mb(ours.peak_rss)} / {mb(theirs.peak_rss)}',
+        f'{mb(ours.step_peak)} / {mb(theirs.step_peak)}']
 
 
 def family_rows(family: str, methods: List[str], variants: Dict[str, Variant],
@@ -208,11 +209,14 @@ def print_table(rows: List[List[str]]) -> None:
     header = ['step', 'wsol_mm img/s', 'released img/s', 'wsol_mm / released speed',
               'overhead (wsol_mm)', 'released overhead here', "released overhead (issue's)",
               'page faults per step, thousands (wsol_mm / released)',
-              'peak RSS MB (wsol_mm / released)']
+              'peak RSS MB (wsol_mm / released)',
+              'peak above the built process MB (wsol_mm / released)']
     print()
     markdown_table(header, rows)
     print('\n# overheads: step time / the plain step of the same code (wsol_mm: its plain '
           "classifier; released: timm's DeiT-S, small_object_wsol's CAM step)")
+    print('# peak above the built process: peak RSS less the process size once its model, '
+          'optimizer and batch were built (imports included there), largest over the rounds')
     print('# ' + machine_line('cpu', torch.get_num_threads()).split(', ')[-1])
 
 

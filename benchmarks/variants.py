@@ -9,8 +9,10 @@ consistency ResNet50 step faulted 420,000 pages per step next to its plain and c
 steps and 520,000 next to their bfloat16 twins too (overhead 2.08 and 2.27). Each
 ``VariantProcess`` builds its variant in a spawned process of its own; the parent still
 times all of them round-robin (one step of each in turn, only one running at a time), so
-load changes hit every variant alike, and each process reports its own page faults and its
-peak resident memory (``ru_maxrss``: the peak of a run of that one variant).
+load changes hit every variant alike, and each process reports its own page faults, its
+peak resident memory (``ru_maxrss``: the peak of a run of that one variant) and its size
+once the variant is built, before its first step (``VmRSS``): the peak less that size is
+what the steps themselves added, apart from what the process imported and built.
 """
 import multiprocessing as mp
 import resource
@@ -35,6 +37,8 @@ class Variant:
         self.saved_bytes = 0
         self.peak_cuda = None  # peak allocated bytes of one step (GPU runs)
         self.peak_rss = None  # peak resident bytes of the variant's own process
+        self.built_rss = None  # its resident bytes once built, before the first step
+        self.step_peak = None  # peak_rss - built_rss (largest over its processes)
         self.host_syncs = None  # synchronising CUDA calls in one step (GPU runs)
         self.sync_sites: Counter = Counter()  # 'file:line' of each of those calls
         self.notes = ''
@@ -70,7 +74,19 @@ class Variant:
         """Nothing to release in this process."""
 
 
-_INFO = ('saved_bytes', 'peak_cuda', 'host_syncs', 'sync_sites', 'notes')
+_INFO = ('saved_bytes', 'peak_cuda', 'host_syncs', 'sync_sites', 'notes', 'built_rss')
+
+
+def resident_bytes() -> Optional[int]:
+    """This process's resident memory now (Linux ``VmRSS``), or None where unknown."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, warmup: int,
@@ -79,6 +95,7 @@ def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, war
     try:
         torch.set_num_threads(threads)
         variant = build(spec)
+        variant.built_rss = resident_bytes()
         variant.prepare(warmup, device)
         conn.send(('ok', {k: getattr(variant, k) for k in _INFO}))
         while conn.recv() == 'step':
@@ -142,7 +159,10 @@ class VariantProcess(Variant):
             return
         if not self.failed and self.proc.is_alive():
             self.conn.send('stop')
-            self.peak_rss = max(self._reply(), self.peak_rss or 0)  # over its rounds
+            peak = self._reply()
+            self.peak_rss = max(peak, self.peak_rss or 0)  # over its rounds
+            if self.built_rss is not None:
+                self.step_peak = max(peak - self.built_rss, self.step_peak or 0)
         self.proc.join()
         self.proc = None
 

@@ -64,10 +64,13 @@ def test_released_step_checks_losses_and_times_both_sides(tmp_path):
                        out.stdout, re.M)
     assert losses and abs(float(losses[1]) - float(losses[2])) < 1e-4, out.stdout
     # wsol_mm img/s, released img/s, ratio, overhead, released overhead here, the issue's,
-    # page faults, peak RSS (each process's own: torch and a DeiT-S, > 300 MB)
+    # page faults, peak RSS (each process's own: torch and a DeiT-S, > 300 MB), the peak
+    # above the built process (the steps' gradients and optimizer state: > 0, < the peak)
     row = re.search(rf'^\| tscam \| {NUM} \| {NUM} \| {NUM} \| {NUM} \| {NUM} \| 1\.02 \| '
-                    r'[0-9]+ / [0-9]+ \| ([0-9]+) / ([0-9]+) \|$', out.stdout, re.M)
+                    r'[0-9]+ / [0-9]+ \| ([0-9]+) / ([0-9]+) \| ([0-9]+) / ([0-9]+) \|$',
+                    out.stdout, re.M)
     assert row and min(int(row[1]), int(row[2])) > 300, out.stdout
+    assert 0 < int(row[3]) < int(row[1]) and 0 < int(row[4]) < int(row[2]), out.stdout
     assert re.search(rf'^\| plain DeiT-S \(released: timm\) \| {NUM} \| {NUM} \| {NUM} \| - \|',
                      out.stdout, re.M), out.stdout
     steps = dict(re.findall(r'^# steps ([a-z ]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
