@@ -100,3 +100,12 @@ def test_recompute_bn_relu_keeps_no_inner_relu_output():
     on.layer2.register_forward_hook(lambda *args: calls.append('stage'))
     saved_hooked = _saved(on, x)[0]
     assert calls == ['block', 'stage'] and saved_hooked > saved_on
+
+
+def test_recompute_bn_relu_leaves_other_blocks_alone():
+    """A block that is not torchvision's (here a replaced one) runs as it is."""
+    import torch.nn as nn
+    model = ResNetCAM(depth=18).train()
+    model.layer4[1] = nn.Identity()
+    out = model(torch.rand(2, 3, 64, 64))[0]
+    assert out.shape == (2, 512, 4, 4)

@@ -41,10 +41,11 @@ def recomputable_block(block: nn.Module) -> bool:
     """Whether :func:`block_recomputed` reproduces ``block``: a torchvision ``Bottleneck``
     or ``BasicBlock`` in training mode without hooks, with bias-free zero-padded
     convolutions."""
+    if type(block) not in (Bottleneck, BasicBlock):
+        return False
     convs = (block.conv2, block.conv3) if type(block) is Bottleneck else (block.conv2, )
     bns = (block.bn1, block.bn2) if type(block) is Bottleneck else (block.bn1, )
-    return (type(block) in (Bottleneck, BasicBlock)
-            and not any(has_hooks(m) for m in block.modules())
+    return (not any(has_hooks(m) for m in block.modules())
             and all(recomputable_conv(c) for c in convs) and all(recomputable_bn(b) for b in bns))
 
 
@@ -88,7 +89,7 @@ class ResNetCAM(BackboneLRMixin, BaseModule):
             batch-norm inputs in the backward pass instead of kept
             (:func:`block_recomputed`): the outputs of torchvision's layers up to float
             rounding (batch norm as one multiply-add) and the gradients of the outputs
-            computed, with 140 MB fewer saved bytes in the ResNet50 CAM step at batch 8.
+            computed: the ResNet50 trunk saves 684 instead of 820 MB at batch 8, 224 px.
             Modules with hooks, evaluation, autocast and ``torch.compile`` run
             torchvision's layers. Defaults to True.
 
