@@ -30,3 +30,46 @@ def _meta_forward(backbone_cls: type, size: int = 224,
 def meta_forward() -> Callable[..., Tuple[nn.Module, Tuple[torch.Tensor, ...]]]:
     """Factory ``(backbone_cls, size=224, **kwargs) -> (model, outputs)`` on the meta device."""
     return _meta_forward
+
+
+def _saved_bytes(model: nn.Module, x: torch.Tensor) -> Tuple[int, Tuple[torch.Tensor, ...]]:
+    storages = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(x)
+    return sum(storages.values()), out
+
+
+@pytest.fixture
+def saved_bytes() -> Callable[[nn.Module, torch.Tensor], Tuple[int, Tuple[torch.Tensor, ...]]]:
+    """``(model, x) -> (bytes of the storages autograd keeps for model(x), outputs)``."""
+    return _saved_bytes
+
+
+def _assert_same_training(on: nn.Module, off: nn.Module, x: torch.Tensor, steps: int = 2,
+                          before_step: Callable[[], None] = lambda: None) -> None:
+    for _ in range(steps):  # the second step reads the first's running statistics
+        results = []
+        for model in (on, off):
+            before_step()
+            model.zero_grad()
+            out = model(x)
+            sum(o.square().mean() for o in out).backward()
+            results.append((out, [p.grad for p in model.parameters()], list(model.buffers())))
+        for a, b in zip(results[0][0], results[1][0]):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
+        for a, b in zip(results[0][2], results[1][2]):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        for a, b in zip(results[0][1], results[1][1]):  # float32 sums over batch x pixels
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
+
+
+@pytest.fixture
+def assert_same_training() -> Callable[..., None]:
+    """``(on, off, x, steps=2, before_step=...)``: two training-mode models give the same
+    outputs, buffers and gradients up to float32 rounding, step after step."""
+    return _assert_same_training

@@ -111,21 +111,11 @@ def test_relu_after_cat_keeps_each_block_output_once():
     assert kept(on) - saved_on >= sizes['Mixed_5b'] and len(calls) == 1
 
 
-def _saved(model, x):
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(x)
-    return sum(storages.values()), out
-
 
 @pytest.mark.parametrize('cls_name, large', [('InceptionV3CAM', True), ('InceptionV3CAM', False),
                                              ('InceptionV3SPGCAM', True)])
-def test_recompute_bn_relu_same_values_gradients_and_statistics(cls_name, large):
+def test_recompute_bn_relu_same_values_gradients_and_statistics(cls_name, large,
+                                                                assert_same_training):
     """ReLU outputs recomputed in the backward pass: outputs, running statistics and
     gradients as torchvision's layers up to float rounding, twice in a row (the second
     step reads the first's running statistics)."""
@@ -134,23 +124,11 @@ def test_recompute_bn_relu_same_values_gradients_and_statistics(cls_name, large)
     on = getattr(backbones, cls_name)(large_feature_map=large).train()
     off = getattr(backbones, cls_name)(large_feature_map=large, recompute_bn_relu=False).train()
     off.load_state_dict(on.state_dict())
-    x = torch.rand(2, 3, 80, 80).contiguous(memory_format=torch.channels_last)
-    for _ in range(2):
-        results = []
-        for model in (on, off):
-            model.zero_grad()
-            out = model(x)
-            sum(o.square().mean() for o in out).backward()
-            results.append((out, [p.grad for p in model.parameters()], list(model.buffers())))
-        for a, b in zip(results[0][0], results[1][0]):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
-        for a, b in zip(results[0][2], results[1][2]):
-            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-        for a, b in zip(results[0][1], results[1][1]):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
+    assert_same_training(on, off, torch.rand(2, 3, 80, 80).contiguous(
+        memory_format=torch.channels_last))
 
 
-def test_recompute_bn_relu_keeps_no_inner_relu_output():
+def test_recompute_bn_relu_keeps_no_inner_relu_output(saved_bytes):
     """The saved bytes drop by at least the ReLU outputs of the stem layers and of the
     layers inside the blocks' branches; a hook on a layer keeps torchvision's layers."""
     from torchvision.models.inception import BasicConv2d
@@ -169,12 +147,12 @@ def test_recompute_bn_relu_keeps_no_inner_relu_output():
             m.register_forward_hook(lambda m, i, o, name=name: sizes.__setitem__(
                 name, o.numel() * o.element_size()))
     probe(x)
-    saved_off, saved_on = _saved(off, x)[0], _saved(on, x)[0]
+    saved_off, saved_on = saved_bytes(off, x)[0], saved_bytes(on, x)[0]
     assert len(sizes) == 5 + 3 * 3 + 4 * 6  # stem, Mixed_5b-5d, Mixed_6b-6e
     assert saved_off - saved_on >= sum(sizes.values()) > 0
     calls = []
     on.Conv2d_2a_3x3.register_forward_hook(lambda *args: calls.append(1))
     on.Mixed_5b.branch5x5_1.register_forward_hook(lambda *args: calls.append(2))
-    saved_hooked, out = _saved(on, x)
+    saved_hooked, out = saved_bytes(on, x)
     assert calls == [1, 2] and saved_hooked > saved_on  # hooks run: the modules themselves
     assert out[0].shape == (2, 768, 10, 10)

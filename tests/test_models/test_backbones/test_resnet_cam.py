@@ -34,23 +34,13 @@ def test_head_keeps_pretrained_fc(tmp_path, tv_models):
                 pretrained_arch='resnet18')
 
 
-def _saved(model, x):
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(x)
-    return sum(storages.values()), out
-
 
 @pytest.mark.parametrize('cls_name, kwargs', [
     ('ResNetCAM', {}), ('ResNetCAM', dict(depth=18)), ('ResNetCAM', dict(large_feature_map=True)),
     ('ResNetCAM', dict(adl=dict(drop_rate=0.5, drop_threshold=0.8))),
     ('ResNetBridCAM', {}), ('ResNetSPGCAM', {})])
-def test_recompute_bn_relu_same_values_gradients_and_statistics(cls_name, kwargs):
+def test_recompute_bn_relu_same_values_gradients_and_statistics(cls_name, kwargs,
+                                                                assert_same_training):
     """Inner ReLU outputs recomputed in the backward pass: outputs, running statistics and
     gradients as torchvision's blocks up to float rounding, twice in a row."""
     from wsol_mm.models import backbones
@@ -59,24 +49,11 @@ def test_recompute_bn_relu_same_values_gradients_and_statistics(cls_name, kwargs
     on = getattr(backbones, cls_name)(**kwargs).train()
     off = getattr(backbones, cls_name)(recompute_bn_relu=False, **kwargs).train()
     off.load_state_dict(on.state_dict())
-    x = torch.rand(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
-    for _ in range(2):
-        results = []
-        for model in (on, off):
-            method_rng().seed(1)  # ADL's drop decisions
-            model.zero_grad()
-            out = model(x)
-            sum(o.square().mean() for o in out).backward()
-            results.append((out, [p.grad for p in model.parameters()], list(model.buffers())))
-        for a, b in zip(results[0][0], results[1][0]):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
-        for a, b in zip(results[0][2], results[1][2]):
-            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-        for a, b in zip(results[0][1], results[1][1]):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
+    assert_same_training(on, off, torch.rand(2, 3, 64, 64).contiguous(
+        memory_format=torch.channels_last), before_step=lambda: method_rng().seed(1))
 
 
-def test_recompute_bn_relu_keeps_no_inner_relu_output():
+def test_recompute_bn_relu_keeps_no_inner_relu_output(saved_bytes):
     """The saved bytes drop by at least the stem's and the blocks' inner ReLU outputs; a
     hook on a block or on a stage runs torchvision's modules."""
     from torchvision.models.resnet import Bottleneck
@@ -92,13 +69,13 @@ def test_recompute_bn_relu_keeps_no_inner_relu_output():
     for bn in bns:
         bn.register_forward_hook(lambda m, i, o: sizes.append(o.numel() * o.element_size()))
     probe(x)
-    saved_off, saved_on = _saved(off, x)[0], _saved(on, x)[0]
+    saved_off, saved_on = saved_bytes(off, x)[0], saved_bytes(on, x)[0]
     assert len(sizes) == 1 + 2 * 16
     assert saved_off - saved_on >= sum(sizes) > 0
     calls = []
     on.layer1[0].register_forward_hook(lambda *args: calls.append('block'))
     on.layer2.register_forward_hook(lambda *args: calls.append('stage'))
-    saved_hooked = _saved(on, x)[0]
+    saved_hooked = saved_bytes(on, x)[0]
     assert calls == ['block', 'stage'] and saved_hooked > saved_on
 
 

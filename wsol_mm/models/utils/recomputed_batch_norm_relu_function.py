@@ -15,6 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .recomputed_max_pool2d_function import max_pool2d_input_grad
+
 
 def _normalized_relu(c: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
                      mean: torch.Tensor, invstd: torch.Tensor) -> torch.Tensor:
@@ -61,12 +63,7 @@ class RecomputedBatchNormReLUFunction(torch.autograd.Function):
         r = _normalized_relu(c, gamma, beta, mean, invstd)
         grad_weight = None
         if weight is None:
-            kernel, stride, padding, ceil_mode = ctx.pool
-            _, indices = F.max_pool2d(r, kernel, stride, padding, ceil_mode=ceil_mode,
-                                      return_indices=True)
-            grad_r = torch.ops.aten.max_pool2d_with_indices_backward(
-                grad, r, [kernel] * 2, [stride] * 2, [padding] * 2, [1, 1], ceil_mode,
-                indices)
+            grad_r = max_pool2d_input_grad(grad, r, *ctx.pool)
         else:
             stride, padding, dilation, groups = ctx.conv
             grad_r, grad_weight, _ = torch.ops.aten.convolution_backward(

@@ -32,13 +32,17 @@ class RecomputedMaxPool2dFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
         x, = ctx.saved_tensors
-        kernel_size, stride, padding, ceil_mode = ctx.args
-        _, indices = F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode,
-                                  return_indices=True)
-        grad_x = torch.ops.aten.max_pool2d_with_indices_backward(
-            grad, x, [kernel_size] * 2, [stride] * 2, [padding] * 2, [1, 1], ceil_mode,
-            indices)
-        return grad_x, None, None, None, None
+        return max_pool2d_input_grad(grad, x, *ctx.args), None, None, None, None
+
+
+def max_pool2d_input_grad(grad: torch.Tensor, x: torch.Tensor, kernel_size: int, stride: int,
+                          padding: int, ceil_mode: bool) -> torch.Tensor:
+    """The gradient of ``F.max_pool2d(x, ...)`` for the output gradient ``grad``, its argmax
+    indices found again from ``x`` (the indices autograd would have kept)."""
+    _, indices = F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode,
+                              return_indices=True)
+    return torch.ops.aten.max_pool2d_with_indices_backward(
+        grad, x, [kernel_size] * 2, [stride] * 2, [padding] * 2, [1, 1], ceil_mode, indices)
 
 
 def max_pool2d_recomputed(x: torch.Tensor, kernel_size: int, stride: int, padding: int = 0,
