@@ -23,10 +23,15 @@ def _normalized_relu(c: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
     """``relu((c - mean) * invstd * gamma + beta)`` per channel, as one multiply-add.
 
     The forward and the backward pass both call this: the same operations on the same
-    tensors, so the recomputed output is the forward's, bit for bit.
+    tensors, so the recomputed output is the forward's, bit for bit. The terms are those
+    of batch norm's CPU kernel (``scale = invstd * gamma``, ``shift = beta - mean *
+    scale``, ``c * scale + shift``), each multiply-add in one ``addcmul``, which rounds as
+    that kernel does where it is compiled with fused multiply-adds: then the output is
+    batch norm's own, whatever ``gamma`` and ``beta`` (a plain ``beta - mean * scale``
+    rounds twice and drifts from it by an ulp once ``gamma`` and ``beta`` have trained).
     """
     scale = invstd * gamma
-    shift = beta - mean * scale
+    shift = torch.addcmul(beta, mean, scale, value=-1)
     shape = (-1, ) + (1, ) * (c.dim() - 2)
     return torch.addcmul(shift.view(shape), c, scale.view(shape)).relu_()
 
