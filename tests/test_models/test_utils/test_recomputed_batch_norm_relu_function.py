@@ -98,3 +98,8 @@ def test_recomputable_bn():
     hooked.register_forward_hook(lambda *args: None)
     assert not recomputable_bn(hooked)
     assert not recomputable_bn(nn.SyncBatchNorm(4))
+
+
+def test_exported_from_utils():
+    from wsol_mm.models import utils
+    assert utils.bn_relu_recomputed is bn_relu_recomputed and 'bn_relu_recomputed' in utils.__all__

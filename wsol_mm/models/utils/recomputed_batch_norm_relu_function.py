@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .onednn_linear_function import has_hooks
 from .recomputed_max_pool2d_function import max_pool2d_input_grad
 
 
@@ -85,7 +86,6 @@ class RecomputedBatchNormReLUFunction(torch.autograd.Function):
 def recomputable_bn(bn: nn.Module) -> bool:
     """Whether ``bn`` is a training-mode, affine ``BatchNorm2d`` with running statistics and
     no hooks: what :func:`bn_relu_recomputed` reproduces."""
-    from .onednn_linear_function import has_hooks
     return (type(bn) is nn.BatchNorm2d and bn.training and bn.affine
             and bn.track_running_stats and bn.running_mean is not None and not has_hooks(bn))
 
@@ -93,7 +93,6 @@ def recomputable_bn(bn: nn.Module) -> bool:
 def recomputable_conv(conv: nn.Module) -> bool:
     """Whether ``conv`` is a bias-free, zero-padded ``Conv2d`` without hooks (numeric
     padding): a consumer :func:`bn_relu_recomputed` can fuse."""
-    from .onednn_linear_function import has_hooks
     return (type(conv) is nn.Conv2d and conv.bias is None and conv.padding_mode == 'zeros'
             and not isinstance(conv.padding, str) and not has_hooks(conv))
 
