@@ -179,34 +179,46 @@ def main() -> None:
         print_steps(list(variants.values()))
         for v in variants.values():  # optimizer groups, the config's glibc settings
             print(f'# {v.name}: {v.notes}')
-        rows += family_rows(family, list(methods), variants, args.batch)
+        rows += family_rows(family, list(methods), variants, args.batch, args.steps)
     print_table(rows)
 
 
-def _row(name: str, ours: Variant, theirs: Variant, n: int, overheads: List[str]) -> List[str]:
+def _per_round(ours: Variant, theirs: Variant, steps: int) -> str:
+    """The speed ratio of each round alone (its own statistic per side), lowest - highest."""
+    stat = STAT[STAT_NAME[0]]
+    ratios = [stat(theirs.times[i:i + steps]) / stat(ours.times[i:i + steps])
+              for i in range(0, min(len(ours.times), len(theirs.times)), steps)]
+    return f'{min(ratios):.2f}-{max(ratios):.2f}' if len(ratios) > 1 else '-'
+
+
+def _row(name: str, ours: Variant, theirs: Variant, n: int, steps: int,
+         overheads: List[str]) -> List[str]:
     return [name, f'{ips(ours, n):.2f}', f'{ips(theirs, n):.2f}',
-            f'{step_time(theirs) / step_time(ours):.2f}'] + overheads + [
+            f'{step_time(theirs) / step_time(ours):.2f}', _per_round(ours, theirs, steps)
+            ] + overheads + [
         f'{median(ours.faults) / 1e3:.0f} / {median(theirs.faults) / 1e3:.0f}',
         f'{mb(ours.peak_rss)} / {mb(theirs.peak_rss)}',
         f'{mb(ours.step_peak)} / {mb(theirs.step_peak)}']
 
 
 def family_rows(family: str, methods: List[str], variants: Dict[str, Variant],
-                n: int) -> List[List[str]]:
+                n: int, steps: int) -> List[List[str]]:
     plain = variants['plain']
     released_plain = variants['timm' if family == 'deit_s' else 'released plain']
     rows = []
     for m in methods:
         ours, theirs = variants[m], variants[f'released {m}']
-        rows.append(_row(m, ours, theirs, n, [
+        rows.append(_row(m, ours, theirs, n, steps, [
             f'{step_time(ours) / step_time(plain):.2f}',
             f'{step_time(theirs) / step_time(released_plain):.2f}', f'{METHODS[m][2]:.2f}']))
-    rows.append(_row(f'plain {PLAIN_NAMES[family]}', plain, released_plain, n, ['-'] * 3))
+    rows.append(_row(f'plain {PLAIN_NAMES[family]}', plain, released_plain, n, steps,
+                     ['-'] * 3))
     return rows
 
 
 def print_table(rows: List[List[str]]) -> None:
     header = ['step', 'wsol_mm img/s', 'released img/s', 'wsol_mm / released speed',
+              'same, each round alone (lowest-highest)',
               'overhead (wsol_mm)', 'released overhead here', "released overhead (issue's)",
               'page faults per step, thousands (wsol_mm / released)',
               'peak RSS MB (wsol_mm / released)',
