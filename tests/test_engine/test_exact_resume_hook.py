@@ -6,6 +6,7 @@ import torch
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from wsol_mm.engine.hooks import ExactResumeHook
+from wsol_mm.utils import layer_choices as choices_module
 
 
 class _Dataset:
@@ -59,3 +60,23 @@ def test_iteration_based_loops_keep_mmengine_data_seeding():
     hook.before_train(runner)
     hook.before_train_epoch(runner)
     assert runner.train_loop.dataloader.dataset.keys == []
+
+
+def test_checkpoints_carry_the_timed_choices_of_this_cpu_model(monkeypatch):
+    restored = []
+    monkeypatch.setattr(choices_module, '_SOURCES',
+                        {'kind': (lambda: [((8, 3), True)], restored.extend)})
+    checkpoint = dict(meta=dict(seed=7))
+    ExactResumeHook(enable=False).before_save_checkpoint(_runner(), checkpoint)
+    assert 'tuned_choices' not in checkpoint['meta']
+    ExactResumeHook().before_save_checkpoint(_runner(), checkpoint)
+    stored = checkpoint['meta']['tuned_choices']
+    assert stored == dict(cpu=choices_module.cpu_model(), choices={'kind': [((8, 3), True)]})
+    ExactResumeHook().after_load_checkpoint(_runner(), checkpoint)
+    assert restored == [((8, 3), True)]
+    # another CPU model (other timings), an older checkpoint, a disabled hook: nothing
+    other = dict(meta=dict(tuned_choices=dict(stored, cpu='another CPU')))
+    for hook, ckpt in ((ExactResumeHook(), other), (ExactResumeHook(), dict(meta=dict())),
+                       (ExactResumeHook(), dict()), (ExactResumeHook(enable=False), checkpoint)):
+        hook.after_load_checkpoint(_runner(), ckpt)
+    assert restored == [((8, 3), True)]

@@ -38,6 +38,12 @@ _FAULTS = textwrap.dedent('''
             if runner.iter == int(os.environ.get('KILL_AT_ITER', -1)):
                 os.kill(os.getpid(), signal.SIGKILL)
 
+    if os.environ.get('WINOGRAD_WINS'):  # every Winograd-eligible shape times as the env says
+        import wsol_mm.models.layers.winograd_conv2d as wino
+        wino.MIN_TILES = 1
+        wins = os.environ['WINOGRAD_WINS'] == '1'
+        wino._fastest = lambda runs, needs: [2.0, 1.0] if wins else [1.0, 2.0]
+
     @register_backend('fault_local')
     class FaultBackend(AtomicLocalBackend):
         def put(self, obj, filepath):
@@ -48,6 +54,7 @@ _FAULTS = textwrap.dedent('''
 ''')
 _EXTRA = ("custom_imports = dict(imports=['wsol_faults'])\n"
           "custom_hooks = [dict(type='ClassNumCheckHook'), dict(type='FaultHook')]\n"
+          "model = dict(winograd_convs=True)\n"  # the direct path unless WINOGRAD_WINS is set
           "default_hooks = dict(logger=dict(interval=1), "
           "checkpoint=dict(backend_args=dict(backend='fault_local')))\n")
 
@@ -73,6 +80,13 @@ def _weights(path: str) -> dict:
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
 
 
+def _winograd_choices(path: str) -> dict:
+    """The Winograd-or-direct choices a checkpoint stores (ExactResumeHook)."""
+    meta = torch.load(path, map_location='cpu', weights_only=False)['meta']
+    return {tuple(map(str, key)): faster
+            for key, faster in meta['tuned_choices']['choices']['winograd_conv2d']}
+
+
 def _one_line_error(out: subprocess.CompletedProcess, tool: str) -> str:
     assert out.returncode == 1, out.stderr[-3000:]
     assert 'Traceback' not in out.stderr, out.stderr[-3000:]
@@ -89,22 +103,27 @@ def _val_metrics(out: subprocess.CompletedProcess) -> dict:
 
 
 def test_resume_after_sigkill_is_bitwise_exact(setup, tmp_path):
-    """Killed mid-epoch, then killed while writing a checkpoint, then resumed with 2 workers."""
-    ref = _train(setup, str(tmp_path / 'ref'))
+    """Killed mid-epoch, then killed while writing a checkpoint, then resumed with 2 workers.
+
+    The wide 3x3 convolutions take the Winograd path in the first processes; the resumed one
+    would time the direct path as the faster, and must take the stored choice instead."""
+    ref = _train(setup, str(tmp_path / 'ref'), WINOGRAD_WINS='1')
     assert ref.returncode == 0, ref.stderr[-3000:]
     run = str(tmp_path / 'run')
-    killed = _train(setup, run, KILL_AT_ITER='6')  # epoch 2, its 3rd iteration
+    killed = _train(setup, run, KILL_AT_ITER='6', WINOGRAD_WINS='1')  # epoch 2, 3rd iteration
     assert killed.returncode == -signal.SIGKILL
     assert os.listdir(run).count('epoch_1.pth') == 1 and not osp.exists(f'{run}/epoch_2.pth')
-    killed = _train(setup, run, '--resume', KILL_WRITING='epoch_2.pth')
+    killed = _train(setup, run, '--resume', KILL_WRITING='epoch_2.pth', WINOGRAD_WINS='1')
     assert killed.returncode == -signal.SIGKILL
     assert [p for p in os.listdir(run) if p.startswith('.tmp-')], 'expected a half write'
     assert open(osp.join(run, 'last_checkpoint')).read().endswith('epoch_1.pth')
     resumed = _train(setup, run, '--resume', '--cfg-options', 'train_dataloader.num_workers=2',
-                     'train_dataloader.persistent_workers=True')
+                     'train_dataloader.persistent_workers=True', WINOGRAD_WINS='0')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     assert not [p for p in os.listdir(run) if p.startswith('.tmp-')], 'half write left behind'
+    choices = [_winograd_choices(f'{d}/epoch_2.pth') for d in (f'{tmp_path}/ref', run)]
+    assert choices[0] == choices[1] and choices[0] and all(choices[0].values()), choices
     want, got = _weights(f'{tmp_path}/ref/epoch_2.pth'), _weights(f'{run}/epoch_2.pth')
     assert want.keys() == got.keys()
     assert all(torch.equal(want[k], got[k]) for k in want)

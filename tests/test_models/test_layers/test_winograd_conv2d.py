@@ -12,7 +12,7 @@ from wsol_mm.models.layers import WinogradConv2d, is_winograd_eligible, use_wino
 from wsol_mm.models.layers import winograd_conv2d as layer_module
 from wsol_mm.models.utils import winograd_conv2d_function as wino
 from wsol_mm.registry import MODELS
-from wsol_mm.utils import register_all_modules
+from wsol_mm.utils import register_all_modules, restore_tuned_choices, tuned_choices
 
 register_all_modules()
 ROOT = osp.join(osp.dirname(__file__), '..', '..', '..')
@@ -215,6 +215,29 @@ def test_the_measurement_draws_no_random_numbers(monkeypatch):
     assert layer_module.winograd_is_faster(x, layer.weight, layer.bias) in (True, False)
     assert torch.equal(torch.get_rng_state(), state)
     assert len(layer_module._FASTER) == 1 and x.grad is None and layer.weight.grad is None
+
+
+def test_timed_choices_survive_a_weights_only_checkpoint(monkeypatch, tmp_path):
+    """What a resumed process restores: the stored path, without timing the shape again."""
+    monkeypatch.setattr(layer_module, '_FASTER', {})
+    monkeypatch.setattr(layer_module, 'MIN_TILES', 1)
+    monkeypatch.setattr(layer_module, '_fastest', lambda runs, needs: [2.0, 1.0])
+    layer = _layer()
+    x = torch.randn(1, 8, 12, 12)
+    assert _ops(layer(x)) == {'WinogradConv2dFunctionBackward'}
+    torch.save(dict(meta=dict(tuned_choices=tuned_choices())), tmp_path / 'ckpt.pth')
+    state = torch.load(tmp_path / 'ckpt.pth', weights_only=True)['meta']['tuned_choices']
+    monkeypatch.setattr(layer_module, '_FASTER', {})  # a new process ...
+
+    def timed(runs, needs):
+        raise AssertionError('timed again')
+
+    monkeypatch.setattr(layer_module, '_fastest', timed)  # ... whose timing would differ
+    assert restore_tuned_choices(state)
+    assert _ops(layer(x)) == {'WinogradConv2dFunctionBackward'}
+    monkeypatch.setattr(layer_module, '_FASTER', {})
+    assert not restore_tuned_choices(dict(state, cpu='another CPU'))
+    assert layer_module._FASTER == {}
 
 
 def test_use_winograd_convs_swaps_the_wide_convolutions_only():

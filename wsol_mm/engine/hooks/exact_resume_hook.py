@@ -7,6 +7,7 @@ from mmengine.runner import EpochBasedTrainLoop
 
 from wsol_mm.registry import HOOKS
 from wsol_mm.utils import derive_seed, seed_all
+from wsol_mm.utils.layer_choices import restore_tuned_choices, tuned_choices
 
 # Separates the model's streams from the per-sample data streams of the same seed.
 _MODEL_STREAM = 1
@@ -26,7 +27,11 @@ class ExactResumeHook(Hook):
       augmentation is also independent of the number of dataloader workers;
     - model: Python's ``random``, numpy and torch (CPU and CUDA) are reseeded from
       ``(seed, iteration)`` before every training iteration;
-    - sampler: its shuffling seed is the run's (resumed) seed.
+    - sampler: its shuffling seed is the run's (resumed) seed;
+    - timed paths: the choices layers timed on their first step (``WinogradConv2d``:
+      Winograd or direct, per input shape) are stored in each checkpoint's ``meta`` and
+      restored on loading one written on the same CPU model, so the resumed process does
+      not time them again and pick the other path (other rounding) for a borderline shape.
 
     Resuming from an epoch checkpoint (the default ``CheckpointHook``) then gives bitwise
     the same weights and metrics as a run that was never interrupted, on the same hardware
@@ -72,6 +77,16 @@ class ExactResumeHook(Hook):
             print_log(f'ExactResumeHook: {type(dataset).__name__} has no set_epoch_seed; its '
                       'augmentation is not seeded per sample, so a resumed run can differ',
                       logger='current', level=logging.WARNING)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the layers' timed choices (see :mod:`wsol_mm.utils.layer_choices`)."""
+        if self.enable:
+            checkpoint.setdefault('meta', {})['tuned_choices'] = tuned_choices()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore them, if the checkpoint was written on this CPU model."""
+        if self.enable:
+            restore_tuned_choices((checkpoint.get('meta') or {}).get('tuned_choices'))
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         """Reseed the model's random streams by ``(seed, iteration)``."""

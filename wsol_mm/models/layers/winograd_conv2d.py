@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from wsol_mm.registry import MODELS
+from wsol_mm.utils.layer_choices import register_tuned_choices
 
 from ..utils.onednn_linear_function import has_hooks
 from ..utils.winograd_conv2d_function import WinogradConv2dFunction
@@ -46,7 +47,8 @@ class WinogradConv2d(nn.Conv2d):
     ~1e-5 of the output's largest value instead of ~2e-6) where it is the faster path
     on this CPU for this input shape (:func:`winograd_is_faster`, timed once per
     process, like cuDNN's benchmark mode: a run can therefore pick the other path for a
-    layer than the last run did, under a different load). Evaluation, other dtypes
+    layer than the last run did, under a different load; a resumed run takes the choices
+    stored in its checkpoint, see :mod:`wsol_mm.utils.layer_choices`). Evaluation, other dtypes
     (bfloat16 autocast, the float64 numerics fixtures), other devices and
     ``torch.compile`` tracing and small batches of small maps run ``nn.Conv2d`` as it
     is, so predicted maps and scores do not change. Same parameters and state-dict keys
@@ -113,6 +115,25 @@ def _fastest(runs: List[Callable[[], torch.Tensor]], needs: List[torch.Tensor]) 
             if rep:
                 best[i] = min(best[i], time.perf_counter() - start)
     return best
+
+
+def _tuned() -> List[Tuple[tuple, bool]]:
+    """This process's timed choices, ``(key, Winograd is faster)`` pairs, for checkpoints."""
+    return list(_FASTER.items())
+
+
+def _restore_tuned(items: List) -> None:
+    """Take back :func:`_tuned`'s pairs (as lists or tuples) before the first step."""
+    for key, faster in items:
+        _FASTER[_as_tuple(key)] = bool(faster)
+
+
+def _as_tuple(value):
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+# a resumed run takes the paths the run it continues timed (ExactResumeHook)
+register_tuned_choices('winograd_conv2d', _tuned, _restore_tuned)
 
 
 def is_winograd_eligible(conv: nn.Module, min_in: int = MIN_IN_CHANNELS,
