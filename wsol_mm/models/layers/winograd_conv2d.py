@@ -1,6 +1,6 @@
 """A 3x3 convolution that trains by Winograd's F(4x4, 3x3) on CPU in float32."""
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -128,7 +128,8 @@ def _restore_tuned(items: List) -> None:
         _FASTER[_as_tuple(key)] = bool(faster)
 
 
-def _as_tuple(value):
+def _as_tuple(value: Any) -> Any:
+    """Nested lists and tuples as nested tuples (the keys of :data:`_FASTER`)."""
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
