@@ -1,6 +1,6 @@
 """A 3x3 convolution that trains by Winograd's F(4x4, 3x3) on CPU in float32."""
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -122,15 +122,9 @@ def _tuned() -> List[Tuple[tuple, bool]]:
     return list(_FASTER.items())
 
 
-def _restore_tuned(items: List) -> None:
-    """Take back :func:`_tuned`'s pairs (as lists or tuples) before the first step."""
-    for key, faster in items:
-        _FASTER[_as_tuple(key)] = bool(faster)
-
-
-def _as_tuple(value: Any) -> Any:
-    """Nested lists and tuples as nested tuples (the keys of :data:`_FASTER`)."""
-    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+def _restore_tuned(items: List[Tuple[tuple, bool]]) -> None:
+    """Take back :func:`_tuned`'s pairs (a checkpoint keeps the keys' tuples as they are)."""
+    _FASTER.update(items)
 
 
 # a resumed run takes the paths the run it continues timed (ExactResumeHook)
