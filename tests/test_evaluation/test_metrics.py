@@ -42,6 +42,21 @@ def test_registry_and_prefixes():
         assert METRICS.build(dict(type=name)).prefix == prefix
 
 
+def test_mixin_sets_up_base_metric_and_scorer(monkeypatch):
+    import wsol_mm.evaluation.metrics.scorer_metric_mixin as mixin
+    started = []
+    monkeypatch.setattr(mixin, 'start_kernel_warmup', lambda: started.append(1))
+    m = MaxBoxAccV2Metric(iou_thrs=(50, ), cam_curve_interval=0.01, collect_device='gpu',
+                          prefix='v2')
+    assert (m.prefix, m.collect_device, m.results) == ('v2', 'gpu', [])
+    assert list(m.iou_thrs) == [50] and m.cam_curve_interval == 0.01  # the scorer's own
+    assert started == [1]  # kernel metrics compile their kernels in the background
+    ClsAccuracyMetric(topk=(1, ))
+    assert started == [1]  # top-k has no kernels
+    with pytest.raises(TypeError):  # a scorer argument that does not exist
+        MaxBoxAccMetric(no_such_arg=1)
+
+
 def test_maxboxacc_keys_and_values():
     # box (4,4,9,9) -> predicted (4,4,10,10): IoU 36/49 -> correct at 30 and 50, not 70
     res = _run(MaxBoxAccV2Metric(cam_curve_interval=0.01), [_sample(), _sample()])

@@ -6,7 +6,9 @@ from .fixed_threshold_loc_metric import FixedThresholdLocMetric
 from .max_box_acc_metric import MaxBoxAccMetric
 from .max_box_acc_v2_metric import MaxBoxAccV2Metric
 from .pxap_metric import PxAPMetric
+from .scorer_metric_mixin import ScorerMetricMixin
 from .threshold_sweep_loc_metric import ThresholdSweepLocMetric
 
 __all__ = ['DumpScoremaps', 'DumpWSOLResults', 'ClsAccuracyMetric', 'MaxBoxAccMetric',
-           'MaxBoxAccV2Metric', 'PxAPMetric', 'FixedThresholdLocMetric', 'ThresholdSweepLocMetric']
+           'MaxBoxAccV2Metric', 'PxAPMetric', 'FixedThresholdLocMetric', 'ThresholdSweepLocMetric',
+           'ScorerMetricMixin']

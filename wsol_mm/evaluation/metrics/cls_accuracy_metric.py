@@ -1,32 +1,18 @@
 """Top-k classification accuracy."""
-from typing import Any, Optional
-
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
 from ..scorers import ClsAccuracyScorer
+from .scorer_metric_mixin import ScorerMetricMixin
 
 
 @METRICS.register_module()
-class ClsAccuracyMetric(ClsAccuracyScorer, BaseMetric):
+class ClsAccuracyMetric(ScorerMetricMixin, ClsAccuracyScorer, BaseMetric):
     """The registered metric of :class:`~wsol_mm.evaluation.scorers.ClsAccuracyScorer`.
 
-    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
-    (``cls/`` by default).
-
-    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
-    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
-    same numbers.
-
-    Args:
-        *args: the scorer's arguments.
-        collect_device (str): device for collecting results. Defaults to 'cpu'.
-        prefix (str, optional): key prefix. Defaults to ``default_prefix``.
-        **kwargs: the scorer's keyword arguments.
+    Keys are prefixed ``cls/`` by default; the arguments are the scorer's plus
+    ``collect_device`` and ``prefix`` (:class:`ScorerMetricMixin`).
     """
 
-    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 **kwargs: Any) -> None:
-        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
-        ClsAccuracyScorer.__init__(self, *args, **kwargs)
+    warm_kernels = False  # no numba kernels

@@ -1,34 +1,16 @@
 """MaxBoxAcc (v1, CVPR 2020) metric of wsolevaluation."""
-from typing import Any, Optional
-
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ..functional.kernel_warmup import start_kernel_warmup
 from ..scorers import MaxBoxAccScorer
+from .scorer_metric_mixin import ScorerMetricMixin
 
 
 @METRICS.register_module()
-class MaxBoxAccMetric(MaxBoxAccScorer, BaseMetric):
+class MaxBoxAccMetric(ScorerMetricMixin, MaxBoxAccScorer, BaseMetric):
     """The registered metric of :class:`~wsol_mm.evaluation.scorers.MaxBoxAccScorer`.
 
-    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
-    (``maxboxacc/`` by default).
-
-    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
-    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
-    same numbers.
-
-    Args:
-        *args: the scorer's arguments.
-        collect_device (str): device for collecting results. Defaults to 'cpu'.
-        prefix (str, optional): key prefix. Defaults to ``default_prefix``.
-        **kwargs: the scorer's keyword arguments.
+    Keys are prefixed ``maxboxacc/`` by default; the arguments are the scorer's plus
+    ``collect_device`` and ``prefix`` (:class:`ScorerMetricMixin`).
     """
-
-    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 **kwargs: Any) -> None:
-        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
-        MaxBoxAccScorer.__init__(self, *args, **kwargs)
-        start_kernel_warmup()  # compile the kernels before the first evaluation

@@ -1,34 +1,16 @@
 """MaxBoxAccV2 (TPAMI) metric of wsolevaluation."""
-from typing import Any, Optional
-
 from mmengine.evaluator import BaseMetric
 
 from wsol_mm.registry import METRICS
 
-from ..functional.kernel_warmup import start_kernel_warmup
 from ..scorers import MaxBoxAccV2Scorer
+from .scorer_metric_mixin import ScorerMetricMixin
 
 
 @METRICS.register_module()
-class MaxBoxAccV2Metric(MaxBoxAccV2Scorer, BaseMetric):
+class MaxBoxAccV2Metric(ScorerMetricMixin, MaxBoxAccV2Scorer, BaseMetric):
     """The registered metric of :class:`~wsol_mm.evaluation.scorers.MaxBoxAccV2Scorer`.
 
-    mmengine's ``BaseMetric`` adds gathering across ranks and the key prefix
-    (``maxboxaccv2/`` by default).
-
-    ``process`` and ``compute_metrics`` are the scorer's, unchanged, so
-    ``tools/analysis_tools/eval_cams.py`` (which runs the scorer) reports the
-    same numbers.
-
-    Args:
-        *args: the scorer's arguments.
-        collect_device (str): device for collecting results. Defaults to 'cpu'.
-        prefix (str, optional): key prefix. Defaults to ``default_prefix``.
-        **kwargs: the scorer's keyword arguments.
+    Keys are prefixed ``maxboxaccv2/`` by default; the arguments are the scorer's plus
+    ``collect_device`` and ``prefix`` (:class:`ScorerMetricMixin`).
     """
-
-    def __init__(self, *args: Any, collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 **kwargs: Any) -> None:
-        BaseMetric.__init__(self, collect_device=collect_device, prefix=prefix)
-        MaxBoxAccV2Scorer.__init__(self, *args, **kwargs)
-        start_kernel_warmup()  # compile the kernels before the first evaluation
