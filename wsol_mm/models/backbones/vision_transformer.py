@@ -74,8 +74,10 @@ class VisionTransformer(BackboneLRMixin, BaseModule):
             (TS-CAM does). Defaults to True.
         onednn_linear (bool): run the blocks' linear layers through oneDNN in
             float32 on CPU (:func:`~wsol_mm.models.utils.onednn_linear`: the same
-            products, 1.04-1.09x on the plain DeiT-S step here); False: ``F.linear``
-            as timm does. Defaults to True.
+            products, 1.04-1.09x on the plain DeiT-S step here; in training each
+            MLP keeps its GELU input only and recomputes the output,
+            :func:`~wsol_mm.models.utils.recomputed_gelu_linear_function.gelu_linear_recomputed`);
+            False: ``F.linear`` and timm's modules. Defaults to True.
         init_cfg (dict, optional): mmengine init config.
 
     Returns of ``forward``: ``(patch_map, )`` or ``(patch_map, cls_attn)`` with

@@ -118,13 +118,9 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     Returns:
         Tensor: ``(..., out_features)``.
     """
-    weight, bias = layer.weight, layer.bias
-    if (not enabled or not PREFERRED or _LINEAR is None or type(layer) is not nn.Linear
-            or has_hooks(layer) or x.dtype != torch.float32 or weight.dtype != torch.float32
-            or x.device.type != 'cpu' or weight.device.type != 'cpu'
-            or torch.is_autocast_enabled('cpu') or torch.compiler.is_compiling()
-            or x.numel() == 0):
+    if not takes_onednn(layer, x, enabled):
         return layer(x)
+    weight, bias = layer.weight, layer.bias
     flat = x.reshape(-1, x.shape[-1]).contiguous()
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
                                     or (bias is not None and bias.requires_grad)):
@@ -132,6 +128,17 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     else:
         out = _dense(flat, weight, bias)
     return out.view(*x.shape[:-1], out.shape[-1])
+
+
+def takes_onednn(layer: nn.Module, x: torch.Tensor, enabled: bool = True) -> bool:
+    """Whether :func:`onednn_linear` runs ``layer(x)`` through oneDNN (the conditions
+    listed there)."""
+    weight = getattr(layer, 'weight', None)
+    return (enabled and PREFERRED and _LINEAR is not None and type(layer) is nn.Linear
+            and not has_hooks(layer) and x.dtype == torch.float32
+            and weight.dtype == torch.float32 and x.device.type == 'cpu'
+            and weight.device.type == 'cpu' and not torch.is_autocast_enabled('cpu')
+            and not torch.compiler.is_compiling() and x.numel() > 0)
 
 
 def has_hooks(layer: nn.Module) -> bool:
