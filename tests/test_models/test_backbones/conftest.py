@@ -32,24 +32,6 @@ def meta_forward() -> Callable[..., Tuple[nn.Module, Tuple[torch.Tensor, ...]]]:
     return _meta_forward
 
 
-def _saved_bytes(model: nn.Module, x: torch.Tensor) -> Tuple[int, Tuple[torch.Tensor, ...]]:
-    storages = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(x)
-    return sum(storages.values()), out
-
-
-@pytest.fixture
-def saved_bytes() -> Callable[[nn.Module, torch.Tensor], Tuple[int, Tuple[torch.Tensor, ...]]]:
-    """``(model, x) -> (bytes of the storages autograd keeps for model(x), outputs)``."""
-    return _saved_bytes
-
-
 def _assert_same_training(on: nn.Module, off: nn.Module, x: torch.Tensor, steps: int = 2,
                           before_step: Callable[[], None] = lambda: None) -> None:
     for _ in range(steps):  # the second step reads the first's running statistics

@@ -22,20 +22,6 @@ def onednn_preferred(monkeypatch):
     monkeypatch.setattr(onednn, 'PREFERRED', True)
 
 
-def _saved(fn):
-    """(output, bytes of every distinct tensor the graph keeps for the backward pass)."""
-    kept = {}
-
-    def pack(t):
-        kept[(t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))] = \
-            t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return out, sum(kept.values())
-
-
 @needs_onednn
 @pytest.mark.parametrize('approximate', ['none', 'tanh'])
 @pytest.mark.parametrize('bias', [True, False])
@@ -58,12 +44,12 @@ def test_values_and_gradients_of_the_modules(approximate, bias):
 
 
 @needs_onednn
-def test_keeps_the_pre_activation_only():
+def test_keeps_the_pre_activation_only(saved_bytes):
     """The GELU output (the size of ``h``) is not kept: saved bytes drop by it."""
     act, layer = nn.GELU(), nn.Linear(64, 16)
     h = torch.randn(50, 64, requires_grad=True)
-    _, recomputed = _saved(lambda: gelu_linear_recomputed(act, layer, h))
-    _, modules = _saved(lambda: onednn.onednn_linear(layer, act(h)))
+    recomputed, _ = saved_bytes(lambda t: gelu_linear_recomputed(act, layer, t), h)
+    modules, _ = saved_bytes(lambda t: onednn.onednn_linear(layer, act(t)), h)
     assert recomputed == h.numel() * 4 + layer.weight.numel() * 4
     assert modules - recomputed == h.numel() * 4  # gelu(h), kept by the module path
 
