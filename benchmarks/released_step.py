@@ -180,7 +180,7 @@ def main() -> None:
         for v in variants.values():  # optimizer groups, the config's glibc settings
             print(f'# {v.name}: {v.notes}')
         rows += family_rows(family, list(methods), variants, args.batch, args.steps)
-    print_table(rows)
+    print_table(rows, args.rounds)
 
 
 def _per_round(ours: Variant, theirs: Variant, steps: int) -> str:
@@ -216,7 +216,15 @@ def family_rows(family: str, methods: List[str], variants: Dict[str, Variant],
     return rows
 
 
-def print_table(rows: List[List[str]]) -> None:
+def round_range_confidence(rounds: int) -> float:
+    """Probability that the lowest-highest of ``rounds`` independent per-round ratios
+    holds their distribution's median: all of them fall on one side of it with
+    probability ``2 * 0.5 ** rounds`` (the sign test's interval, no assumption on the
+    distribution's shape)."""
+    return 1.0 - 2.0 * 0.5 ** rounds if rounds > 1 else 0.0
+
+
+def print_table(rows: List[List[str]], rounds: int) -> None:
     header = ['step', 'wsol_mm img/s', 'released img/s', 'wsol_mm / released speed',
               'same, each round alone (lowest-highest)',
               'overhead (wsol_mm)', 'released overhead here', "released overhead (issue's)",
@@ -229,6 +237,10 @@ def print_table(rows: List[List[str]]) -> None:
           "classifier; released: timm's DeiT-S, small_object_wsol's CAM step)")
     print('# peak above the built process: peak RSS less the process size once its model, '
           'optimizer and batch were built (imports included there), largest over the rounds')
+    if rounds > 1:
+        print(f'# each round alone: the lowest-highest of {rounds} rounds holds the median '
+              f'round ratio with probability {100 * round_range_confidence(rounds):.1f} % '
+              '(sign test; if the rounds are independent draws of one distribution)')
     print('# ' + machine_line('cpu', torch.get_num_threads()).split(', ')[-1])
 
 

@@ -75,6 +75,9 @@ def test_released_step_checks_losses_and_times_both_sides(tmp_path):
     assert 0 < int(row[5]) < int(row[3]) and 0 < int(row[6]) < int(row[4]), out.stdout
     assert re.search(rf'^\| plain DeiT-S \(released: timm\) \| {NUM} \| {NUM} \| {NUM} \| '
                      rf'{NUM}-{NUM} \| - \|', out.stdout, re.M), out.stdout
+    # two rounds: all on one side of the median with probability 2 x 0.5^2
+    assert '# each round alone: the lowest-highest of 2 rounds holds the median round ratio ' \
+        'with probability 50.0 %' in out.stdout, out.stdout
     steps = dict(re.findall(r'^# steps ([a-z ]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
     assert sorted(steps) == ['plain', 'released tscam', 'timm', 'tscam'], out.stderr
     assert all(len(times.split()) == 2 for times in steps.values()), steps  # 1 per round
