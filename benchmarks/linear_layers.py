@@ -26,12 +26,12 @@ from typing import Callable, Dict, List
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
+from step_report import machine_line
 from train_step import (
     METHODS,
     NUM_CLASSES,
     batch,
     load_cfg,
-    machine_line,
     plain_model_cfg,
     reference_variant,
     wsol_variant,

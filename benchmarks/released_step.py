@@ -55,20 +55,8 @@ from released_code import (
     released_state,
     released_variant,
 )
-from train_step import (
-    METHODS,
-    NUM_CLASSES,
-    STAT,
-    STAT_NAME,
-    batch,
-    build_variant,
-    ips,
-    load_cfg,
-    machine_line,
-    markdown_table,
-    mb,
-    step_time,
-)
+from step_report import STAT, STAT_NAME, ips, machine_line, markdown_table, mb, step_time
+from train_step import METHODS, NUM_CLASSES, batch, build_variant, load_cfg
 from variants import Variant, VariantProcess, print_steps, run_family  # benchmarks/ (on sys.path)
 
 from wsol_mm.registry import MODELS

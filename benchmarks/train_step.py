@@ -52,31 +52,35 @@ import argparse
 import inspect
 import itertools
 import logging
-import os
 import os.path as osp
 import sys
 from statistics import median
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
-from variants import Variant, VariantProcess, print_steps, run_family  # benchmarks/ (on sys.path)
+from step_report import (  # benchmarks/ (on sys.path)
+    STAT,
+    STAT_NAME,
+    ips,
+    machine_line,
+    markdown_table,
+    mb,
+    step_time,
+)
+from variants import Variant, VariantProcess, print_steps, run_family
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
-from wsol_mm.engine.optimizers import cpu_bf16_units
-from wsol_mm.malloc_preload import loaded_allocator, reexec_with_tcmalloc
+from wsol_mm.malloc_preload import reexec_with_tcmalloc
 from wsol_mm.registry import MODELS
 from wsol_mm.structures import WSOLDataSample
 from wsol_mm.utils import register_all_modules
-from wsol_mm.utils.cpu_info import cpu_model
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
-STAT = dict(min=min, median=median)
-STAT_NAME = ['min']  # set from --stat
 NUM_CLASSES = 200
 # method -> (backbone family, shipped config, released overhead ratio from issue 14; CAM
 # has none: the released CAM step is the plain classifier step)
@@ -199,32 +203,6 @@ def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
     return variant
 
 
-def machine_line(device: str, threads: int) -> str:
-    if device.startswith('cuda'):
-        name = torch.cuda.get_device_name(device)
-        bf16 = 'bf16 yes' if torch.cuda.is_bf16_supported() else 'bf16 NO (emulated)'
-        return f'GPU {name}, {bf16}, torch {torch.__version__}'
-    cpu = cpu_model()
-    return (f'CPU {cpu}, {threads} threads, {cpu_bf16_line(cpu_bf16_units())}, torch '
-            f'{torch.__version__}, {loaded_allocator() or "glibc"} malloc, load average '
-            f'{os.getloadavg()[0]:.1f}')
-
-
-def cpu_bf16_line(units: list) -> str:
-    """The machine line's bfloat16 part: which of AVX-512-BF16 and AMX the CPU has."""
-    if not units:
-        return 'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated (slow)'
-    return f'bf16 yes ({" and ".join(units)}{"" if "AMX" in units else ", no AMX"})'
-
-
-def step_time(variant: Variant) -> float:
-    return STAT[STAT_NAME[0]](variant.times)
-
-
-def ips(variant: Variant, n: int) -> float:
-    return n / step_time(variant)
-
-
 def family_specs(family: str, methods: List[str], args: argparse.Namespace) -> List[dict]:
     """The variants of one backbone family, as picklable descriptions (``build_variant``)."""
     # the plain step: the crop consistency's own localizer where the family has one
@@ -338,10 +316,6 @@ def main() -> None:
     print_tables(method_rows, plain_rows, args.device, bf16)
 
 
-def mb(nbytes: Optional[int]) -> str:
-    return '-' if nbytes is None else f'{nbytes / 2**20:.0f}'
-
-
 def family_method_rows(family: str, methods: List[str], variants: Dict[str, Variant],
                        n: int, bf16: bool) -> List[list]:
     rows = []
@@ -396,13 +370,6 @@ def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List
     if 'ref bf16' in variants:
         row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
     return [row]
-
-
-def markdown_table(header: List[str], rows: List[list]) -> None:
-    print('| ' + ' | '.join(header) + ' |')
-    print('|' + '|'.join(' --- ' for _ in header) + '|')
-    for row in rows:
-        print('| ' + ' | '.join(str(c) for c in row) + ' |')
 
 
 def print_tables(method_rows: List[list], plain_rows: List[list], device: str,

@@ -84,9 +84,9 @@ def test_train_step_benchmark_names_the_bf16_units(monkeypatch):
     """``benchmarks/train_step.py``'s machine line says which unit runs bfloat16."""
     bench = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'benchmarks')
     monkeypatch.syspath_prepend(bench)
-    train_step = importlib.import_module('train_step')
-    assert train_step.cpu_bf16_line(['AVX-512-BF16']) == 'bf16 yes (AVX-512-BF16, no AMX)'
-    assert train_step.cpu_bf16_line(['AVX-512-BF16', 'AMX']) == 'bf16 yes (AVX-512-BF16 and AMX)'
-    assert train_step.cpu_bf16_line([]).startswith('bf16 NO: this CPU lacks AVX-512-BF16 and AMX')
-    monkeypatch.setattr(train_step, 'cpu_bf16_units', lambda: ['AVX-512-BF16'])
-    assert ', bf16 yes (AVX-512-BF16, no AMX), torch ' in train_step.machine_line('cpu', 2)
+    report = importlib.import_module('step_report')
+    assert report.cpu_bf16_line(['AVX-512-BF16']) == 'bf16 yes (AVX-512-BF16, no AMX)'
+    assert report.cpu_bf16_line(['AVX-512-BF16', 'AMX']) == 'bf16 yes (AVX-512-BF16 and AMX)'
+    assert report.cpu_bf16_line([]).startswith('bf16 NO: this CPU lacks AVX-512-BF16 and AMX')
+    monkeypatch.setattr(report, 'cpu_bf16_units', lambda: ['AVX-512-BF16'])
+    assert ', bf16 yes (AVX-512-BF16, no AMX), torch ' in report.machine_line('cpu', 2)
