@@ -81,7 +81,8 @@ def test_cpu_bf16_units_name_what_the_cpu_has(monkeypatch, avx512_bf16, amx, uni
 
 
 def test_train_step_benchmark_names_the_bf16_units(monkeypatch):
-    """``benchmarks/train_step.py``'s machine line says which unit runs bfloat16."""
+    """The training-step benchmarks' machine line (``benchmarks/step_report.py``) says
+    which unit runs bfloat16."""
     bench = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'benchmarks')
     monkeypatch.syspath_prepend(bench)
     report = importlib.import_module('step_report')
