@@ -209,7 +209,7 @@ def round_range_confidence(rounds: int) -> float:
     holds their distribution's median: all of them fall on one side of it with
     probability ``2 * 0.5 ** rounds`` (the sign test's interval, no assumption on the
     distribution's shape)."""
-    return 1.0 - 2.0 * 0.5 ** rounds if rounds > 1 else 0.0
+    return 1.0 - 2.0 * 0.5 ** rounds  # 0 for one round
 
 
 def print_table(rows: List[List[str]], rounds: int) -> None:
