@@ -28,11 +28,12 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
-    # CPU runs only; on in transformer_runtime.py (the DeiT methods), elsewhere opt-in
-    # (--cfg-options env_cfg.cpu_malloc.enable=True): keep freed
+    # CPU runs only; on in transformer_runtime.py (the DeiT methods) and crop/resnet50_cub.py,
+    # elsewhere opt-in (--cfg-options env_cfg.cpu_malloc.enable=True): keep freed
     # activation memory in the process instead of faulting it in again every step (glibc).
-    # CNN classifier steps 1.02-1.06x; crop consistency 1.00x on AMD with +5-9 % peak memory,
-    # 1.05-1.22x on a Xeon with -1 to +15 % (docs/speed.md)
+    # CNN classifier steps 1.02-1.06x; crop consistency on AMD Zen 4 1.07x (ResNet50, +1.5-3.3 %
+    # peak memory), 1.04x (VGG16, +11 %), 0.94x (InceptionV3); 1.05-1.22x on a Xeon with -1 to
+    # +15 % (docs/speed.md)
     cpu_malloc=dict(enable=False, mmap_threshold=32 * 1024**2, trim_threshold=-1,
                     top_pad=64 * 1024**2),
 )

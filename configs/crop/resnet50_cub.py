@@ -17,3 +17,10 @@ optim_wrapper = dict(optimizer=dict(lr=5.253329993e-4, weight_decay=5e-4),
                      paramwise_cfg=dict(rule='small_object_matters'))
 custom_hooks = [dict(type='ClassNumCheckHook'),
                 dict(type='CropConsistencyHook', start_epoch=25)]
+# glibc keeps freed memory in the process on CPU runs (env_cfg.cpu_malloc, off in the
+# default runtime): this step's 51 MB blocks (2048 channels at 28 x 28, two passes) are
+# otherwise mapped and faulted in again every step. benchmarks/cpu_malloc.py on the Zen 4
+# guest (2026-12-05, median step, 2 and 3 rounds): 1.07x and 1.07x, peak memory +1.5 % and
+# +3.3 %, still 6-9 % below the released step's (docs/speed.md). VGG16 and InceptionV3
+# crop consistency keep it off (1.04x with +11 % peak memory, 0.94x).
+env_cfg = dict(cpu_malloc=dict(enable=True))

@@ -11,13 +11,15 @@ measures the effect, with each setting in its own process.
 
 The process keeps its peak heap after a step instead of returning it, which is what a
 training loop reuses anyway, but a heap that is never trimmed can also keep pages that a
-trimmed one would have given back between steps. The trade depends on the machine: on AMD
-guests crop consistency's peak memory rose by 5-9 % without a speed-up; on a Xeon guest,
-where the faults cost more, its steps ran 1.05-1.22x faster, with peak memory -1 to +6 %
-(ResNet50), the same (InceptionV3) or +8-15 % (VGG16). Issue 14 asks for no more peak
-memory, so it is off by default (``enable=False`` in ``configs/_base_/default_runtime.py``)
-and on for the DeiT / ViT method configs (``configs/_base_/transformer_runtime.py``: their
-steps ran 1.06x with the same peak memory).
+trimmed one would have given back between steps. The trade depends on the machine and the
+step: on a Xeon guest, where the faults cost more, crop consistency ran 1.05-1.22x faster,
+with peak memory -1 to +6 % (ResNet50), the same (InceptionV3) or +8-15 % (VGG16); on an
+AMD Zen 4 guest 1.07x with +1.5-3.3 % (ResNet50), 1.04x with +11 % (VGG16) and 0.94x
+(InceptionV3). Issue 14 asks for no more peak memory, so it is off by default
+(``enable=False`` in ``configs/_base_/default_runtime.py``) and on for the DeiT / ViT
+method configs (``configs/_base_/transformer_runtime.py``: their steps ran 1.06x with the
+same peak memory) and crop consistency ResNet50 on CUB (``configs/crop/resnet50_cub.py``,
+whose process still peaks below the released step's).
 The settings are process-wide, so they are applied once, when the runner sets up its
 environment, and only when the run is on the CPU.
 """
