@@ -21,6 +21,6 @@ custom_hooks = [dict(type='ClassNumCheckHook'),
 # default runtime): this step's 51 MB blocks (2048 channels at 28 x 28, two passes) are
 # otherwise mapped and faulted in again every step. benchmarks/cpu_malloc.py on the Zen 4
 # guest (2026-12-05, median step, 2 and 3 rounds): 1.07x and 1.07x, peak memory +1.5 % and
-# +3.3 %, still 6-9 % below the released step's (docs/speed.md). VGG16 and InceptionV3
-# crop consistency keep it off (1.04x with +11 % peak memory, 0.94x).
+# +3.3 %, 5.6 % below the released step's beside it in released_step.py (docs/speed.md).
+# VGG16 and InceptionV3 crop consistency keep it off (1.04x with +11 % peak memory, 0.94x).
 env_cfg = dict(cpu_malloc=dict(enable=True))

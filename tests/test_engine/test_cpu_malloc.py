@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -161,7 +162,7 @@ def test_the_deit_and_crop_resnet50_configs_keep_freed_memory_the_others_do_not(
     crop_resnet50 = sorted(glob.glob('configs/crop/resnet50_cub*.py'))
     on += [p for p in crop_resnet50
            if p == 'configs/crop/resnet50_cub.py'
-           or "'./resnet50_cub.py'" in open(p).read().splitlines()[0]]
+           or Path(p).read_text().startswith("_base_ = ['./resnet50_cub.py']")]
     assert len(on) == 14 + 6, on  # the CUB config and its five variants
     off = ['configs/crop/deit_s_cub_tscam.py', 'configs/crop/deit_s_cub_scm.py',
            'configs/crop/deit_s_cub_lca_md.py', 'configs/crop/vgg16_cub.py',
