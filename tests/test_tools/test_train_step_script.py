@@ -79,10 +79,11 @@ def test_a_variant_that_fails_in_its_process_is_named():
 
 def test_variants_in_their_own_process_take_their_configs_malloc_settings():
     """``config_malloc``: the config's ``env_cfg.cpu_malloc`` applied as the runner applies
-    it, named in the notes (on in the DeiT configs, off in crop consistency's)."""
+    it, named in the notes (on in the DeiT configs and crop consistency ResNet50's, off in
+    crop consistency VGG16's)."""
     code = ('import sys; sys.path.insert(0, "benchmarks")\n'
             'from train_step import METHODS, build_variant\n'
-            'for method in ("tscam", "crop_resnet50"):\n'
+            'for method in ("tscam", "crop_resnet50", "crop_vgg16"):\n'
             '    spec = dict(name="plain", role="plain", family=METHODS[method][0], size=32,\n'
             '                config=METHODS[method][1], batch=2, device="cpu", bf16=False,\n'
             '                config_malloc=True)\n'
@@ -92,6 +93,7 @@ def test_variants_in_their_own_process_take_their_configs_malloc_settings():
                          text=True, timeout=300, env=dict(env, OMP_NUM_THREADS='1'))
     assert out.returncode == 0, out.stderr[-3000:]
     notes = dict(line.split(' | ') for line in out.stdout.splitlines() if ' | ' in line)
-    assert notes['crop_resnet50'] == '2 param groups', notes
+    assert notes['crop_vgg16'] == '2 param groups', notes
     # the settings, or on a libc without them the reason they were not applied
     assert notes['tscam'].startswith('2 param groups, glibc malloc'), notes
+    assert notes['crop_resnet50'].startswith('2 param groups, glibc malloc'), notes
