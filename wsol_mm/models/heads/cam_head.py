@@ -10,6 +10,7 @@ from wsol_mm.structures import ClassMapOutput
 from wsol_mm.utils.typing_utils import ConfigType, OptMultiConfig
 
 from ..backbones.pretrained import load_torchvision_weights
+from ..utils.global_mean_pool_function import global_mean_pool
 from .base_cam_head import BaseCAMHead
 
 
@@ -56,8 +57,9 @@ class CAMHead(BaseCAMHead):
             self._is_init = True  # mmengine's init_weights must not overwrite them
 
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """Class logits ``(B, C)`` from the last feature map."""
-        return self.fc(feats[-1].mean(dim=(2, 3)))
+        """Class logits ``(B, C)`` from the last feature map (its gradient a broadcast
+        view: :mod:`~wsol_mm.models.utils.global_mean_pool_function`)."""
+        return self.fc(global_mean_pool(feats[-1]))
 
     def forward_maps(self, feats: Tuple[torch.Tensor, ...]) -> ClassMapOutput:
         """Logits; maps = the last map weighted by the classifier rows; CAAM = its mean."""

@@ -1,6 +1,7 @@
 from .batch_gather import gather_batch
 from .cam_utils import largest_box_from_cam, resize_cams, select_cam_classes
 from .cls_attention import block_with_cls_attention
+from .global_mean_pool_function import global_mean_pool
 from .memory_format import feed_contiguous
 from .method_rng import MethodRNG, method_rng
 from .onednn_linear_function import onednn_linear
@@ -16,5 +17,5 @@ __all__ = [
     'block_with_cls_attention', 'at_least_float32', 'records_float32', 'autocast_off',
     'MethodRNG', 'method_rng',
     'gather_batch', 'feed_contiguous', 'onednn_linear', 'SampledMaskDropout', 'dropout',
-    'max_pool2d_recomputed', 'bn_relu_recomputed', 'gelu_linear_recomputed'
+    'max_pool2d_recomputed', 'bn_relu_recomputed', 'gelu_linear_recomputed', 'global_mean_pool'
 ]
