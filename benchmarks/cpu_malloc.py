@@ -13,7 +13,7 @@ consistency wraps it), the same CNN in the released code's contiguous memory ord
 direct convolutions (``resnet50_contiguous`` ...), or the reference library's plain step
 (``timm``, ``torchvision``), batch 8 by default. Printed per variant and side: the fastest
 step as images/s (``--stat median`` for the median), the speed-up over glibc's defaults,
-and the process's peak resident memory (``ru_maxrss``). For a method with a released
+and the process's peak resident memory (``VmHWM``). For a method with a released
 overhead ratio (issue 14) whose released plain step ran too (``timm`` for the DeiT
 methods, ``<family>_contiguous`` for the CNNs): the estimated ratio to the released code's
 images/s, ``img/s x released overhead / released plain img/s with glibc's defaults`` (the
@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 from statistics import median
@@ -50,6 +49,7 @@ def worker(args: argparse.Namespace) -> None:
     import torch
     from mmengine.config import Config
     from train_step import METHODS, build_variant
+    from variants import peak_resident_bytes
 
     from wsol_mm.malloc_preload import loaded_allocator
     from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
@@ -77,7 +77,7 @@ def worker(args: argparse.Namespace) -> None:
         variant.step()
     for _ in range(args.steps):
         variant.timed('cpu')
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    rss_mb = peak_resident_bytes() / 2**20
     print(json.dumps(dict(times=variant.times, rss_mb=rss_mb, note=note)))
 
 

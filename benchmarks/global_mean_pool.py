@@ -21,7 +21,6 @@ Usage:
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import types
@@ -29,6 +28,7 @@ import types
 import torch
 from alternating import alternate  # benchmarks/ (on sys.path)
 from torch.utils._python_dispatch import TorchDispatchMode
+from variants import peak_resident_bytes
 
 from wsol_mm.models.utils.global_mean_pool_function import global_mean_pool
 
@@ -104,7 +104,7 @@ def child(side: str, batch: int, size: int) -> None:
     data = make_batch(size, batch, 'cpu')[0]
     for _ in range(2):
         model.train_step(data, wrapper)
-    print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
+    print(json.dumps(peak_resident_bytes() // 2**20))
 
 
 def step_rows(batch: int, size: int, rounds: int, threads: int) -> None:

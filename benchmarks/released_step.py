@@ -23,6 +23,14 @@ does; the released processes run with glibc's defaults, as the released scripts 
 step with stochastic depth does more or less work with the samples it drops (wsol_mm
 skips their branches): compare with ``--stat median``.
 
+``--live-peaks``: glibc's heap makes a process's peak depend on its history (what it kept
+of freed blocks, where its mmap threshold had risen to): the same variant peaked up to
+110 MB apart in two processes. With this option every process maps each allocation above
+128 KB on its own and unmaps it when freed (``MALLOC_MMAP_THRESHOLD_``; wsol_mm's
+processes without their configs' glibc settings), so that its peak counts the tensors
+alive at the step's worst moment, the same in every round; the steps are slower then
+(every large allocation faults its pages in), so compare only the memory columns.
+
 Before timing, the equal-losses check: per method, the released model (seed 0, stochastic
 depth off) and wsol_mm's model loaded with its weights through wsol_mm's converter
 (``wsol_mm/models/converters``) compute the step's total loss on the same batch; the
@@ -39,9 +47,10 @@ Usage:
     git clone https://github.com/dongjunhwang/small_object_wsol
     python benchmarks/released_step.py --tscam TS-CAM --scm SCM --lcamd LCA-MD \
         --small-object-wsol small_object_wsol [--crop-backbones resnet50 vgg16 inception_v3]
-        [--rounds 2] [--steps 3] [--batch 8] [--size 224] [--threads 2]
+        [--rounds 2] [--steps 3] [--batch 8] [--size 224] [--threads 2] [--live-peaks]
 """
 import argparse
+import os
 import os.path as osp
 import sys
 from statistics import median
@@ -63,15 +72,20 @@ from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
 BACKBONES = ('resnet50', 'vgg16', 'inception_v3')
+#: ``--live-peaks``: allocations above this many bytes are mapped one by one
+LIVE_PEAKS_THRESHOLD = 128 * 1024
 PLAIN_NAMES = dict(deit_s='DeiT-S (released: timm)', resnet50='ResNet50',
                    vgg16='VGG16', inception_v3='InceptionV3')
 
 
 def build(spec: dict) -> Variant:
     """A released variant, or one of ``train_step.py``'s (wsol_mm's method, plain, timm)."""
-    if spec['role'].startswith('released'):
-        return released_variant(spec)
-    return build_variant(spec)
+    variant = released_variant(spec) if spec['role'].startswith('released') else \
+        build_variant(spec)
+    threshold = os.environ.get('MALLOC_MMAP_THRESHOLD_')
+    if threshold:  # --live-peaks, as this process received it
+        variant.notes += f'{", " if variant.notes else ""}glibc mmap threshold {threshold} B'
+    return variant
 
 
 def check_losses(method: str, root: str, size: int, n: int) -> str:
@@ -102,8 +116,9 @@ def check_losses(method: str, root: str, size: int, n: int) -> str:
 def family_specs(family: str, methods: Dict[str, str], args: argparse.Namespace) -> List[dict]:
     """The variants of one backbone family: wsol_mm's plain step, the released plain step
     (timm's for DeiT-S), and each method's step on both sides."""
+    # wsol_mm's processes: their config's env_cfg.cpu_malloc, unless peaks are counted live
     common = dict(family=family, size=args.size, batch=args.batch, device='cpu', bf16=False,
-                  config_malloc=True)  # wsol_mm's: its config's env_cfg.cpu_malloc
+                  config_malloc=not args.live_peaks)
     first = next(iter(methods))
     specs = [dict(common, name='plain', role='plain', config=METHODS[first][1])]
     specs += [dict(common, name='timm', role='ref', config=METHODS[first][1])] \
@@ -133,6 +148,9 @@ def main() -> None:
     parser.add_argument('--stat', choices=list(STAT), default='min')
     parser.add_argument('--no-loss-check', action='store_true',
                         help='time without the equal-losses check (a modified checkout)')
+    parser.add_argument('--live-peaks', action='store_true',
+                        help='every process maps its large allocations one by one: peaks '
+                        'of the live tensors (timings not representative)')
     args = parser.parse_args()
     roots = {m: osp.abspath(getattr(args, info['option'])) for m, info in RELEASED.items()
              if getattr(args, info['option'])
@@ -144,9 +162,13 @@ def main() -> None:
         check_checkout(method, root)
     torch.set_num_threads(args.threads)
     STAT_NAME[0] = args.stat
+    if args.live_peaks:  # read by glibc when each variant's process starts
+        os.environ['MALLOC_MMAP_THRESHOLD_'] = str(LIVE_PEAKS_THRESHOLD)
     print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
           f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin, one '
-          f'process per variant, {args.rounds} round(s)')
+          f'process per variant, {args.rounds} round(s)' + (
+              ', live peaks: every allocation above 128 KB mapped on its own (timings not '
+              'representative)' if args.live_peaks else ''))
     print('# ' + machine_line('cpu', args.threads))
     for method, root in roots.items():
         print('# equal losses, ' + (f'{method}: not checked (--no-loss-check)' if

@@ -10,7 +10,7 @@ steps and 520,000 next to their bfloat16 twins too (overhead 2.08 and 2.27). Eac
 ``VariantProcess`` builds its variant in a spawned process of its own; the parent still
 times all of them round-robin (one step of each in turn, only one running at a time), so
 load changes hit every variant alike, and each process reports its own page faults, its
-peak resident memory (``ru_maxrss``: the peak of a run of that one variant) and its size
+peak resident memory (``VmHWM``: the peak of a run of that one variant) and its size
 once the variant is built, before its first step (``VmRSS``): the peak less that size is
 what the steps themselves added, apart from what the process imported and built.
 """
@@ -77,16 +77,31 @@ class Variant:
 _INFO = ('saved_bytes', 'peak_cuda', 'host_syncs', 'sync_sites', 'notes', 'built_rss')
 
 
-def resident_bytes() -> Optional[int]:
-    """This process's resident memory now (Linux ``VmRSS``), or None where unknown."""
+def _status_bytes(key: str) -> Optional[int]:
+    """A size field of ``/proc/self/status`` (Linux) in bytes, or None where unknown."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
-                if line.startswith('VmRSS:'):
+                if line.startswith(key + ':'):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return None
+
+
+def resident_bytes() -> Optional[int]:
+    """This process's resident memory now (Linux ``VmRSS``), or None where unknown."""
+    return _status_bytes('VmRSS')
+
+
+def peak_resident_bytes() -> int:
+    """This process's peak resident memory: Linux's ``VmHWM``, the peak of this program's
+    own address space. Not ``ru_maxrss`` where ``VmHWM`` exists: a process started by fork
+    and exec (a spawned variant, a subprocess) keeps there the resident size of the parent
+    it was forked from (a parent that had built models for the equal-losses check put a
+    floor of 1.3 GB under every child's reading)."""
+    hwm = _status_bytes('VmHWM')
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, warmup: int,
@@ -100,7 +115,7 @@ def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, war
         conn.send(('ok', {k: getattr(variant, k) for k in _INFO}))
         while conn.recv() == 'step':
             conn.send(('ok', variant.timed(device)))
-        conn.send(('ok', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))  # KiB
+        conn.send(('ok', peak_resident_bytes()))
     except Exception:  # noqa: BLE001  (reported by the parent with the variant's name)
         conn.send(('error', traceback.format_exc()))
 

@@ -34,6 +34,7 @@ from typing import Callable, List
 import torch
 import torch.nn.functional as F
 from train_step import METHODS, batch, load_cfg, plain_model_cfg, wsol_variant  # benchmarks/
+from variants import peak_resident_bytes
 
 import wsol_mm  # noqa: F401  (compat shim)
 from wsol_mm.models.layers import winograd_conv2d as layer_module
@@ -165,10 +166,7 @@ def rss_child(family: str, winograd: bool, n: int) -> None:
 
 
 def _peak_mb() -> int:
-    # VmHWM, not ru_maxrss: that one keeps the parent's RSS at fork across exec
-    with open('/proc/self/status') as status:
-        hwm = next(line for line in status if line.startswith('VmHWM:'))
-    return int(hwm.split()[1]) // 1024
+    return peak_resident_bytes() // 2**20
 
 
 def rss_table(args: argparse.Namespace) -> None:

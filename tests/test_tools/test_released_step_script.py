@@ -83,6 +83,23 @@ def test_released_step_checks_losses_and_times_both_sides(tmp_path):
     assert all(len(times.split()) == 2 for times in steps.values()), steps  # 1 per round
 
 
+def test_released_step_live_peaks_reach_every_process(tmp_path):
+    """--live-peaks: each variant's spawned process runs with the mmap threshold (its notes
+    say what it received) and wsol_mm's without its config's glibc settings."""
+    root = make_checkout(str(tmp_path / 'TS-CAM'))
+    out = run('--tscam', root, '--size', '32', '--batch', '2', '--steps', '1', '--warmup', '0',
+              '--threads', '1', '--live-peaks')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert ', live peaks: every allocation above 128 KB mapped on its own' in out.stdout
+    notes = dict(re.findall(r'^# (plain|timm|tscam|released tscam): (.*)$', out.stdout, re.M))
+    assert sorted(notes) == ['plain', 'released tscam', 'timm', 'tscam'], out.stdout
+    for name, note in notes.items():
+        assert note.endswith('glibc mmap threshold 131072 B'), (name, note)
+        assert 'cpu_malloc' not in note and 'top pad' not in note, (name, note)
+    assert re.search(r'^\| tscam \| .* \| [0-9]+ / [0-9]+ \| [0-9]+ / [0-9]+ \|$', out.stdout,
+                     re.M), out.stdout
+
+
 def test_released_step_stops_when_the_losses_differ(tmp_path):
     root = make_checkout(str(tmp_path / 'TS-CAM'), scale=1.5)
     out = run('--tscam', root, '--size', '32', '--batch', '2')

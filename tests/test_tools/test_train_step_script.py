@@ -97,3 +97,19 @@ def test_variants_in_their_own_process_take_their_configs_malloc_settings():
     # the settings, or on a libc without them the reason they were not applied
     assert notes['tscam'].startswith('2 param groups, glibc malloc'), notes
     assert notes['crop_resnet50'].startswith('2 param groups, glibc malloc'), notes
+
+
+def test_a_spawned_process_reports_its_own_peak_not_its_parents():
+    """variants.peak_resident_bytes (the peaks of every per-process benchmark) reads the
+    child's own high-water mark: ru_maxrss would keep this test process's size at fork."""
+    ballast = bytearray(1 << 30)  # 1 GiB resident in this process
+    ballast[::4096] = b'\1' * len(ballast[::4096])
+    code = ('import sys; sys.path.insert(0, "benchmarks"); import resource; '
+            'from variants import peak_resident_bytes; '
+            'print(peak_resident_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, check=True)
+    own, inherited = (int(x) for x in out.stdout.split())
+    del ballast
+    assert inherited * 1024 > 1 << 30  # the fork's copy of this process counted there
+    assert 0 < own < 1 << 30  # a Python with torch imported: a few hundred MB
