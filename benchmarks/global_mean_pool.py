@@ -28,7 +28,7 @@ import types
 import torch
 from alternating import alternate  # benchmarks/ (on sys.path)
 from torch.utils._python_dispatch import TorchDispatchMode
-from variants import peak_resident_bytes
+from variants import LIVE_PEAKS_THRESHOLD, peak_resident_bytes
 
 from wsol_mm.models.utils.global_mean_pool_function import global_mean_pool
 
@@ -108,7 +108,8 @@ def child(side: str, batch: int, size: int) -> None:
 
 
 def step_rows(batch: int, size: int, rounds: int, threads: int) -> None:
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072', OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(LIVE_PEAKS_THRESHOLD),
+               OMP_NUM_THREADS=str(threads))
     peaks = {'mean': [], 'global': []}
     for _ in range(rounds):
         for side in peaks:

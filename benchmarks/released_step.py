@@ -66,14 +66,18 @@ from released_code import (
 )
 from step_report import STAT, STAT_NAME, ips, machine_line, markdown_table, mb, step_time
 from train_step import METHODS, NUM_CLASSES, batch, build_variant, load_cfg
-from variants import Variant, VariantProcess, print_steps, run_family  # benchmarks/ (on sys.path)
+from variants import (  # benchmarks/ (on sys.path)
+    LIVE_PEAKS_THRESHOLD,
+    Variant,
+    VariantProcess,
+    print_steps,
+    run_family,
+)
 
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules
 
 BACKBONES = ('resnet50', 'vgg16', 'inception_v3')
-#: ``--live-peaks``: allocations above this many bytes are mapped one by one
-LIVE_PEAKS_THRESHOLD = 128 * 1024
 PLAIN_NAMES = dict(deit_s='DeiT-S (released: timm)', resnet50='ResNet50',
                    vgg16='VGG16', inception_v3='InceptionV3')
 

@@ -74,6 +74,11 @@ class Variant:
         """Nothing to release in this process."""
 
 
+#: Peaks of the live tensors (``released_step.py --live-peaks``, ``global_mean_pool.py``): a
+#: process started with ``MALLOC_MMAP_THRESHOLD_`` at this many bytes maps every larger
+#: allocation on its own and unmaps it when freed, so its peak has no heap history in it
+LIVE_PEAKS_THRESHOLD = 128 * 1024
+
 _INFO = ('saved_bytes', 'peak_cuda', 'host_syncs', 'sync_sites', 'notes', 'built_rss')
 
 
