@@ -16,8 +16,10 @@ needs_onednn = pytest.mark.skipif(module._LINEAR is None, reason='torch without 
 
 @pytest.fixture(autouse=True)
 def onednn_preferred(monkeypatch):
-    """The oneDNN path as on an AMD CPU, whatever CPU runs the tests."""
+    """The oneDNN path as on an AMD Zen 5 (every product through oneDNN), whatever CPU
+    runs the tests; tests of the Zen 4 choice set :data:`MKL_WEIGHT_GRAD` themselves."""
     monkeypatch.setattr(module, 'PREFERRED', True)
+    monkeypatch.setattr(module, 'MKL_WEIGHT_GRAD', False)
 
 
 @pytest.mark.parametrize('vendor, preferred', [('AuthenticAMD', True), ('GenuineIntel', False),
@@ -25,6 +27,18 @@ def onednn_preferred(monkeypatch):
 def test_onednn_is_preferred_off_intel(vendor, preferred):
     """MKL's AVX-512 GEMM beat oneDNN's on a Xeon; MKL's AVX2 code on AMD lost to it."""
     assert module.prefers_onednn(vendor) is preferred
+
+
+@pytest.mark.parametrize('vendor, family, mkl', [('AuthenticAMD', '25', True),
+                                                 ('AuthenticAMD', '23', True),
+                                                 ('AuthenticAMD', '26', False),
+                                                 ('AuthenticAMD', '', False),
+                                                 ('GenuineIntel', '6', False),
+                                                 ('', '', False)])
+def test_mkl_weight_gradients_up_to_zen_4(vendor, family, mkl):
+    """MKL's AVX2 GEMM beat oneDNN's for qkv / proj / fc1 weight gradients on a Zen 4,
+    whose AVX-512 units are half as wide; not on a Zen 5 (family 26)."""
+    assert module.weight_grad_prefers_mkl(vendor, family) is mkl
 
 
 @needs_onednn
@@ -68,10 +82,13 @@ def _bound(x: torch.Tensor, w: torch.Tensor, b) -> torch.Tensor:
 
 
 @needs_onednn
+@pytest.mark.parametrize('mkl', [False, True])
 @pytest.mark.parametrize('shape,k,n,bias', [((3, 197), 384, 1152, True),
                                             ((50, ), 1536, 384, True),
-                                            ((2, 5), 64, 48, False)])
-def test_values_and_gradients_within_float32_gemm_error(shape, k, n, bias):
+                                            ((2, 5), 64, 48, False),
+                                            ((40, ), 96, 96, True)])
+def test_values_and_gradients_within_float32_gemm_error(shape, k, n, bias, mkl, monkeypatch):
+    monkeypatch.setattr(module, 'MKL_WEIGHT_GRAD', mkl)
     layer = _layer(k, n, bias)
     x = torch.randn(*shape, k, requires_grad=True)
     out = onednn_linear(layer, x)
@@ -97,12 +114,23 @@ def test_values_and_gradients_within_float32_gemm_error(shape, k, n, bias):
 
 
 @needs_onednn
-@pytest.mark.parametrize('k,n,frozen,kept', [(384, 1152, False, (384, 10)),
-                                             (1536, 384, False, (10, 1536)),
-                                             (384, 1152, True, None)])
-def test_keeps_only_the_input_layout_the_weight_gradient_reads(k, n, frozen, kept):
-    """x^T (made in the forward pass) where the weight gradient reads it, x otherwise, and
-    no input at all for a frozen weight (the input gradient needs only the weight)."""
+@pytest.mark.parametrize('k,n,frozen,mkl,kept', [(384, 1152, False, False, (384, 10)),
+                                                 (1536, 384, False, False, (10, 1536)),
+                                                 (384, 384, False, False, (10, 384)),
+                                                 (384, 1152, True, False, None),
+                                                 (384, 1152, False, True, (10, 384)),
+                                                 (384, 384, False, True, (10, 384)),
+                                                 (1536, 384, False, True, (10, 1536)),
+                                                 (384, 1152, True, True, None)])
+def test_keeps_only_the_input_layout_the_weight_gradient_reads(k, n, frozen, mkl, kept,
+                                                               monkeypatch):
+    """x^T (made in the forward pass) where oneDNN's weight gradient reads it, x where
+    MKL's (``mkl``: layers that do not narrow) or the untransposed product reads it, and no
+    input at all for a frozen weight (the input gradient needs only the weight)."""
+    monkeypatch.setattr(module, 'MKL_WEIGHT_GRAD', mkl)
+    onednn_calls, onednn_weight_grad = [], module._weight_grad
+    monkeypatch.setattr(module, '_weight_grad',
+                        lambda *a, **kw: onednn_calls.append(1) or onednn_weight_grad(*a, **kw))
     layer = _layer(k, n).requires_grad_(not frozen)
     x = torch.randn(10, k, requires_grad=True)
     saved = []
@@ -122,6 +150,8 @@ def test_keeps_only_the_input_layout_the_weight_gradient_reads(k, n, frozen, kep
     if not frozen:
         torch.testing.assert_close(layer.weight.grad, grad.t() @ x.detach(), rtol=1e-5,
                                    atol=1e-4)
+    # oneDNN's weight gradient runs unless the weight is frozen or MKL's takes the layer
+    assert len(onednn_calls) == (0 if frozen or (mkl and k <= n) else 1)
 
 
 @needs_onednn

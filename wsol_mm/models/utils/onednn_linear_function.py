@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from torch.autograd.function import once_differentiable
 
-from wsol_mm.utils.cpu_info import cpu_vendor
+from wsol_mm.utils.cpu_info import cpu_info_field, cpu_vendor
 
 
 def _find_op():
@@ -32,8 +32,28 @@ def prefers_onednn(vendor: str) -> bool:
     return 'intel' not in vendor.lower()
 
 
+def weight_grad_prefers_mkl(vendor: str, family: str) -> bool:
+    """Whether MKL's GEMM beats oneDNN's for the weight gradient ``G^T x`` of a layer
+    that does not narrow (``in <= out`` features: a DeiT block's qkv, proj and fc1).
+
+    oneDNN copies a transposed input, so it needs ``x^T`` in memory; MKL reads either
+    operand transposed in place. On an AMD Zen 4 (CPU family 25), whose AVX-512 units
+    are half as wide, MKL's AVX2 code was the faster one for these three products
+    (oneDNN 0.89-0.97x, ``benchmarks/linear_layers.py``) and oneDNN for fc2's (1.07x);
+    on a Zen 5 (family 26) oneDNN ran the weight gradients 1.7-1.9x as fast as MKL.
+
+    Args:
+        vendor (str): ``vendor_id`` of ``/proc/cpuinfo``.
+        family (str): its ``cpu family`` (decimal; ``''`` when unknown).
+    """
+    return 'amd' in vendor.lower() and family.isdigit() and int(family) <= 25
+
+
 #: take the oneDNN path where it is allowed (see :func:`prefers_onednn`)
 PREFERRED = prefers_onednn(cpu_vendor())
+#: on that path, weight gradients of layers that do not narrow through MKL (see
+#: :func:`weight_grad_prefers_mkl`)
+MKL_WEIGHT_GRAD = weight_grad_prefers_mkl(cpu_vendor(), cpu_info_field('cpu family'))
 
 
 def _dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -64,20 +84,24 @@ class OneDNNLinearFunction(torch.autograd.Function):
     """``x W^T + b`` for 2-D float32 CPU ``x``, with the input gradient through oneDNN too.
 
     The same products as ``F.linear`` and its autograd (only the summation order inside
-    the GEMM differs, float noise), all three as oneDNN dense layers: the output,
-    ``dL/dx = G W`` and ``dL/dW = G^T x`` (the latter from the transposed views of ``G``
-    and ``x``; ``benchmarks/linear_layers.py`` times each against MKL). Not twice
-    differentiable.
+    the GEMM differs, float noise): the output, ``dL/dx = G W`` and ``dL/dW = G^T x`` as
+    oneDNN dense layers (the latter from the transposed views of ``G`` and ``x``), except
+    the weight gradient of a layer that does not narrow where :data:`MKL_WEIGHT_GRAD`
+    holds (``torch.mm``, i.e. MKL; ``benchmarks/linear_layers.py`` times each product
+    both ways). Not twice differentiable.
     """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor,
                 bias: Optional[torch.Tensor]) -> torch.Tensor:
-        # Only the weight gradient reads x. Where it takes x^T (K < N: qkv, fc1), x^T is
+        # Only the weight gradient reads x. Where oneDNN takes x^T (K < N: qkv, fc1), x^T is
         # made here, while x is still in cache, and kept instead of x (the same bytes): a
-        # DeiT-S step ran 1.0-1.5 % faster than with the copy in the backward pass.
-        ctx.transposed = ctx.needs_input_grad[1] and x.shape[1] < weight.shape[0]
-        kept = x.t().contiguous() if ctx.transposed else x if ctx.needs_input_grad[1] else None
+        # DeiT-S step ran 1.0-1.5 % faster than with the copy in the backward pass. MKL
+        # reads x as it is (the choice is made here, so a step keeps one path throughout).
+        wants_x = ctx.needs_input_grad[1]
+        ctx.mkl = wants_x and MKL_WEIGHT_GRAD and x.shape[1] <= weight.shape[0]
+        ctx.transposed = wants_x and not ctx.mkl and x.shape[1] < weight.shape[0]
+        kept = x.t().contiguous() if ctx.transposed else x if wants_x else None
         ctx.save_for_backward(kept, weight)
         ctx.with_bias = bias is not None
         return _dense(x, weight, bias)
@@ -89,7 +113,9 @@ class OneDNNLinearFunction(torch.autograd.Function):
         grad = grad.contiguous()
         grad_x = _dense(grad, weight.t(), None) if ctx.needs_input_grad[0] else None
         grad_w = None
-        if ctx.needs_input_grad[1]:
+        if ctx.mkl:
+            grad_w = torch.mm(grad.t(), kept)
+        elif ctx.needs_input_grad[1]:
             grad_w = _weight_grad(grad, x_t=kept) if ctx.transposed else _weight_grad(grad, kept)
         grad_b = grad.sum(0) if ctx.with_bias and ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
@@ -102,9 +128,11 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     AVX-512 where the CPU has it. On this project's 2-core AMD Zen 5 machine oneDNN ran
     the forward and input-gradient products of a DeiT-S block's linear layers 2.1-2.3x
     and the weight gradient 1.7-1.9x as fast (on a Zen 4, whose AVX-512 units are half
-    as wide, 1.01-1.29x and no gain; ``benchmarks/linear_layers.py`` measures them on
-    the machine it runs on). On Intel CPUs MKL is the faster one (:data:`PREFERRED` is
-    False there) and this is ``layer(x)``. Everything else is ``layer(x)`` too: other
+    as wide, 1.01-1.29x, and MKL the faster one for the weight gradients of qkv, proj
+    and fc1, which take it there: :data:`MKL_WEIGHT_GRAD`;
+    ``benchmarks/linear_layers.py`` measures them on the machine it runs on). On Intel
+    CPUs MKL is the faster one (:data:`PREFERRED` is False there) and this is
+    ``layer(x)``. Everything else is ``layer(x)`` too: other
     dtypes (the float64 numerics fixtures, bfloat16), autocast (it casts ``F.linear``'s
     inputs), other devices, ``torch.compile`` tracing, a torch without oneDNN,
     ``enabled=False``, and layers that are not a plain ``nn.Linear`` or have hooks (their
