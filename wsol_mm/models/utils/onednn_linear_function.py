@@ -39,8 +39,10 @@ def weight_grad_prefers_mkl(vendor: str, family: str) -> bool:
     oneDNN copies a transposed input, so it needs ``x^T`` in memory; MKL reads either
     operand transposed in place. On an AMD Zen 4 (CPU family 25), whose AVX-512 units
     are half as wide, MKL's AVX2 code was the faster one for these three products
-    (oneDNN 0.89-0.97x, ``benchmarks/linear_layers.py``) and oneDNN for fc2's (1.07x);
-    on a Zen 5 (family 26) oneDNN ran the weight gradients 1.7-1.9x as fast as MKL.
+    (oneDNN 0.85-0.97x in two runs of ``benchmarks/linear_layers.py``) and oneDNN for
+    fc2's (1.05-1.07x); on a Zen 5 (family 26) oneDNN ran the weight gradients 1.7-1.9x
+    as fast as MKL. Older AMD CPUs (Zen 3 is family 25 too, without AVX-512) take MKL as
+    well: neither library has wider vectors there, and MKL needs no copy (not measured).
 
     Args:
         vendor (str): ``vendor_id`` of ``/proc/cpuinfo``.
