@@ -47,6 +47,7 @@ from wsol_mm.models.utils.onednn_linear_function import (
     MKL_WEIGHT_GRAD,
     _dense,
     _weight_grad,
+    weight_grad_through_mkl,
 )
 from wsol_mm.utils import register_all_modules
 from wsol_mm.utils.cpu_info import cpu_vendor
@@ -90,7 +91,8 @@ def product_rows(tokens: int, reps: int) -> List[list]:
                 raise SystemExit(f'{layer} {part}: oneDNN differs from F.linear by {err:.1e} '
                                  '(relative), more than float32 noise')
             ms = fastest({'mkl': mkl, 'onednn': onednn}, reps)
-            taken = 'mkl' if part == 'weight grad' and MKL_WEIGHT_GRAD and k <= n else 'onednn'
+            mkl_side = part == 'weight grad' and weight_grad_through_mkl(k, n)
+            taken = 'mkl' if mkl_side else 'onednn'
             total[0] += ms['mkl']
             total[1] += ms['onednn']
             total[2] += ms[taken]

@@ -58,6 +58,13 @@ PREFERRED = prefers_onednn(cpu_vendor())
 MKL_WEIGHT_GRAD = weight_grad_prefers_mkl(cpu_vendor(), cpu_info_field('cpu family'))
 
 
+def weight_grad_through_mkl(in_features: int, out_features: int) -> bool:
+    """Whether :class:`OneDNNLinearFunction` takes MKL for the weight gradient of a layer
+    of these sizes on this CPU (:data:`MKL_WEIGHT_GRAD` and a layer that does not
+    narrow); read at call time, so clearing the flag reaches every later step."""
+    return MKL_WEIGHT_GRAD and in_features <= out_features
+
+
 def _dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
     return _LINEAR(x, weight, bias, 'none', [], '')
 
@@ -101,7 +108,7 @@ class OneDNNLinearFunction(torch.autograd.Function):
         # DeiT-S step ran 1.0-1.5 % faster than with the copy in the backward pass. MKL
         # reads x as it is (the choice is made here, so a step keeps one path throughout).
         wants_x = ctx.needs_input_grad[1]
-        ctx.mkl = wants_x and MKL_WEIGHT_GRAD and x.shape[1] <= weight.shape[0]
+        ctx.mkl = wants_x and weight_grad_through_mkl(x.shape[1], weight.shape[0])
         ctx.transposed = wants_x and not ctx.mkl and x.shape[1] < weight.shape[0]
         kept = x.t().contiguous() if ctx.transposed else x if wants_x else None
         ctx.save_for_backward(kept, weight)
