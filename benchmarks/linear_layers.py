@@ -23,8 +23,9 @@ Usage:
 import argparse
 import logging
 import time
+from contextlib import contextmanager
 from statistics import median
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterator, List
 
 import torch
 import torch.nn.functional as F
@@ -137,17 +138,25 @@ def step_rows(methods: List[str], size: int, n: int, warmup: int, steps: int) ->
     return rows
 
 
+@contextmanager
+def weight_grads_through_onednn() -> Iterator[None]:
+    """Inside: every weight gradient through oneDNN (linear layers and Winograd's
+    channel products), as on CPUs where ``MKL_WEIGHT_GRAD`` does not hold."""
+    onednn_linear_function.MKL_WEIGHT_GRAD = False
+    try:
+        yield
+    finally:
+        onednn_linear_function.MKL_WEIGHT_GRAD = MKL_WEIGHT_GRAD
+
+
 def every_product_through_onednn(variant: Variant) -> None:
-    """Make ``variant``'s step run the weight gradients through oneDNN too, as on CPUs
-    where ``MKL_WEIGHT_GRAD`` does not hold (the module flag is set around each step)."""
+    """Make ``variant``'s step run the weight gradients through oneDNN too (the module
+    flag is cleared around each step: :func:`weight_grads_through_onednn`)."""
     step = variant.step
 
     def onednn_step():
-        onednn_linear_function.MKL_WEIGHT_GRAD = False
-        try:
+        with weight_grads_through_onednn():
             return step()
-        finally:
-            onednn_linear_function.MKL_WEIGHT_GRAD = MKL_WEIGHT_GRAD
 
     variant.step = onednn_step
 

@@ -9,13 +9,19 @@ ratio, and the largest error of each against the float64 convolution, relative t
 output's largest value. ``winograd_convs`` swaps the layers with at least 128 input and 256
 output channels (``MIN_IN_CHANNELS`` / ``MIN_OUT_CHANNELS``), in a batch of at least
 ``MIN_TILES`` 4x4 output tiles (``swapped`` says whether a layer of that size runs it).
+Where ``MKL_WEIGHT_GRAD`` holds (an AMD Zen 4 or older), Winograd's weight-gradient
+products go through MKL for layers that do not narrow; there the table also times
+Winograd with every product through oneDNN (as on other CPUs) and prints the speed-up of
+this CPU's choice over it.
 
 Then, unless ``--steps 0``, whole training steps (``model.train_step``, batch 8, 224 px,
 ``benchmarks/train_step.py``'s setup) of the crop consistency configs and of the localizer
 they wrap (the plain step), each with ``winograd_convs`` on and off, the four variants of a
 backbone alternating step by step: the fastest step of each, the speed-ups, and for how
 many of the swapped layers' input shapes the warm-up step's timing
-(``winograd_is_faster``) kept the Winograd path.
+(``winograd_is_faster``) kept the Winograd path; where ``MKL_WEIGHT_GRAD`` holds, two more
+variants (plain and crop consistency, Winograd with every product through oneDNN) and
+the speed-up of MKL's weight gradients on the fastest and the median step.
 
 ``--rss`` adds the peak resident memory of crop consistency steps with and without, each
 side in its own process: of the first step (which times the layer shapes) and of the
@@ -29,16 +35,20 @@ import argparse
 import subprocess
 import sys
 import time
+from statistics import median
 from typing import Callable, List
 
 import torch
 import torch.nn.functional as F
+from linear_layers import every_product_through_onednn, weight_grads_through_onednn
+from step_report import machine_line
 from train_step import METHODS, batch, load_cfg, plain_model_cfg, wsol_variant  # benchmarks/
 from variants import peak_resident_bytes
 
 import wsol_mm  # noqa: F401  (compat shim)
 from wsol_mm.models.layers import winograd_conv2d as layer_module
 from wsol_mm.models.layers.winograd_conv2d import MIN_IN_CHANNELS, MIN_OUT_CHANNELS, MIN_TILES
+from wsol_mm.models.utils.onednn_linear_function import MKL_WEIGHT_GRAD
 from wsol_mm.models.utils.winograd_conv2d_function import WinogradConv2dFunction
 from wsol_mm.utils import register_all_modules
 
@@ -83,11 +93,14 @@ def main() -> None:
 
 
 def layer_table(args: argparse.Namespace) -> None:
+    print(f'# {machine_line("cpu", args.threads)}')
+    print(f'# MKL weight gradients (MKL_WEIGHT_GRAD): {"yes" if MKL_WEIGHT_GRAD else "no"}')
     print(f'# one layer training step (forward + input and weight gradients), batch '
           f'{args.batch}, float32, {args.threads} threads, fastest of {args.reps}')
     print('| layer | channels | map | direct ms | Winograd ms | speed-up | swapped | '
-          'max error direct / Winograd (relative) |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+          'max error direct / Winograd (relative) | Winograd, every product through '
+          'oneDNN ms | MKL weight grads: speed-up |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     gen = torch.Generator().manual_seed(0)
     for c_in, c_out, size, where in LAYERS:
         x = torch.randn(args.batch, c_in, size, size, generator=gen)
@@ -103,13 +116,20 @@ def layer_table(args: argparse.Namespace) -> None:
 
         def winograd() -> None:
             torch.autograd.grad(WinogradConv2dFunction.apply(x, w, b), [x, w, b], g)
+
+        def winograd_onednn() -> None:
+            with weight_grads_through_onednn():
+                winograd()
         direct()
         winograd()
         t_direct: List[float] = []
         t_wino: List[float] = []
+        t_dnn: List[float] = []
         for _ in range(args.reps):
             step_time(direct, t_direct)
             step_time(winograd, t_wino)
+            if MKL_WEIGHT_GRAD:
+                step_time(winograd_onednn, t_dnn)
         with torch.no_grad():
             exact = F.conv2d(x.double(), w.double(), b.double(), padding=1)
             scale = exact.abs().max()
@@ -117,37 +137,50 @@ def layer_table(args: argparse.Namespace) -> None:
             err_w = (WinogradConv2dFunction.apply(x, w, b).double() - exact).abs().max() / scale
         tiles = args.batch * ((size + 3) // 4)**2
         swapped = c_in >= MIN_IN_CHANNELS and c_out >= MIN_OUT_CHANNELS and tiles >= MIN_TILES
+        dnn = (f'{min(t_dnn) * 1e3:.1f} | {min(t_dnn) / min(t_wino):.2f}' if t_dnn
+               else '- | -')
         print(f'| {where} | {c_in}->{c_out} | {size} | {min(t_direct) * 1e3:.1f} | '
               f'{min(t_wino) * 1e3:.1f} | {min(t_direct) / min(t_wino):.2f} | '
-              f'{"yes" if swapped else "no"} | {err_d:.1e} / {err_w:.1e} |', flush=True)
+              f'{"yes" if swapped else "no"} | {err_d:.1e} / {err_w:.1e} | {dnn} |',
+              flush=True)
 
 
 def step_table(args: argparse.Namespace) -> None:
     register_all_modules()
     data = batch(224, args.batch, 'cpu')[0]
+    sides = (False, True, 'onednn') if MKL_WEIGHT_GRAD else (False, True)
     print(f'\n# training steps, batch {args.batch}, 224 px, 1 warm-up + {args.steps} timed '
-          'steps (fastest), the four variants alternating')
+          f'steps (fastest), the {len(sides) * 2} variants alternating')
     print('| backbone | plain direct s | plain Winograd s | speed-up | crop consistency '
-          'direct s | crop consistency Winograd s | speed-up | Winograd kept (layer shapes) |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+          'direct s | crop consistency Winograd s | speed-up | Winograd kept (layer shapes) '
+          '| MKL weight grads: speed-up, plain / crop consistency (fastest; median) |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     for family in args.backbones:
         layer_module._FASTER.clear()  # the shapes that this backbone's warm-up step times
         cfg = load_cfg(METHODS[f'crop_{family}'][1], 224)
         models = dict(plain=plain_model_cfg(family, cfg), crop=dict(cfg.model))
-        variants = {(kind, wino): wsol_variant(kind, dict(model, winograd_convs=wino),
+        variants = {(kind, wino): wsol_variant(kind, dict(model, winograd_convs=bool(wino)),
                                                cfg.optim_wrapper, data, 'cpu')
-                    for kind, model in models.items() for wino in (False, True)}
+                    for kind, model in models.items() for wino in sides}
+        for kind in models:
+            if (kind, 'onednn') in variants:
+                every_product_through_onednn(variants[kind, 'onednn'])
         times = {key: [] for key in variants}
         for i in range(args.steps + 1):
             for key, variant in variants.items():
                 step_time(variant.step, times[key])
         best = {key: min(t[1:]) for key, t in times.items()}
+        middle = {key: median(t[1:]) for key, t in times.items()}
         row = [family]
         for kind in ('plain', 'crop'):
             direct, wino = best[(kind, False)], best[(kind, True)]
             row += [f'{direct:.2f}', f'{wino:.2f}', f'{direct / wino:.2f}']
         kept = sum(layer_module._FASTER.values())
         row.append(f'{kept} of {len(layer_module._FASTER)}')
+        row.append(' / '.join(
+            f'{best[kind, "onednn"] / best[kind, True]:.2f}x; '
+            f'{middle[kind, "onednn"] / middle[kind, True]:.2f}x' for kind in models)
+            if MKL_WEIGHT_GRAD else '-')
         print('| ' + ' | '.join(row) + ' |', flush=True)
 
 

@@ -10,6 +10,7 @@ from mmengine.config import Config
 
 from wsol_mm.models.layers import WinogradConv2d, is_winograd_eligible, use_winograd_convs
 from wsol_mm.models.layers import winograd_conv2d as layer_module
+from wsol_mm.models.utils import onednn_linear_function
 from wsol_mm.models.utils import winograd_conv2d_function as wino
 from wsol_mm.registry import MODELS
 from wsol_mm.utils import register_all_modules, restore_tuned_choices, tuned_choices
@@ -41,9 +42,12 @@ def _abs_bounds(monkeypatch, x, w, b, g):
     (1, 3, 2, 3, 5, True, False, None), (2, 32, 8, 14, 14, False, False, None),
     (5, 6, 10, 9, 11, True, True, 18), (3, 4, 5, 8, 8, False, False, 1)])
 @pytest.mark.parametrize('backward_chunk', [9, 6, 4])
+@pytest.mark.parametrize('mkl_weight_grad', [False, True])
 def test_values_and_gradients_within_the_float32_bound(monkeypatch, n, c_in, c_out, h, w,
                                                        channels_last, bias, block_tiles,
-                                                       backward_chunk):
+                                                       backward_chunk, mkl_weight_grad):
+    # the weight gradient's products through oneDNN or (Zen 4 rule, c_in <= c_out) MKL
+    monkeypatch.setattr(onednn_linear_function, 'MKL_WEIGHT_GRAD', mkl_weight_grad)
     # the backward pass's components per chunk, as wide layers get them
     monkeypatch.setattr(wino, 'BACKWARD_CHUNK_BYTES', backward_chunk * 4 * c_out * c_in)
     assert wino._backward_chunk(4 * c_out * c_in) == backward_chunk
@@ -150,6 +154,38 @@ def test_float32_input_tiles_through_onednn(monkeypatch):
         for got, exact in ((out, ref), (xs.grad, xr.grad), (ws.grad, wr.grad)):
             torch.testing.assert_close(got.double(), exact.detach(), rtol=0,
                                        atol=1e-5 * exact.abs().max().item())
+
+
+@pytest.mark.skipif(wino._LINEAR is None, reason='torch without oneDNN dense layers')
+@pytest.mark.parametrize('mkl,c_in,c_out,through_mkl', [
+    (True, 4, 6, True), (True, 6, 6, True), (True, 6, 4, False), (False, 4, 6, False)])
+def test_weight_gradient_products_follow_the_linear_layers_rule(monkeypatch, mkl, c_in, c_out,
+                                                                through_mkl):
+    """Where a linear layer of ``c_in`` -> ``c_out`` features takes MKL's weight gradient
+    (``weight_grad_through_mkl``: the Zen 4 flag and a layer that does not narrow), the
+    Winograd weight gradient's channel products are one MKL batched product per chunk;
+    elsewhere one oneDNN weight gradient per component. Both give the direct
+    convolution's gradients."""
+    monkeypatch.setattr(onednn_linear_function, 'MKL_WEIGHT_GRAD', mkl)
+    monkeypatch.setattr(wino, 'SCRATCH_BYTES', 0)  # one image per block
+    monkeypatch.setattr(wino, 'MIN_BLOCK_TILES', 1)
+    calls, onednn_grad = [], wino._weight_grad
+
+    def recorded(grad, x=None, x_t=None, out=None):
+        calls.append(tuple(grad.shape))
+        return onednn_grad(grad, x, x_t, out)
+    monkeypatch.setattr(wino, '_weight_grad', recorded)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, c_in, 8, 5, generator=gen).requires_grad_()
+    weight = (torch.randn(c_out, c_in, 3, 3, generator=gen) / 6).requires_grad_()
+    g = torch.randn(2, c_out, 8, 5, generator=gen)
+    wino.WinogradConv2dFunction.apply(x, weight, None).backward(g)
+    # 2 images x 2 x 2 tiles: 36 components of (4 tiles, c_out) each, per image
+    assert calls == ([] if through_mkl else [(4, c_out)] * 72)
+    xr, wr = x.detach().double().requires_grad_(), weight.detach().double().requires_grad_()
+    F.conv2d(xr, wr, padding=1).backward(g.double())
+    for got, exact in ((x.grad, xr.grad), (weight.grad, wr.grad)):
+        torch.testing.assert_close(got.double(), exact, rtol=0, atol=1e-5 * exact.abs().max())
 
 
 def _layer(c_in=8, c_out=16):

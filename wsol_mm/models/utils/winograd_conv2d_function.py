@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch.autograd.function import once_differentiable
 
-from .onednn_linear_function import _LINEAR, _dense, _weight_grad
+from .onednn_linear_function import _LINEAR, _dense, _weight_grad, weight_grad_through_mkl
 
 _BT = torch.tensor([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
                     [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
@@ -151,8 +151,12 @@ def _products(left: torch.Tensor, right: torch.Tensor, out: torch.Tensor) -> tor
 
 def _outer_products(grad: torch.Tensor, right: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """``out[k] = grad[k]^T @ right[k]`` for ``(K, T, D)`` and ``(K, T, C)`` into ``out``
-    ``(K, D, C)``: oneDNN's weight gradient per component (see :func:`_products`)."""
-    if not _onednn(grad):
+    ``(K, D, C)``: oneDNN's weight gradient per component (see :func:`_products`), or
+    MKL's batched product where a linear layer of ``C`` -> ``D`` features takes MKL's
+    weight gradient (:func:`weight_grad_through_mkl`: AMD Zen 4 and older, ``C <= D``).
+    There MKL reads the transposed ``grad[k]`` in place and writes into ``out``, where
+    oneDNN copies both: 1.03-2.4x faster per chunk (``benchmarks/winograd_conv.py``)."""
+    if not _onednn(grad) or weight_grad_through_mkl(right.shape[-1], grad.shape[-1]):
         return torch.bmm(grad.transpose(1, 2), right, out=out)
     for k in range(out.shape[0]):
         _weight_grad(grad[k], right[k], out=out[k])
