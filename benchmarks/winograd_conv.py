@@ -122,6 +122,8 @@ def layer_table(args: argparse.Namespace) -> None:
                 winograd()
         direct()
         winograd()
+        if MKL_WEIGHT_GRAD:
+            winograd_onednn()
         t_direct: List[float] = []
         t_wino: List[float] = []
         t_dnn: List[float] = []
