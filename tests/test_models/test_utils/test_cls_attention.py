@@ -63,8 +63,8 @@ def test_equal_to_timm_with_the_same_random_numbers(with_row):
 
 @pytest.mark.parametrize('with_row', [False, True])
 def test_branches_run_on_the_kept_samples_only(with_row):
-    """The rows every sample needs come from every sample; the rest of the branch runs on
-    the samples timm's mask keeps."""
+    """The rows every sample needs come from every sample (its normed tokens and class
+    query); the whole branch, keys included, runs on the samples timm's mask keeps."""
     torch.manual_seed(0)
     block = _block()
     seen = _batches_seen(block)
@@ -72,8 +72,30 @@ def test_branches_run_on_the_kept_samples_only(with_row):
     assert 0 < mask1.sum() < BATCH and 0 < mask2.sum() < BATCH  # the seed drops some
     torch.manual_seed(7)
     block_with_cls_attention(block, torch.randn(BATCH, 5, 192), SCALE, with_row=with_row)
-    assert seen == dict(qkv=BATCH if with_row else int(mask1.sum()), proj=int(mask1.sum()),
-                        fc1=int(mask2.sum()))
+    assert seen == dict(qkv=int(mask1.sum()), proj=int(mask1.sum()), fc1=int(mask2.sum()))
+
+
+@pytest.mark.parametrize('qk_norm', [False, True])
+@pytest.mark.parametrize('drop_path', [0.0, DROP])
+def test_rows_and_gradients_equal_the_full_attention(qk_norm, drop_path):
+    """Training rows from the normed tokens (no keys; with qk-norm, from the keys) equal
+    the released full softmax's row, and so do the gradients they send back."""
+    from timm.models.vision_transformer import Block  # after wsol_mm.compat's shim
+
+    torch.manual_seed(0)
+    block = Block(192, 3, qkv_bias=True, qk_norm=qk_norm, drop_path=drop_path).train()
+    x = torch.randn(BATCH, 5, 192, requires_grad=True)
+    grad_out, grad_row = torch.randn(BATCH, 5, 192), torch.randn(BATCH, 5)
+    results = []
+    for mode in ('full', 'row'):
+        x.grad = None
+        block.zero_grad(set_to_none=True)
+        torch.manual_seed(3)
+        out, row = block_with_cls_attention(block, x, SCALE, mode=mode)
+        ((out * grad_out).sum() + (row * grad_row).sum()).backward()
+        results.append([out, row, x.grad] + [p.grad for p in block.parameters()])
+    for got, want in zip(*results[::-1]):
+        torch.testing.assert_close(got, want, **TOL)
 
 
 @pytest.mark.parametrize('case', ['eval', 'no drop path', 'branch dropout', 'float64'])

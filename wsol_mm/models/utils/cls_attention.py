@@ -6,9 +6,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp
 
+from .folded_cls_row_function import FoldedClsRowFunction
 from .onednn_linear_function import onednn_linear
 from .precision import at_least_float32
 from .recomputed_gelu_linear_function import gelu_linear_recomputed, recomputable_gelu_linear
+
+# Training rows from the normed tokens (FoldedClsRowFunction) where _foldable allows;
+# False: from the keys, every sample's qkv computed (the benchmark's other side).
+FOLD_ROWS = True
 
 
 def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
@@ -25,7 +30,9 @@ def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
     on the plain DeiT-S training step here; elsewhere ``F.linear``). In training with
     stochastic depth (float32, CPU) each residual branch runs only on the samples that
     timm's ``DropPath`` mask keeps, the mask drawn as timm draws it (:func:`_draw_path`);
-    the class-attention rows still come from every sample.
+    the class-attention rows still come from every sample, from its normed tokens and
+    class-token query (:class:`FoldedClsRowFunction`), so the keys too are computed for
+    the kept samples only.
 
     Args:
         block (nn.Module): a block with ``norm1``, ``attn`` (``qkv``, ``q_norm``,
@@ -46,19 +53,26 @@ def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
     n = x.shape[1]
     draw = _draw_path(getattr(block, 'drop_path1', None), x, attn.attn_drop, attn.proj_drop)
     kept = None if draw is None or mode == 'full' else draw[1]
-    early = kept is not None and not with_row  # the whole branch on the kept samples
-    xa = x.index_select(0, kept) if early else x
-    normed = block.norm1(xa)
-    qkv = onednn_linear(attn.qkv, normed, onednn).reshape(xa.shape[0], n, 3, attn.num_heads, -1)
+    folded = with_row and mode != 'full' and _foldable(block, x)
+    early = kept is not None and (folded or not with_row)  # the whole branch on the kept
+    row = None
+    if folded:  # the row from the normed tokens: no keys of dropped samples needed
+        normed = block.norm1(x)
+        row = FoldedClsRowFunction.apply(normed, attn.qkv.weight, attn.qkv.bias, scale,
+                                         attn.num_heads)
+        normed = normed.index_select(0, kept) if early else normed
+    else:
+        normed = block.norm1(x.index_select(0, kept) if early else x)
+    qkv = onednn_linear(attn.qkv, normed, onednn).reshape(normed.shape[0], n, 3,
+                                                          attn.num_heads, -1)
     q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
     q, k = _call(attn, 'q_norm', q), _call(attn, 'k_norm', k)
-    row = None
     if mode == 'full':
         full = ((q * scale) @ k.transpose(-2, -1)).softmax(dim=-1)
         out = attn.attn_drop(full) @ v
         row = at_least_float32(full[:, :, 0]).mean(dim=1)
     else:
-        if with_row:  # (B, heads, 1, N): the class query only
+        if with_row and not folded:  # (B, heads, 1, N): the class query only
             # The row feeds the CAMs: softmax and head mean in float32 under autocast.
             logits = at_least_float32((q[:, :, :1] * scale) @ k.transpose(-2, -1))
             row = logits.softmax(dim=-1)[:, :, 0].mean(dim=1)
@@ -78,6 +92,20 @@ def block_with_cls_attention(block: nn.Module, x: torch.Tensor, scale: float,
     xm = x if kept is None else x.index_select(0, kept)
     out = _call(block, 'ls2', _mlp(mlp, block.norm2(xm), onednn))
     return _residual(block, 'drop_path2', x, out, draw, kept), row
+
+
+def _foldable(block: nn.Module, x: torch.Tensor) -> bool:
+    """Whether :class:`FoldedClsRowFunction` gives the row: training in float32 on the CPU
+    outside autocast (as :func:`_draw_path`: evaluation keeps the released products),
+    keys that are a plain linear map of the normed tokens (no ``k_norm``) and a plain
+    ``nn.Linear`` qkv; and :data:`FOLD_ROWS` (benchmarks/cls_attention_row.py turns it
+    off to time the rows from the keys)."""
+    attn = block.attn
+    return (FOLD_ROWS and block.training and x.device.type == 'cpu' and x.dtype == torch.float32
+            and not torch.is_autocast_enabled('cpu') and not torch.compiler.is_compiling()
+            and type(getattr(attn, 'k_norm', None)) in (nn.Identity, type(None))
+            and type(getattr(attn, 'q_norm', None)) in (nn.Identity, type(None))
+            and type(attn.qkv) is nn.Linear and attn.qkv.out_features == 3 * x.shape[-1])
 
 
 def _draw_path(module: Optional[nn.Module], x: torch.Tensor, *branch: Optional[nn.Module]
