@@ -17,9 +17,9 @@ class FoldedClsRowFunction(torch.autograd.Function):
     The backward is written out so that it allocates one gradient per input: the
     normed tokens' gradient takes the query's share in row 0 in place, and the qkv
     weight's gradient is filled slice by slice (the value rows zero), where autograd
-    through slices and ``bmm`` built a zero tensor per slice and added them (on DeiT-S,
-    batch 8, 2 CPU cores: 1.0 ms per block instead of 1.7 ms for forward + backward,
-    ``benchmarks/cls_attention_row.py``).
+    through slices and ``bmm`` built a zero tensor per slice and added them. On DeiT-S,
+    batch 8, 2 AMD Zen 4 cores, the row's forward + backward took 1.2-1.6 ms per block
+    against 2.0-2.4 ms from the keys (``benchmarks/cls_attention_row.py``).
 
     Forward args: ``normed (B, N, D)`` (class token first), ``weight (3D, D)`` and
     ``bias (3D,)`` or None of the fused ``qkv`` layer (query, key, value rows; heads
