@@ -1,5 +1,5 @@
-"""Cost of SSFM's Newton-Schulz block (SCM, LCA-MD) on CPU: loop vs eigenbasis, and the
-backward's recurrence weight in place vs with a fresh tensor per operation.
+"""Cost of SSFM's Newton-Schulz block (SCM, LCA-MD) on CPU: loop vs eigenbasis vs rows,
+and the backward's recurrence weight in place vs with a fresh tensor per operation.
 
 In one process, alternating, fastest and median of ``--reps``:
 
@@ -11,11 +11,14 @@ In one process, alternating, fastest and median of ``--reps``:
   previous release, written out below); the two must be the same bits, or the script fails.
 
 It then adds the weight's saving up per step: SCM runs ``K = 16, 4, 4, 4``, LCA-MD
-``16, 4``. Last, the divergence guard's re-run in the eigenbasis (LCA-MD's 40-offset
-graph, one image with one-hot patch features, which diverges from ``alpha = 0.002``):
-a second decomposition (the previous release: the loop's re-run, solved again) against
-the re-run that reuses the first decomposition (this release), forward and backward of
-the solve, values checked equal.
+``16, 4``. Then the same block with ``'eigen'`` against ``'polynomial'`` (``X_K`` applied
+to the activation as ``2^(K+1) - 1`` row products, the CPU default up to
+``POLYNOMIAL_MAX_ITERS`` steps) for ``K = 4, 5, 6`` on LCA-MD's 40-offset graph, outputs
+checked equal to float32 rounding first, and the saving per step. Last, the divergence
+guard's re-run in the eigenbasis (LCA-MD's 40-offset graph, one image with one-hot patch
+features, which diverges from ``alpha = 0.002``): a second decomposition (the previous
+release: the loop's re-run, solved again) against the re-run that reuses the first
+decomposition (this release), forward and backward of the solve, values checked equal.
 
 Usage:
     python benchmarks/newton_schulz.py [--reps 15] [--batch 8] [--threads 2]
@@ -28,6 +31,7 @@ from alternating import alternate, micro_args, row  # benchmarks/ (on sys.path)
 from wsol_mm.models.layers import CrossPatchActivationBlock
 from wsol_mm.models.utils.newton_schulz import _fallback_init, guarded_newton_schulz, newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
+from wsol_mm.models.utils.polynomial_newton_schulz import POLYNOMIAL_MAX_ITERS
 from wsol_mm.models.utils.symmetric_newton_schulz import _recurrence_weight
 
 STEPS = {'SCM': (16, 4, 4, 4), 'LCA-MD': (16, 4)}
@@ -55,16 +59,16 @@ def fallback_rows(batch: int, reps: int) -> None:
 
     def two_solves() -> torch.Tensor:
         f = fused.clone().requires_grad_(True)
-        _, bad = newton_schulz(f, 16, init, vec, symmetric=True)
+        _, bad = newton_schulz(f, 16, init, vec, solver='eigen')
         if int(bad.sum()) == 0:
             raise SystemExit('the fallback benchmark needs a diverging image')
-        out, _ = newton_schulz(f, 16, _fallback_init(f, init, bad), vec, symmetric=True)
+        out, _ = newton_schulz(f, 16, _fallback_init(f, init, bad), vec, solver='eigen')
         out.sum().backward()
         return out.detach()
 
     def one_solve() -> torch.Tensor:
         f = fused.clone().requires_grad_(True)
-        out, _ = guarded_newton_schulz(f, 16, 0.002, vectors=vec, symmetric=True)
+        out, _ = guarded_newton_schulz(f, 16, 0.002, vectors=vec, solver='eigen')
         out.sum().backward()
         return out.detach()
 
@@ -72,6 +76,34 @@ def fallback_rows(batch: int, reps: int) -> None:
         raise SystemExit('the one-decomposition re-run differs from the two-solve one')
     times = alternate({'two': two_solves, 'one': one_solve}, reps)
     row('fallback re-run K=16, second decomposition -> reused', times, 'two', 'one')
+
+
+def polynomial_rows(maps: torch.Tensor, act: torch.Tensor, reps: int) -> None:
+    """One block, eigenbasis against rows, K = 4, 5, 6 (LCA-MD's graph; the cost of either
+    does not depend on the graph)."""
+    lap = build_patch_laplacian(14, 14, 'multi_direction', cross=3)
+    saved = {}
+    for k in (4, 5, 6):
+        blocks = {s: CrossPatchActivationBlock(k, ns_solver=s) for s in ('eigen', 'polynomial')}
+        outs = {s: blocks[s](maps, act, lap)[0] for s in blocks}
+        if not torch.allclose(outs['polynomial'], outs['eigen'], rtol=1e-4, atol=1e-5):
+            raise SystemExit(f'K={k}: the polynomial block differs from the eigenbasis one')
+
+        def block_step(solver: str) -> Callable[[], None]:
+            def run() -> None:
+                x = maps.clone().requires_grad_(True)
+                out, new_act = blocks[solver](x, act, lap)
+                (out.sum() + new_act.sum()).backward()
+            return run
+
+        times = alternate({s: block_step(s) for s in blocks}, reps)
+        saved[k] = row(f'block K={k}, eigen -> polynomial', times, 'eigen', 'polynomial')
+    print(f'# POLYNOMIAL_MAX_ITERS = {POLYNOMIAL_MAX_ITERS}: the CPU default takes the rows up '
+          'to that many steps')
+    for method, ks in STEPS.items():
+        print(f'# {method} ({", ".join(map(str, ks))} steps): the rows save '
+              f'{sum(saved[k] for k in ks if k in saved):.1f} ms per training step '
+              '(fastest times)')
 
 
 def main() -> None:
@@ -117,6 +149,7 @@ def main() -> None:
     for method, ks in STEPS.items():
         print(f'# {method} ({", ".join(map(str, ks))} steps): the in-place weight saves '
               f'{sum(saved[k] for k in ks):.1f} ms per training step (fastest times)')
+    polynomial_rows(maps, act, args.reps)
     fallback_rows(args.batch, args.reps)
 
 

@@ -199,7 +199,7 @@ class _HostReads(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-@pytest.mark.parametrize('solver', ['loop', 'eigen'])
+@pytest.mark.parametrize('solver', ['loop', 'eigen', 'auto'])  # auto: polynomial for K = 4
 def test_device_fallback_check_matches_host_check(solver):
     # One diverging and one correlated image, two blocks (16 and 4 steps): the device
     # check must give the host check's values, gradients and fallback count without

@@ -23,9 +23,9 @@ def test_values_divergence_and_gradients_match_the_loop(num_iters):
     alpha = torch.stack([0.5 / sigma2[0], 1.9 / sigma2[1], 3.0 / sigma2[2]]).view(3, 1, 1)
     weight = torch.randn(3, 9, 2, dtype=torch.float64)
     results = []
-    for symmetric in (False, True):
+    for solver in ('loop', 'eigen'):
         fs, vs = f.clone().requires_grad_(True), v.clone().requires_grad_(True)
-        out, diverged = newton_schulz(fs, num_iters, alpha, vs, symmetric=symmetric)
+        out, diverged = newton_schulz(fs, num_iters, alpha, vs, solver=solver)
         (out[:2] * weight[:2]).sum().backward()  # the diverged image's values are huge
         grad_f = torch.zeros_like(f) if fs.grad is None else fs.grad  # K = 0: X_0 is constant
         results.append((out.detach(), diverged, grad_f, vs.grad))
@@ -38,9 +38,17 @@ def test_values_divergence_and_gradients_match_the_loop(num_iters):
     torch.testing.assert_close(eig_gv, loop_gv, rtol=1e-8, atol=1e-10)
 
 
-def test_symmetric_needs_vectors():
+@pytest.mark.parametrize('solver', ['eigen', 'polynomial'])
+def test_solvers_need_vectors(solver):
     with pytest.raises(ValueError, match='vectors'):
-        newton_schulz(_symmetric(1, 3, 0), 2, torch.full((1, 1, 1), 0.1), symmetric=True)
+        newton_schulz(_symmetric(1, 3, 0), 2, torch.full((1, 1, 1), 0.1), solver=solver)
+    with pytest.raises(ValueError, match='vectors'):
+        guarded_newton_schulz(_symmetric(1, 3, 0), 2, 0.1, solver=solver)
+
+
+def test_unknown_solver_is_refused():
+    with pytest.raises(ValueError, match="solver must be one of.*got \"svd\""):
+        newton_schulz(_symmetric(1, 3, 0), 2, torch.full((1, 1, 1), 0.1), solver='svd')
 
 
 def test_block_solvers_agree_and_bad_solver_is_refused():
@@ -107,9 +115,9 @@ def test_fallback_reuses_the_decomposition(check, monkeypatch):
     eigh = torch.linalg.eigh
     monkeypatch.setattr(torch.linalg, 'eigh', lambda a: calls.append(a.shape) or eigh(a))
     results = []
-    for symmetric in (False, True):
+    for solver in ('loop', 'eigen'):
         fs, vs = f.clone().requires_grad_(True), v.clone().requires_grad_(True)
-        out, count = guarded_newton_schulz(fs, 6, alpha, vectors=vs, symmetric=symmetric,
+        out, count = guarded_newton_schulz(fs, 6, alpha, vectors=vs, solver=solver,
                                            check=check)
         (out * v).sum().backward()
         results.append((out.detach(), int(count), fs.grad, vs.grad))

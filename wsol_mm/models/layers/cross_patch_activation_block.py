@@ -8,10 +8,11 @@ from wsol_mm.registry import MODELS
 from wsol_mm.utils.typing_utils import OptMultiConfig
 
 from ..utils.newton_schulz import DIVERGENCE_MODES, FALLBACK_CHECKS, guarded_newton_schulz
+from ..utils.polynomial_newton_schulz import POLYNOMIAL_MAX_ITERS
 from ..utils.precision import at_least_float32
 
 #: How the Newton-Schulz step is evaluated (same maths, see the class docstring).
-NS_SOLVERS = ('auto', 'eigen', 'loop')
+NS_SOLVERS = ('auto', 'eigen', 'loop', 'polynomial')
 
 
 @MODELS.register_module()
@@ -41,9 +42,12 @@ class CrossPatchActivationBlock(BaseModule):
             raises ``FloatingPointError``. Defaults to 'fallback'.
         ns_solver (str): how step 3 is evaluated, with identical maths and gradient:
             ``'loop'`` (the released ``2K`` batched matrix products), ``'eigen'`` (``F``
-            is symmetric: one eigendecomposition, see :class:`SymmetricNewtonSchulz`) or
-            ``'auto'`` (``'eigen'`` on CPU, where it is several times faster, ``'loop'``
-            on GPUs, whose batched products are cheap). Defaults to 'auto'.
+            is symmetric: one eigendecomposition, see :class:`SymmetricNewtonSchulz`),
+            ``'polynomial'`` (``X_K`` applied to ``c`` as ``2^(K+1) - 1`` row products,
+            see ``polynomial_newton_schulz.py``) or ``'auto'``: on CPU ``'polynomial'``
+            up to ``POLYNOMIAL_MAX_ITERS`` (5) steps and ``'eigen'`` above, each several
+            times faster than the loop there; ``'loop'`` on GPUs, whose batched products
+            are cheap. Defaults to 'auto'.
         fallback_check (str): where ``'fallback'`` decides which images re-run, with
             identical values and gradients: ``'host'`` (one host synchronisation per
             block, a re-run only when an image diverged), ``'device'`` (no
@@ -100,20 +104,27 @@ class CrossPatchActivationBlock(BaseModule):
             sim = tokens @ tokens.transpose(1, 2)
             fused = laplacian.to(x) * (self.fusion_weight * sim - 1)
             on_cpu = x.device.type == 'cpu'
-            eigen = self.ns_solver == 'eigen' or (self.ns_solver == 'auto' and on_cpu)
             check = self.fallback_check
             if check == 'auto':
                 check = 'host' if on_cpu else 'device'
             update, self.last_num_fallbacks = guarded_newton_schulz(
                 fused, self.num_iters, self.ns_alpha, self.on_divergence,
-                name=type(self).__name__, vectors=act.unsqueeze(-1), symmetric=eigen,
-                check=check)
+                name=type(self).__name__, vectors=act.unsqueeze(-1),
+                solver=self.solver(on_cpu), check=check)
             update = update.squeeze(-1)  # P c = X_K^T c
             # Clamp: an all-zero activation (constant attention) would give 0 / 0.
             tau = self.threshold * act.amax(dim=1, keepdim=True).clamp_min(1e-12)
             update = minmax_normalize(F.tanhshrink(update / tau))
             x = x + x * update.view(b, 1, h, w)
             return x, act + update
+
+    def solver(self, on_cpu: bool) -> str:
+        """The solver ``ns_solver`` names, ``'auto'`` resolved for the device."""
+        if self.ns_solver != 'auto':
+            return self.ns_solver
+        if not on_cpu:
+            return 'loop'
+        return 'polynomial' if self.num_iters <= POLYNOMIAL_MAX_ITERS else 'eigen'
 
 
 def minmax_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

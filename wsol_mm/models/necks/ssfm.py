@@ -35,8 +35,9 @@ class SSFM(BaseModule):
         lambda_init (float): initial fusion weight of every block.
         ns_alpha (float): initial Newton-Schulz scale.
         on_divergence (str): ``'fallback'`` or ``'raise'`` (see the block).
-        ns_solver (str): ``'auto'``, ``'eigen'`` or ``'loop'``: how the blocks evaluate
-            the Newton-Schulz steps (identical maths; see the block). Defaults to 'auto'.
+        ns_solver (str): ``'auto'``, ``'eigen'``, ``'polynomial'`` or ``'loop'``: how the
+            blocks evaluate the Newton-Schulz steps (identical maths; see the block).
+            Defaults to 'auto'.
         fallback_check (str): ``'auto'``, ``'host'`` or ``'device'``: where the blocks
             decide the fallback (identical maths; ``'auto'``: no host synchronisation
             on GPUs, see the block). Defaults to 'auto'.

@@ -7,25 +7,29 @@ and otherwise grows doubly exponentially (to inf/NaN after 16 steps). Because
 while the iteration contracts, so "final residual > initial residual" or a
 non-finite value is an exact-enough divergence test that costs one extra matmul.
 
-For symmetric matrices (SSFM's fusion matrix) and when only ``X_K^T V`` is needed,
-``symmetric=True`` evaluates the same iteration, the same divergence test and the same
-(released) gradient in the eigenbasis (:class:`SymmetricNewtonSchulz`): one
-eigendecomposition instead of ``2K`` batched matrix products, several times faster on
-CPU. The loop stays the reference and the choice for non-symmetric inputs.
+When only ``X_K^T V`` is needed, two solvers evaluate the same iteration, the same
+divergence test and the same (released) gradient without the loop's ``2K`` batched matrix
+products: ``solver='eigen'`` for symmetric matrices (SSFM's fusion matrix) in their
+eigenbasis (:class:`SymmetricNewtonSchulz`, one eigendecomposition), and
+``solver='polynomial'`` with products of the vectors only and ``K + 1`` gradient-free
+matrix products for the test (:mod:`.polynomial_newton_schulz`; few steps, any square
+matrix). Both are several times faster than the loop on CPU; the loop stays the reference.
 """
 from typing import Optional, Tuple, Union
 
 import torch
 
+from .polynomial_newton_schulz import polynomial_newton_schulz, residual_norms
 from .symmetric_newton_schulz import SymmetricNewtonSchulz
 
 DIVERGENCE_MODES = ('fallback', 'raise')
 FALLBACK_CHECKS = ('auto', 'host', 'device')
+SOLVERS = ('loop', 'eigen', 'polynomial')
 
 
 def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
                   vectors: Optional[torch.Tensor] = None,
-                  symmetric: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
+                  solver: str = 'loop') -> Tuple[torch.Tensor, torch.Tensor]:
     """Run ``num_iters`` Newton-Schulz steps on a batch of square matrices.
 
     Args:
@@ -33,18 +37,21 @@ def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
         num_iters (int): number of steps.
         alpha (Tensor): ``(B, 1, 1)`` scale of the initial guess (no gradient).
         vectors (Tensor, optional): ``(B, N, M)``: return ``X_K^T @ vectors``.
-        symmetric (bool): ``f`` is symmetric: evaluate in its eigenbasis (needs
-            ``vectors``). Defaults to False (the loop).
+        solver (str): ``'loop'`` (the released products), ``'eigen'`` (``f`` is
+            symmetric: in its eigenbasis) or ``'polynomial'`` (products of the vectors);
+            the last two need ``vectors``. Defaults to 'loop'.
 
     Returns:
         tuple: the approximate inverse ``(B, N, N)`` (or ``X_K^T @ vectors``) and a
         ``(B,)`` bool tensor, True where the iteration diverged.
     """
-    if symmetric:
-        if vectors is None:
-            raise ValueError('newton_schulz(symmetric=True) needs `vectors`')
+    _check_solver(solver, vectors)
+    if solver == 'eigen':
         out, diverged, _ = SymmetricNewtonSchulz.apply(f, vectors, alpha.reshape(-1), num_iters)
         return out, diverged
+    if solver == 'polynomial':
+        diverged = _polynomial_diverged(f, alpha, num_iters)
+        return polynomial_newton_schulz(f, vectors, alpha, num_iters), diverged
     eye = torch.eye(f.shape[-1], dtype=f.dtype, device=f.device).expand_as(f)
     with torch.no_grad():
         x = alpha * f.transpose(1, 2)
@@ -53,10 +60,30 @@ def newton_schulz(f: torch.Tensor, num_iters: int, alpha: torch.Tensor,
         x = x @ (2 * eye - f @ x)
     with torch.no_grad():
         res = torch.linalg.matrix_norm(eye - f @ x)
-        finite = torch.isfinite(x).flatten(1).all(dim=1) & torch.isfinite(res)
-        # Relative slack for round-off when the residual stalls (singular F).
-        diverged = ~finite | (res > res0 * (1 + 1e-3) + 1e-4)
+        finite = torch.isfinite(x).flatten(1).all(dim=1)
+        diverged = _diverged(res0.flatten(), res.flatten(), finite)
     return (x if vectors is None else x.transpose(1, 2) @ vectors), diverged
+
+
+def _diverged(res0: torch.Tensor, res: torch.Tensor,
+              finite: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The released test: a non-finite iterate or residual, or a final residual above the
+    initial one (with a relative slack for round-off when it stalls, singular F)."""
+    ok = torch.isfinite(res) if finite is None else finite & torch.isfinite(res)
+    return ~ok | (res > res0 * (1 + 1e-3) + 1e-4)
+
+
+def _polynomial_diverged(f: torch.Tensor, alpha: torch.Tensor, num_iters: int) -> torch.Tensor:
+    """The test of the polynomial solver: the iterates are not formed; an overflowing
+    iterate overflows the residual ``R^(2^K)`` as well."""
+    return _diverged(*residual_norms(f, alpha, num_iters))
+
+
+def _check_solver(solver: str, vectors: Optional[torch.Tensor]) -> None:
+    if solver not in SOLVERS:
+        raise ValueError(f'solver must be one of {SOLVERS}, got "{solver}"')
+    if solver != 'loop' and vectors is None:
+        raise ValueError(f"newton_schulz(solver='{solver}') needs `vectors`")
 
 
 def safe_newton_schulz_alpha(f: torch.Tensor) -> torch.Tensor:
@@ -80,7 +107,7 @@ def _fallback_init(f: torch.Tensor, init: torch.Tensor, diverged: torch.Tensor) 
 def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
                           on_divergence: str = 'fallback', name: str = 'newton_schulz',
                           vectors: Optional[torch.Tensor] = None,
-                          symmetric: bool = False,
+                          solver: str = 'loop',
                           check: str = 'host') -> Tuple[torch.Tensor, Union[int, torch.Tensor]]:
     """Newton-Schulz with the fixed initial scale ``alpha`` and a divergence guard.
 
@@ -91,12 +118,12 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
     Where the fallback is decided: ``check='host'`` reads the number of diverged
     images on the host (one synchronisation per call) and re-runs only when one
     diverged; ``check='device'`` never synchronises (see :func:`_device_checked`):
-    it always runs the iteration twice, the first time without autograd, so it pays
+    the loop then always runs twice, the first time without autograd, so it pays
     off only where a synchronisation stalls a queue of work (GPUs). Both give the
-    same values and gradients. ``'raise'`` always checks on the host. With
-    ``symmetric=True`` the re-run reuses the first run's eigendecomposition
-    (:func:`_eigen_checked`): one solve for either check, whether or not an image
-    diverged.
+    same values and gradients. ``'raise'`` always checks on the host. The other solvers
+    run once for either check, whether or not an image diverged: ``'eigen'`` reuses the
+    first run's eigendecomposition for the re-run (:func:`_eigen_checked`),
+    ``'polynomial'`` tests before it runs (:func:`_polynomial_checked`).
 
     Args:
         f (Tensor): ``(B, N, N)``.
@@ -105,7 +132,8 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
         on_divergence (str): ``'fallback'`` or ``'raise'``.
         name (str): module name used in the error message.
         vectors (Tensor, optional): ``(B, N, M)``: return ``X_K^T @ vectors``.
-        symmetric (bool): ``f`` is symmetric (see :func:`newton_schulz`).
+        solver (str): ``'loop'``, ``'eigen'`` or ``'polynomial'`` (see
+            :func:`newton_schulz`). Defaults to 'loop'.
         check (str): ``'host'`` or ``'device'``. Defaults to 'host'.
 
     Returns:
@@ -118,12 +146,14 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
                          f'got "{on_divergence}"')
     if check not in FALLBACK_CHECKS[1:]:
         raise ValueError(f"check must be 'host' or 'device', got \"{check}\"")
+    _check_solver(solver, vectors)
     init = torch.full((f.shape[0], 1, 1), float(alpha), dtype=f.dtype, device=f.device)
-    if symmetric and on_divergence == 'fallback':
-        return _eigen_checked(f, num_iters, init, vectors, name, check)
+    if on_divergence == 'fallback' and solver != 'loop':
+        checked = _eigen_checked if solver == 'eigen' else _polynomial_checked
+        return checked(f, num_iters, init, vectors, name, check)
     if check == 'device' and on_divergence == 'fallback':
         return _device_checked(f, num_iters, init, vectors)
-    x, diverged = newton_schulz(f, num_iters, init, vectors, symmetric)
+    x, diverged = newton_schulz(f, num_iters, init, vectors, solver)
     num_bad = int(diverged.sum())
     if num_bad == 0:
         return x, 0
@@ -136,37 +166,55 @@ def guarded_newton_schulz(f: torch.Tensor, num_iters: int, alpha: float,
     # Re-run the whole batch so that no inf/NaN of the diverged run enters the
     # autograd graph (0 * inf would poison the gradients of the other images).
     x, still_bad = newton_schulz(f, num_iters, _fallback_init(f, init, diverged), vectors,
-                                 symmetric)
+                                 solver)
     if bool(still_bad.any()):
-        raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
-                                 'its input contains non-finite values.')
+        raise _still_diverged(name)
     return x, num_bad
 
 
+def _still_diverged(name: str) -> FloatingPointError:
+    return FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
+                              'its input contains non-finite values.')
+
+
 def _eigen_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
-                   vectors: Optional[torch.Tensor], name: str,
+                   vectors: torch.Tensor, name: str,
                    check: str) -> Tuple[torch.Tensor, Union[int, torch.Tensor]]:
     """The fallback of the eigenbasis solve: one decomposition serves the first run and
     the re-run (:class:`SymmetricNewtonSchulz` with ``fallback_alpha``), so both checks
     cost one solve; ``'host'`` then reads the count, ``'device'`` keeps it there. Same
     values and gradients as the loop's re-run."""
-    if vectors is None:
-        raise ValueError('newton_schulz(symmetric=True) needs `vectors`')
     out, diverged, still_bad = SymmetricNewtonSchulz.apply(
         f, vectors, init.reshape(-1), num_iters, safe_newton_schulz_alpha(f).reshape(-1))
     if check == 'device':
         return out, diverged.sum()
     num_bad = int(diverged.sum())
     if num_bad and bool(still_bad.any()):
-        raise FloatingPointError(f'{name}: Newton-Schulz diverged even from the safe scale; '
-                                 'its input contains non-finite values.')
+        raise _still_diverged(name)
     return out, num_bad
+
+
+def _polynomial_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
+                        vectors: torch.Tensor, name: str,
+                        check: str) -> Tuple[torch.Tensor, Union[int, torch.Tensor]]:
+    """The fallback of the polynomial solve: its test needs no iterate, so it runs first
+    and decides each image's scale (on the device for ``'device'``); then one
+    differentiable run. ``'host'`` tests the safe scales too where an image diverged
+    (the loop's re-run test). Same values and gradients as the loop's re-run."""
+    diverged = _polynomial_diverged(f, init, num_iters)
+    scales = _fallback_init(f, init, diverged)
+    if check == 'device':
+        return polynomial_newton_schulz(f, vectors, scales, num_iters), diverged.sum()
+    num_bad = int(diverged.sum())
+    if num_bad and bool(_polynomial_diverged(f, scales, num_iters).any()):
+        raise _still_diverged(name)
+    return polynomial_newton_schulz(f, vectors, scales, num_iters), num_bad
 
 
 def _device_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
                     vectors: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The loop's fallback decided on the device: no host synchronisation (the eigenbasis
-    solve has its own, :func:`_eigen_checked`).
+    """The loop's fallback decided on the device: no host synchronisation (the other
+    solvers have their own, :func:`_eigen_checked` and :func:`_polynomial_checked`).
 
     A first run without autograd finds the diverged images; the second run, the one
     autograd records, starts each of them from the safe scale and every other image
