@@ -78,6 +78,16 @@ def fallback_rows(batch: int, reps: int) -> None:
     row('fallback re-run K=16, second decomposition -> reused', times, 'two', 'one')
 
 
+def block_step(block: CrossPatchActivationBlock, maps: torch.Tensor, act: torch.Tensor,
+               lap: torch.Tensor) -> Callable[[], None]:
+    """One forward and backward of ``block`` on fresh leaf copies of the maps."""
+    def run() -> None:
+        x = maps.clone().requires_grad_(True)
+        out, new_act = block(x, act, lap)
+        (out.sum() + new_act.sum()).backward()
+    return run
+
+
 def polynomial_rows(maps: torch.Tensor, act: torch.Tensor, reps: int) -> None:
     """One block, eigenbasis against rows, K = 4, 5, 6 (LCA-MD's graph; the cost of either
     does not depend on the graph)."""
@@ -89,14 +99,7 @@ def polynomial_rows(maps: torch.Tensor, act: torch.Tensor, reps: int) -> None:
         if not torch.allclose(outs['polynomial'], outs['eigen'], rtol=1e-4, atol=1e-5):
             raise SystemExit(f'K={k}: the polynomial block differs from the eigenbasis one')
 
-        def block_step(solver: str) -> Callable[[], None]:
-            def run() -> None:
-                x = maps.clone().requires_grad_(True)
-                out, new_act = blocks[solver](x, act, lap)
-                (out.sum() + new_act.sum()).backward()
-            return run
-
-        times = alternate({s: block_step(s) for s in blocks}, reps)
+        times = alternate({s: block_step(b, maps, act, lap) for s, b in blocks.items()}, reps)
         saved[k] = row(f'block K={k}, eigen -> polynomial', times, 'eigen', 'polynomial')
     print(f'# POLYNOMIAL_MAX_ITERS = {POLYNOMIAL_MAX_ITERS}: the CPU default takes the rows up '
           'to that many steps')
@@ -119,15 +122,8 @@ def main() -> None:
     for k in (16, 4):
         blocks = {s: CrossPatchActivationBlock(k, threshold_init=0.5, ns_solver=s)
                   for s in ('loop', 'eigen')}
-
-        def block_step(solver: str) -> Callable[[], None]:
-            def run() -> None:
-                x = maps.clone().requires_grad_(True)
-                out, new_act = blocks[solver](x, act, lap)
-                (out.sum() + new_act.sum()).backward()
-            return run
-
-        times = alternate({s: block_step(s) for s in blocks}, args.reps)
+        times = alternate({s: block_step(b, maps, act, lap) for s, b in blocks.items()},
+                          args.reps)
         row(f'block K={k}, loop -> eigen', times, 'loop', 'eigen')
         # The scalar iterates of a real block's fusion matrix, as the eigen forward keeps them.
         with torch.no_grad():

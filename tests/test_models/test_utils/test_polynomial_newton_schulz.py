@@ -153,7 +153,8 @@ def test_float32_stays_within_rounding_of_the_float64_loop():
     torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
 
 
-def test_block_auto_picks_by_steps_and_device_and_agrees_with_the_loop():
+def test_block_auto_picks_by_steps_and_device():
+    # the block's values with each solver against the loop's: test_symmetric_newton_schulz.py
     assert POLYNOMIAL_MAX_ITERS == 5
     picks = [(k, CrossPatchActivationBlock(num_iters=k).solver(on_cpu))
              for k in (4, 5, 6, 16) for on_cpu in (True, False)]
@@ -161,17 +162,3 @@ def test_block_auto_picks_by_steps_and_device_and_agrees_with_the_loop():
                      (6, 'eigen'), (6, 'loop'), (16, 'eigen'), (16, 'loop')]
     assert CrossPatchActivationBlock(num_iters=16, ns_solver='polynomial').solver(True) == \
         'polynomial'
-    g = torch.Generator().manual_seed(3)
-    x = torch.rand(2, 6, 5, 5, generator=g, dtype=torch.float64) + 0.2
-    act = torch.rand(2, 25, generator=g, dtype=torch.float64)
-    lap = build_patch_laplacian(5, 5, 'multi_direction', cross=3).double()
-    outs = []
-    for solver in ('loop', 'auto'):
-        block = CrossPatchActivationBlock(num_iters=4, ns_solver=solver).double()
-        xs = x.clone().requires_grad_(True)
-        out, new_act = block(xs, act, lap)
-        (out.square().sum() + new_act.sum()).backward()
-        outs.append((out.detach(), new_act.detach(), xs.grad, block.threshold.grad,
-                     block.fusion_weight.grad))
-    for a, b in zip(*outs):
-        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-11)

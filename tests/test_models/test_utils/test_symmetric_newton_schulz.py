@@ -51,14 +51,17 @@ def test_unknown_solver_is_refused():
         newton_schulz(_symmetric(1, 3, 0), 2, torch.full((1, 1, 1), 0.1), solver='svd')
 
 
-def test_block_solvers_agree_and_bad_solver_is_refused():
+# 'auto' on CPU: the rows for 4 steps, the eigenbasis for 16
+@pytest.mark.parametrize('solver, num_iters', [('eigen', 16), ('auto', 16), ('polynomial', 4),
+                                               ('auto', 4)])
+def test_block_solvers_agree_and_bad_solver_is_refused(solver, num_iters):
     g = torch.Generator().manual_seed(3)
     x = (torch.rand(2, 6, 5, 5, generator=g, dtype=torch.float64) + 0.2)
     act = torch.rand(2, 25, generator=g, dtype=torch.float64)
     lap = build_patch_laplacian(5, 5, 'multi_direction', cross=3).double()
     outs = []
-    for solver in ('loop', 'eigen'):
-        block = CrossPatchActivationBlock(num_iters=16, ns_solver=solver).double()
+    for name in ('loop', solver):
+        block = CrossPatchActivationBlock(num_iters=num_iters, ns_solver=name).double()
         xs = x.clone().requires_grad_(True)
         out, new_act = block(xs, act, lap)
         (out.square().sum() + new_act.sum()).backward()
