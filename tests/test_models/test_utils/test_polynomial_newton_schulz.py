@@ -5,6 +5,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
+from wsol_mm.models.necks import SSFM
 from wsol_mm.models.utils.newton_schulz import guarded_newton_schulz, newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
 from wsol_mm.models.utils.polynomial_newton_schulz import (
@@ -160,5 +161,10 @@ def test_block_auto_picks_by_steps_and_device():
              for k in (4, 5, 6, 16) for on_cpu in (True, False)]
     assert picks == [(4, 'polynomial'), (4, 'loop'), (5, 'polynomial'), (5, 'loop'),
                      (6, 'eigen'), (6, 'loop'), (16, 'eigen'), (16, 'loop')]
-    assert CrossPatchActivationBlock(num_iters=16, ns_solver='polynomial').solver(True) == \
+    assert CrossPatchActivationBlock(num_iters=5, ns_solver='polynomial').solver(False) == \
         'polynomial'
+    with pytest.raises(ValueError, match=r"ns_solver='polynomial' takes 2\^\(K\+1\) - 1 row "
+                       r'products \(131071 for num_iters=16\); it is for at most 5 steps'):
+        CrossPatchActivationBlock(num_iters=16, ns_solver='polynomial')
+    with pytest.raises(ValueError, match='131071'):  # SSFM's first block has 16 steps
+        SSFM(ns_solver='polynomial')

@@ -54,7 +54,8 @@ class CrossPatchActivationBlock(BaseModule):
             synchronisation: an extra, gradient-free solve first, every time; on a GPU
             a synchronisation stalls the queued work, which costs more) or ``'auto'``
             (``'host'`` on CPU, ``'device'`` elsewhere). With ``'eigen'`` either check
-            needs one decomposition: the re-run reuses it. Defaults to 'auto'.
+            needs one decomposition: the re-run reuses it; ``'polynomial'`` tests before
+            it solves, so either check solves once. Defaults to 'auto'.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -68,6 +69,12 @@ class CrossPatchActivationBlock(BaseModule):
                              f'got "{on_divergence}"')
         if ns_solver not in NS_SOLVERS:
             raise ValueError(f'ns_solver must be one of {NS_SOLVERS}, got "{ns_solver}"')
+        if ns_solver == 'polynomial' and num_iters > POLYNOMIAL_MAX_ITERS:
+            rows = 2 ** (num_iters + 1) - 1
+            raise ValueError(
+                f"ns_solver='polynomial' takes 2^(K+1) - 1 row products ({rows} for "
+                f'num_iters={num_iters}); it is for at most {POLYNOMIAL_MAX_ITERS} steps. '
+                "Use ns_solver='auto' (the rows up to that, the eigenbasis above) or 'eigen'.")
         if fallback_check not in FALLBACK_CHECKS:
             raise ValueError(f'fallback_check must be one of {FALLBACK_CHECKS}, '
                              f'got "{fallback_check}"')
