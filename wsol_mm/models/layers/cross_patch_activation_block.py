@@ -44,7 +44,8 @@ class CrossPatchActivationBlock(BaseModule):
             ``'loop'`` (the released ``2K`` batched matrix products), ``'eigen'`` (``F``
             is symmetric: one eigendecomposition, see :class:`SymmetricNewtonSchulz`),
             ``'polynomial'`` (``X_K`` applied to ``c`` as ``2^(K+1) - 1`` row products,
-            see ``polynomial_newton_schulz.py``) or ``'auto'``: on CPU ``'polynomial'``
+            see ``polynomial_newton_schulz.py``; refused above ``POLYNOMIAL_MAX_ITERS``
+            steps) or ``'auto'``: on CPU ``'polynomial'``
             up to ``POLYNOMIAL_MAX_ITERS`` (5) steps and ``'eigen'`` above, each several
             times faster than the loop there; ``'loop'`` on GPUs, whose batched products
             are cheap. Defaults to 'auto'.
