@@ -40,6 +40,21 @@ def step_time(variant: Variant) -> float:
     return STAT[STAT_NAME[0]](variant.times)
 
 
+def round_ratios(num: Variant, den: Variant, steps: int) -> List[float]:
+    """Per round (``steps`` timed steps each): ``num``'s step statistic over ``den``'s."""
+    stat = STAT[STAT_NAME[0]]
+    return [stat(num.times[i:i + steps]) / stat(den.times[i:i + steps])
+            for i in range(0, min(len(num.times), len(den.times)), steps)]
+
+
+def below_released(ratios: List[float], overhead: float, released: float) -> str:
+    """yes / NO for an overhead against the released one and, with several rounds, how
+    many of them alone were below it (a target inside the spread between rounds)."""
+    verdict = 'yes' if overhead < released else 'NO'
+    below = sum(r < released for r in ratios)
+    return verdict + (f' ({below} of {len(ratios)} rounds below)' if len(ratios) > 1 else '')
+
+
 def ips(variant: Variant, n: int) -> float:
     """Images per second of a step of ``n`` images."""
     return n / step_time(variant)

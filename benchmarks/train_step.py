@@ -65,10 +65,12 @@ from mmengine.optim import build_optim_wrapper
 from step_report import (  # benchmarks/ (on sys.path)
     STAT,
     STAT_NAME,
+    below_released,
     ips,
     machine_line,
     markdown_table,
     mb,
+    round_ratios,
     step_time,
 )
 from variants import Variant, VariantProcess, print_steps, run_family
@@ -311,22 +313,24 @@ def main() -> None:
             for v in variants.values():
                 sites = ', '.join(f'{site} x{n}' for site, n in v.sync_sites.most_common(6))
                 print(f'# host syncs, {v.name}: {v.host_syncs} ({sites})')
-        method_rows += family_method_rows(family, methods, variants, args.batch, bf16)
+        method_rows += family_method_rows(family, methods, variants, args.batch, bf16,
+                                          args.steps)
         plain_rows += family_plain_rows(family, variants, args.batch)
     print_tables(method_rows, plain_rows, args.device, bf16)
 
 
 def family_method_rows(family: str, methods: List[str], variants: Dict[str, Variant],
-                       n: int, bf16: bool) -> List[list]:
+                       n: int, bf16: bool, steps: int) -> List[list]:
     rows = []
     plain = variants['plain']
     for m in methods:
         v = variants[m]
         overhead = step_time(v) / step_time(plain)
         released = METHODS[m][2]
-        row = [m, f'{ips(v, n):.2f}', f'{ips(plain, n):.2f}', f'{overhead:.2f}']
+        row = [m, f'{ips(v, n):.2f}', f'{ips(plain, n):.2f}', f'{overhead:.3f}']
         row += (['-', '-', '-'] if released is None else
-                [f'{released:.2f}', 'yes' if overhead < released else 'NO',
+                [f'{released:.2f}', below_released(round_ratios(v, plain, steps), overhead,
+                                                   released),
                  f'{ips(v, n) * released / ips(released_plain(family, variants), n):.2f}'])
         if bf16:
             vb = variants[m + ' bf16']
