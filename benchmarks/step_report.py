@@ -47,10 +47,12 @@ def round_ratios(num: Variant, den: Variant, steps: int) -> List[float]:
             for i in range(0, min(len(num.times), len(den.times)), steps)]
 
 
-def below_released(ratios: List[float], overhead: float, released: float) -> str:
-    """yes / NO for an overhead against the released one and, with several rounds, how
-    many of them alone were below it (a target inside the spread between rounds)."""
-    verdict = 'yes' if overhead < released else 'NO'
+def below_released(method: Variant, plain: Variant, steps: int, released: float) -> str:
+    """yes / NO for a method's overhead over its plain step against the released one and,
+    with several rounds, how many of them alone were below it (a target inside the spread
+    between rounds)."""
+    verdict = 'yes' if step_time(method) / step_time(plain) < released else 'NO'
+    ratios = round_ratios(method, plain, steps)
     below = sum(r < released for r in ratios)
     return verdict + (f' ({below} of {len(ratios)} rounds below)' if len(ratios) > 1 else '')
 

@@ -70,7 +70,6 @@ from step_report import (  # benchmarks/ (on sys.path)
     machine_line,
     markdown_table,
     mb,
-    round_ratios,
     step_time,
 )
 from variants import Variant, VariantProcess, print_steps, run_family
@@ -329,8 +328,7 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
         released = METHODS[m][2]
         row = [m, f'{ips(v, n):.2f}', f'{ips(plain, n):.2f}', f'{overhead:.3f}']
         row += (['-', '-', '-'] if released is None else
-                [f'{released:.2f}', below_released(round_ratios(v, plain, steps), overhead,
-                                                   released),
+                [f'{released:.2f}', below_released(v, plain, steps, released),
                  f'{ips(v, n) * released / ips(released_plain(family, variants), n):.2f}'])
         if bf16:
             vb = variants[m + ' bf16']
