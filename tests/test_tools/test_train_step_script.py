@@ -1,7 +1,7 @@
 """``benchmarks/train_step.py`` (issue 14's training benchmark) runs on the shipped configs: one
 DeiT method and one crop consistency method at a small size, float32 and bfloat16, in one
 process and with a process per variant (timings are printed, never asserted)."""
-import json
+import importlib
 import os
 import os.path as osp
 import re
@@ -64,31 +64,26 @@ def test_train_step_runs_each_variant_in_its_own_process():
     assert len(re.findall(r'^# timing resnet50, round [12]: ', out.stderr, re.M)) == 2
 
 
-def test_rounds_below_the_released_overhead_are_counted_per_round():
+def test_rounds_below_the_released_overhead_are_counted_per_round(monkeypatch):
     """Each round's ratio is its own steps' statistic over the plain step's in that round;
     the verdict is the whole run's, the count the rounds' (one round: no count)."""
-    code = ('import json, sys; sys.path.insert(0, "benchmarks")\n'
-            'from step_report import STAT_NAME, below_released, round_ratios\n'
-            'from variants import Variant\n'
-            'm, p = Variant("m", None), Variant("p", None)\n'
-            'm.times, p.times = [2.0, 2.2, 1.9, 2.1, 2.4, 2.3], [1.0, 1.0, 1.0, 1.0, 1.0, 2.0]\n'
-            'out = {}\n'
-            'for stat in ("min", "median"):\n'
-            '    STAT_NAME[0] = stat\n'
-            '    out[stat] = [round_ratios(m, p, 2), below_released(m, p, 2, 2.05),\n'
-            '                 below_released(m, p, 2, 1.8), below_released(m, p, 6, 2.05)]\n'
-            'print(json.dumps(out))\n')
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    got = json.loads(out.stdout)
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    report = importlib.import_module('step_report')
+    variant = importlib.import_module('variants').Variant
+    m, p = variant('m', None), variant('p', None)
+    m.times, p.times = [2.0, 2.2, 1.9, 2.1, 2.4, 2.3], [1.0, 1.0, 1.0, 1.0, 1.0, 2.0]
     # min: rounds 2.0 / 1.0, 1.9 / 1.0, 2.3 / 1.0; the run 1.9 / 1.0
-    assert got['min'][0] == pytest.approx([2.0, 1.9, 2.3], abs=1e-12)
-    assert got['min'][1:] == ['yes (2 of 3 rounds below)', 'NO (0 of 3 rounds below)', 'yes']
+    monkeypatch.setattr(report, 'STAT_NAME', ['min'])
+    assert report.round_ratios(m, p, 2) == pytest.approx([2.0, 1.9, 2.3], abs=1e-12)
+    assert report.below_released(m, p, 2, 2.05) == 'yes (2 of 3 rounds below)'
+    assert report.below_released(m, p, 2, 1.8) == 'NO (0 of 3 rounds below)'
+    assert report.below_released(m, p, 6, 2.05) == 'yes'
     # median: rounds 2.1 / 1.0, 2.0 / 1.0, 2.35 / 1.5 (a slow plain round); the run 2.15 / 1.0
-    assert got['median'][0] == pytest.approx([2.1, 2.0, 2.35 / 1.5], abs=1e-12)
-    assert got['median'][1:] == ['NO (2 of 3 rounds below)', 'NO (1 of 3 rounds below)',
-                                 'NO']
+    monkeypatch.setattr(report, 'STAT_NAME', ['median'])
+    assert report.round_ratios(m, p, 2) == pytest.approx([2.1, 2.0, 2.35 / 1.5], abs=1e-12)
+    assert report.below_released(m, p, 2, 2.05) == 'NO (2 of 3 rounds below)'
+    assert report.below_released(m, p, 2, 1.8) == 'NO (1 of 3 rounds below)'
+    assert report.below_released(m, p, 6, 2.05) == 'NO'
 
 
 def test_a_variant_that_fails_in_its_process_is_named():
