@@ -10,20 +10,40 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def write_config(path: str, data_root: str, epochs: int = 1, batch_size: int = 8,
-                 val_interval: int = 1, extra: str = '') -> str:
-    """A CAM ResNet-18 config on the 64 px SyntheticWSOL fixture (16/8/8 images)."""
+                 val_interval: int = 1, extra: str = '', input_size: Optional[int] = None) -> str:
+    """A CAM ResNet-18 config on the 64 px SyntheticWSOL fixture (16/8/8 images).
+
+    ``input_size`` replaces the config's 112 px crops and resizes (e.g. 64: a third of
+    the pixels, for tests whose steps are slow, such as bfloat16 on a CPU without it).
+    """
     gen = "dict(image_size=64, num_classes=4, splits=dict(train=16, val=8, test=8), seed=1)"
-    loader = (f"dict(batch_size={batch_size}, num_workers=0, persistent_workers=False, "
-              f"dataset=dict(data_root={data_root!r}, generator={gen}))")
+    loaders = {}
+    for split in ('train', 'val', 'test'):
+        pipeline = _pipeline(input_size, train=split == 'train')
+        dataset = f"data_root={data_root!r}, generator={gen}" + (
+            f", pipeline={pipeline}" if pipeline else '')
+        loaders[split] = (f"dict(batch_size={batch_size}, num_workers=0, "
+                          f"persistent_workers=False, dataset=dict({dataset}))")
     with open(path, 'w') as f:
         f.write(f"_base_ = [{osp.join(REPO_ROOT, 'configs/cam/resnet18_synthetic.py')!r}]\n"
-                f"train_dataloader = {loader}\nval_dataloader = {loader}\n"
-                f"test_dataloader = {loader}\n"
+                f"train_dataloader = {loaders['train']}\nval_dataloader = {loaders['val']}\n"
+                f"test_dataloader = {loaders['test']}\n"
                 f"train_cfg = dict(max_epochs={epochs}, val_interval={val_interval})\n"
                 "default_hooks = dict(logger=dict(interval=1))\n"
                 "param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]\n"
                 + extra)
     return path
+
+
+def _pipeline(input_size: Optional[int], train: bool) -> str:
+    """The synthetic config's pipeline at ``input_size`` px ('' keeps the config's)."""
+    if input_size is None:
+        return ''
+    resize = (f"dict(type='RandomResizedCrop', scale={input_size}, "
+              "crop_ratio_range=(0.35, 1.0)), dict(type='RandomFlip', prob=0.5)" if train
+              else f"dict(type='Resize', scale={input_size})")
+    return (f"[dict(type='LoadImageFromFile'), dict(type='LoadWSOLAnnotations'), {resize}, "
+            "dict(type='PackWSOLInputs')]")
 
 
 def tool_env(extra_path: Optional[str] = None, **env: str) -> dict:
