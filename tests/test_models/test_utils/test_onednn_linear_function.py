@@ -22,11 +22,18 @@ def onednn_preferred(monkeypatch):
     monkeypatch.setattr(module, 'MKL_WEIGHT_GRAD', False)
 
 
-@pytest.mark.parametrize('vendor, preferred', [('AuthenticAMD', True), ('GenuineIntel', False),
-                                                ('', True), ('HygonGenuine', True)])
-def test_onednn_is_preferred_off_intel(vendor, preferred):
-    """MKL's AVX-512 GEMM beat oneDNN's on a Xeon; MKL's AVX2 code on AMD lost to it."""
-    assert module.prefers_onednn(vendor) is preferred
+@pytest.mark.parametrize('vendor, flags, preferred', [
+    ('AuthenticAMD', 'fpu avx2 avx512f avx512_bf16', True),   # Zen 4, Zen 5
+    ('AuthenticAMD', 'fpu avx2 fma', False),                  # Zen 3: AVX2 only
+    ('AuthenticAMD', 'fpu avx2 avx512fx', False),             # a whole flag, not a prefix
+    ('GenuineIntel', 'fpu avx2 avx512f amx_tile', False),
+    ('', 'fpu avx512f', True), ('HygonGenuine', 'avx512f', True),
+    ('AuthenticAMD', '', False),                               # flags unknown: torch's path
+])
+def test_onednn_is_preferred_off_intel_with_avx512(vendor, flags, preferred):
+    """MKL's AVX-512 GEMM beat oneDNN's on a Xeon and MKL's AVX2 code beat oneDNN's AVX2
+    kernels on a Zen 3; MKL's AVX2 code lost to oneDNN's AVX-512 on Zen 4 and Zen 5."""
+    assert module.prefers_onednn(vendor, flags) is preferred
 
 
 @pytest.mark.parametrize('vendor, family, mkl', [('AuthenticAMD', '25', True),

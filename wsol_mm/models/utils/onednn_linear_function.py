@@ -21,15 +21,21 @@ def _find_op():
 _LINEAR = _find_op()
 
 
-def prefers_onednn(vendor: str) -> bool:
-    """Whether oneDNN's GEMM beats MKL's for the blocks' linear layers on this vendor's CPUs.
+def prefers_onednn(vendor: str, flags: str) -> bool:
+    """Whether oneDNN's GEMM beats MKL's for the blocks' linear layers on this CPU.
 
-    MKL takes its AVX2 code on AMD CPUs: oneDNN ran a DeiT-S block's products 2.1-2.3x as
-    fast on a Zen 5 (1.01-1.29x on a Zen 4). On Intel MKL uses AVX-512 itself and was the
-    faster one: a block 0.82x through oneDNN, training steps 0.83-0.91x, on a 2-core Xeon
-    with AMX (``benchmarks/linear_layers.py``).
+    MKL takes its AVX2 code on AMD CPUs, where oneDNN uses AVX-512: oneDNN ran a DeiT-S
+    block's products 2.1-2.3x as fast on a Zen 5 (1.01-1.29x on a Zen 4). Without AVX-512
+    both have AVX2 only, and MKL was the faster one: a block 0.81x through oneDNN, training
+    steps 0.78-1.00x (median), on 2 AMD Zen 3 cores. On Intel MKL uses AVX-512 itself and
+    was the faster one too: a block 0.82x through oneDNN, training steps 0.83-0.91x, on a
+    2-core Xeon with AMX (``benchmarks/linear_layers.py``).
+
+    Args:
+        vendor (str): ``vendor_id`` of ``/proc/cpuinfo``.
+        flags (str): its ``flags`` (``''`` when unknown: MKL, torch's own path).
     """
-    return 'intel' not in vendor.lower()
+    return 'intel' not in vendor.lower() and 'avx512f' in flags.split()
 
 
 def weight_grad_prefers_mkl(vendor: str, family: str) -> bool:
@@ -41,8 +47,9 @@ def weight_grad_prefers_mkl(vendor: str, family: str) -> bool:
     are half as wide, MKL's AVX2 code was the faster one for these three products
     (oneDNN 0.85-0.97x in two runs of ``benchmarks/linear_layers.py``) and oneDNN for
     fc2's (1.05-1.07x); on a Zen 5 (family 26) oneDNN ran the weight gradients 1.7-1.9x
-    as fast as MKL. Older AMD CPUs (Zen 3 is family 25 too, without AVX-512) take MKL as
-    well: neither library has wider vectors there, and MKL needs no copy (not measured).
+    as fast as MKL. Older AMD CPUs (Zen 3 is family 25 too, without AVX-512) take MKL for
+    every product anyway (:func:`prefers_onednn`; oneDNN's weight gradients 0.60-0.86x
+    there).
 
     Args:
         vendor (str): ``vendor_id`` of ``/proc/cpuinfo``.
@@ -52,7 +59,7 @@ def weight_grad_prefers_mkl(vendor: str, family: str) -> bool:
 
 
 #: take the oneDNN path where it is allowed (see :func:`prefers_onednn`)
-PREFERRED = prefers_onednn(cpu_vendor())
+PREFERRED = prefers_onednn(cpu_vendor(), cpu_info_field('flags'))
 #: on that path, weight gradients of layers that do not narrow through MKL (see
 #: :func:`weight_grad_prefers_mkl`)
 MKL_WEIGHT_GRAD = weight_grad_prefers_mkl(cpu_vendor(), cpu_info_field('cpu family'))
@@ -134,7 +141,8 @@ def onednn_linear(layer: nn.Linear, x: torch.Tensor, enabled: bool = True) -> to
     """``layer(x)``, through :class:`OneDNNLinearFunction` where that is the faster path.
 
     MKL's ``sgemm`` behind ``F.linear`` takes its AVX2 code on AMD CPUs; oneDNN uses
-    AVX-512 where the CPU has it. On this project's 2-core AMD Zen 5 machine oneDNN ran
+    AVX-512 where the CPU has it (AMD CPUs without AVX-512 keep MKL: :func:`prefers_onednn`).
+    On this project's 2-core AMD Zen 5 machine oneDNN ran
     the forward and input-gradient products of a DeiT-S block's linear layers 2.1-2.3x
     and the weight gradient 1.7-1.9x as fast (on a Zen 4, whose AVX-512 units are half
     as wide, 1.01-1.29x, and MKL the faster one for the weight gradients of qkv, proj
