@@ -13,7 +13,7 @@ def write_config(path: str, data_root: str, epochs: int = 1, batch_size: int = 8
                  val_interval: int = 1, extra: str = '', input_size: Optional[int] = None) -> str:
     """A CAM ResNet-18 config on the 64 px SyntheticWSOL fixture (16/8/8 images).
 
-    ``input_size`` replaces the config's 112 px crops and resizes (e.g. 64: a third of
+    ``input_size`` replaces the config's 112 px crops and resizes (e.g. 32: a twelfth of
     the pixels, for tests whose steps are slow, such as bfloat16 on a CPU without it).
     """
     gen = "dict(image_size=64, num_classes=4, splits=dict(train=16, val=8, test=8), seed=1)"
