@@ -1,26 +1,12 @@
 """Shared fixtures: tiny generated datasets (no real data or weights are available in tests)."""
 import os
 import os.path as osp
-from typing import Optional
 
 import pytest
+from xdist_threads import worker_threads
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')  # a timm download attempt fails at once
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def worker_threads(cpus: int, workers: str, omp: str) -> Optional[int]:
-    """torch threads of one pytest-xdist worker: its share of the CPUs (None: leave them).
-
-    ``OMP_NUM_THREADS`` set by the user wins. Otherwise each of ``workers`` processes
-    takes ``cpus // workers`` (at least 1): with torch's default (every CPU in every
-    worker) OpenMP's threads outnumber the cores and spin against each other, and the
-    model tests ran 1.75x slower on 2 AMD Zen 3 cores with 2 workers.
-    """
-    count = int(workers) if workers.isdigit() else 1
-    if omp.strip() or count <= 1:
-        return None  # the user's setting, or torch's default in a single process
-    return max(1, cpus // count)
 
 
 def pytest_configure(config) -> None:

@@ -3,7 +3,7 @@ import os
 
 import pytest
 import torch
-from conftest import worker_threads
+from xdist_threads import worker_threads
 
 
 @pytest.mark.parametrize('cpus,workers,omp,expected', [
