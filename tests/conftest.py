@@ -3,20 +3,9 @@ import os
 import os.path as osp
 
 import pytest
-from xdist_threads import worker_threads
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')  # a timm download attempt fails at once
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def pytest_configure(config) -> None:
-    threads = worker_threads(len(os.sched_getaffinity(0)),
-                             os.environ.get('PYTEST_XDIST_WORKER_COUNT', ''),
-                             os.environ.get('OMP_NUM_THREADS', ''))
-    if threads is not None:
-        import torch
-        torch.set_num_threads(threads)
-        os.environ['OMP_NUM_THREADS'] = str(threads)  # the tools the tests start, too
 
 
 def _make(root: str, image_size: int, train: int, val: int, test: int) -> str:

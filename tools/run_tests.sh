@@ -12,6 +12,5 @@ ruff check .
 # half-written (EOFError while collecting, seen in a fresh clone). One import here writes it.
 python -c 'import yapf'
 # Two worker processes (the suite runs mostly on one core otherwise), whole files per worker so
-# module fixtures are built once; PYTEST_WORKERS=0 runs everything in this process. Each worker
-# runs torch on its share of the CPUs (tests/conftest.py) unless OMP_NUM_THREADS is set.
+# module fixtures are built once; PYTEST_WORKERS=0 runs everything in this process.
 HF_HUB_OFFLINE=1 python -m pytest -q -n "${PYTEST_WORKERS:-2}" --dist loadfile tests "$@"
