@@ -72,7 +72,14 @@ from step_report import (  # benchmarks/ (on sys.path)
     mb,
     step_time,
 )
-from variants import Variant, VariantProcess, print_steps, run_family
+from variants import (
+    START_METHODS,
+    Variant,
+    VariantProcess,
+    print_steps,
+    run_family,
+    set_start_method,
+)
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
 from wsol_mm.malloc_preload import reexec_with_tcmalloc
@@ -278,10 +285,15 @@ def main() -> None:
     parser.add_argument('--malloc', choices=['glibc', 'tcmalloc'], default='glibc',
                         help='allocator of this process (all variants alike): tcmalloc '
                         're-runs the script with it preloaded, as tools/train.py does')
+    parser.add_argument('--start-method', choices=START_METHODS, default='spawn',
+                        help='how each variant process starts: spawn (imports everything '
+                        'itself, as a training run) or forkserver (forked from one process '
+                        'that imported them: faster starts; see benchmarks/variants.py)')
     parser.add_argument('--shared-process', action='store_true',
                         help='build and time every variant in this one process (their '
                         'allocations then share one heap; see benchmarks/variants.py)')
     args = parser.parse_args()
+    set_start_method(args.start_method)
     if args.malloc == 'tcmalloc':
         reexec_with_tcmalloc(required=True)
     torch.set_num_threads(args.threads)

@@ -15,6 +15,7 @@ once the variant is built, before its first step (``VmRSS``): the peak less that
 what the steps themselves added, apart from what the process imported and built.
 """
 import multiprocessing as mp
+import os.path as osp
 import resource
 import sys
 import time
@@ -81,6 +82,30 @@ LIVE_PEAKS_THRESHOLD = 128 * 1024
 
 _INFO = ('saved_bytes', 'peak_cuda', 'host_syncs', 'sync_sites', 'notes', 'built_rss')
 
+#: How ``VariantProcess`` starts its processes (``--start-method`` of the scripts):
+#: ``'spawn'``, each a new interpreter that imports everything itself, as a training run
+#: does (the measured runs); ``'forkserver'``, each forked from one server process that
+#: imported the script's modules once, seconds less per process (the tests' runs). A forked
+#: child counts only the server's library pages it touches, so its peaks read lower, and
+#: its first writes to the server's pages fault (docs/speed.md).
+START_METHODS = ('spawn', 'forkserver')
+_START = ['spawn']
+_PRELOAD = ('wsol_mm.datasets.registration', 'wsol_mm.engine', 'wsol_mm.evaluation.metrics',
+            'wsol_mm.models', 'wsol_mm.structures', 'wsol_mm.visualization')
+
+
+def set_start_method(method: str) -> None:
+    """Start the variants' processes with ``method`` (one of :data:`START_METHODS`)."""
+    if method not in START_METHODS:
+        raise ValueError(f'start method {method!r}: use one of {START_METHODS}')
+    if method == 'forkserver':
+        # the server imports the script by its module name ('__main__' in the list is lost
+        # on the way to the server in Python 3.11) and what ``register_all_modules`` imports
+        script = osp.splitext(osp.basename(getattr(sys.modules['__main__'], '__file__', '')))[0]
+        mp.get_context('forkserver').set_forkserver_preload(
+            [m for m in (script, ) if m] + list(_PRELOAD))
+    _START[0] = method
+
 
 def _status_bytes(key: str) -> Optional[int]:
     """A size field of ``/proc/self/status`` (Linux) in bytes, or None where unknown."""
@@ -126,7 +151,8 @@ def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, war
 
 
 class VariantProcess(Variant):
-    """A variant built and stepped in a spawned process of its own (see the module doc).
+    """A variant built and stepped in a process of its own (see the module doc and
+    :func:`set_start_method`).
 
     Args:
         build: module-level function ``spec -> Variant`` (run in the child).
@@ -156,7 +182,7 @@ class VariantProcess(Variant):
     def prepare(self, warmup: int, device: str) -> None:
         """Start a process (a fresh one each round) and wait until it has built, warmed
         up and measured; its timed steps add to those of the earlier rounds."""
-        ctx = mp.get_context('spawn')  # no fork of a process with threads / CUDA
+        ctx = mp.get_context(_START[0])  # no fork of a process with threads / CUDA
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, self.build, self.spec,
                                                      self.threads, warmup, device),

@@ -90,7 +90,7 @@ def unformatted_config_dumps(monkeypatch):
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_loads_builds_and_runs_one_iteration(config, tiny_synthetic_256, tmp_path,
-                                                    unformatted_config_dumps):
+                                                    unformatted_config_dumps, cheap_weight_init):
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     assert cfg.default_scope == 'wsol_mm'
     for key in ('model', 'train_dataloader', 'val_dataloader', 'test_dataloader',

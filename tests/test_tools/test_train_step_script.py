@@ -23,11 +23,11 @@ def run_benchmark(*args: str, script: str = 'train_step.py') -> subprocess.Compl
 
 
 def test_train_step_prints_every_table_row():
-    # one process (a process per variant would start 14 of them: see the next test); 32 px,
-    # since bfloat16 convolutions take torch's slow path (~20x float32) on CPUs without
-    # AVX-512-BF16 or AMX
+    # one process (a process per variant would start 14 of them: see the next test); 32 px
+    # and no warm-up step, since bfloat16 convolutions take torch's slow path (~20x float32)
+    # on CPUs without AVX-512-BF16 or AMX
     out = run_benchmark('--methods', 'tscam', 'crop_resnet50', '--size', '32', '--batch', '2',
-                        '--steps', '1', '--threads', '1', '--shared-process')
+                        '--steps', '1', '--warmup', '0', '--threads', '1', '--shared-process')
     assert ', round-robin, one process\n' in out.stdout
     machine = re.search(r'^# CPU .*?, 1 threads, (.*), torch [^,]*, \w+ malloc, load average',
                         out.stdout, re.M)
@@ -48,7 +48,8 @@ def test_train_step_prints_every_table_row():
 
 def test_train_step_runs_each_variant_in_its_own_process():
     out = run_benchmark('--methods', 'crop_resnet50', '--size', '64', '--batch', '2', '--steps',
-                        '1', '--rounds', '2', '--threads', '1', '--no-bf16')
+                        '1', '--rounds', '2', '--threads', '1', '--no-bf16',
+                        '--start-method', 'forkserver')
     assert ', round-robin, one process per variant, 2 rounds\n' in out.stdout
     # ... overhead, released 2.08, yes/NO with the rounds below it, estimate, saved MB, page
     # faults, peak RSS MB
@@ -104,6 +105,48 @@ def test_a_variant_that_fails_in_its_process_is_named():
     assert 'configs/nope.py' in out.stderr, out.stderr[-3000:]
     # that error alone (stopping the failed process raises nothing more)
     assert 'another exception occurred' not in out.stderr, out.stderr[-3000:]
+
+
+FIRST_IMPORTS = """
+import sys
+sys.path.insert(0, 'benchmarks')
+from variants import Variant, VariantProcess, run_family, set_start_method
+
+
+def build(spec):
+    variant = Variant(spec['name'], lambda: None)
+    # what the process had imported before it built anything
+    variant.notes = ' '.join(str(m in sys.modules) for m in ('torch', 'wsol_mm.models'))
+    return variant
+
+
+if __name__ == '__main__':
+    set_start_method(sys.argv[1])
+    variant = VariantProcess(build, dict(name='probe'), 1)
+    run_family([variant], 0, 1, 'cpu')
+    print('imported:', variant.notes)
+"""
+
+
+@pytest.mark.parametrize('method,expected', [('spawn', 'True False'),
+                                             ('forkserver', 'True True')])
+def test_forkserver_children_start_with_the_modules_imported(tmp_path, method, expected):
+    """``--start-method forkserver``: each variant's process forks from a server that
+    imported the script and wsol_mm's registries once; a spawned one imports what its
+    script imports (torch here) and nothing more until it builds."""
+    script = tmp_path / 'probe.py'
+    script.write_text(FIRST_IMPORTS)
+    out = subprocess.run([sys.executable, str(script), method], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f'imported: {expected}\n' in out.stdout, out.stdout
+
+
+def test_an_unknown_start_method_is_refused(monkeypatch):
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    variants = importlib.import_module('variants')
+    with pytest.raises(ValueError, match="start method 'fork': use one of"):
+        variants.set_start_method('fork')
 
 
 def test_variants_in_their_own_process_take_their_configs_malloc_settings():
