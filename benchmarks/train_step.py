@@ -59,6 +59,7 @@ from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
+import variants as processes
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
@@ -72,14 +73,7 @@ from step_report import (  # benchmarks/ (on sys.path)
     mb,
     step_time,
 )
-from variants import (
-    START_METHODS,
-    Variant,
-    VariantProcess,
-    print_steps,
-    run_family,
-    set_start_method,
-)
+from variants import Variant, VariantProcess, print_steps, run_family
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
 from wsol_mm.malloc_preload import reexec_with_tcmalloc
@@ -285,7 +279,7 @@ def main() -> None:
     parser.add_argument('--malloc', choices=['glibc', 'tcmalloc'], default='glibc',
                         help='allocator of this process (all variants alike): tcmalloc '
                         're-runs the script with it preloaded, as tools/train.py does')
-    parser.add_argument('--start-method', choices=START_METHODS, default='spawn',
+    parser.add_argument('--start-method', choices=processes.START_METHODS, default='spawn',
                         help='how each variant process starts: spawn (imports everything '
                         'itself, as a training run) or forkserver (forked from one process '
                         'that imported them: faster starts; see benchmarks/variants.py)')
@@ -293,7 +287,7 @@ def main() -> None:
                         help='build and time every variant in this one process (their '
                         'allocations then share one heap; see benchmarks/variants.py)')
     args = parser.parse_args()
-    set_start_method(args.start_method)
+    processes.set_start_method(args.start_method)
     if args.malloc == 'tcmalloc':
         reexec_with_tcmalloc(required=True)
     torch.set_num_threads(args.threads)
