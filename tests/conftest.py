@@ -32,9 +32,10 @@ def tiny_synthetic_256(tmp_path_factory) -> str:
 def cheap_weight_init(monkeypatch):
     """``Tensor.uniform_`` / ``normal_`` copy values drawn once instead of drawing new ones.
 
-    Random initialisation is about a third of building and stepping a model once at 64 px
-    (VGG16, DeiT-B: 86-138 M numbers drawn twice on one core); a test that only checks that
-    the parts fit together needs finite weights of the usual scale, not fresh ones."""
+    Random initialisation is about a fifth of building and stepping every config's model
+    once at 64 px (VGG16, DeiT-B: 86-138 M numbers, most drawn twice, on one core); a test
+    that only checks that the parts fit together needs finite weights of the usual scale,
+    not fresh ones."""
     import torch
     banks = {}
 
