@@ -77,9 +77,9 @@ from step_report import (
 from train_step import METHODS, NUM_CLASSES, batch, build_variant, load_cfg
 from variants import (  # benchmarks/ (on sys.path)
     LIVE_PEAKS_THRESHOLD,
-    START_METHODS,
     Variant,
     VariantProcess,
+    add_start_method_argument,
     print_steps,
     run_family,
     set_start_method,
@@ -163,10 +163,7 @@ def main() -> None:
     parser.add_argument('--stat', choices=list(STAT), default='min')
     parser.add_argument('--no-loss-check', action='store_true',
                         help='time without the equal-losses check (a modified checkout)')
-    parser.add_argument('--start-method', choices=START_METHODS, default='spawn',
-                        help='how each variant process starts: spawn (imports everything '
-                        'itself, as a training run) or forkserver (forked from one process '
-                        'that imported them: faster starts; see benchmarks/variants.py)')
+    add_start_method_argument(parser)
     parser.add_argument('--live-peaks', action='store_true',
                         help='every process maps its large allocations one by one: peaks '
                         'of the live tensors (timings not representative)')

@@ -279,10 +279,7 @@ def main() -> None:
     parser.add_argument('--malloc', choices=['glibc', 'tcmalloc'], default='glibc',
                         help='allocator of this process (all variants alike): tcmalloc '
                         're-runs the script with it preloaded, as tools/train.py does')
-    parser.add_argument('--start-method', choices=processes.START_METHODS, default='spawn',
-                        help='how each variant process starts: spawn (imports everything '
-                        'itself, as a training run) or forkserver (forked from one process '
-                        'that imported them: faster starts; see benchmarks/variants.py)')
+    processes.add_start_method_argument(parser)
     parser.add_argument('--shared-process', action='store_true',
                         help='build and time every variant in this one process (their '
                         'allocations then share one heap; see benchmarks/variants.py)')

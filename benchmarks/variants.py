@@ -107,6 +107,14 @@ def set_start_method(method: str) -> None:
     _START[0] = method
 
 
+def add_start_method_argument(parser) -> None:
+    """``--start-method`` (:func:`set_start_method`) on a benchmark script's parser."""
+    parser.add_argument('--start-method', choices=START_METHODS, default='spawn',
+                        help='how each variant process starts: spawn (imports everything '
+                        'itself, as a training run) or forkserver (forked from one process '
+                        'that imported them: faster starts; see benchmarks/variants.py)')
+
+
 def _status_bytes(key: str) -> Optional[int]:
     """A size field of ``/proc/self/status`` (Linux) in bytes, or None where unknown."""
     try:
