@@ -1,14 +1,13 @@
 """``--cfg-options`` accepts what the constructors accept; ``--data-root`` moves every dataset."""
 import glob
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from script_runner import base_env, run_script
 
 from wsol_mm.apis.cfg_options import (
     ConfigOptionError,
@@ -207,9 +206,7 @@ def test_data_root_rebases_paths_derived_from_the_old_root():
 
 
 def _run(args):
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable] + args, cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return run_script([sys.executable] + args, env=base_env())
 
 
 @pytest.fixture(scope='module')

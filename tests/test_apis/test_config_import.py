@@ -4,13 +4,12 @@ The released texts below are written for these tests (same field names as the re
 values chosen to exercise the mapping).
 """
 import glob
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
+from script_runner import base_env, run_script
 
 from wsol_mm.apis.config_import import (
     _MISSING,
@@ -229,9 +228,8 @@ def test_crop_key_table_matches_every_crop_config():
 
 
 def _tool(args):
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    return subprocess.run([sys.executable, 'tools/misc/import_config.py'] + args,
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
+    return run_script([sys.executable, 'tools/misc/import_config.py'] + args, env=base_env(),
+                      timeout=300)
 
 
 def test_cli_writes_once_and_reports(tmp_path):

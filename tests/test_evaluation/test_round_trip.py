@@ -8,12 +8,12 @@ type, size-bin rule and protocol crosses the round trip.
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from script_runner import base_env, run_script
 
 from wsol_mm.evaluation.functional import SIDECAR_NAME, load_scoremap, save_scoremap
 from wsol_mm.evaluation.offline_eval import OfflineEvalError, evaluate_scoremaps
@@ -69,11 +69,8 @@ def _checkpoint(cfg_path: str, path: str) -> str:
 
 
 def _test_tool(cfg: str, ckpt: str, work: str, maps: str, metrics_json: str) -> None:
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
-    out = subprocess.run([sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir', work,
-                          '--out-scoremaps', maps, '--metrics-json', metrics_json],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    out = run_script([sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir', work,
+                      '--out-scoremaps', maps, '--metrics-json', metrics_json], env=base_env())
     assert out.returncode == 0, out.stderr[-3000:]
 
 

@@ -5,15 +5,14 @@ see the IVR maps when the command line asks for them, and the maps equal IVRNorm
 the localizer's own raw maps.
 """
 import glob
-import os
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from script_runner import base_env, run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 IVR = ['model.test_cfg.norm.type=IVR', 'model.test_cfg.norm.percentile=0.3']
@@ -40,9 +39,7 @@ def setup(tiny_synthetic, tmp_path_factory):
 
 
 def _run(args):
-    env = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
-    out = subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = run_script([sys.executable] + args, env=base_env(), cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

@@ -1,11 +1,10 @@
 """tools/analysis_tools/quickstart_table.py: the README table comes from a run of the code."""
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
 
 import pytest
+from script_runner import base_env, run_script
 
 from wsol_mm.apis.quickstart_table import check_table, markdown_table, spread
 
@@ -61,11 +60,10 @@ def test_repeats_train_test_and_report_the_spread(tiny_synthetic, tmp_path):
                    "param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]\n")
     readme = tmp_path / 'README.md'
     readme.write_text('| `maxboxaccv2/mean` | **101.00** | 1 | 2 |\n')
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
-    out = subprocess.run(
+    out = run_script(
         [sys.executable, 'tools/analysis_tools/quickstart_table.py', '--config', str(cfg),
          '--work-dir', str(tmp_path / 'runs'), '--repeats', '2', '--check', str(readme)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+        env=base_env(), timeout=900)
     assert out.returncode == 1, out.stderr[-3000:]  # the file's 101.00 is not this run's
     assert 'README.md: maxboxaccv2/mean: the file says 101.00' in out.stderr
     assert 'run 0:' in out.stdout and 'run 1:' in out.stdout and '2 trainings' in out.stdout

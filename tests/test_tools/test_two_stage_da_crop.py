@@ -1,10 +1,10 @@
 """DA-WSOL stage 1 (train, resume) then crop-consistency fine-tuning via load_from, in tools."""
-import os
 import os.path as osp
 import subprocess
 import sys
 
 import torch
+from script_runner import base_env, run_script
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE = osp.join(REPO_ROOT, 'configs/cam/resnet18_synthetic.py')
@@ -28,10 +28,7 @@ def _write(path: str, data_root: str, epochs: int, extra: str) -> str:
 
 
 def _train(*args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
-    out = subprocess.run([sys.executable, 'tools/train.py', *args], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = run_script([sys.executable, 'tools/train.py', *args], env=base_env())
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from typing import Optional, Sequence
 
+from script_runner import base_env, run_script
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -48,19 +50,19 @@ def _pipeline(input_size: Optional[int], train: bool) -> str:
 
 def tool_env(extra_path: Optional[str] = None, **env: str) -> dict:
     """The environment of a tool subprocess: repo on PYTHONPATH, offline, one thread."""
-    paths = [REPO_ROOT] + ([extra_path] if extra_path else []) + [os.environ.get('PYTHONPATH',
-                                                                                '')]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), HF_HUB_OFFLINE='1',
-                OMP_NUM_THREADS='1', **env)
+    env = base_env(**env)
+    if extra_path:
+        env['PYTHONPATH'] = os.pathsep.join([REPO_ROOT, extra_path, env['PYTHONPATH']])
+    return env
 
 
 def run_tool(args: Sequence[str], extra_path: Optional[str] = None, timeout: int = 600,
              **env: str) -> subprocess.CompletedProcess:
-    """Run ``python <args>`` (or a shell script) from the repository root."""
+    """Run ``python <args>`` (or a shell script) from the repository root (forked from a
+    preloaded interpreter where that is the same run: ``tests/script_runner.py``)."""
     if args[0].endswith('.py'):
         args = [sys.executable] + list(args)
-    return subprocess.run(list(args), cwd=REPO_ROOT, env=tool_env(extra_path, **env),
-                          capture_output=True, text=True, timeout=timeout)
+    return run_script(args, env=tool_env(extra_path, **env), cwd=REPO_ROOT, timeout=timeout)
 
 
 def table_metrics(stdout: str) -> dict:

@@ -1,11 +1,11 @@
 """Shared helpers of the visualisation/analysis tool tests (tiny configs, models, results)."""
-import os
 import os.path as osp
 import subprocess
 import sys
 
 import numpy as np
 import torch
+from script_runner import base_env, run_script
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -66,11 +66,9 @@ def shifted_box_records(cfg_path: str) -> list:
 
 
 def run_tool(args: list, cwd: str = REPO_ROOT) -> subprocess.CompletedProcess:
-    """Run ``python <args>`` with the repository on the path, one thread."""
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1', MPLBACKEND='Agg')
-    return subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    """Run ``python <args>`` with the repository on the path, one thread (forked from a
+    preloaded interpreter: ``tests/script_runner.py``)."""
+    return run_script([sys.executable] + args, env=base_env(), cwd=cwd)
 
 
 def png_size(path: str) -> tuple:
