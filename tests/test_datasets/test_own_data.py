@@ -3,7 +3,6 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import cv2
@@ -12,6 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
+from script_runner import base_env, run_script
 
 from wsol_mm.datasets import ClassFolderDataset, COCOWSOLDataset, MetadataError, WSOLDataset
 from wsol_mm.datasets.converters import coco_to_wsol, read_coco_wsol
@@ -235,8 +235,8 @@ def test_converter_masks_match_the_direct_dataset(own, tmp_path):
 
 
 def _tool(args):
-    return subprocess.run([sys.executable, 'tools/dataset_converters/coco.py'] + args,
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return run_script([sys.executable, 'tools/dataset_converters/coco.py'] + args,
+                      env=base_env(), timeout=300)
 
 
 def test_converter_cli_and_no_half_written_output(own, tmp_path):

@@ -1,12 +1,11 @@
 """``benchmarks/scan_parts.py`` runs against the current kernels (it calls them directly, so
 a kernel's new argument breaks it; timings are printed, never asserted)."""
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
 
 import pytest
+from script_runner import base_env, run_script
 
 from wsol_mm.evaluation.functional import HAS_NUMBA
 
@@ -15,9 +14,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 @pytest.mark.skipif(not HAS_NUMBA, reason='the kernels need numba')
 def test_scan_parts_prints_every_part():
-    out = subprocess.run([sys.executable, osp.join('benchmarks', 'scan_parts.py'),
-                          '--num-images', '3', '--repeat', '1'], cwd=REPO, capture_output=True,
-                         text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    out = run_script([sys.executable, osp.join('benchmarks', 'scan_parts.py'),
+                      '--num-images', '3', '--repeat', '1'], env=base_env(), cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     for label in ('sort', 'foreground pass', 'hole pass', 'box_record', 'scorer, 1 thread',
                   'released loop'):

@@ -1,12 +1,11 @@
 """``benchmarks/linear_layers.py``: the products' table says which path ``onednn_linear``
 takes on this CPU, and the step table's extra side runs every product through oneDNN."""
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
 
 import pytest
+from script_runner import base_env, run_script
 
 from wsol_mm.models.utils import onednn_linear_function
 
@@ -18,11 +17,10 @@ pytestmark = pytest.mark.skipif(onednn_linear_function._LINEAR is None,
 
 
 def test_products_name_the_path_taken_and_the_steps_print():
-    out = subprocess.run([sys.executable, osp.join('benchmarks', 'linear_layers.py'),
-                          '--methods', '--steps', '1', '--warmup', '0', '--reps', '1',
-                          '--batch', '1', '--size', '32', '--threads', '1'], cwd=REPO,
-                         capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    out = run_script([sys.executable, osp.join('benchmarks', 'linear_layers.py'),
+                      '--methods', '--steps', '1', '--warmup', '0', '--reps', '1',
+                      '--batch', '1', '--size', '32', '--threads', '1'], env=base_env(),
+                     cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     flag = re.search(r'MKL weight gradients \(MKL_WEIGHT_GRAD\): (yes|no)$', out.stdout, re.M)
     assert flag, out.stdout

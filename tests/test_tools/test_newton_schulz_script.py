@@ -1,21 +1,20 @@
 """``benchmarks/newton_schulz.py`` runs: the in-place weight checked to the bit, the row
 products checked against the eigenbasis block and the fallback re-run against two solves
 (the script exits otherwise); every table row and per-step saving printed (never asserted)."""
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
+
+from script_runner import base_env, run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM = r'[0-9]+\.[0-9]+'
 
 
 def test_newton_schulz_prints_every_row():
-    out = subprocess.run([sys.executable, osp.join('benchmarks', 'newton_schulz.py'),
-                          '--reps', '1', '--batch', '2', '--threads', '1'], cwd=REPO,
-                         capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    out = run_script([sys.executable, osp.join('benchmarks', 'newton_schulz.py'),
+                      '--reps', '1', '--batch', '2', '--threads', '1'], env=base_env(),
+                     cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     labels = ['block K=16, loop -> eigen', 'block K=4, loop -> eigen',
               'backward weight K=16, fresh tensors -> in place',
