@@ -31,7 +31,9 @@ from typing import Dict, List, Optional, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-#: The modules the server imports once (``wsol_mm.compat`` first, as every tool does).
+#: The modules the server imports once (``wsol_mm.compat`` first, as every tool does). Only
+#: imports: a server that ran the parallel evaluation kernels (numba's OpenMP threads) or a
+#: multi-threaded torch op would fork children that hang on the threads' locks.
 PRELOAD = ('wsol_mm.compat', 'torch', 'torchvision', 'timm', 'mmengine.runner', 'numba',
            'matplotlib', 'wsol_mm.apis', 'wsol_mm.datasets', 'wsol_mm.engine',
            'wsol_mm.evaluation', 'wsol_mm.models', 'wsol_mm.structures',
