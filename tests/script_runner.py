@@ -138,9 +138,11 @@ def _run_in_child(script: str, args: List[str], env: Dict[str, str], cwd: str,
 def run_script(cmd: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: str = REPO_ROOT,
                timeout: float = 600) -> subprocess.CompletedProcess:
     """``subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-    timeout=timeout)``, forked from the preloaded server where that is the same run."""
+    timeout=timeout)``, forked from the preloaded server where that is the same run.
+
+    ``env`` defaults to :func:`base_env` (the tools' test environment)."""
     cmd = [str(c) for c in cmd]
-    env = dict(os.environ if env is None else env)
+    env = base_env() if env is None else dict(env)
     if not _forkable(cmd, env):
         return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=timeout)

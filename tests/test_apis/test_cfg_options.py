@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.apis.cfg_options import (
     ConfigOptionError,
@@ -206,7 +206,7 @@ def test_data_root_rebases_paths_derived_from_the_old_root():
 
 
 def _run(args):
-    return run_script([sys.executable] + args, env=base_env())
+    return run_script([sys.executable] + args)
 
 
 @pytest.fixture(scope='module')

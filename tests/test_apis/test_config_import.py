@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from mmengine.config import Config
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.apis.config_import import (
     _MISSING,
@@ -228,8 +228,7 @@ def test_crop_key_table_matches_every_crop_config():
 
 
 def _tool(args):
-    return run_script([sys.executable, 'tools/misc/import_config.py'] + args, env=base_env(),
-                      timeout=300)
+    return run_script([sys.executable, 'tools/misc/import_config.py'] + args, timeout=300)
 
 
 def test_cli_writes_once_and_reports(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.datasets import ClassFolderDataset, COCOWSOLDataset, MetadataError, WSOLDataset
 from wsol_mm.datasets.converters import coco_to_wsol, read_coco_wsol
@@ -236,7 +236,7 @@ def test_converter_masks_match_the_direct_dataset(own, tmp_path):
 
 def _tool(args):
     return run_script([sys.executable, 'tools/dataset_converters/coco.py'] + args,
-                      env=base_env(), timeout=300)
+                      timeout=300)
 
 
 def test_converter_cli_and_no_half_written_output(own, tmp_path):

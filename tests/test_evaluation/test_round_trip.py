@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.evaluation.functional import SIDECAR_NAME, load_scoremap, save_scoremap
 from wsol_mm.evaluation.offline_eval import OfflineEvalError, evaluate_scoremaps
@@ -70,7 +70,7 @@ def _checkpoint(cfg_path: str, path: str) -> str:
 
 def _test_tool(cfg: str, ckpt: str, work: str, maps: str, metrics_json: str) -> None:
     out = run_script([sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir', work,
-                      '--out-scoremaps', maps, '--metrics-json', metrics_json], env=base_env())
+                      '--out-scoremaps', maps, '--metrics-json', metrics_json])
     assert out.returncode == 0, out.stderr[-3000:]
 
 

@@ -5,7 +5,7 @@ import re
 import sys
 
 import pytest
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.evaluation.functional import HAS_NUMBA
 
@@ -15,7 +15,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 @pytest.mark.skipif(not HAS_NUMBA, reason='the kernels need numba')
 def test_scan_parts_prints_every_part():
     out = run_script([sys.executable, osp.join('benchmarks', 'scan_parts.py'),
-                      '--num-images', '3', '--repeat', '1'], env=base_env(), cwd=REPO)
+                      '--num-images', '3', '--repeat', '1'], cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     for label in ('sort', 'foreground pass', 'hole pass', 'box_record', 'scorer, 1 thread',
                   'released loop'):

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.apis.preflight import drop_pretrained
 from wsol_mm.models.converters import ConversionError, convert_bridging_gap, detect_layout
@@ -134,14 +134,14 @@ def test_tool_writes_a_loadable_checkpoint_and_reports_bad_files(tmp_path):
     torch.save({'state_dict': released.state_dict()}, tmp_path / 'brid.pth')
     run = [sys.executable, 'tools/model_converters/bridging_gap_to_wsol_mm.py']
     res = run_script(run + [str(tmp_path / 'brid.pth'), str(tmp_path / 'out.pth')],
-                     env=base_env(), timeout=300)
+                     timeout=300)
     assert res.returncode == 0 and 'vgg16_drop (14x14 maps)' in res.stdout, res.stderr
     model = _model('bridging_gap/vgg16_cub.py')
     out = torch.load(tmp_path / 'out.pth', weights_only=True)
     model.load_state_dict(out['state_dict'], strict=True)
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, tmp_path / 'bad.pth')
     res = run_script(run + [str(tmp_path / 'bad.pth'), str(tmp_path / 'bad_out.pth')],
-                     env=base_env(), timeout=300)
+                     timeout=300)
     assert res.returncode == 1 and 'Traceback' not in res.stderr
     assert res.stderr.startswith('bridging_gap_to_wsol_mm.py: error: cannot recognise')
     assert not osp.exists(tmp_path / 'bad_out.pth')

@@ -4,7 +4,7 @@ import os.path as osp
 import re
 import sys
 
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM = r'[0-9]+\.[0-9]+'
@@ -13,7 +13,7 @@ NUM = r'[0-9]+\.[0-9]+'
 def test_global_mean_pool_prints_both_maps_and_both_processes():
     out = run_script([sys.executable, osp.join('benchmarks', 'global_mean_pool.py'),
                       '--reps', '2', '--batch', '1', '--size', '64', '--threads', '1',
-                      '--step-rounds', '1'], env=base_env(), cwd=REPO)
+                      '--step-rounds', '1'], cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     for name, channels in (('ResNet50', 2048), ('VGG16', 1024)):
         row = (rf'^\| {name} \(1, {channels}, 8, 8\) \| {NUM} / {NUM} \| {NUM} / {NUM} \| '

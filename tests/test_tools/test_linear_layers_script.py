@@ -5,7 +5,7 @@ import re
 import sys
 
 import pytest
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.models.utils import onednn_linear_function
 
@@ -19,8 +19,7 @@ pytestmark = pytest.mark.skipif(onednn_linear_function._LINEAR is None,
 def test_products_name_the_path_taken_and_the_steps_print():
     out = run_script([sys.executable, osp.join('benchmarks', 'linear_layers.py'),
                       '--methods', '--steps', '1', '--warmup', '0', '--reps', '1',
-                      '--batch', '1', '--size', '32', '--threads', '1'], env=base_env(),
-                     cwd=REPO)
+                      '--batch', '1', '--size', '32', '--threads', '1'], cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     flag = re.search(r'MKL weight gradients \(MKL_WEIGHT_GRAD\): (yes|no)$', out.stdout, re.M)
     assert flag, out.stdout

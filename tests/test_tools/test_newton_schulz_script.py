@@ -5,7 +5,7 @@ import os.path as osp
 import re
 import sys
 
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM = r'[0-9]+\.[0-9]+'
@@ -13,8 +13,7 @@ NUM = r'[0-9]+\.[0-9]+'
 
 def test_newton_schulz_prints_every_row():
     out = run_script([sys.executable, osp.join('benchmarks', 'newton_schulz.py'),
-                      '--reps', '1', '--batch', '2', '--threads', '1'], env=base_env(),
-                     cwd=REPO)
+                      '--reps', '1', '--batch', '2', '--threads', '1'], cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     labels = ['block K=16, loop -> eigen', 'block K=4, loop -> eigen',
               'backward weight K=16, fresh tensors -> in place',

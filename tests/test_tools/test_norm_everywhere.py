@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 IVR = ['model.test_cfg.norm.type=IVR', 'model.test_cfg.norm.percentile=0.3']
@@ -39,7 +39,7 @@ def setup(tiny_synthetic, tmp_path_factory):
 
 
 def _run(args):
-    out = run_script([sys.executable] + args, env=base_env(), cwd=REPO)
+    out = run_script([sys.executable] + args, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

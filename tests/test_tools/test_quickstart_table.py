@@ -4,7 +4,7 @@ import re
 import sys
 
 import pytest
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 from wsol_mm.apis.quickstart_table import check_table, markdown_table, spread
 
@@ -63,7 +63,7 @@ def test_repeats_train_test_and_report_the_spread(tiny_synthetic, tmp_path):
     out = run_script(
         [sys.executable, 'tools/analysis_tools/quickstart_table.py', '--config', str(cfg),
          '--work-dir', str(tmp_path / 'runs'), '--repeats', '2', '--check', str(readme)],
-        env=base_env(), timeout=900)
+        timeout=900)
     assert out.returncode == 1, out.stderr[-3000:]  # the file's 101.00 is not this run's
     assert 'README.md: maxboxaccv2/mean: the file says 101.00' in out.stderr
     assert 'run 0:' in out.stdout and 'run 1:' in out.stdout and '2 trainings' in out.stdout

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from script_runner import base_env, run_script
+from script_runner import run_script
 from test_train_step_script import NUM, REPO
 
 # A TS-CAM checkout's model file, in the released layout (lib/models/deit.py with a
@@ -19,7 +19,6 @@ DEIT_PY = '''
 import torch.nn as nn
 
 from .vision_transformer import VisionTransformer
-from script_runner import base_env, run_script
 
 SCALE = {scale}
 
@@ -55,7 +54,7 @@ def make_checkout(root: str, scale: float = 1.0) -> str:
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return run_script([sys.executable, osp.join('benchmarks', 'released_step.py'), *args],
-                      env=base_env(), cwd=REPO)
+                      cwd=REPO)
 
 
 def test_released_step_checks_losses_and_times_both_sides(tmp_path):

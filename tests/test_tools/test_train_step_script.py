@@ -9,15 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM = r'[0-9]+\.[0-9]+'
 
 
 def run_benchmark(*args: str, script: str = 'train_step.py') -> subprocess.CompletedProcess:
-    out = run_script([sys.executable, osp.join('benchmarks', script), *args], env=base_env(),
-                     cwd=REPO)
+    out = run_script([sys.executable, osp.join('benchmarks', script), *args], cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

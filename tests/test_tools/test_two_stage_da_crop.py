@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import torch
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE = osp.join(REPO_ROOT, 'configs/cam/resnet18_synthetic.py')
@@ -28,7 +28,7 @@ def _write(path: str, data_root: str, epochs: int, extra: str) -> str:
 
 
 def _train(*args) -> subprocess.CompletedProcess:
-    out = run_script([sys.executable, 'tools/train.py', *args], env=base_env())
+    out = run_script([sys.executable, 'tools/train.py', *args])
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

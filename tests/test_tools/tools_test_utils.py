@@ -52,7 +52,7 @@ def tool_env(extra_path: Optional[str] = None, **env: str) -> dict:
     """The environment of a tool subprocess: repo on PYTHONPATH, offline, one thread."""
     env = base_env(**env)
     if extra_path:
-        env['PYTHONPATH'] = os.pathsep.join([REPO_ROOT, extra_path, env['PYTHONPATH']])
+        env['PYTHONPATH'] = os.pathsep.join([extra_path, env['PYTHONPATH']])
     return env
 
 

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import torch
-from script_runner import base_env, run_script
+from script_runner import run_script
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -68,7 +68,7 @@ def shifted_box_records(cfg_path: str) -> list:
 def run_tool(args: list, cwd: str = REPO_ROOT) -> subprocess.CompletedProcess:
     """Run ``python <args>`` with the repository on the path, one thread (forked from a
     preloaded interpreter: ``tests/script_runner.py``)."""
-    return run_script([sys.executable] + args, env=base_env(), cwd=cwd)
+    return run_script([sys.executable] + args, cwd=cwd)
 
 
 def png_size(path: str) -> tuple:
