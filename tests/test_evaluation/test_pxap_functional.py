@@ -149,6 +149,28 @@ def test_uniform_guess_and_its_exact_redo(interval, dtype, with_ignore):
     assert np.array_equal(fg, rfg) and np.array_equal(bg, rbg)
 
 
+@pytest.mark.parametrize('interval', [0.01, 0.001, 0.003, 0.0007])
+def test_doubt_window_covers_the_guess_error(interval):
+    """The float32 guess ``t = s * (1 / step)`` stays within a relative 2**-23 of
+    ``s / step`` (measured on every float32 within 200 ulps of each edge and on random
+    scores), and the window ``r * NEAR`` is at least twice that error at ``r = 1``, its
+    tightest point (``f * NEAR > 2**-23 * (f + 1)`` for every ``f >= 1``). On such scores
+    the guess is only ever wrong where ``t`` rounds onto an integer, so the end-to-end
+    tests cannot tell a window too narrow for the proof: this one does."""
+    thrs = threshold_list(interval)
+    step = float(thrs[1])
+    edges = np.concatenate([thrs, [1.0]]).astype(np.float32).view(np.int32)
+    near_edges = (edges[:, None] + np.arange(-200, 201, dtype=np.int32)).ravel()
+    scores = np.concatenate([near_edges.view(np.float32),
+                             np.random.default_rng(5).random(10 ** 6, np.float32)])
+    # from half a step up (below it only the edge 1 * step is near: no subnormal scores)
+    scores = scores[(scores >= step / 2) & (scores < 1)]
+    t = scores * np.float32(1.0 / step)
+    exact = scores.astype(np.float64) / step
+    assert (np.abs(t - exact) / exact).max() <= 2.0 ** -23
+    assert _histogram_kernels.NEAR >= 2 * 2 * 2.0 ** -23  # at f = 1: NEAR >= 2 * 2 * error
+
+
 def test_more_thresholds_than_the_kernel_codes():
     """Beyond MAX_THRESHOLDS the codes would not fit uint16: numpy's path, the same counts."""
     rng = np.random.default_rng(3)
