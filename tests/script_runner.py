@@ -9,8 +9,12 @@ runs the script as ``__main__`` with the arguments, environment, working directo
 like ``subprocess.run(..., capture_output=True, text=True)``'s.
 
 What a fork cannot reproduce goes to a real subprocess: an environment whose
-import-time variables (threads, allocator, ``PYTHONPATH`` beyond the repository,
-offline switches) differ from the server's, ``python -c`` and shell commands.
+import-time variables (threads, allocator, offline switches) differ from the server's,
+a ``PYTHONPATH`` folder that holds a start-up hook (``sitecustomize``) or a module the
+test process has imported (the folder's copy would shadow it), ``python -c`` and shell
+commands. Other folders added to ``PYTHONPATH`` (a test's hook module named by
+``custom_imports``) go on the forked run's ``sys.path`` where the interpreter would put
+them.
 ``WSOL_MM_TEST_SUBPROCESS=1`` sends every run to a real subprocess (to check that a
 failure is not the fork's); tests that time or count a process's own imports, signals
 or ranks keep calling ``subprocess`` themselves.
@@ -46,6 +50,7 @@ _IMPORT_TIME = ('OMP_', 'MKL_', 'KMP_', 'GOMP_', 'MALLOC_', 'LD_', 'PYTHON', 'HF
                 'NUMBA_', 'CUDA_', 'TIMM_')
 
 _SERVER_ENV: Dict[str, str] = {}
+_SERVER_MODULES: set = set()  # top-level names of the modules a forked child starts with
 _SYS_PATHS: Dict[tuple, List[str]] = {}
 _LOCK = threading.Lock()
 
@@ -69,7 +74,36 @@ def _forkable(cmd: Sequence[str], env: Dict[str, str]) -> bool:
     with _LOCK:
         if not _SERVER_ENV:
             _start_server(base_env())
-    return _import_time_vars(env) == _import_time_vars(_SERVER_ENV)
+    mine, server = _import_time_vars(env), _import_time_vars(_SERVER_ENV)
+    extra = _added_folders(mine.pop('PYTHONPATH', ''), server.pop('PYTHONPATH', ''))
+    return mine == server and extra is not None and all(map(_forkable_folder, extra))
+
+
+def _added_folders(path: str, server_path: str) -> Optional[List[str]]:
+    """The ``PYTHONPATH`` entries beyond the server's, or None when one of its is missing."""
+    entries = [p for p in path.split(os.pathsep) if p]
+    base = [p for p in server_path.split(os.pathsep) if p]
+    if any(p not in entries for p in base):
+        return None
+    return [p for p in entries if p not in base]
+
+
+def _forkable_folder(folder: str) -> bool:
+    """Whether a forked run can take ``folder`` on ``sys.path`` for the interpreter's
+    ``PYTHONPATH`` entry: no start-up hook in it (the server started without it) and no
+    module of a name this process has imported (a new interpreter would import that
+    folder's copy; the server has its own)."""
+    if not osp.isdir(folder):
+        return True
+    names = {osp.splitext(name)[0] for name in os.listdir(folder)}
+    imported = {name.partition('.')[0] for name in list(sys.modules)} | _SERVER_MODULES
+    return not names & ({'sitecustomize', 'usercustomize'} | imported)
+
+
+def _write_module_names(path: str) -> None:
+    """A forked child's top-level module names, to ``path`` (one JSON list)."""
+    with open(path, 'w') as f:
+        json.dump(sorted({name.partition('.')[0] for name in sys.modules}), f)
 
 
 def _start_server(env: Dict[str, str]) -> None:
@@ -84,6 +118,13 @@ def _start_server(env: Dict[str, str]) -> None:
         os.environ.clear()
         os.environ.update(saved)
     _SERVER_ENV.update(env)
+    with tempfile.TemporaryDirectory(prefix='run_script_') as tmp:
+        names = osp.join(tmp, 'modules.json')
+        child = mp.get_context('forkserver').Process(target=_write_module_names, args=(names, ))
+        child.start()
+        child.join()
+        with open(names) as f:
+            _SERVER_MODULES.update(json.load(f))
 
 
 def _sys_path(env: Dict[str, str], cwd: str) -> List[str]:

@@ -11,6 +11,8 @@ print(json.dumps(dict(argv=sys.argv, cwd=os.getcwd(), path0=sys.path[0],
                       var=os.environ.get('PROBE_VAR'), name=__name__,
                       preloaded='wsol_mm.models' in sys.modules)))
 sys.stderr.write('to stderr\\n')
+if os.environ.get('PROBE_IMPORT'):  # a module from a folder added to PYTHONPATH
+    print('VALUE', __import__(os.environ['PROBE_IMPORT']).VALUE)
 mode = sys.argv[1]
 if mode == 'message':
     sys.exit('probe.py: error: the message')
@@ -66,3 +68,34 @@ def test_an_import_time_variable_gets_its_own_interpreter(probe, tmp_path):
     out = run_script([sys.executable, probe, 'ok'], env=base_env(OMP_NUM_THREADS='2'),
                      cwd=str(tmp_path))
     assert out.returncode == 0 and '"preloaded": false' in out.stdout
+
+
+def _with_folder(tmp_path, files: dict) -> dict:
+    """base_env with a folder of ``files`` first on PYTHONPATH (as tools_test_utils does)."""
+    folder = tmp_path / 'hooks'
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    env = base_env()
+    return dict(env, PYTHONPATH=os.pathsep.join([str(folder), env['PYTHONPATH']]))
+
+
+def test_a_hook_module_folder_on_the_path_is_forked(probe, tmp_path):
+    """A folder of test hook modules (``custom_imports``) on PYTHONPATH: still forked, and
+    its module imports from there as in a new interpreter."""
+    env = dict(_with_folder(tmp_path, {'wsol_probe_hook.py': 'VALUE = 7\n'}),
+               PROBE_IMPORT='wsol_probe_hook')
+    out = run_script([sys.executable, probe, 'ok'], env=env, cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert '"preloaded": true' in out.stdout and 'VALUE 7' in out.stdout
+
+
+@pytest.mark.parametrize('name', ['sitecustomize.py', 'mmengine.py'])
+def test_a_start_up_hook_or_a_shadowing_module_gets_its_own_interpreter(probe, tmp_path, name):
+    """``sitecustomize`` runs when an interpreter starts, and a folder's ``mmengine`` would
+    shadow the installed one there: neither can be had by forking the server."""
+    env = dict(_with_folder(tmp_path, {name: 'VALUE = 7\n', 'wsol_probe_hook.py': 'VALUE = 8\n'}),
+               PROBE_IMPORT='wsol_probe_hook')
+    out = run_script([sys.executable, probe, 'ok'], env=env, cwd=str(tmp_path))
+    assert out.returncode == 0 and '"preloaded": false' in out.stdout, out.stderr
+    assert 'VALUE 8' in out.stdout
