@@ -11,8 +11,8 @@ like ``subprocess.run(..., capture_output=True, text=True)``'s.
 What a fork cannot reproduce goes to a real subprocess: an environment whose
 import-time variables (threads, allocator, offline switches) differ from the server's,
 a ``PYTHONPATH`` folder that holds a start-up hook (``sitecustomize``) or a module the
-test process has imported (the folder's copy would shadow it), ``python -c`` and shell
-commands. Other folders added to ``PYTHONPATH`` (a test's hook module named by
+test process or the server has imported (the folder's copy would shadow it), ``python
+-c`` and shell commands. Other folders added to ``PYTHONPATH`` (a test's hook module named by
 ``custom_imports``) go on the forked run's ``sys.path`` where the interpreter would put
 them.
 ``WSOL_MM_TEST_SUBPROCESS=1`` sends every run to a real subprocess (to check that a
@@ -91,8 +91,8 @@ def _added_folders(path: str, server_path: str) -> Optional[List[str]]:
 def _forkable_folder(folder: str) -> bool:
     """Whether a forked run can take ``folder`` on ``sys.path`` for the interpreter's
     ``PYTHONPATH`` entry: no start-up hook in it (the server started without it) and no
-    module of a name this process has imported (a new interpreter would import that
-    folder's copy; the server has its own)."""
+    module of a name this process or the server has imported (a new interpreter would
+    import that folder's copy; the server has its own)."""
     if not osp.isdir(folder):
         return True
     names = {osp.splitext(name)[0] for name in os.listdir(folder)}
