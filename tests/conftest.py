@@ -3,9 +3,20 @@ import os
 import os.path as osp
 
 import pytest
+from worker_threads import worker_threads
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')  # a timm download attempt fails at once
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def pytest_configure(config) -> None:
+    """An xdist worker runs torch on its share of the cores (``worker_threads``); the
+    environment variable passes the same count to the processes its tests start."""
+    threads = worker_threads(os.environ, len(os.sched_getaffinity(0)))
+    if threads is not None:
+        os.environ['OMP_NUM_THREADS'] = str(threads)
+        import torch
+        torch.set_num_threads(threads)
 
 
 def _make(root: str, image_size: int, train: int, val: int, test: int) -> str:
