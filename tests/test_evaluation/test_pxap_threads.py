@@ -1,7 +1,10 @@
 """PxAP's groups of maps on numba's threads: the same histograms as one thread, the right
 map named when one is bad, and the scorer's choice between numba's and its own threads."""
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -115,3 +118,26 @@ def test_forked_child_scores_without_numba_threads():
     child.join(60)
     assert child.exitcode == 0 and threads == 1
     assert all(np.array_equal(a, b) for a, b in zip(parent, hists))
+
+
+_KEEPS_TORCH_THREADS = '''import json
+import torch
+from wsol_mm.evaluation.functional import parallel_threads
+from wsol_mm.evaluation.functional.pxap import _PARALLEL
+before = torch.get_num_threads()
+threads = parallel_threads(2)  # starts numba's threads
+print(json.dumps([before, torch.get_num_threads(), threads, _PARALLEL['omp']]))
+'''
+
+
+def test_starting_numba_threads_keeps_torchs_thread_count():
+    """numba's OpenMP layer sets the calling thread's OpenMP count to its own as it starts,
+    in the libgomp torch's CPU build loads too: the first evaluation of a training run that
+    runs one torch thread (one per rank in tools/dist_train.sh) must leave it at one."""
+    env = dict(os.environ, OMP_NUM_THREADS='1', NUMBA_NUM_THREADS='2')
+    out = subprocess.run([sys.executable, '-c', _KEEPS_TORCH_THREADS], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after, threads, omp = json.loads(out.stdout.splitlines()[-1])
+    assert before == after == 1
+    assert threads == (2 if omp else 1)

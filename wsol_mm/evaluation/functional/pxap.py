@@ -1,5 +1,6 @@
 """Pixel-level metrics for masks (OpenImages): PxAP and pIoU from pooled histograms."""
 import os
+import sys
 import threading
 from typing import Iterable, List, Optional, Tuple, Union
 
@@ -66,11 +67,19 @@ def _numba_layer() -> str:
         _warmup_state.wait_for_warmup()
     edges, delta = _cached_bins(np.arange(0.0, 1.0, 0.01))
     cams, masks = (np.zeros((1, 1), np.float32), ) * GROUP, (np.zeros((1, 1), bool), ) * GROUP
+    # numba's OpenMP layer sets the calling thread's OpenMP count to its own (every core) as
+    # it starts, in the libgomp torch's CPU build shares: a training process's torch would
+    # leave its OMP_NUM_THREADS (one per rank in dist_train.sh) at the first evaluation
+    torch = sys.modules.get('torch')
+    torch_threads = torch.get_num_threads() if torch is not None else None
     try:  # no map: only starts the threads
         _score_group_parallel(cams, masks, masks, False, 0, edges, delta,
                               np.empty((GROUP, 2, len(edges) - 1), np.uint16))
     except ValueError:  # numba: 'No threading layer could be loaded'
         return ''
+    finally:
+        if torch_threads is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
     return numba.threading_layer()
 
 
