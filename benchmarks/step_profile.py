@@ -79,7 +79,8 @@ def time_alone(name: str, shapes: List[list], reps: int) -> float:
 def profile_steps(step: Callable[[], object], steps: int, reps: int) -> Dict[str, Any]:
     """Median step seconds, then per-step seconds of each class, the products' FLOPs and
     their time alone, from ``steps`` profiled steps."""
-    step(), step()  # warm-up
+    for _ in range(2):  # warm-up
+        step()
     times = []
     for _ in range(steps):
         start = time.perf_counter()
