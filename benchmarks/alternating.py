@@ -7,13 +7,18 @@ from typing import Callable, Dict, List
 import torch
 
 
-def micro_args(doc: str, reps: int) -> argparse.Namespace:
-    """``--reps`` / ``--batch`` / ``--threads`` (torch's thread count is set here)."""
+def micro_parser(doc: str, reps: int) -> argparse.ArgumentParser:
+    """A parser with ``--reps`` / ``--batch`` / ``--threads`` (a script adds its own)."""
     parser = argparse.ArgumentParser(description=doc.split('\n\n')[0])
     parser.add_argument('--reps', type=int, default=reps)
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--threads', type=int, default=2)
-    args = parser.parse_args()
+    return parser
+
+
+def micro_args(doc: str, reps: int) -> argparse.Namespace:
+    """``--reps`` / ``--batch`` / ``--threads`` (torch's thread count is set here)."""
+    args = micro_parser(doc, reps).parse_args()
     torch.set_num_threads(args.threads)
     return args
 

@@ -25,13 +25,13 @@ Usage:
     python benchmarks/step_profile.py [--tscam TS-CAM] [--steps 3] [--reps 5]
         [--batch 8] [--size 224] [--threads 2]
 """
-import argparse
 import time
 from collections import defaultdict
 from statistics import median
 from typing import Any, Callable, Dict, List, Tuple
 
 import torch
+from alternating import micro_parser
 from released_code import check_checkout, released_variant
 from step_report import machine_line, markdown_table
 from torch.profiler import ProfilerActivity, profile
@@ -120,13 +120,10 @@ def row(name: str, r: Dict[str, Any]) -> list:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--tscam', help='a checkout of the released TS-CAM code')
-    parser.add_argument('--steps', type=int, default=3)
-    parser.add_argument('--reps', type=int, default=5, help='runs of each product alone')
-    parser.add_argument('--batch', type=int, default=8)
+    parser = micro_parser(__doc__, reps=5)  # --reps: runs of each product alone
     parser.add_argument('--size', type=int, default=224)
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--steps', type=int, default=3, help='timed and profiled steps')
+    parser.add_argument('--tscam', help='a checkout of the released TS-CAM code')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = METHODS['tscam'][1]
