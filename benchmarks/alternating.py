@@ -1,5 +1,6 @@
 """Shared pieces of the micro-benchmarks that time two versions of one computation in one
-process (``newton_schulz.py``, ``pooled_conv.py``): alternating calls and a table row."""
+process (``newton_schulz.py``, ``pooled_conv.py``): alternating calls and a table row; and
+their common arguments (also ``step_profile.py``'s)."""
 import argparse
 import time
 from typing import Callable, Dict, List
