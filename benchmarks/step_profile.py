@@ -12,14 +12,15 @@ operators pay for page faults that another's heap history avoids; ``released_ste
 times each side with its own settings, in a process of its own.
 
 Per variant, the share of each class of operators: the linear layers' products
-(``aten::mm`` / ``aten::addmm``, forward and both gradients), the fused attention,
-convolutions, the optimizer, all other operators, and the time outside any operator
-(Python, autograd's bookkeeping). Then the products' GFLOP per step, their rate in the
-step, and their rate *alone*: every product shape of the step timed by itself (fastest of
-``--reps``, contiguous inputs) and summed with its count. The floor is the step's
-products at that rate plus its attention as measured in the step: a change anywhere else
-cannot take a step below it, so ``released step / wsol_mm's floor`` bounds the speed-up
-over the released step that work outside the products and the attention could still buy.
+(``aten::mm`` / ``aten::addmm``, forward and both gradients), the attention (the fused
+kernel, or the released code's ``bmm`` and softmax), convolutions, the optimizer, all
+other operators, and the time outside any operator (Python, autograd's bookkeeping).
+Then the products' GFLOP per step, their rate in the step, and their rate *alone*: every
+product shape of the step timed by itself (fastest of ``--reps``, contiguous inputs) and
+summed with its count. The floor is the step's products at that rate plus its attention
+as measured in the step: a change anywhere else cannot take a step below it, so
+``released step / wsol_mm's floor`` bounds the speed-up over the released step that work
+outside the products and the attention could still buy.
 
 Usage:
     python benchmarks/step_profile.py [--tscam TS-CAM] [--steps 3] [--reps 5]
@@ -110,13 +111,17 @@ def profile_steps(step: Callable[[], object], steps: int, reps: int) -> Dict[str
     return out
 
 
+def floor(r: Dict[str, Any]) -> float:
+    """Seconds of the step's products at their rate alone plus its attention."""
+    return r['alone'] + r['attention']
+
+
 def row(name: str, r: Dict[str, Any]) -> list:
     """One table row: step ms, each class's share, the products' GFLOP and rates."""
     shares = [f'{100 * r[c] / r["profiled"]:.1f} %' for c in CLASSES + ('outside operators',)]
-    floor = r['alone'] + r['attention']
     return [name, f'{1e3 * r["step"]:.0f}', *shares, f'{r["flops"] / 1e9:.1f}',
             f'{r["flops"] / r["products"] / 1e9:.0f}', f'{r["flops"] / r["alone"] / 1e9:.0f}',
-            f'{1e3 * floor:.0f}']
+            f'{1e3 * floor(r):.0f}']
 
 
 def main() -> None:
@@ -125,6 +130,8 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=3, help='timed and profiled steps')
     parser.add_argument('--tscam', help='a checkout of the released TS-CAM code')
     args = parser.parse_args()
+    if args.tscam:  # a wrong path stops before anything is built
+        check_checkout('tscam', args.tscam)
     torch.set_num_threads(args.threads)
     config = METHODS['tscam'][1]
     malloc = apply_cpu_malloc(load_cfg(config, args.size).env_cfg.get('cpu_malloc'), on_cpu=True)
@@ -134,7 +141,6 @@ def main() -> None:
              dict(common, name='timm', role='ref'),
              dict(common, name='wsol_mm tscam', role='method')]
     if args.tscam:
-        check_checkout('tscam', args.tscam)
         specs.append(dict(common, name='released tscam', role='released', method='tscam',
                           root=args.tscam))
     print(f'# {machine_line("cpu", args.threads)}; every variant: {malloc or "glibc defaults"}')
@@ -156,7 +162,7 @@ def main() -> None:
         if theirs in results:
             t, o = results[theirs], results[ours]
             print(f'# {theirs} step / {ours} step: {t["step"] / o["step"]:.2f}x; / {ours}\'s '
-                  f'floor: {t["step"] / (o["alone"] + o["attention"]):.2f}x (the most any '
+                  f'floor: {t["step"] / floor(o):.2f}x (the most any '
                   'change outside the products and the attention could reach)')
 
 
