@@ -77,4 +77,5 @@ def test_step_schedule_matches_released_rule(name, steps):
         if any((epoch + 1) % s == 0 for s in steps):  # released: x0.1 at the epoch's start
             lr_released *= 0.1
         assert optim.param_groups[0]['lr'] == pytest.approx(lr_released), epoch
+        optim.step()  # the training loop's order (no gradient: nothing moves)
         sched.step()

@@ -69,7 +69,7 @@ def test_block_matches_dense(iters, lam):
     block = CrossPatchActivationBlock(num_iters=iters, threshold_init=0.7, lambda_init=lam)
     lap = build_patch_laplacian(4, 4, 'multi_direction', cross=3)
     # The parameters are float32: feed their exact values to the float64 reference.
-    thr, lam32 = float(block.threshold), float(block.fusion_weight)
+    thr, lam32 = float(block.threshold.detach()), float(block.fusion_weight.detach())
     exp_out, exp_act = _dense_block(x, act, _dense_adjacency(4, 4, 3), iters, thr, lam32, 0.002)
     out, new_act = block(x.double(), act.double(), lap)
     torch.testing.assert_close(out, exp_out, rtol=1e-9, atol=1e-10)
@@ -86,7 +86,7 @@ def test_ssfm_two_blocks_and_gradients():
     x.requires_grad_(True)
     ssfm = SSFM()  # LCA-MD defaults
     assert [layer.num_iters for layer in ssfm.layers] == [16, 4]
-    assert all(float(layer.threshold) == pytest.approx(0.7) for layer in ssfm.layers)
+    assert all(float(layer.threshold.detach()) == pytest.approx(0.7) for layer in ssfm.layers)
     out, new_act = ssfm(x.double(), act.double())
     adj = _dense_adjacency(5, 5, 3)
     thr = float(ssfm.layers[0].threshold)
