@@ -73,12 +73,12 @@ def test_built_modules_and_no_decay(name):
         # Released defect fixed: TFCM follows the class count (1000), not 200.
         assert tuple(tfcm.conv.weight.shape) == (1000, 1000, 3, 3)
         assert (ssfm.graph, ssfm.cross, len(ssfm.layers)) == ('multi_direction', 3, 2)
-        assert float(ssfm.layers[0].threshold) == pytest.approx(0.7)
+        assert float(ssfm.layers[0].threshold.detach()) == pytest.approx(0.7)
         assert tfcm.loss_sim_max.alpha == 0.75 and tfcm.loss_sim_max.loss_weight == 0.4
         assert tfcm.loss_sim_min.loss_weight == 0.4
     else:
         assert (ssfm.graph, len(ssfm.layers)) == ('four_neighbour', 4)
-        assert float(ssfm.layers[0].threshold) == pytest.approx(0.5)
+        assert float(ssfm.layers[0].threshold.detach()) == pytest.approx(0.5)
     # timm's rule: the 1-D SSFM scalars get no weight decay.
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     scalars = {id(p) for layer in ssfm.layers for p in layer.parameters()}

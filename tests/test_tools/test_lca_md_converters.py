@@ -54,8 +54,8 @@ def test_lca_md_release_converts_and_loads_strictly(tmp_path):
     tfcm, ssfm = model.neck
     torch.testing.assert_close(tfcm.conv.weight, released['module.tfcm.conv3x3_1.weight'])
     torch.testing.assert_close(model.head.conv.bias, released['module.head.bias'])
-    assert float(ssfm.layers[1].threshold) == pytest.approx(1.6)
-    assert float(ssfm.layers[0].fusion_weight) == pytest.approx(1.5)
+    assert float(ssfm.layers[1].threshold.detach()) == pytest.approx(1.6)
+    assert float(ssfm.layers[0].fusion_weight.detach()) == pytest.approx(1.5)
 
 
 def test_scm_release_converts_and_loads_strictly():
@@ -68,8 +68,8 @@ def test_scm_release_converts_and_loads_strictly():
     model = _model('scm/deit_s_cub.py')
     model.load_state_dict(state, strict=True)
     ssfm, = model.neck
-    assert float(ssfm.layers[3].threshold) == pytest.approx(3.5)
-    assert float(ssfm.layers[2].fusion_weight) == pytest.approx(0.8)
+    assert float(ssfm.layers[3].threshold.detach()) == pytest.approx(3.5)
+    assert float(ssfm.layers[2].fusion_weight.detach()) == pytest.approx(0.8)
     torch.testing.assert_close(model.backbone.blocks[1].attn.qkv.weight,
                                released['module.blocks.1.attn.qkv.weight'])
 

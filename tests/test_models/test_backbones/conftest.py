@@ -43,7 +43,7 @@ def _assert_same_training(on: nn.Module, off: nn.Module, x: torch.Tensor, steps:
             sum(o.square().mean() for o in out).backward()
             results.append((out, [p.grad for p in model.parameters()], list(model.buffers())))
         for a, b in zip(results[0][0], results[1][0]):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.detach().abs().max()))
         for a, b in zip(results[0][2], results[1][2]):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
         for a, b in zip(results[0][1], results[1][1]):  # float32 sums over batch x pixels

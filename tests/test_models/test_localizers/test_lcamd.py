@@ -88,7 +88,7 @@ def test_scm_configuration_has_no_contrast(fixed_backbone, identity_head):
     model = SCMLocalizer(fixed_backbone(fmap, attn), identity_head(3))
     ssfm, = model.neck
     assert ssfm.graph == 'four_neighbour' and len(ssfm.layers) == 4
-    assert float(ssfm.layers[0].threshold) == pytest.approx(0.5)
+    assert float(ssfm.layers[0].threshold.detach()) == pytest.approx(0.5)
     losses = model(torch.zeros(3, 3, 64, 64), _samples([0, 1, 2]), mode='loss')
     assert set(losses) == {'loss_cls', 'ssfm_ns_fallbacks'}
     a = attn.sum(1)

@@ -89,7 +89,7 @@ def test_ssfm_two_blocks_and_gradients():
     assert all(float(layer.threshold.detach()) == pytest.approx(0.7) for layer in ssfm.layers)
     out, new_act = ssfm(x.double(), act.double())
     adj = _dense_adjacency(5, 5, 3)
-    thr = float(ssfm.layers[0].threshold)
+    thr = float(ssfm.layers[0].threshold.detach())
     e1, a1 = _dense_block(x.detach(), act, adj, 16, thr, 1.0, 0.002)
     e2, a2 = _dense_block(e1, a1, adj, 4, thr, 1.0, 0.002)
     torch.testing.assert_close(out, e2, rtol=1e-7, atol=1e-8)
