@@ -1,15 +1,18 @@
 """Where a DeiT-S training step's time goes on a CPU, and how much faster it could get.
 
-Each variant is built in this process (``train_step.py``'s builders: wsol_mm's plain
+Every variant is built in this process (``train_step.py``'s builders: wsol_mm's plain
 DeiT-S step and its TS-CAM step, timm's step; with ``--tscam PATH`` also the released
-TS-CAM step from a checkout, as ``released_step.py`` runs it), warmed up, timed for
-``--steps`` steps (median, outside the profiler), then run ``--steps`` more times under
-``torch.profiler``. An operator's own time is counted on the calling thread, where a CPU's
-autograd backward runs too; its intra-op threads run inside it, so the shares below are
-shares of the step's wall time. All variants run with the DeiT configs' glibc settings
-(``env_cfg.cpu_malloc``, applied to this process first), so that no variant's memory-bound
-operators pay for page faults that another's heap history avoids; ``released_step.py``
-times each side with its own settings, in a process of its own.
+TS-CAM step from a checkout, as ``released_step.py`` runs it) and warmed up; then
+``--steps`` rounds time one step of each variant in turn (outside the profiler; a slow
+phase of the host hits every variant alike, so the step ratios compare steps of the
+same rounds: the median and, per round, the lowest and highest ratio); then each variant
+runs ``--steps`` more times under ``torch.profiler``. An operator's own time is counted
+on the calling thread, where a CPU's autograd backward runs too; its intra-op threads
+run inside it, so the shares below are shares of the step's wall time. All variants run
+with the DeiT configs' glibc settings (``env_cfg.cpu_malloc``, applied to this process
+first), so that no variant's memory-bound operators pay for page faults that another's
+heap history avoids; ``released_step.py`` times each side with its own settings, in a
+process of its own.
 
 Per variant, the share of each class of operators: the linear layers' products
 (``aten::mm`` / ``aten::addmm``, forward and both gradients), the attention (the fused
@@ -32,7 +35,7 @@ from statistics import median
 from typing import Any, Callable, Dict, List, Tuple
 
 import torch
-from alternating import micro_parser
+from alternating import alternate, micro_parser
 from released_code import check_checkout, released_variant
 from step_report import machine_line, markdown_table
 from torch.profiler import ProfilerActivity, profile
@@ -78,21 +81,15 @@ def time_alone(name: str, shapes: List[list], reps: int) -> float:
 
 
 def profile_steps(step: Callable[[], object], steps: int, reps: int) -> Dict[str, Any]:
-    """Median step seconds, then per-step seconds of each class, the products' FLOPs and
-    their time alone, from ``steps`` profiled steps."""
-    for _ in range(2):  # warm-up
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+    """Per-step seconds of each class, the products' FLOPs and their time alone, from
+    ``steps`` profiled steps of a warmed-up step (``step``: the median step seconds is
+    the caller's, from the round-robin timing)."""
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         start = time.perf_counter()
         for _ in range(steps):
             step()
         wall = time.perf_counter() - start
-    out: Dict[str, Any] = defaultdict(float, step=median(times))
+    out: Dict[str, Any] = defaultdict(float)
     alone: Dict[Tuple[str, str], float] = {}
     others: Dict[str, float] = defaultdict(float)
     for evt in prof.key_averages(group_by_input_shape=True):
@@ -145,11 +142,17 @@ def main() -> None:
                           root=args.tscam))
     print(f'# {machine_line("cpu", args.threads)}; every variant: {malloc or "glibc defaults"}')
     print(f'# DeiT-S training steps, batch {args.batch}, {args.size} px, 2 warm-up steps, '
-          f'{args.steps} timed (median) and {args.steps} profiled per variant')
+          f'{args.steps} timed (median; one step of each variant in turn) and {args.steps} '
+          'profiled per variant')
+    steps = {spec['name']: (released_variant if spec['role'] == 'released'
+                            else build_variant)(spec).step for spec in specs}
+    for step in steps.values():  # first warm-up step (alternate() runs the second)
+        step()
+    times = alternate(steps, args.steps)
     results = {}
-    for spec in specs:
-        build = released_variant if spec['role'] == 'released' else build_variant
-        results[spec['name']] = profile_steps(build(spec).step, args.steps, args.reps)
+    for name, step in steps.items():
+        results[name] = profile_steps(step, args.steps, args.reps)
+        results[name]['step'] = median(times[name])
     head = ['step', 'step ms', *[f'{c} (share)' for c in CLASSES], 'outside operators',
             'products GFLOP', 'products GFLOP/s in the step', 'same products alone, GFLOP/s',
             'floor ms (products alone + attention)']
@@ -161,9 +164,11 @@ def main() -> None:
     for theirs, ours in pairs:
         if theirs in results:
             t, o = results[theirs], results[ours]
-            print(f'# {theirs} step / {ours} step: {t["step"] / o["step"]:.2f}x; / {ours}\'s '
-                  f'floor: {t["step"] / floor(o):.2f}x (the most any '
-                  'change outside the products and the attention could reach)')
+            rounds = sorted(a / b for a, b in zip(times[theirs], times[ours]))
+            print(f'# {theirs} step / {ours} step: {t["step"] / o["step"]:.2f}x (rounds '
+                  f'{rounds[0]:.2f}-{rounds[-1]:.2f}x); / {ours}\'s floor: '
+                  f'{t["step"] / floor(o):.2f}x (the most any change outside the products '
+                  'and the attention could reach)')
 
 
 if __name__ == '__main__':
