@@ -82,8 +82,8 @@ def time_alone(name: str, shapes: List[list], reps: int) -> float:
 
 def profile_steps(step: Callable[[], object], steps: int, reps: int) -> Dict[str, Any]:
     """Per-step seconds of each class, the products' FLOPs and their time alone, from
-    ``steps`` profiled steps of a warmed-up step (``step``: the median step seconds is
-    the caller's, from the round-robin timing)."""
+    ``steps`` profiled runs of an already warmed-up ``step`` (the caller adds the median
+    step time of its round-robin timing)."""
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         start = time.perf_counter()
         for _ in range(steps):
