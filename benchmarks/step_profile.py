@@ -15,7 +15,8 @@ heap history avoids; ``released_step.py`` times each side with its own settings,
 process of its own.
 
 Per variant, the share of each class of operators: the linear layers' products
-(``aten::mm`` / ``aten::addmm``, forward and both gradients), the attention (the fused
+(``aten::mm`` / ``aten::addmm``, or oneDNN's ``mkldnn::_linear_pointwise`` where the blocks
+take oneDNN: forward and both gradients), the attention (the fused
 kernel, or the released code's ``bmm`` and softmax), convolutions, the optimizer, all
 other operators, and the time outside any operator (Python, autograd's bookkeeping).
 Then the products' GFLOP per step, their rate in the step, and their rate *alone*: every
@@ -29,6 +30,7 @@ Usage:
     python benchmarks/step_profile.py [--tscam TS-CAM] [--steps 3] [--reps 5]
         [--batch 8] [--size 224] [--threads 2]
 """
+import math
 import time
 from collections import defaultdict
 from statistics import median
@@ -43,7 +45,8 @@ from train_step import METHODS, build_variant, load_cfg
 
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
 
-PRODUCTS = ('aten::mm', 'aten::addmm')
+ONEDNN_LINEAR = 'mkldnn::_linear_pointwise'  # the blocks' path on AMD CPUs with AVX-512
+PRODUCTS = ('aten::mm', 'aten::addmm', ONEDNN_LINEAR)
 # the released code's attention: explicit products and softmax (in a DeiT step only there)
 ATTENTION = ('aten::bmm', 'aten::_softmax', 'aten::_softmax_backward_data')
 TOP = 6  # other operators listed per variant
@@ -62,15 +65,28 @@ def op_class(name: str) -> str:
 
 
 def product_flops(name: str, shapes: List[list]) -> int:
-    """Floating-point operations of one ``mm`` / ``addmm`` call from its input shapes."""
-    (m, k), (_, n) = shapes[:2] if name == 'aten::mm' else shapes[1:3]
+    """Floating-point operations of one product call from its input shapes."""
+    if name == ONEDNN_LINEAR:  # input (..., k), weight (n, k)
+        *lead, k = shapes[0]
+        m, n = math.prod(lead), shapes[1][0]
+    else:
+        (m, k), (_, n) = shapes[:2] if name == 'aten::mm' else shapes[1:3]
     return 2 * m * k * n
+
+
+def product_call(name: str, shapes: List[list]) -> Callable[[], torch.Tensor]:
+    """One product of these shapes on fresh contiguous inputs, as the step calls it."""
+    if name == ONEDNN_LINEAR:  # (input, weight, bias or [], then the post-op's arguments)
+        x, weight = torch.randn(shapes[0]), torch.randn(shapes[1])
+        bias = torch.randn(shapes[2]) if shapes[2] else None
+        return lambda: torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')
+    args = [torch.randn(s) for s in shapes if s]
+    return (lambda: torch.mm(*args)) if name == 'aten::mm' else (lambda: torch.addmm(*args))
 
 
 def time_alone(name: str, shapes: List[list], reps: int) -> float:
     """Seconds of one product of these shapes by itself, fastest of ``reps``."""
-    args = [torch.randn(s) for s in shapes if s]
-    call = (lambda: torch.mm(*args)) if name == 'aten::mm' else (lambda: torch.addmm(*args))
+    call = product_call(name, shapes)
     call()
     best = float('inf')
     for _ in range(reps):

@@ -35,6 +35,25 @@ def test_products_are_counted_from_their_shapes(step_profile):
     assert all(name not in step_profile.PRODUCTS for name, _ in out['largest others'])
 
 
+@pytest.mark.skipif(torch.ops.mkldnn._linear_pointwise is None, reason='torch without oneDNN')
+def test_onednn_products_are_counted(step_profile):
+    """Where the blocks' linear layers take oneDNN (AMD CPUs with AVX-512), their products
+    are ``mkldnn::_linear_pointwise`` calls, counted and timed alone like ``mm``: a layer
+    that narrows (7 -> 3) goes through oneDNN for all three products on every CPU."""
+    from wsol_mm.models.utils.onednn_linear_function import OneDNNLinearFunction
+    weight = torch.randn(3, 7, requires_grad=True)
+    bias = torch.randn(3, requires_grad=True)
+    x = torch.randn(5, 7, requires_grad=True)
+
+    def step():
+        OneDNNLinearFunction.apply(x, weight, bias).square().sum().backward()
+
+    out = step_profile.profile_steps(step, steps=2, reps=1)
+    assert out['flops'] == 3 * 2 * 5 * 7 * 3
+    assert out['products'] > 0 and out['alone'] > 0
+    assert all(name not in step_profile.PRODUCTS for name, _ in out['largest others'])
+
+
 def test_steps_are_timed_round_robin(step_profile, monkeypatch, capsys):
     """The timed steps alternate between the variants (a slow phase of the host hits all of
     them alike); the profiled steps come after, one variant at a time."""
@@ -71,6 +90,12 @@ def test_operator_classes(step_profile):
     assert step_profile.op_class('aten::gelu') == 'other operators'
     assert step_profile.product_flops('aten::mm', [[4, 6], [6, 2]]) == 2 * 4 * 6 * 2
     assert step_profile.product_flops('aten::addmm', [[2], [4, 6], [6, 2], [], []]) == 96
+    assert step_profile.op_class('mkldnn::_linear_pointwise') == 'products'
+    # input (4, 6), weight (2, 6): the output is (4, 2)
+    assert step_profile.product_flops('mkldnn::_linear_pointwise',
+                                      [[4, 6], [2, 6], [2], [], [], []]) == 96
+    assert step_profile.product_flops('mkldnn::_linear_pointwise',
+                                      [[3, 4, 6], [2, 6], [], [], [], []]) == 2 * 12 * 6 * 2
 
 
 def test_script_prints_a_row_per_variant():
