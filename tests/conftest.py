@@ -1,6 +1,7 @@
 """Shared fixtures: tiny generated datasets (no real data or weights are available in tests)."""
 import os
 import os.path as osp
+import sys
 
 import pytest
 from worker_threads import worker_threads
@@ -16,6 +17,17 @@ def pytest_configure(config) -> None:
     if threads is not None:
         os.environ['OMP_NUM_THREADS'] = str(threads)
         import torch
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_kept():
+    """A test that changes torch's thread count (a script's ``main()`` run in-process sets
+    ``--threads``) hands the next test of its worker the count it found."""
+    torch = sys.modules.get('torch')  # a test without torch does not load it
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
 
