@@ -8,6 +8,8 @@ import pytest
 import torch
 from script_runner import run_script
 
+from wsol_mm.models.utils import onednn_linear_function as onednn
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM = r'[0-9]+(?:\.[0-9]+)?'
 
@@ -35,18 +37,17 @@ def test_products_are_counted_from_their_shapes(step_profile):
     assert all(name not in step_profile.PRODUCTS for name, _ in out['largest others'])
 
 
-@pytest.mark.skipif(torch.ops.mkldnn._linear_pointwise is None, reason='torch without oneDNN')
+@pytest.mark.skipif(onednn._LINEAR is None, reason='torch without oneDNN')
 def test_onednn_products_are_counted(step_profile):
     """Where the blocks' linear layers take oneDNN (AMD CPUs with AVX-512), their products
     are ``mkldnn::_linear_pointwise`` calls, counted and timed alone like ``mm``: a layer
     that narrows (7 -> 3) goes through oneDNN for all three products on every CPU."""
-    from wsol_mm.models.utils.onednn_linear_function import OneDNNLinearFunction
     weight = torch.randn(3, 7, requires_grad=True)
     bias = torch.randn(3, requires_grad=True)
     x = torch.randn(5, 7, requires_grad=True)
 
     def step():
-        OneDNNLinearFunction.apply(x, weight, bias).square().sum().backward()
+        onednn.OneDNNLinearFunction.apply(x, weight, bias).square().sum().backward()
 
     out = step_profile.profile_steps(step, steps=2, reps=1)
     assert out['flops'] == 3 * 2 * 5 * 7 * 3
