@@ -43,6 +43,7 @@ from step_report import machine_line, markdown_table
 from torch.profiler import ProfilerActivity, profile
 from train_step import METHODS, build_variant, load_cfg
 
+from wsol_mm.models.utils.onednn_linear_function import _dense
 from wsol_mm.utils.cpu_malloc import apply_cpu_malloc
 
 ONEDNN_LINEAR = 'mkldnn::_linear_pointwise'  # the blocks' path on AMD CPUs with AVX-512
@@ -79,7 +80,7 @@ def product_call(name: str, shapes: List[list]) -> Callable[[], torch.Tensor]:
     if name == ONEDNN_LINEAR:  # (input, weight, bias or [], then the post-op's arguments)
         x, weight = torch.randn(shapes[0]), torch.randn(shapes[1])
         bias = torch.randn(shapes[2]) if shapes[2] else None
-        return lambda: torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none', [], '')
+        return lambda: _dense(x, weight, bias)
     args = [torch.randn(s) for s in shapes if s]
     return (lambda: torch.mm(*args)) if name == 'aten::mm' else (lambda: torch.addmm(*args))
 
