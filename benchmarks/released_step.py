@@ -21,7 +21,9 @@ process's peak resident memory. Each wsol_mm process first applies its config's
 ``env_cfg.cpu_malloc`` (glibc settings, on in the DeiT configs), as ``tools/train.py``
 does; the released processes run with glibc's defaults, as the released scripts do. A
 step with stochastic depth does more or less work with the samples it drops (wsol_mm
-skips their branches): compare with ``--stat median``.
+skips their branches): every variant's ``i``-th timed step of a round starts from the
+same seed, so wsol_mm's steps of the same index drop the same samples
+(``--independent-draws``: each process's own stream), and compare with ``--stat median``.
 
 ``--live-peaks``: glibc's heap makes a process's peak depend on its history (what it kept
 of freed blocks, where its mmap threshold had risen to): the same variant peaked up to
@@ -79,8 +81,11 @@ from variants import (  # benchmarks/ (on sys.path)
     LIVE_PEAKS_THRESHOLD,
     Variant,
     VariantProcess,
+    add_draws_argument,
     add_start_method_argument,
+    draws_note,
     print_steps,
+    round_seed,
     run_family,
     set_start_method,
 )
@@ -164,6 +169,7 @@ def main() -> None:
     parser.add_argument('--no-loss-check', action='store_true',
                         help='time without the equal-losses check (a modified checkout)')
     add_start_method_argument(parser)
+    add_draws_argument(parser)
     parser.add_argument('--live-peaks', action='store_true',
                         help='every process maps its large allocations one by one: peaks '
                         'of the live tensors (timings not representative)')
@@ -183,7 +189,7 @@ def main() -> None:
         os.environ['MALLOC_MMAP_THRESHOLD_'] = str(LIVE_PEAKS_THRESHOLD)
     print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
           f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin, one '
-          f'process per variant, {args.rounds} round(s)' + (
+          f'process per variant, {draws_note(args)}, {args.rounds} round(s)' + (
               ', live peaks: every allocation above 128 KB mapped on its own (timings not '
               'representative)' if args.live_peaks else ''))
     print('# ' + machine_line('cpu', args.threads))
@@ -202,7 +208,8 @@ def main() -> None:
         for r in range(args.rounds):
             print(f'# timing {family}, round {r + 1}: {", ".join(variants)}', file=sys.stderr,
                   flush=True)
-            run_family(list(variants.values()), args.warmup, args.steps, 'cpu')
+            run_family(list(variants.values()), args.warmup, args.steps, 'cpu',
+                       round_seed(args, r))
         print_steps(list(variants.values()))
         for v in variants.values():  # optimizer groups, the config's glibc settings
             print(f'# {v.name}: {v.notes}')

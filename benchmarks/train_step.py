@@ -10,7 +10,10 @@ and stepped in a process of its own, as a training run holds one model per proce
 ``benchmarks/variants.py``; ``--rounds R`` starts R processes per variant, one after
 the other, as a heap's luck differs from process to process). The steps of a family are
 timed round-robin (one step of
-each variant in turn, one at a time, so load changes hit all of them alike) after warm-up
+each variant in turn, one at a time, so load changes hit all of them alike; the steps of
+the same index from the same seed, so wsol_mm's DeiT steps, which skip the branches of the
+samples stochastic depth drops, drop the same samples: ``--independent-draws`` leaves
+each process its own random stream) after warm-up
 steps, the bfloat16 steps apart from the float32 ones (fewer processes at once); the
 fastest timed step gives images/s (``--stat median`` for the median): other jobs on the
 machine only ever slow a step down. A wsol_mm step is the
@@ -43,6 +46,7 @@ Usage:
     python benchmarks/train_step.py [--methods tscam scm ...] [--batch 8] [--size 224]
         [--steps 3] [--rounds 1] [--warmup 1] [--threads 2] [--no-bf16] [--ablate-optimizer]
         [--device cuda] [--sync-sites] [--malloc tcmalloc] [--shared-process]
+        [--independent-draws]
 
 On a GPU (``--device cuda``) the tables also give the peak allocated memory of one step
 and the synchronising CUDA calls per step (torch's sync debug mode; ``--sync-sites``
@@ -280,6 +284,7 @@ def main() -> None:
                         help='allocator of this process (all variants alike): tcmalloc '
                         're-runs the script with it preloaded, as tools/train.py does')
     processes.add_start_method_argument(parser)
+    processes.add_draws_argument(parser)
     parser.add_argument('--shared-process', action='store_true',
                         help='build and time every variant in this one process (their '
                         'allocations then share one heap; see benchmarks/variants.py)')
@@ -293,7 +298,8 @@ def main() -> None:
     where = 'one process' if args.shared_process else 'one process per variant'
     print(f'# train step, batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, '
           f'{args.warmup} warm-up + {args.steps} timed steps ({args.stat}), round-robin, '
-          f'{where}' + (f', {args.rounds} rounds' if args.rounds > 1 else ''))
+          f'{where}, {processes.draws_note(args)}'
+          + (f', {args.rounds} rounds' if args.rounds > 1 else ''))
     print('# ' + machine_line(args.device, args.threads))
     families: Dict[str, List[str]] = {}
     for method in args.methods:
@@ -309,7 +315,8 @@ def main() -> None:
             if group:
                 print(f'# timing {family}, round {r + 1}: {", ".join(v.name for v in group)}',
                       file=sys.stderr, flush=True)
-                run_family(group, args.warmup, args.steps, args.device)
+                run_family(group, args.warmup, args.steps, args.device,
+                           processes.round_seed(args, r))
         print_steps(list(variants.values()))
         if args.sync_sites and args.device.startswith('cuda'):
             for v in variants.values():

@@ -59,8 +59,11 @@ class Variant:
             self.host_syncs = sum(self.sync_sites.values())
             torch.cuda.synchronize()
 
-    def timed(self, device: str) -> Tuple[float, int]:
-        """Time one step (and count its minor page faults); recorded and returned."""
+    def timed(self, device: str, seed: Optional[int] = None) -> Tuple[float, int]:
+        """Time one step (and count its minor page faults); recorded and returned. With
+        ``seed``, torch's random generators are seeded with it first (untimed)."""
+        if seed is not None:
+            torch.manual_seed(seed)
         sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
         sync()
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -115,6 +118,25 @@ def add_start_method_argument(parser) -> None:
                         'that imported them: faster starts; see benchmarks/variants.py)')
 
 
+def add_draws_argument(parser) -> None:
+    """``--independent-draws`` of the step benchmarks (see :func:`run_family`)."""
+    parser.add_argument('--independent-draws', action='store_true',
+                        help='each variant steps with its own random stream (stochastic-'
+                        'depth draws); default: the same seed for the same step index')
+
+
+def round_seed(args, round_index: int) -> Optional[int]:
+    """The first timed step's seed of a round (rounds get different draws), None with
+    ``--independent-draws``."""
+    return None if args.independent_draws else round_index * args.steps
+
+
+def draws_note(args) -> str:
+    """How the timed steps draw their random numbers, for the header line."""
+    return ('independent draws' if args.independent_draws
+            else 'equal draws per step index')
+
+
 def _status_bytes(key: str) -> Optional[int]:
     """A size field of ``/proc/self/status`` (Linux) in bytes, or None where unknown."""
     try:
@@ -151,8 +173,10 @@ def _serve(conn, build: Callable[[dict], Variant], spec: dict, threads: int, war
         variant.built_rss = resident_bytes()
         variant.prepare(warmup, device)
         conn.send(('ok', {k: getattr(variant, k) for k in _INFO}))
-        while conn.recv() == 'step':
-            conn.send(('ok', variant.timed(device)))
+        request = conn.recv()
+        while request[0] == 'step':
+            conn.send(('ok', variant.timed(device, request[1])))
+            request = conn.recv()
         conn.send(('ok', peak_resident_bytes()))
     except Exception:  # noqa: BLE001  (reported by the parent with the variant's name)
         conn.send(('error', traceback.format_exc()))
@@ -200,8 +224,8 @@ class VariantProcess(Variant):
         for key, value in self._reply().items():
             setattr(self, key, value)
 
-    def timed(self, device: str) -> Tuple[float, int]:
-        self.conn.send('step')
+    def timed(self, device: str, seed: Optional[int] = None) -> Tuple[float, int]:
+        self.conn.send(('step', seed))
         seconds, faults = self._reply()
         self.times.append(seconds)
         self.faults.append(faults)
@@ -212,7 +236,7 @@ class VariantProcess(Variant):
         if self.proc is None:
             return
         if not self.failed and self.proc.is_alive():
-            self.conn.send('stop')
+            self.conn.send(('stop', None))
             peak = self._reply()
             self.peak_rss = max(peak, self.peak_rss or 0)  # over its rounds
             if self.built_rss is not None:
@@ -221,15 +245,26 @@ class VariantProcess(Variant):
         self.proc = None
 
 
-def run_family(variants: List[Variant], warmup: int, steps: int, device: str) -> None:
+def run_family(variants: List[Variant], warmup: int, steps: int, device: str,
+               seed: Optional[int] = None) -> None:
     """Prepare every variant (one after the other, so warm-up peaks never add up), time all
-    of them round-robin, then stop their processes."""
+    of them round-robin, then stop their processes.
+
+    With ``seed``, the ``i``-th timed step of every variant starts from
+    ``torch.manual_seed(seed + i)``: the same stochastic-depth draws in each step of the
+    same index (common random numbers). wsol_mm's DeiT blocks skip the dropped samples'
+    branches on a CPU, so a step's work depends on its draws (DeiT-S, batch 8: 9.3 of 176
+    sample-branches dropped on average, standard deviation 2.9); with equal draws that
+    share of the step time cancels in the ratios between variants. The draws match when
+    the variants consume the generator alike before and between the blocks, as wsol_mm's
+    plain DeiT-S, TS-CAM, SCM and LCA-MD steps do. None: each process's own random stream.
+    """
     try:
         for variant in variants:
             variant.prepare(warmup, device)
-        for _ in range(steps):
+        for i in range(steps):
             for variant in variants:
-                variant.timed(device)
+                variant.timed(device, None if seed is None else seed + i)
     finally:
         for variant in variants:
             variant.close()

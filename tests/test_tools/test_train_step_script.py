@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from script_runner import run_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -27,7 +28,7 @@ def test_train_step_prints_every_table_row():
     # on CPUs without AVX-512-BF16 or AMX
     out = run_benchmark('--methods', 'tscam', 'crop_resnet50', '--size', '32', '--batch', '2',
                         '--steps', '1', '--warmup', '0', '--threads', '1', '--shared-process')
-    assert ', round-robin, one process\n' in out.stdout
+    assert ', round-robin, one process, equal draws per step index\n' in out.stdout
     machine = re.search(r'^# CPU .*?, 1 threads, (.*), torch [^,]*, \w+ malloc, load average',
                         out.stdout, re.M)
     assert machine, out.stdout
@@ -48,8 +49,9 @@ def test_train_step_prints_every_table_row():
 def test_train_step_runs_each_variant_in_its_own_process():
     out = run_benchmark('--methods', 'crop_resnet50', '--size', '64', '--batch', '2', '--steps',
                         '1', '--rounds', '2', '--threads', '1', '--no-bf16',
-                        '--start-method', 'forkserver')
-    assert ', round-robin, one process per variant, 2 rounds\n' in out.stdout
+                        '--start-method', 'forkserver', '--independent-draws')
+    assert ', round-robin, one process per variant, independent draws, 2 rounds\n' \
+        in out.stdout
     # ... overhead, released 2.08, yes/NO with the rounds below it, estimate, saved MB, page
     # faults, peak RSS MB
     row = re.search(rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| 2\.08 \| '
@@ -184,3 +186,87 @@ def test_a_spawned_process_reports_its_own_peak_not_its_parents():
     del ballast
     assert inherited * 1024 > 1 << 30  # the fork's copy of this process counted there
     assert 0 < own < 1 << 30  # a Python with torch imported: a few hundred MB
+
+
+SEEDED_DRAWS = """
+import sys
+sys.path.insert(0, 'benchmarks')
+import torch
+from variants import Variant, VariantProcess, run_family, set_start_method
+
+
+def build(spec):
+    torch.rand(spec['skew'])  # the processes' streams differ before the timed steps
+
+    def step():
+        with open(spec['path'], 'a') as f:
+            f.write(repr(torch.rand(1).item()) + '\\n')
+
+    return Variant(spec['name'], step)
+
+
+if __name__ == '__main__':
+    set_start_method('forkserver')
+    seed = None if sys.argv[1] == 'none' else int(sys.argv[1])
+    run_family([VariantProcess(build, dict(name=n, path=sys.argv[2] + n, skew=k), 1)
+                for k, n in ((1, 'a'), (5, 'b'))], 1, 3, 'cpu', seed)
+"""
+
+
+@pytest.mark.parametrize('seed', [7, None])
+def test_timed_steps_of_the_same_index_draw_alike_in_every_process(tmp_path, seed):
+    """``run_family(..., seed)``: each variant's process seeds torch with ``seed + i``
+    before its ``i``-th timed step (common random numbers); without a seed each keeps its
+    own stream. The untimed steps of ``prepare`` draw before the timed ones."""
+    script = tmp_path / 'draws.py'
+    script.write_text(SEEDED_DRAWS)
+    out = subprocess.run([sys.executable, str(script), str(seed).lower(), str(tmp_path / 'd')],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    # the warm-up step and the saved-bytes step of ``prepare``, then the timed steps
+    a, b = ((tmp_path / f'd{n}').read_text().split() for n in 'ab')
+    assert len(a) == len(b) == 5
+    a, b = a[2:], b[2:]
+    if seed is None:
+        assert a != b
+    else:
+        expected = []
+        for i in range(3):
+            torch.manual_seed(seed + i)
+            expected.append(repr(torch.rand(1).item()))
+        assert a == b == expected
+
+
+def test_the_deit_steps_drop_the_same_samples_from_the_same_seed(monkeypatch):
+    """What the benchmarks' equal draws rely on: wsol_mm's plain DeiT-S, TS-CAM, SCM and
+    LCA-MD steps consume torch's generator alike, so from one seed their blocks skip the
+    same samples' branches."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    train_step = importlib.import_module('train_step')
+    cls_attention = importlib.import_module('wsol_mm.models.utils.cls_attention')
+    draw_path, kept = cls_attention._draw_path, []
+
+    def spy(*args):
+        out = draw_path(*args)
+        kept.append(None if out is None else (out[0].flatten() > 0).tolist())
+        return out
+
+    monkeypatch.setattr(cls_attention, '_draw_path', spy)
+    masks = {}
+    for role, method in (('plain', 'tscam'), ('method', 'tscam'), ('method', 'scm'),
+                         ('method', 'lcamd')):
+        spec = dict(name=method, role=role, family='deit_s', size=64, batch=4, device='cpu',
+                    bf16=False, config=train_step.METHODS[method][1])
+        variant = train_step.build_variant(spec)
+        masks[role, method] = []
+        for seed in (0, 1, 2):
+            torch.manual_seed(seed)
+            kept.clear()
+            variant.step()
+            masks[role, method].append(list(kept))
+    plain = masks['plain', 'tscam']
+    assert all(len(step) == 24 for step in plain)  # two branches in each of 12 blocks
+    dropped = sum(not k for step in plain for mask in step if mask for k in mask)
+    assert dropped > 0, 'no sample dropped: the comparison below would be empty'
+    for key, steps in masks.items():
+        assert steps == plain, key
