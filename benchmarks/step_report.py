@@ -2,8 +2,9 @@
 images/s, megabytes and markdown tables (``train_step.py``, ``released_step.py``,
 ``linear_layers.py``)."""
 import os
+from math import comb
 from statistics import median
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 from variants import Variant  # benchmarks/ (on sys.path)
@@ -55,6 +56,54 @@ def below_released(method: Variant, plain: Variant, steps: int, released: float)
     ratios = round_ratios(method, plain, steps)
     below = sum(r < released for r in ratios)
     return verdict + (f' ({below} of {len(ratios)} rounds below)' if len(ratios) > 1 else '')
+
+
+def paired_ratios(num: Variant, den: Variant) -> List[float]:
+    """Timed step ``i`` of ``num`` over timed step ``i`` of ``den``: the same round, the
+    same stochastic-depth draws (``run_family``'s seed) and one round-robin turn apart, so
+    a slow phase of the host or a step's own draws weigh on both sides of a ratio alike."""
+    return [a / b for a, b in zip(num.times, den.times)]
+
+
+def median_interval(values: List[float], confidence: float = 0.95
+                    ) -> Optional[Tuple[float, float, float]]:
+    """The median of ``values`` and the order-statistic interval around it that holds the
+    median of their distribution with probability at least ``confidence`` (the sign
+    test's interval: no assumption on the distribution's shape, only independent draws).
+
+    The interval is ``[x_(k), x_(n+1-k)]`` of the sorted values for the largest ``k``
+    with ``P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2``; None when no ``k >= 1``
+    exists (fewer than 6 values at 95 %).
+    """
+    n, tail = len(values), (1.0 - confidence) / 2.0
+    k, below = 0, 0.0
+    while k < n and below + comb(n, k) / 2.0**n <= tail:
+        below += comb(n, k) / 2.0**n
+        k += 1
+    if k == 0:
+        return None
+    ordered = sorted(values)
+    return median(ordered), ordered[k - 1], ordered[n - k]
+
+
+def paired_reading(num: Variant, den: Variant, target: float, digits: int = 3) -> str:
+    """``num``'s step time over ``den``'s from the paired steps: the median ratio, its 95 %
+    interval (:func:`median_interval`) and where the interval lies against ``target``:
+    ``below``, ``above`` or ``undecided`` (the target inside it)."""
+    ratios = paired_ratios(num, den)
+    found = median_interval(ratios)
+    if found is None:
+        return f'- (too few paired steps for a 95 % interval: {len(ratios)})'
+    mid, low, high = found
+    side = 'below' if high < target else 'above' if low > target else 'undecided'
+    return f'{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f}): {side} {target:.2f}'
+
+
+PAIRED_NOTE = ('# paired steps: median of the per-step ratios (timed step i of each side: the '
+               'same round and draws, one turn apart) and the interval that holds their '
+               "distribution's median with 95 % probability (sign test, the steps taken as "
+               'independent draws); below / above / undecided: that interval against the '
+               'target')
 
 
 def ips(variant: Variant, n: int) -> float:

@@ -25,14 +25,17 @@ loop does: wsol_mm's data preprocessor the uint8 images, the reference the float
 Printed per method: the overhead ratio (method step time / wsol_mm plain step time of the
 same backbone) next to the released code's overhead ratio measured by the issue's author
 (TS-CAM 1.02, SCM 1.17, LCA-MD 1.08, crop consistency ResNet50 2.08, VGG16 1.98,
-InceptionV3 2.02; the plain step there = the same backbone's classifier); the same step
-under bfloat16 autocast (``AutocastOptimWrapper``, what ``--amp`` uses) and its speed-up;
-the bytes autograd saves for backward (activations; exact, device-independent); on a CPU
-the median minor page faults of a timed step (memory that malloc gave back to the kernel
-and the step faults in and zeroes again: glibc's share of the step time) and the peak
-resident memory of the variant's process (one process per variant only: there each
-wsol_mm variant also runs with its config's ``env_cfg.cpu_malloc``, as ``tools/train.py``
-would, named in the notes); and the
+InceptionV3 2.02; the plain step there = the same backbone's classifier), and the overhead
+from the paired steps (step ``i`` of the method over step ``i`` of the plain classifier:
+their median and the interval that holds the median with 95 % probability, below, above
+or around the released ratio: a verdict that says when a target lies within the noise of
+the run); the same step under bfloat16 autocast (``AutocastOptimWrapper``, what
+``--amp`` uses) and its speed-up; the bytes autograd saves for backward (activations;
+exact, device-independent); on a CPU the median minor page faults of a timed step
+(memory that malloc gave back to the kernel and the step faults in and zeroes again:
+glibc's share of the step time) and the peak resident memory of the variant's process
+(one process per variant only: there each wsol_mm variant also runs with its config's
+``env_cfg.cpu_malloc``, as ``tools/train.py`` would, named in the notes); and the
 estimated ratio to the released code's images/s, ``img/s x released overhead / released
 plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs (whose
 configs feed the batch channels-last and train the wide 3x3 convolutions by Winograd),
@@ -68,6 +71,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from step_report import (  # benchmarks/ (on sys.path)
+    PAIRED_NOTE,
     STAT,
     STAT_NAME,
     below_released,
@@ -75,6 +79,7 @@ from step_report import (  # benchmarks/ (on sys.path)
     machine_line,
     markdown_table,
     mb,
+    paired_reading,
     step_time,
 )
 from variants import Variant, VariantProcess, print_steps, run_family
@@ -337,8 +342,9 @@ def family_method_rows(family: str, methods: List[str], variants: Dict[str, Vari
         overhead = step_time(v) / step_time(plain)
         released = METHODS[m][2]
         row = [m, f'{ips(v, n):.2f}', f'{ips(plain, n):.2f}', f'{overhead:.3f}']
-        row += (['-', '-', '-'] if released is None else
+        row += (['-', '-', '-', '-'] if released is None else
                 [f'{released:.2f}', below_released(v, plain, steps, released),
+                 paired_reading(v, plain, released),
                  f'{ips(v, n) * released / ips(released_plain(family, variants), n):.2f}'])
         if bf16:
             vb = variants[m + ' bf16']
@@ -388,7 +394,8 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
                  bf16: bool) -> None:
     gpu = device.startswith('cuda')
     header = ['method', 'img/s', 'plain img/s', 'overhead', 'released overhead',
-              'below released', 'x released img/s (est.)']
+              'below released', 'overhead, paired steps (95 % interval)',
+              'x released img/s (est.)']
     header += ['bf16 img/s', 'bf16 speed-up'] if bf16 else []
     header += ['saved activations MB (method / plain)']
     header += ['peak GPU MB (method / plain)', 'host syncs per step (method / plain)'] \
@@ -408,6 +415,7 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
         print('\n# x released img/s (est.) = img/s x released overhead / released plain img/s; '
               'released plain = timm (DeiT-S), else wsol_mm plain in contiguous NCHW order '
               'with direct convolutions')
+        print(PAIRED_NOTE)
     print('\n# ' + machine_line(device, torch.get_num_threads()).split(', ')[-1])
 
 

@@ -65,13 +65,16 @@ def test_released_step_checks_losses_and_times_both_sides(tmp_path):
     losses = re.search(rf'^# equal losses, tscam: released ({NUM}), wsol_mm ({NUM})$',
                        out.stdout, re.M)
     assert losses and abs(float(losses[1]) - float(losses[2])) < 1e-4, out.stdout
-    # wsol_mm img/s, released img/s, ratio, each round's ratio (lowest-highest), overhead,
-    # its rounds (lowest-highest, how many below the issue's 1.02), released overhead here,
+    # wsol_mm img/s, released img/s, ratio, each round's ratio (lowest-highest), the paired
+    # steps' ratio (two pairs: no interval), overhead, its rounds (lowest-highest, how many
+    # below the issue's 1.02), its paired reading, released overhead here,
     # the issue's, page faults, peak RSS (each process's own: torch and a DeiT-S, > 300 MB),
     # the peak above the built process (the steps' gradients and optimizer state: > 0, < the
     # peak)
-    row = re.search(rf'^\| tscam \| {NUM} \| {NUM} \| {NUM} \| ({NUM})-({NUM}) \| ({NUM}) \| '
-                    rf'({NUM})-({NUM}), ([0-2]) of 2 below 1\.02 \| {NUM} \| 1\.02 \| '
+    too_few = r'- \(too few paired steps for a 95 % interval: 2\)'
+    row = re.search(rf'^\| tscam \| {NUM} \| {NUM} \| {NUM} \| ({NUM})-({NUM}) \| {too_few} \| '
+                    rf'({NUM}) \| ({NUM})-({NUM}), ([0-2]) of 2 below 1\.02 \| {too_few} \| '
+                    rf'{NUM} \| 1\.02 \| '
                     r'[0-9]+ / [0-9]+ \| ([0-9]+) / ([0-9]+) \| ([0-9]+) / ([0-9]+) \|$',
                     out.stdout, re.M)
     assert row and 0 < float(row[1]) <= float(row[2]), out.stdout
@@ -90,7 +93,7 @@ def test_released_step_checks_losses_and_times_both_sides(tmp_path):
     assert float(row[4]) <= float(row[3]) <= float(row[5]), row[0]  # min of 2 steps
     assert int(row[6]) == sum(float(row[k]) < 1.02 for k in (4, 5)), row[0]
     assert re.search(rf'^\| plain DeiT-S \(released: timm\) \| {NUM} \| {NUM} \| {NUM} \| '
-                     rf'{NUM}-{NUM} \| - \| - \|', out.stdout, re.M), out.stdout
+                     rf'{NUM}-{NUM} \| {too_few} \| - \| - \| - \|', out.stdout, re.M), out.stdout
     # two rounds: all on one side of the median with probability 2 x 0.5^2
     assert '# each round alone: the lowest-highest of 2 rounds holds the median round ratio ' \
         'with probability 50.0 %' in out.stdout, out.stdout
@@ -213,11 +216,13 @@ def test_released_crop_step_runs_the_gpu_code_on_the_cpu(tmp_path):
               '--start-method', 'forkserver')
     assert out.returncode == 0, out.stderr[-3000:]
     assert '# equal losses, crop_resnet50: not checked (--no-loss-check)' in out.stdout
-    # one round: no per-round ranges
-    row = rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| - \| {NUM} \| - \| {NUM} \| 2\.08 \| '
+    # one round: no per-round ranges; one step: no paired interval
+    too_few = r'- \(too few paired steps for a 95 % interval: 1\)'
+    row = (rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| - \| {too_few} \| {NUM} \| - \| '
+           rf'{too_few} \| {NUM} \| 2\.08 \| ')
     assert re.search(row, out.stdout, re.M), out.stdout
-    assert re.search(rf'^\| plain ResNet50 \| {NUM} \| {NUM} \| {NUM} \| - \| - \| - \|',
-                     out.stdout, re.M), out.stdout
+    assert re.search(rf'^\| plain ResNet50 \| {NUM} \| {NUM} \| {NUM} \| - \| {too_few} \| '
+                     r'- \| - \|', out.stdout, re.M), out.stdout
     steps = dict(re.findall(r'^# steps ([a-z_0-9 ]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
     assert sorted(steps) == ['crop_resnet50', 'plain', 'released crop_resnet50',
                              'released plain'], out.stderr

@@ -2,6 +2,7 @@
 DeiT method and one crop consistency method at a small size, float32 and bfloat16, in one
 process and with a process per variant (timings are printed, never asserted)."""
 import importlib
+import math
 import os
 import os.path as osp
 import re
@@ -37,10 +38,10 @@ def test_train_step_prints_every_table_row():
                         r'bf16 NO: this CPU lacks AVX-512-BF16 and AMX, bf16 runs emulated '
                         r'\(slow\)', machine[1]), machine[1]
     for method, released in (('tscam', '1.02'), ('crop_resnet50', '2.08')):
-        # img/s, plain img/s, overhead, released overhead, below released, estimate, bf16
-        # img/s and speed-up
-        row = rf'^\| {method} \| {NUM} \| {NUM} \| {NUM} \| {released} \| (yes|NO) \| {NUM} \| ' \
-              rf'{NUM} \| {NUM} \| '
+        # img/s, plain img/s, overhead, released overhead, below released, the paired
+        # steps' reading (one step: no interval), estimate, bf16 img/s and speed-up
+        row = rf'^\| {method} \| {NUM} \| {NUM} \| {NUM} \| {released} \| (yes|NO) \| ' \
+              rf'- \(too few paired steps for a 95 % interval: 1\) \| {NUM} \| {NUM} \| {NUM} \| '
         assert re.search(row, out.stdout, re.M), f'no {method} row in:\n{out.stdout}'
     for backbone, reference in (('deit_s', 'timm'), ('resnet50', 'torchvision')):
         row = rf'^\| {backbone} \| {NUM} \| {reference} \| {NUM} \| {NUM} \| '
@@ -57,6 +58,7 @@ def test_train_step_runs_each_variant_in_its_own_process():
     # faults, peak RSS MB
     row = re.search(rf'^\| crop_resnet50 \| {NUM} \| {NUM} \| {NUM} \| 2\.08 \| '
                     rf'(?:yes|NO) \([0-2] of 2 rounds below\) \| '
+                    r'- \(too few paired steps for a 95 % interval: 2\) \| '
                     rf'{NUM} \| [0-9]+ / [0-9]+ \| [0-9]+ / [0-9]+ \| ([0-9]+) / ([0-9]+) \|',
                     out.stdout, re.M)
     assert row, out.stdout
@@ -89,6 +91,50 @@ def test_rounds_below_the_released_overhead_are_counted_per_round(monkeypatch):
     assert report.below_released(m, p, 2, 2.05) == 'NO (2 of 3 rounds below)'
     assert report.below_released(m, p, 2, 1.8) == 'NO (1 of 3 rounds below)'
     assert report.below_released(m, p, 6, 2.05) == 'NO'
+
+
+def test_the_median_interval_is_the_sign_tests_and_holds_its_level(monkeypatch):
+    """The interval's order statistics are the largest whose both tails stay within 2.5 %
+    of Binomial(n, 1/2), for every n; below 6 values there is none."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    report = importlib.import_module('step_report')
+    for n in range(1, 61):
+        values = [float(v) for v in range(n, 0, -1)]  # the order statistics are 1..n
+        found = report.median_interval(values)
+        k = 0  # the sign test's k, counted here from the binomial tail
+        while sum(math.comb(n, j) for j in range(k + 1)) / 2**n <= 0.025:
+            k += 1
+        if n < 6:
+            assert found is None and k == 0, (n, found)
+            continue
+        mid, low, high = found
+        assert (low, high) == (k, n + 1 - k), (n, found, k)
+        assert mid == (n + 1) / 2
+        assert 1 - 2 * sum(math.comb(n, j) for j in range(k)) / 2**n >= 0.95
+        assert 1 - 2 * sum(math.comb(n, j) for j in range(k + 1)) / 2**n < 0.95
+    assert report.median_interval([1.0] * 15, 0.95) == (1.0, 1.0, 1.0)
+    # n = 15: x_(4) and x_(12), coverage 1 - 2 x 576 / 32768 = 96.5 %
+    assert report.median_interval([float(v) for v in range(15)])[1:] == (3.0, 11.0)
+
+
+def test_the_paired_reading_pairs_steps_by_index_and_places_the_target(monkeypatch):
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    report = importlib.import_module('step_report')
+    variant = importlib.import_module('variants').Variant
+    m, p = variant('m', None), variant('p', None)
+    # a slow phase doubles both sides of steps 3-5: the pairs keep their ratio
+    p.times = [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+    ratios = [1.05, 1.06, 1.07, 1.08, 1.04, 1.066, 1.075, 1.055]
+    m.times = [r * t for r, t in zip(ratios, p.times)]
+    assert report.paired_ratios(m, p) == pytest.approx(ratios, rel=1e-12)
+    # n = 8: k = 1, the interval is the lowest to the highest ratio
+    assert report.paired_reading(m, p, 1.09) == '1.063 (1.040-1.080): below 1.09'
+    assert report.paired_reading(m, p, 1.03) == '1.063 (1.040-1.080): above 1.03'
+    assert report.paired_reading(m, p, 1.08) == '1.063 (1.040-1.080): undecided 1.08'
+    assert report.paired_reading(p, m, 0.9, digits=2) == '0.94 (0.93-0.96): above 0.90'
+    m.times, p.times = m.times[:5], p.times[:5]
+    assert report.paired_reading(m, p, 1.08) == \
+        '- (too few paired steps for a 95 % interval: 5)'
 
 
 def test_a_variant_that_fails_in_its_process_is_named():
