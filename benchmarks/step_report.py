@@ -59,9 +59,10 @@ def below_released(method: Variant, plain: Variant, steps: int, released: float)
 
 
 def paired_ratios(num: Variant, den: Variant) -> List[float]:
-    """Timed step ``i`` of ``num`` over timed step ``i`` of ``den``: the same round, the
-    same stochastic-depth draws (``run_family``'s seed) and one round-robin turn apart, so
-    a slow phase of the host or a step's own draws weigh on both sides of a ratio alike."""
+    """Timed step ``i`` of ``num`` over timed step ``i`` of ``den``: the same round, one
+    round-robin turn apart and (``run_family``'s seed, unless ``--independent-draws``) the
+    same stochastic-depth draws, so a slow phase of the host or a step's own draws weigh on
+    both sides of a ratio alike."""
     return [a / b for a, b in zip(num.times, den.times)]
 
 
@@ -100,7 +101,8 @@ def paired_reading(num: Variant, den: Variant, target: float, digits: int = 3) -
 
 
 PAIRED_NOTE = ('# paired steps: median of the per-step ratios (timed step i of each side: the '
-               'same round and draws, one turn apart) and the interval that holds their '
+               'same round, one turn apart, the same draws unless --independent-draws) and '
+               'the interval that holds their '
                "distribution's median with 95 % probability (sign test, the steps taken as "
                'independent draws); below / above / undecided: that interval against the '
                'target')
