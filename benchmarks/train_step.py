@@ -41,7 +41,8 @@ plain img/s``, where the released plain step is timm's (DeiT-S) or, for the CNNs
 configs feed the batch channels-last and train the wide 3x3 convolutions by Winograd),
 wsol_mm's plain step in the contiguous NCHW order and with the direct convolutions the
 released code uses (timed as ``contiguous``). Per backbone: wsol_mm's plain step against
-timm's / torchvision's, with channels-last and in contiguous order. ``--ablate-optimizer``
+timm's / torchvision's, with channels-last (also from the paired steps) and in contiguous
+order. ``--ablate-optimizer``
 adds, for the DeiT methods, the same model with mmengine's one-group-per-parameter
 constructor and torch's default AdamW loop (the optimizer setup before this change).
 
@@ -380,7 +381,7 @@ def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List
     plain, ref = variants['plain'], variants['ref']
     contiguous = variants.get('contiguous')
     row = [family, f'{ips(plain, n):.2f}', REFERENCE[family], f'{ips(ref, n):.2f}',
-           f'{step_time(ref) / step_time(plain):.2f}',
+           f'{step_time(ref) / step_time(plain):.2f}', paired_reading(ref, plain, 1.0, digits=2),
            '-' if contiguous is None else f'{step_time(ref) / step_time(contiguous):.2f}',
            f'{mb(plain.saved_bytes)} / {mb(ref.saved_bytes)}']
     peak = ('peak_rss', 'peak_cuda')[plain.peak_cuda is not None]
@@ -406,7 +407,8 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
     if plain_rows:
         print()
         header = ['backbone', 'wsol_mm plain img/s', 'reference', 'reference img/s',
-                  'wsol_mm / reference speed', 'same, contiguous NCHW, direct convs',
+                  'wsol_mm / reference speed', 'same, paired steps (95 % interval; against 1.0x)',
+                  'same, contiguous NCHW, direct convs',
                   'saved activations MB (wsol_mm / reference)']
         header += [f'peak {"GPU" if gpu else "RSS"} MB (wsol_mm / reference)']
         header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if bf16 else []
