@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of issue 14 in one run (docs/speed.md "On a GPU"):
+# The GPU measurements of issue 14 in one run (docs/speed_benchmarks.md "On a GPU"):
 #   1. benchmarks/train_step.py on the GPU, fp32 and bf16 (every method, BATCH images a step),
 #      with peak GPU memory and host syncs per step, one process per backbone family (a
 #      family that runs out of time does not take the others' tables with it);
