@@ -215,10 +215,15 @@ def reference_variant(name: str, family: str, size: int, inputs: torch.Tensor,
     return variant
 
 
+def plain_source(methods: List[str]) -> str:
+    """The method whose config gives a family's plain step (model and ``env_cfg``): the
+    crop consistency's own localizer where the family has one."""
+    return next((m for m in methods if m.startswith('crop')), methods[0])
+
+
 def family_specs(family: str, methods: List[str], args: argparse.Namespace) -> List[dict]:
     """The variants of one backbone family, as picklable descriptions (``build_variant``)."""
-    # the plain step: the crop consistency's own localizer where the family has one
-    first = next((m for m in methods if m.startswith('crop')), methods[0])
+    first = plain_source(methods)
     channels_last = plain_model_cfg(family, load_cfg(METHODS[first][1], args.size)).get(
         'data_preprocessor', {}).get('channels_last')
     roles = [('plain', first)] + ([('contiguous', first)] if channels_last else [])
@@ -330,7 +335,7 @@ def main() -> None:
                 print(f'# host syncs, {v.name}: {v.host_syncs} ({sites})')
         method_rows += family_method_rows(family, methods, variants, args.batch, bf16,
                                           args.steps)
-        plain_rows += family_plain_rows(family, variants, args.batch)
+        plain_rows += family_plain_rows(family, plain_source(methods), variants, args.batch)
     print_tables(method_rows, plain_rows, args.device, bf16)
 
 
@@ -375,7 +380,10 @@ def released_plain(family: str, variants: Dict[str, Variant]) -> Variant:
                     'contiguous' if 'contiguous' in variants else 'plain']
 
 
-def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List[list]:
+def family_plain_rows(family: str, source: str, variants: Dict[str, Variant],
+                      n: int) -> List[list]:
+    """The plain step against the reference's; the notes name the config (and so the heap
+    settings, ``env_cfg.cpu_malloc``) the plain step ran under."""
     if 'ref' not in variants:
         return []
     plain, ref = variants['plain'], variants['ref']
@@ -388,6 +396,7 @@ def family_plain_rows(family: str, variants: Dict[str, Variant], n: int) -> List
     row += [f'{mb(getattr(plain, peak))} / {mb(getattr(ref, peak))}']
     if 'ref bf16' in variants:
         row += [f'{ips(variants["plain bf16"], n):.2f}', f'{ips(variants["ref bf16"], n):.2f}']
+    row += [f"wsol_mm: {plain.notes} ({source}'s config); {REFERENCE[family]}: {ref.notes}"]
     return [row]
 
 
@@ -412,7 +421,7 @@ def print_tables(method_rows: List[list], plain_rows: List[list], device: str,
                   'saved activations MB (wsol_mm / reference)']
         header += [f'peak {"GPU" if gpu else "RSS"} MB (wsol_mm / reference)']
         header += ['wsol_mm bf16 img/s', 'reference bf16 img/s'] if bf16 else []
-        markdown_table(header, plain_rows)
+        markdown_table(header + ['notes'], plain_rows)
     if method_rows:
         print('\n# x released img/s (est.) = img/s x released overhead / released plain img/s; '
               'released plain = timm (DeiT-S), else wsol_mm plain in contiguous NCHW order '

@@ -66,6 +66,11 @@ def test_train_step_runs_each_variant_in_its_own_process():
     # each process's own peak: the two-pass step holds more than the plain one, and both
     # hold torch and a ResNet50 with its optimizer state (> 300 MB)
     assert int(row[1]) > int(row[2]) > 300, row[0]
+    # the plain step ran under crop consistency's config, its heap settings included
+    method_notes = re.search(r'^\| crop_resnet50 \|.* \| ([^|]+) \|$', out.stdout, re.M)[1]
+    plain = re.search(r'^\| resnet50 \| .* \| wsol_mm: ([^|]+) \(crop_resnet50\'s config\); '
+                      r'torchvision: 2 param groups \|$', out.stdout, re.M)
+    assert plain and plain[1] == method_notes, out.stdout
     steps = dict(re.findall(r'^# steps ([a-z_0-9]+): ((?:[0-9.]+ )+)s', out.stderr, re.M))
     assert sorted(steps) == ['contiguous', 'crop_resnet50', 'plain', 'ref'], out.stderr
     assert all(len(times.split()) == 2 for times in steps.values()), steps  # 1 per round
