@@ -20,6 +20,7 @@ failure is not the fork's); tests that time or count a process's own imports, si
 or ranks keep calling ``subprocess`` themselves.
 """
 import atexit
+import importlib.util
 import json
 import multiprocessing as mp
 import os
@@ -31,6 +32,7 @@ import tempfile
 import threading
 import traceback
 from multiprocessing import forkserver
+from types import ModuleType
 from typing import Dict, List, Optional, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -203,3 +205,13 @@ def run_script(cmd: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: st
             with open(name, encoding='utf-8', errors='replace') as f:
                 texts.append(f.read())
     return subprocess.CompletedProcess(cmd, proc.exitcode, texts[0], texts[1])
+
+
+def load_script(path: str, name: Optional[str] = None) -> ModuleType:
+    """A tool script imported as a module (not run), for tests that call its functions or
+    its ``main(argv)`` in this process: a subprocess per case would mostly time imports."""
+    name = name or osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,5 +1,4 @@
 """Tests of the SyntheticWSOL generator (tiny datasets, CPU, a few seconds)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -11,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from script_runner import load_script
 
 from wsol_mm.datasets import SyntheticWSOLDataset
 from wsol_mm.datasets.synthetic import (
@@ -232,8 +232,6 @@ def test_cli(tmp_path, capsys):
                         splits={'train': 6, 'val': 2, 'test': 2})
     assert synthetic_is_complete(str(out), cfg)
     # The mismatch error path, in-process (a second subprocess would re-import torch).
-    spec = importlib.util.spec_from_file_location('make_synthetic', cmd[1])
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script(cmd[1])
     assert cli.main(cmd[2:-3] + ['--seed', '2', '--no-progress']) == 1
     assert 'overwrite' in capsys.readouterr().err

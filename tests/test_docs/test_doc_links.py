@@ -1,19 +1,15 @@
 """Every relative link of the repository's markdown resolves, anchors included
 (``tools/misc/check_doc_links.py``), and the checker finds what breaks them."""
-import importlib.util
 import os.path as osp
 
 import pytest
+from script_runner import load_script
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 
 
 def _checker():
-    spec = importlib.util.spec_from_file_location(
-        'check_doc_links', osp.join(ROOT, 'tools', 'misc', 'check_doc_links.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(ROOT, 'tools', 'misc', 'check_doc_links.py'))
 
 
 def test_every_markdown_link_of_the_repository_resolves():

@@ -1,5 +1,4 @@
 """tools/analysis_tools/eval_cams.py in metadata mode, on generated wsolevaluation-layout trees."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,6 +8,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from script_runner import load_script
 
 from wsol_mm.evaluation.functional import save_scoremap
 
@@ -71,11 +71,7 @@ def _subprocess(argv: list) -> subprocess.CompletedProcess:
 
 
 def _tool():
-    # in-process: a subprocess per case would mostly time imports
-    spec = importlib.util.spec_from_file_location('eval_cams', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return load_script(TOOL)
 
 
 def test_boxes_json_and_plots(tmp_path, capsys):
