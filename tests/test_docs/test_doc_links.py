@@ -57,3 +57,5 @@ def test_command_line_exit_status(tmp_path, capsys):
     (tmp_path / 'x.md').write_text('# X\n[y](#y)\n')
     assert checker.main([str(tmp_path)]) == 1
     assert 'x.md:2: #y: no heading with this anchor in x.md' in capsys.readouterr().out
+    assert checker.main([str(tmp_path / 'missing')]) == 2
+    assert 'missing is not a folder; give the repository root' in capsys.readouterr().out

@@ -9,7 +9,8 @@ Usage::
 
     python tools/misc/check_doc_links.py [ROOT]
 
-prints one line per broken link (``file:line: target: why``) and exits 1 if there is any.
+prints one line per broken link (``file:line: target: why``) and exits 1 if there is any
+(2 if ROOT is not a folder).
 """
 import argparse
 import os
@@ -109,6 +110,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('root', nargs='?', default=osp.join(osp.dirname(__file__), '..', '..'))
     args = parser.parse_args(argv)
+    if not osp.isdir(args.root):
+        print(f'check_doc_links: {args.root} is not a folder; give the repository root')
+        return 2
     problems = broken_links(osp.abspath(args.root))
     for line in problems:
         print(line)
