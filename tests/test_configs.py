@@ -186,14 +186,18 @@ def test_cnn_configs_feed_channels_last(config):
 def test_large_head_convolutions_run_nchw(config):
     """Channels-last configs whose head has 3x3 convolutions to 1024 channels (InceptionV3
     CAM / SPG / ADL, ACoL) feed them NCHW (`contiguous_modules`, faster in float32 on oneDNN,
-    docs/speed.md); no other config names any."""
+    docs/speed.md); so do the ViT TS-CAM family's (the patch map is a channel-minor view);
+    no other config names any."""
     model = Config.fromfile(osp.join(REPO_ROOT, config)).model
     head = model.get('head', {})
     large = (model.data_preprocessor.get('channels_last', False)
              and head.get('type') in ('ConvClassMapHead', 'ADLConvClassMapHead', 'ACoLHead')
              and head.get('mid_channels') == 1024)
     names = list(model.get('contiguous_modules', []))
-    if not large:
+    tscam = 'TSCAMLocalizer' in (model.type, model.get('localizer'))  # or crop consistency's
+    if tscam and model.backbone.type == 'VisionTransformer':
+        assert names == ['head.conv'], config
+    elif not large:
         assert names == [], config
     elif head['type'] == 'ACoLHead':
         assert names == ['head.classifier_A.0', 'head.classifier_B.0'], config

@@ -128,3 +128,43 @@ def test_a_neck_keeps_the_rows():
     calls = _recorded_rows(model)
     losses = model(torch.rand(2, 3, 32, 32), _samples([0, 2]), mode='loss')
     assert calls == [None] and 'loss_cls' in losses
+
+
+def test_with_necks_the_logits_come_from_the_maps_the_necks_read():
+    """A neck forms ``S``: the pass's own logits are its GAP, not a second pooled
+    convolution of the patch map (the head's ``logits_from_feats`` is not called)."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='TSCAMLocalizer',
+        backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
+        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192),
+        neck=dict(type='SSFM'), normalize_attention=True)).train()
+    x, samples = torch.rand(2, 3, 32, 32), _samples([0, 2])
+    pooled_fn, calls = model.head.logits_from_feats, []
+    pooled = pooled_fn(model.extract_feat(x))
+    model.head.logits_from_feats = lambda feats: calls.append(1) or pooled_fn(feats)
+    fp = model.forward_train(x, samples)
+    assert calls == []
+    maps = model.head.class_maps(fp.feats)
+    torch.testing.assert_close(fp.cams.logits, maps.mean(dim=(2, 3)))
+    torch.testing.assert_close(fp.cams.logits, pooled, rtol=1e-5, atol=1e-6)  # the same value
+
+
+def test_contiguous_modules_feed_the_head_nchw():
+    """The ViT patch map is a channel-minor view; ``contiguous_modules=['head.conv']`` hands
+    the head's convolution an NCHW-contiguous copy (on CPU, outside autocast), same maps."""
+    seen = []
+    maps = []
+    for names in ((), ('head.conv', )):
+        torch.manual_seed(0)
+        model = MODELS.build(dict(
+            type='TSCAMLocalizer',
+            backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
+            head=dict(type='ConvCAMHead', num_classes=3, in_channels=192),
+            contiguous_modules=list(names))).eval()
+        model.head.conv.register_forward_pre_hook(
+            lambda mod, args: seen.append(args[0].is_contiguous()))
+        with torch.no_grad():
+            maps.append(model.head.class_maps(model.extract_feat(torch.rand(2, 3, 32, 32))))
+    assert seen == [False, True]
+    torch.testing.assert_close(maps[0], maps[1], rtol=1e-5, atol=1e-6)

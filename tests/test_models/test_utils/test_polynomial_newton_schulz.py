@@ -79,8 +79,9 @@ def test_residual_norms_are_the_loops_residuals(num_iters):
 
 
 def test_cost_is_k_plus_one_matrix_products():
-    """Forward and backward: K + 1 gradient-free (N, N) products for the test, every other
-    product has a row operand (2^(K+1) - 1 in the forward)."""
+    """Forward and backward: K + 1 gradient-free (N, N) products for the test, one product
+    of the 2^K - 1 stacked rows for F's gradient (no outer product per row product), every
+    other product has a row operand (2^(K+1) - 1 in the forward)."""
     n, k = 12, 4
     f = _matrices(2, n, seed=1, symmetric=True).requires_grad_(True)
     v = torch.randn(2, n, 1, dtype=torch.float64, requires_grad=True)
@@ -91,7 +92,11 @@ def test_cost_is_k_plus_one_matrix_products():
     assert len(square) == k + 1
     rows = [p for p in ops.products if p[0] == (1, n) and p[1] == (n, n)]
     assert len(rows) >= 2 ** (k + 1) - 1
-    assert len(ops.products) == len(square) + len([p for p in ops.products if 1 in p[0] + p[1]])
+    stacked = [p for p in ops.products if p == ((n, 2 ** k - 1), (2 ** k - 1, n))]
+    assert len(stacked) == 1
+    assert not [p for p in ops.products if p == ((n, 1), (1, n))]
+    with_rows = [p for p in ops.products if 1 in p[0] + p[1]]
+    assert len(ops.products) == len(square) + len(stacked) + len(with_rows)
 
 
 @pytest.mark.parametrize('check', ['host', 'device'])
@@ -108,11 +113,16 @@ def test_fallback_matches_the_loops_rerun(check):
             out, count = guarded_newton_schulz(fs, 4, alpha, vectors=vs, solver=solver,
                                                check=check)
         (out * v).sum().backward()
-        results.append((out.detach(), int(count), fs.grad, vs.grad, ops.host_reads))
-    (loop, loop_n, loop_gf, loop_gv, _), (poly, poly_n, poly_gf, poly_gv, reads) = results
+        square = [p for p in ops.products if p == ((9, 9), (9, 9))]
+        results.append((out.detach(), int(count), fs.grad, vs.grad, ops.host_reads,
+                        len(square)))
+    (loop, loop_n, loop_gf, loop_gv, _, _), (poly, poly_n, poly_gf, poly_gv, reads,
+                                            squares) = results
     assert poly_n == loop_n == 1
-    # host: the count and the safe scales' test; device: nothing read
+    # host: the count and whether the diverged image's F is finite (the safe scale
+    # provably contracts then: no second test); device: nothing read
     assert reads == (2 if check == 'host' else 0)
+    assert squares == 4 + 1  # one test: R and its K squarings
     assert torch.isfinite(poly).all() and torch.isfinite(poly_gf).all()
     torch.testing.assert_close(poly, loop, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(poly_gf, loop_gf, rtol=1e-9, atol=1e-12)

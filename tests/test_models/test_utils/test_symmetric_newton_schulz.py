@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from wsol_mm.models.layers import CrossPatchActivationBlock
+from wsol_mm.models.utils import symmetric_newton_schulz as sns
 from wsol_mm.models.utils.newton_schulz import guarded_newton_schulz, newton_schulz
 from wsol_mm.models.utils.patch_graph import build_patch_laplacian
 from wsol_mm.models.utils.symmetric_newton_schulz import SymmetricNewtonSchulz, _recurrence_weight
@@ -102,6 +103,58 @@ def test_backward_weight_is_the_recurrence(num_iters):
             term = term * (r_l.unsqueeze(-1) + r_l.unsqueeze(-2))
         closed = closed + term
     torch.testing.assert_close(weight, closed, rtol=1e-12, atol=1e-12)
+
+
+def _iterates(num_iters: int, seed: int) -> tuple:
+    g = torch.Generator().manual_seed(seed)
+    lam = torch.rand(3, 11, generator=g, dtype=torch.float64) * 3 - 0.5
+    x, xs, rs, _ = sns._scalar_iteration(lam, torch.full((3, ), 0.3, dtype=torch.float64),
+                                         num_iters)
+    return torch.stack(xs), torch.stack(rs), x
+
+
+@pytest.mark.parametrize('num_iters', [1, 2, 16])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_compiled_weighted_outer_is_the_torch_recurrence(num_iters, dtype):
+    """The numba kernel gives ``-W * outer`` in ``outer``'s dtype with the torch recurrence's
+    bits: per element the same IEEE operations in the same order (no reduction, no fused
+    multiply-add), so equality is exact on any CPU."""
+    pytest.importorskip('numba')
+    xs, rs, x = _iterates(num_iters, seed=num_iters)
+    outer = torch.randn(3, 11, 11, dtype=dtype)
+    expected = -_recurrence_weight(xs, rs, x).to(dtype) * outer
+    with torch.no_grad():
+        got = sns._weighted_outer(xs, rs, x, outer.clone())
+    assert got.dtype == dtype
+    assert torch.equal(got, expected)
+
+
+def test_weighted_outer_paths(monkeypatch):
+    """The kernel runs in a plain backward; torch's recurrence without numba and under
+    ``create_graph`` (grad mode on: a second derivative needs torch's operations)."""
+    pytest.importorskip('numba')
+    xs, rs, x = _iterates(4, seed=0)
+    outer = torch.randn(3, 11, 11, dtype=torch.float64)
+    calls = []
+    kernel = sns._kernel()
+    monkeypatch.setitem(sns._KERNEL, 'fn', lambda *a: calls.append(1) or kernel(*a))
+    with torch.no_grad():
+        fast = sns._weighted_outer(xs, rs, x, outer.clone())
+    assert calls == [1]
+    f = _symmetric(3, 11, seed=1).requires_grad_(True)
+    v = torch.randn(3, 11, 1, dtype=torch.float64)
+    out, _, _ = SymmetricNewtonSchulz.apply(f, v, torch.full((3, ), 0.01, dtype=torch.float64),
+                                            16)
+    out.sum().backward()
+    assert calls == [1, 1]  # the eigenbasis backward took the kernel
+    slow_outer = outer.clone().requires_grad_(True)
+    slow = sns._weighted_outer(xs, rs, x, slow_outer)  # grad mode on
+    assert calls == [1, 1] and slow.grad_fn is not None
+    torch.testing.assert_close(slow.detach(), fast, rtol=0, atol=0)
+    monkeypatch.setitem(sns._KERNEL, 'fn', None)  # numba missing
+    with torch.no_grad():
+        torch.testing.assert_close(sns._weighted_outer(xs, rs, x, outer.clone()), fast,
+                                   rtol=0, atol=0)
 
 
 @pytest.mark.parametrize('check', ['host', 'device'])

@@ -20,6 +20,7 @@ from wsol_mm.utils.typing_utils import (
 )
 
 from ..heads.base_cam_head import select_maps
+from ..utils.memory_format import feed_contiguous
 from .base_localizer import BaseLocalizer, build_module, gt_labels, merge_terms
 
 
@@ -57,6 +58,12 @@ class TSCAMLocalizer(BaseLocalizer):
             ``'bilinear'`` (the released ``cv2.resize``), ``topk_cams`` to 5 (GT and
             top-k maps, so the fixed, sweep and wsolevaluation protocols all work).
         init_cfg (dict, optional): mmengine init config.
+        contiguous_modules (Sequence[str]): submodules whose input is made contiguous
+            (NCHW) first (:func:`feed_contiguous`; same values). The patch map of a
+            ``VisionTransformer`` is a view of its tokens in channel-minor order; oneDNN
+            runs the head's 3x3 convolution on it in channels-last and converts the
+            weight to that order on every call, so the configs feed ``head.conv`` NCHW,
+            as the released code does (``x_patch.contiguous()``). Defaults to none.
     """
 
     def __init__(self,
@@ -69,11 +76,13 @@ class TSCAMLocalizer(BaseLocalizer):
                  data_preprocessor: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 contiguous_modules: Sequence[str] = ()) -> None:
         super().__init__(methods, data_preprocessor, train_cfg, test_cfg, init_cfg,
                          default_test_cfg=dict(topk_cams=5, interpolation='bilinear'))
         self.backbone = build_module(backbone)
         self.head = build_module(head)
+        feed_contiguous(self, contiguous_modules, 'model.contiguous_modules')
         necks = neck if isinstance(neck, (list, tuple)) else ([neck] if neck else [])
         self.neck = nn.ModuleList(
             [build_module(n, num_classes=self.head.num_classes) for n in necks])
@@ -105,13 +114,14 @@ class TSCAMLocalizer(BaseLocalizer):
             attn = (flat / flat.max(dim=1, keepdim=True).values.clamp_min(1e-12)).view_as(attn)
         return attn
 
-    def _class_maps(self, feats: Tuple[torch.Tensor, ...]
+    def _class_maps(self, feats: Tuple[torch.Tensor, ...], with_maps: bool = False
                     ) -> Tuple[Callable[[], torch.Tensor], torch.Tensor, ClassMapOutput]:
         """``S`` (computed on first use, once), ``a`` and the :class:`ClassMapOutput`.
 
         The logits come from the head without forming ``S`` where it can
         (``logits_from_feats``; the head has no dropout, so the maps computed later are
-        those of the same pass): plain TS-CAM training never needs the maps.
+        those of the same pass): plain TS-CAM training never needs the maps. With
+        ``with_maps`` (the caller forms ``S`` anyway: the necks) they are ``S``'s own.
         """
         cache: List[torch.Tensor] = []
 
@@ -121,7 +131,7 @@ class TSCAMLocalizer(BaseLocalizer):
             return cache[0]
 
         attention = self.attention_map(feats)
-        fast = getattr(self.head, 'logits_from_feats', None)
+        fast = None if with_maps else getattr(self.head, 'logits_from_feats', None)
         logits = fast(feats) if fast is not None else self.head.logits_from_maps(
             feats, semantic())
         return semantic, attention, ClassMapOutput(
@@ -156,7 +166,7 @@ class TSCAMLocalizer(BaseLocalizer):
                       data_samples: OptSampleList = None) -> ForwardPass:
         """One pass; the classification logits come from the neck-refined maps."""
         feats = self.extract_feat(inputs)
-        semantic, attention, cams = self._class_maps(feats)
+        semantic, attention, cams = self._class_maps(feats, with_maps=len(self.neck) > 0)
         cls_logits, terms = cams.logits, {}
         if len(self.neck):
             maps = semantic()
