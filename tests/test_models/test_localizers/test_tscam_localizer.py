@@ -117,14 +117,18 @@ def test_plain_training_skips_the_rows_with_the_same_loss_and_gradients():
         torch.testing.assert_close(got, p.grad, rtol=1e-4, atol=1e-6)
 
 
-def test_a_neck_keeps_the_rows():
-    """SCM's SSFM neck reads the attention: the loss asks the backbone for its rows."""
+def _tiny_deit(**kwargs) -> TSCAMLocalizer:
+    """A 2-block DeiT-T TS-CAM localizer on 32 px inputs, 3 classes, seeded."""
     torch.manual_seed(0)
-    model = MODELS.build(dict(
+    return MODELS.build(dict(
         type='TSCAMLocalizer',
         backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
-        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192),
-        neck=dict(type='SSFM'), normalize_attention=True)).train()
+        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192), **kwargs))
+
+
+def test_a_neck_keeps_the_rows():
+    """SCM's SSFM neck reads the attention: the loss asks the backbone for its rows."""
+    model = _tiny_deit(neck=dict(type='SSFM'), normalize_attention=True).train()
     calls = _recorded_rows(model)
     losses = model(torch.rand(2, 3, 32, 32), _samples([0, 2]), mode='loss')
     assert calls == [None] and 'loss_cls' in losses
@@ -133,12 +137,7 @@ def test_a_neck_keeps_the_rows():
 def test_with_necks_the_logits_come_from_the_maps_the_necks_read():
     """A neck forms ``S``: the pass's own logits are its GAP, not a second pooled
     convolution of the patch map (the head's ``logits_from_feats`` is not called)."""
-    torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='TSCAMLocalizer',
-        backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
-        head=dict(type='ConvCAMHead', num_classes=3, in_channels=192),
-        neck=dict(type='SSFM'), normalize_attention=True)).train()
+    model = _tiny_deit(neck=dict(type='SSFM'), normalize_attention=True).train()
     x, samples = torch.rand(2, 3, 32, 32), _samples([0, 2])
     pooled_fn, calls = model.head.logits_from_feats, []
     pooled = pooled_fn(model.extract_feat(x))
@@ -156,12 +155,7 @@ def test_contiguous_modules_feed_the_head_nchw():
     seen = []
     maps = []
     for names in ((), ('head.conv', )):
-        torch.manual_seed(0)
-        model = MODELS.build(dict(
-            type='TSCAMLocalizer',
-            backbone=dict(type='VisionTransformer', arch='deit_t', img_size=32, depth=2),
-            head=dict(type='ConvCAMHead', num_classes=3, in_channels=192),
-            contiguous_modules=list(names))).eval()
+        model = _tiny_deit(contiguous_modules=list(names)).eval()
         model.head.conv.register_forward_pre_hook(
             lambda mod, args: seen.append(args[0].is_contiguous()))
         with torch.no_grad():
