@@ -206,8 +206,8 @@ def _polynomial_checked(f: torch.Tensor, num_iters: int, init: torch.Tensor,
     F F^T`` has its eigenvalues in ``[0, 1]`` and ``||R^(2^K)||_F <= ||R||_F``: the test
     cannot fire on a finite ``F`` (its slack, 0.1 % + 1e-4, is far above float rounding),
     and a diverged image's ``F`` is checked for being finite instead of testing its safe
-    scale with ``K + 1`` more matrix products (3 ms of an LCA-MD step on two cores, where
-    images diverge from 0.002 whenever their patches are nearly orthogonal)."""
+    scale with ``K + 1`` more matrix products (about 3 ms of an LCA-MD step on two cores
+    where an image diverged)."""
     diverged = _polynomial_diverged(f, init, num_iters)
     scales = _fallback_init(f, init, diverged)
     if check == 'device':

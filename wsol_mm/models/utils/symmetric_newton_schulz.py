@@ -98,7 +98,7 @@ def _weighted_outer(xs: torch.Tensor, rs: torch.Tensor, x: torch.Tensor,
     """``-W * outer`` (``W`` = :func:`_recurrence_weight`, cast to ``outer``'s dtype).
 
     On CPU, with numba, a compiled kernel overwrites ``outer`` without forming ``W``: the
-    same bits, 5-6x faster (``benchmarks/newton_schulz.py``). Elsewhere, without numba or
+    same bits, 4-5x faster (``benchmarks/newton_schulz.py``). Elsewhere, without numba or
     under ``create_graph`` (a second derivative needs the torch operations), torch's
     recurrence.
     """
