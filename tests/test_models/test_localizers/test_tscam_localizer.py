@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn as nn
 
@@ -162,3 +163,10 @@ def test_contiguous_modules_feed_the_head_nchw():
             maps.append(model.head.class_maps(model.extract_feat(torch.rand(2, 3, 32, 32))))
     assert seen == [False, True]
     torch.testing.assert_close(maps[0], maps[1], rtol=1e-5, atol=1e-6)
+
+
+def test_contiguous_modules_names_a_submodule():
+    """A name that is not a submodule stops the build with the config key and an example."""
+    with pytest.raises(ValueError, match=r"`model.contiguous_modules`: 'head.conv1' is not a "
+                       r'submodule of TSCAMLocalizer'):
+        _tiny_deit(contiguous_modules=['head.conv1'])
