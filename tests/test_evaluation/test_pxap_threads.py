@@ -44,11 +44,43 @@ def test_parallel_group_equals_one_thread(interval, dtype, shape, with_ignore):
     for n in (2, pxap.GROUP - 1, pxap.GROUP):
         group = _group(rng, dtype, shape, n, with_ignore)
         kind = (np.dtype(dtype), shape[0] * shape[1] < 65536, with_ignore)
-        both = [pxap._group_histograms(group, kind, bins, threads) for threads in (2, 1)]
+        both = [pxap._group_histograms(group, kind, bins, threads, parallel=threads > 1)
+                for threads in (2, 1)]
         for parallel, serial, (cam, gt, ignore) in zip(*both, group):
             one = pixel_histograms(cam, gt, ignore, thrs, stacked=True, compact=True)
             assert parallel.dtype == serial.dtype == one.dtype
             assert np.array_equal(parallel, one) and np.array_equal(serial, one)
+
+
+@pytest.mark.parametrize('slow', ['parallel', 'serial'])
+def test_group_mode_follows_the_timings(monkeypatch, slow):
+    """With ``threads > 1`` each group runs the way ``pxap.GROUP_MODE`` picks from the
+    timings: when numba's threads are slowed (as by a busy core) the groups go to the
+    calling thread, when the calling thread is slowed they go to numba's threads; the
+    histograms are the one-thread ones either way."""
+    import time
+    chooser = pxap.ThreadModeChooser(first_interval=2, max_interval=8)
+    monkeypatch.setattr(pxap, 'GROUP_MODE', chooser)
+    name = '_score_group_parallel' if slow == 'parallel' else '_score_histogram_group'
+    kernel = getattr(pxap, name)
+
+    def slowed(*args):
+        time.sleep(0.03)
+        return kernel(*args)
+
+    monkeypatch.setattr(pxap, name, slowed)
+    rng = np.random.default_rng(25)
+    thrs = threshold_list(0.01)
+    bins = pxap.kernel_bins(thrs)
+    group = _group(rng, np.float32, (24, 31), pxap.GROUP, False)
+    kind = (np.dtype(np.float32), True, False)
+    for _ in range(30):
+        for hist, (cam, gt, ignore) in zip(pxap._group_histograms(group, kind, bins, 2), group):
+            assert np.array_equal(hist, pixel_histograms(cam, gt, ignore, thrs, stacked=True,
+                                                         compact=True))
+    fast = slow != 'parallel'
+    assert chooser.choice is fast
+    assert chooser.counts[fast] > 2 * chooser.counts[not fast]
 
 
 @pytest.mark.parametrize('bad, message', [(np.nan, 'contains NaN'), (1.5, r'in \[0, 1\]'),

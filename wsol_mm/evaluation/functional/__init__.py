@@ -40,6 +40,7 @@ from .size_bins import (
                           size_bin_index,
                           size_bin_names,
 )
+from .thread_mode_chooser import ThreadModeChooser
 
 __all__ = [
     'binned_counts', 'box_correct_counts', 'box_record', 'maxboxacc', 'size_bin_counts',
@@ -54,5 +55,5 @@ __all__ = [
     'reference_histograms', 'load_scoremap', 'save_scoremap', 'load_sidecar', 'save_sidecar',
     'scoremap_path', 'topk_scoremap_path', 'ScoremapError', 'atomic_write', 'SIDECAR_NAME',
     'SIZE_BINS', 'SIZE_GROUPS', 'box_size_ratios', 'group_bin_indices', 'mask_size_ratio',
-    'size_bin_index', 'size_bin_names'
+    'size_bin_index', 'size_bin_names', 'ThreadModeChooser'
 ]

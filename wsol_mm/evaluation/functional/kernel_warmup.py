@@ -53,7 +53,7 @@ def warm_up_kernels() -> None:
     # kinds compile on first use.
     cam = np.where(ring, 0.9, 0.1).astype(np.float32)
     _group_histograms([(cam, ring, None)] * 2, (cam.dtype, True, False),
-                      kernel_bins(threshold_list(0.001)), threads=2)
+                      kernel_bins(threshold_list(0.001)), threads=2, parallel=True)
 
 
 def kernels_cached() -> bool:

@@ -2,12 +2,14 @@
 import os
 import sys
 import threading
+import time
 from typing import Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _warmup_state
 from .box_ops import check_scoremap
+from .thread_mode_chooser import ThreadModeChooser
 
 try:  # numba is optional: the numpy path below gives the same counts
     from ._histogram_kernels import CHUNK as _CHUNK
@@ -27,6 +29,9 @@ GROUP = 8
 _LOCAL = threading.local()  # work buffers of each thread (the scorers score images in threads)
 _PARALLEL = dict(pid=None, omp=False)  # whether numba runs parallel kernels on OpenMP here
 _PARALLEL_LOCK = threading.Lock()  # one first launch (numba's workqueue aborts on two at once)
+#: times both ways of scoring a group when numba's threads could take it (busy cores make
+#: OpenMP's barrier wait: see ThreadModeChooser)
+GROUP_MODE = ThreadModeChooser()
 
 __all__ = ['GROUP', 'histogram_edges', 'kernel_bins', 'parallel_threads', 'pixel_histograms',
            'pixel_histograms_many', 'pxap_from_histograms', 'piou_from_histograms',
@@ -43,7 +48,8 @@ def parallel_threads(threads: int) -> int:
     Xeon: PxAP's scorer 1.03-1.07x back to back, 1.78x right after a torch op). numba's other
     layers park their threads between calls (its workqueue: 0.54x), so a scorer hands
     its groups to its own threads there, as it does with 1 and in a process forked after
-    the first use (GNU OpenMP does not survive a fork).
+    the first use (GNU OpenMP does not survive a fork). Where it returns more than one,
+    each group still runs the way :data:`GROUP_MODE` has timed faster.
     """
     if threads <= 1 or _score_group_parallel is None:
         return 1
@@ -218,10 +224,12 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
     What a scorer runs on its samples: consecutive maps of the same kind (float32 or
     float64, aligned writeable C arrays, with or without an ignore mask) are scored
     ``GROUP`` at a time by one kernel call, which releases the GIL once for the group,
-    on ``parallel_threads(threads)`` of numba's threads; other maps, and thresholds that
-    are not ``j * step``, one at a time. ``maps`` is read as the groups fill: a generator
-    that reads each sample's fields lets a scorer's thread release the GIL after one
-    group's Python, not the whole chunk's (the other threads start scoring meanwhile).
+    on ``parallel_threads(threads)`` of numba's threads or on the calling thread, the way
+    :data:`GROUP_MODE` has timed faster (a busy core makes numba's threads wait); other
+    maps, and thresholds that are not ``j * step``, one at a time. ``maps`` is read as
+    the groups fill: a generator that reads each sample's fields lets a scorer's thread
+    release the GIL after one group's Python, not the whole chunk's (the other threads
+    start scoring meanwhile).
 
     Args:
         maps (Iterable[tuple]): ``(cam, gt_mask, ignore_mask)`` per map: a float map in
@@ -271,9 +279,12 @@ def pixel_histograms_many(maps: Iterable[Tuple[np.ndarray, np.ndarray, Optional[
     return out + _group_histograms(group, kind, bins, threads)
 
 
-def _group_histograms(group: list, kind: tuple, bins: tuple, threads: int) -> List[np.ndarray]:
-    """The stacked histograms of up to ``GROUP`` maps of one kind, one kernel call (on
-    ``threads`` of numba's threads when more than one)."""
+def _group_histograms(group: list, kind: tuple, bins: tuple, threads: int,
+                      parallel: Optional[bool] = None) -> List[np.ndarray]:
+    """The stacked histograms of up to ``GROUP`` maps of one kind, one kernel call: on
+    ``threads`` of numba's threads or on the calling thread, as :data:`GROUP_MODE` picks
+    from its timings when ``threads > 1`` (``parallel``: that choice made by the caller,
+    not timed)."""
     if not group:
         return []
     if _warmup_state.PROCESSES:  # a warm-up is compiling the kernels: wait for it
@@ -284,12 +295,19 @@ def _group_histograms(group: list, kind: tuple, bins: tuple, threads: int) -> Li
     n = len(group)
     cams, gts, ignores = zip(*(group + group[-1:] * (GROUP - n)))  # padded
     ignores = ignores if kind[2] else gts
-    if threads > 1 and n > 1:
+    timed = parallel is None and threads > 1 and n > 1
+    if timed:
+        parallel = GROUP_MODE.parallel()
+    start = time.perf_counter()
+    if parallel and threads > 1 and n > 1:
         done, _code = _score_group_parallel(cams, gts, ignores, kind[2], n, edges, delta, hists)
     else:
+        parallel = False
         sub, codes = _buffers(nb, 2 * _CHUNK)
         done, _code = _score_histogram_group(cams, gts, ignores, kind[2], n, edges, delta, sub,
                                              codes, hists)
+    if timed and done == n:
+        GROUP_MODE.record(parallel, time.perf_counter() - start, sum(c.size for c in cams[:n]))
     if done < n:
         check_scoremap(cams[done])  # raises the precise message
     return list(hists[:n])

@@ -8,7 +8,8 @@ around each kernel call (field checks, a few numpy operations) still holds the G
 the gain is a little under the thread count; PxAP, whose kernel is short, claims groups
 of maps that its kernel scores in one call (the GIL handed over once per group), or, where
 numba runs on GNU OpenMP, scores each group on numba's threads instead
-(``pxap.parallel_threads``).
+(``pxap.parallel_threads``; on the calling thread alone when that was timed faster, as
+when another process keeps a core busy: ``pxap.GROUP_MODE``).
 
 The number of threads: ``set_eval_threads(n)`` (``eval_cams.py --threads``), else the
 ``WSOL_MM_EVAL_THREADS`` environment variable, else ``min(4, usable CPUs / ranks on this

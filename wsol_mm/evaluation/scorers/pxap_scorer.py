@@ -63,7 +63,8 @@ class PxAPScorer(SizeBinsMixin, BaseScorer):
     def threaded(self) -> bool:
         """Groups of maps on the pool's threads, unless numba's OpenMP threads score each
         group's maps (``pxap.parallel_threads``): then the calling thread takes the whole
-        batch and each group runs on ``eval_threads()`` of numba's threads."""
+        batch and each group runs on ``eval_threads()`` of numba's threads, or on the
+        calling thread when that was timed faster (``pxap.GROUP_MODE``)."""
         return parallel_threads(eval_threads()) <= 1
 
     def record(self, sample: dict) -> dict:
