@@ -207,6 +207,18 @@ def run_script(cmd: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: st
     return subprocess.CompletedProcess(cmd, proc.exitcode, texts[0], texts[1])
 
 
+#: a decimal number as the benchmarks print it
+NUM = r'[0-9]+\.[0-9]+'
+
+
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess:
+    """``python benchmarks/<script> <args>`` from the repository's root (:func:`run_script`),
+    asserted to exit 0 (its stderr's end shown otherwise)."""
+    out = run_script([sys.executable, osp.join('benchmarks', script), *args], cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
 def load_script(path: str, name: Optional[str] = None) -> ModuleType:
     """A tool script imported as a module (not run), for tests that call its functions or
     its ``main(argv)`` in this process: a subprocess per case would mostly time imports."""

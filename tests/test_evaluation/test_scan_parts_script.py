@@ -1,22 +1,16 @@
 """``benchmarks/scan_parts.py`` runs against the current kernels (it calls them directly, so
 a kernel's new argument breaks it; timings are printed, never asserted)."""
-import os.path as osp
 import re
-import sys
 
 import pytest
-from script_runner import run_script
+from script_runner import run_benchmark
 
 from wsol_mm.evaluation.functional import HAS_NUMBA
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.mark.skipif(not HAS_NUMBA, reason='the kernels need numba')
 def test_scan_parts_prints_every_part():
-    out = run_script([sys.executable, osp.join('benchmarks', 'scan_parts.py'),
-                      '--num-images', '3', '--repeat', '1'], cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_benchmark('scan_parts.py', '--num-images', '3', '--repeat', '1')
     for label in ('sort', 'foreground pass', 'hole pass', 'box_record', 'scorer, 1 thread',
                   'released loop'):
         row = re.search(rf'^{re.escape(label)}\s+([0-9.]+)\s+([0-9.]+)$', out.stdout, re.M)

@@ -1,20 +1,13 @@
 """``benchmarks/global_mean_pool.py`` runs: both sides' gradients checked equal (the script
 exits 1 otherwise), its table rows and the per-process peaks printed (never asserted)."""
-import os.path as osp
 import re
-import sys
 
-from script_runner import run_script
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-NUM = r'[0-9]+\.[0-9]+'
+from script_runner import NUM, run_benchmark
 
 
 def test_global_mean_pool_prints_both_maps_and_both_processes():
-    out = run_script([sys.executable, osp.join('benchmarks', 'global_mean_pool.py'),
-                      '--reps', '2', '--batch', '1', '--size', '64', '--threads', '1',
-                      '--step-rounds', '1'], cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_benchmark('global_mean_pool.py', '--reps', '2', '--batch', '1', '--size', '64',
+                        '--threads', '1', '--step-rounds', '1')
     for name, channels in (('ResNet50', 2048), ('VGG16', 1024)):
         row = (rf'^\| {name} \(1, {channels}, 8, 8\) \| {NUM} / {NUM} \| {NUM} / {NUM} \| '
                rf'{NUM}x / {NUM}x \| [0-9]+ / [0-9]+ \|$')

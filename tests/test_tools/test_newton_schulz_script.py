@@ -2,20 +2,13 @@
 bit, the row products against the eigenbasis block, their written-out backward against
 autograd's and the fallback re-run against two solves (the script exits otherwise); every
 table row and per-step saving printed (never asserted)."""
-import os.path as osp
 import re
-import sys
 
-from script_runner import run_script
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-NUM = r'[0-9]+\.[0-9]+'
+from script_runner import NUM, run_benchmark
 
 
 def test_newton_schulz_prints_every_row():
-    out = run_script([sys.executable, osp.join('benchmarks', 'newton_schulz.py'),
-                      '--reps', '1', '--batch', '2', '--threads', '1'], cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_benchmark('newton_schulz.py', '--reps', '1', '--batch', '2', '--threads', '1')
     labels = ['block K=16, loop -> eigen', 'block K=4, loop -> eigen',
               'backward weight K=16, fresh tensors -> in place',
               'backward weight K=4, fresh tensors -> in place',

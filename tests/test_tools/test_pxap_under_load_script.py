@@ -1,19 +1,13 @@
 """``benchmarks/pxap_under_load.py`` runs: the three ways' records checked identical (the
 script exits 1 otherwise), a row per condition with both ratios printed (never asserted)."""
-import os.path as osp
 import re
-import sys
 
-from script_runner import run_script
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-NUM = r'[0-9]+\.[0-9]+'
+from script_runner import NUM, run_benchmark
 
 
 def test_pxap_under_load_prints_every_condition():
-    out = run_script([sys.executable, osp.join('benchmarks', 'pxap_under_load.py'),
-                      '--num-images', '16', '--reps', '1', '--interval', '0.01'], cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_benchmark('pxap_under_load.py', '--num-images', '16', '--reps', '1',
+                        '--interval', '0.01')
     if 'nothing to measure' in out.stdout:  # one CPU, or numba not on GNU OpenMP
         return
     for condition in ('idle, back to back', 'idle, after a torch op',
