@@ -10,8 +10,7 @@ CPUs, in four conditions: idle or with a busy loop pinned to the second CPU, and
 back to back or each right after a torch matrix product on two threads (a model's
 forward). It prints us per map (mean / highest of ``--reps`` passes over the maps, the
 three ways alternating; the mean is what a whole evaluation waits) and the ratios of the
-means; every record must equal the one-thread one, else
-it exits 1.
+means; every record must equal the one-thread one, else it exits 1.
 
 Usage:
     python benchmarks/pxap_under_load.py [--num-images 96] [--reps 11] [--interval 0.001]
@@ -27,7 +26,7 @@ import torch
 from eval_speed import _cpu_model, make_samples
 
 import wsol_mm.compat  # noqa: F401  (its shim before timm / torchvision)
-from wsol_mm.evaluation.functional import ThreadModeChooser, pxap
+from wsol_mm.evaluation.functional import pxap
 from wsol_mm.evaluation.scorers import PxAPScorer
 from wsol_mm.evaluation.scorers.image_pool import set_eval_threads
 
@@ -51,9 +50,9 @@ class _Always:
         pass
 
 
-def _pass(scorer, samples, ways, a, after_torch) -> tuple:
+def _pass(scorer, samples, way, a, after_torch) -> tuple:
     """Seconds per map of one pass over the maps, and the records."""
-    set_eval_threads(1 if ways == 'one' else 2)
+    set_eval_threads(1 if way == 'one' else 2)
     records, spent = [], 0.0
     for start in range(0, len(samples), BATCH):
         if after_torch:
@@ -73,16 +72,19 @@ def main() -> int:
     parser.add_argument('--interval', type=float, default=0.001)
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2 or pxap.parallel_threads(2) < 2:
-        print('needs two CPUs and numba on GNU OpenMP (there a scorer uses its own pool '
-              'threads, which claim groups in turn): nothing to measure')
+    if len(cpus) < 2:
+        print('needs two CPUs: nothing to measure')
         return 0
-    os.sched_setaffinity(0, cpus[:2])
+    os.sched_setaffinity(0, cpus[:2])  # before numba's threads start: they inherit it
+    if pxap.parallel_threads(2) < 2:
+        print('needs numba on GNU OpenMP (elsewhere a scorer uses its own pool threads, '
+              'which claim groups in turn): nothing to measure')
+        return 0
     torch.set_num_threads(2)
     samples = make_samples(args.num_images)
     scorer = PxAPScorer(cam_curve_interval=args.interval)
     a = torch.randn(1024, 1024)
-    chooser = ThreadModeChooser()
+    chooser = pxap.GROUP_MODE  # the timed way, as the scorers use it
     ways = {'one': chooser, 'always': _Always(), 'timed': chooser}
     print(f'CPU: {_cpu_model()}, pinned to CPUs {cpus[:2]}; PxAP at interval {args.interval}, '
           f'{args.num_images} maps in batches of {BATCH}, us per map (mean / highest of '
