@@ -302,7 +302,6 @@ def _group_histograms(group: list, kind: tuple, bins: tuple, threads: int,
     if parallel and threads > 1 and n > 1:
         done, _code = _score_group_parallel(cams, gts, ignores, kind[2], n, edges, delta, hists)
     else:
-        parallel = False
         sub, codes = _buffers(nb, 2 * _CHUNK)
         done, _code = _score_histogram_group(cams, gts, ignores, kind[2], n, edges, delta, sub,
                                              codes, hists)
